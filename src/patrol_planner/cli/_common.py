@@ -1,0 +1,40 @@
+"""Shared CLI helpers: the command list, the console, and turning user errors into exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from patrol_planner.errors import PatrolPlannerError
+
+#: Modules under patrol_planner.cli that register commands, in help order.
+COMMAND_MODULES: tuple[str, ...] = ("ingest", "hotspots", "network", "plan", "compare")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(func: F) -> F:
+    """Decorate a command so a :class:`PatrolPlannerError` prints one line and exits non-zero."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PatrolPlannerError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(obj: Any) -> None:
+    """Print one JSON object on stdout (sorted keys, one line)."""
+    sys.stdout.write(json.dumps(obj, sort_keys=True, default=str) + "\n")

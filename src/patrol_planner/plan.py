@@ -1,0 +1,223 @@
+"""The :class:`Plan` value: who goes where and when, why, and what produced it.
+
+A Plan is built by :mod:`patrol_planner.scenario` from the routing result, the hotspots and the road
+network; the report stage only reads it. ``plan.json`` is :meth:`Plan.to_json`, documented in
+``docs/plan-json.md``. Times are timezone-aware datetimes (ISO 8601 with offset in JSON); coordinates
+are EPSG:4326 [deg]; distances [m]; durations [s].
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+#: Why a hotspot was left out of the plan.
+LEFT_OUT_REASONS = ("not_reachable", "not_worth_it", "no_time")
+
+PLAN_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One visit of a unit to a hotspot.
+
+    ``path_lonlat`` is the road path from the previous stop (or the start station) to this stop,
+    as ``(lon, lat)`` pairs [deg], for drawing.
+    """
+
+    seq: int
+    hotspot_id: str
+    visit_no: int
+    arrive: datetime
+    depart: datetime
+    lon: float
+    lat: float
+    prize: float
+    travel_s: float
+    road_m: float
+    path_lonlat: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Break:
+    """A meal break taken by a unit [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Station:
+    """A unit's start or end place."""
+
+    name: str
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    """The route of one unit through its shift."""
+
+    unit_id: str
+    mode: str  # "drive" | "walk"
+    shift_start: datetime
+    shift_end: datetime
+    start: Station
+    end: Station
+    stops: tuple[Stop, ...]
+    breaks: tuple[Break, ...] = ()
+    leave: datetime | None = None  # when it leaves the start station
+    return_arrive: datetime | None = None  # when it is back at the end station
+    return_path_lonlat: tuple[tuple[float, float], ...] = ()
+    return_travel_s: float = 0.0
+    return_road_m: float = 0.0
+
+    @property
+    def travel_s(self) -> float:
+        """Total driving/walking time [s]."""
+        return sum(s.travel_s for s in self.stops) + self.return_travel_s
+
+    @property
+    def road_m(self) -> float:
+        """Total road distance [m]."""
+        return sum(s.road_m for s in self.stops) + self.return_road_m
+
+    @property
+    def dwell_s(self) -> float:
+        """Total time on scene at hotspots [s]."""
+        return sum((s.depart - s.arrive).total_seconds() for s in self.stops)
+
+    @property
+    def break_s(self) -> float:
+        return sum((b.end - b.start).total_seconds() for b in self.breaks)
+
+    @property
+    def idle_s(self) -> float:
+        """Shift time neither travelling, on scene nor on break [s]."""
+        shift = (self.shift_end - self.shift_start).total_seconds()
+        return max(0.0, shift - self.travel_s - self.dwell_s - self.break_s)
+
+    @property
+    def harm_covered(self) -> float:
+        return sum(s.prize for s in self.stops)
+
+
+@dataclass(frozen=True)
+class HotspotStatus:
+    """A hotspot offered to the planner and what became of it.
+
+    ``breakdown`` is the score explanation (category -> share, age band -> share), never intelligence text.
+    ``polygon_lonlat`` is the cell outline [deg]. ``status`` is ``visited`` or one of :data:`LEFT_OUT_REASONS`.
+    """
+
+    hotspot_id: str
+    rank: int
+    score: float
+    lon: float
+    lat: float
+    visits: int
+    status: str
+    reason: str = ""
+    breakdown: dict[str, Any] = field(default_factory=dict)
+    polygon_lonlat: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A nightly patrol plan."""
+
+    units: tuple[UnitPlan, ...]
+    hotspots: tuple[HotspotStatus, ...]
+    metrics: dict[str, Any]
+    provenance: dict[str, Any]
+    title: str = "Patrol plan"
+    timezone: str = "Europe/London"
+    base_map: dict[str, Any] = field(default_factory=dict)  # optional road lines for offline maps
+
+    def summary(self) -> str:
+        """A few human-readable lines."""
+        lines = [f"{self.title}: {len(self.units)} units, "
+                 f"{sum(len(u.stops) for u in self.units)} visits, "
+                 f"harm covered {sum(u.harm_covered for u in self.units):.1f}"]
+        for u in self.units:
+            lines.append(f"  {u.unit_id} ({u.mode}) {len(u.stops)} stops, {u.road_m / 1000:.1f} km, "
+                         f"idle {u.idle_s / 60:.0f} min")
+        return "\n".join(lines)
+
+    # --- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The documented ``plan.json`` structure (see ``docs/plan-json.md``)."""
+        def conv(o: Any) -> Any:
+            if isinstance(o, datetime):
+                return o.isoformat()
+            if isinstance(o, dict):
+                return {k: conv(v) for k, v in o.items()}
+            if isinstance(o, list | tuple):
+                return [conv(v) for v in o]
+            return o
+
+        units = []
+        for u in self.units:
+            d = conv(asdict(u))
+            d["id"] = d.pop("unit_id")
+            d["travel_s"] = u.travel_s
+            d["road_m"] = u.road_m
+            d["dwell_s"] = u.dwell_s
+            d["idle_s"] = u.idle_s
+            d["harm_covered"] = u.harm_covered
+            units.append(d)
+        return {
+            "schema_version": PLAN_SCHEMA_VERSION,
+            "title": self.title,
+            "timezone": self.timezone,
+            "units": units,
+            "hotspots": [conv(asdict(h)) for h in self.hotspots],
+            "metrics": conv(self.metrics),
+            "provenance": conv(self.provenance),
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """Serialise to JSON (sorted keys, stable output); write it to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        def dt(s: str | None) -> datetime | None:
+            return None if s is None else datetime.fromisoformat(s)
+
+        def pts(v: Any) -> tuple[tuple[float, float], ...]:
+            return tuple((float(a), float(b)) for a, b in (v or ()))
+
+        units = []
+        for u in d["units"]:
+            stops = tuple(
+                Stop(seq=s["seq"], hotspot_id=s["hotspot_id"], visit_no=s["visit_no"], arrive=dt(s["arrive"]),
+                     depart=dt(s["depart"]), lon=s["lon"], lat=s["lat"], prize=s["prize"],
+                     travel_s=s["travel_s"], road_m=s["road_m"], path_lonlat=pts(s.get("path_lonlat")))
+                for s in u["stops"]
+            )
+            units.append(UnitPlan(
+                unit_id=u["id"], mode=u["mode"], shift_start=dt(u["shift_start"]), shift_end=dt(u["shift_end"]),
+                start=Station(**u["start"]), end=Station(**u["end"]), stops=stops,
+                breaks=tuple(Break(dt(b["start"]), dt(b["end"])) for b in u.get("breaks", [])),
+                leave=dt(u.get("leave")), return_arrive=dt(u.get("return_arrive")),
+                return_path_lonlat=pts(u.get("return_path_lonlat")),
+                return_travel_s=u.get("return_travel_s", 0.0), return_road_m=u.get("return_road_m", 0.0),
+            ))
+        hotspots = tuple(
+            HotspotStatus(**{**h, "polygon_lonlat": pts(h.get("polygon_lonlat"))}) for h in d["hotspots"]
+        )
+        return cls(units=tuple(units), hotspots=hotspots, metrics=d.get("metrics", {}),
+                   provenance=d.get("provenance", {}), title=d.get("title", "Patrol plan"),
+                   timezone=d.get("timezone", "Europe/London"))
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Plan:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
