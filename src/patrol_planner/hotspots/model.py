@@ -1,0 +1,558 @@
+"""HotspotModel: harm- and recency-weighted cell scores, each one explainable.
+
+A record's contribution to its cell is::
+
+    harm[category] x confidence x mean decay over its interval
+
+where harm comes from :mod:`patrol_planner.hotspots.harm` (ASB and the enforcement types handled by the
+explicit ``asb_weight`` and ``enforcement_weight``), ``confidence`` is 1 for recorded crime and the
+grading's value for intelligence, and the decay is ``2 ** (-age / half_life_days)`` averaged exactly over
+``[occurred_from, min(occurred_to, as_of)]`` (a police.uk month counts as the whole month). A cell's score
+is the sum of its records plus ``smoothing`` times the mean of its neighbours' sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from patrol_planner.errors import HotspotError, NotFittedError
+from patrol_planner.geo import check_projected, to_lonlat
+from patrol_planner.hotspots.grid import Grid, pack
+from patrol_planner.hotspots.harm import HarmWeights, record_weights, resolve_harm
+from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
+
+_NS_PER_DAY = 86_400e9
+#: Age bands of the explanation [days]: (label, lower, upper).
+AGE_BANDS: tuple[tuple[str, float, float], ...] = (
+    ("lt7d", 0.0, 7.0),
+    ("7_30d", 7.0, 30.0),
+    ("30_90d", 30.0, 90.0),
+    ("gt90d", 90.0, np.inf),
+)
+_NEEDED = ("incident_id", "source_kind", "category", "occurred_from", "occurred_to", "time_known", "x_m",
+           "y_m", "confidence", "disseminate")
+N_TOP_INCIDENTS = 3
+
+
+def category_column(category: str) -> str:
+    """Breakdown column name of a police.uk category, e.g. ``score_violence_and_sexual_offences``."""
+    return "score_" + category.lower().replace(" ", "_").replace("-", "_")
+
+
+CATEGORY_COLUMNS: tuple[str, ...] = tuple(category_column(c) for c in POLICE_UK_CATEGORIES)
+AGE_COLUMNS: tuple[str, ...] = tuple(f"score_age_{b[0]}" for b in AGE_BANDS)
+
+
+def _as_timestamp(value: Any, what: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise HotspotError(f"{what} {value!r} is not a date (use YYYY-MM-DD)") from None
+    if ts is pd.NaT:
+        raise HotspotError(f"{what} is missing")
+    if ts.tzinfo is not None:
+        # incident times are local wall-clock without zone; compare like with like
+        ts = ts.tz_localize(None)
+    return ts
+
+
+def mean_decay(t_from: np.ndarray, t_to: np.ndarray, as_of: float, half_life_days: float) -> np.ndarray:
+    """Mean of ``2 ** (-(as_of - t) / half_life_days)`` over ``t`` in ``[t_from, t_to]`` [-].
+
+    Times in days on any common origin; ``t_to`` is clipped to ``as_of``. Exact (closed form); a zero-width
+    interval gives the point value. ``half_life_days = inf`` means no decay.
+    """
+    t_from = np.asarray(t_from, float)
+    t_to = np.minimum(np.asarray(t_to, float), as_of)
+    if not np.isfinite(half_life_days):
+        return np.ones_like(t_from)
+    lam = np.log(2.0) / half_life_days
+    a = lam * (as_of - t_to)  # age of the newer end, in e-folds
+    width = lam * (t_to - t_from)
+    # mean of exp(-a - u) over u in [0, width] = exp(-a) * (1 - exp(-width)) / width
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(width > 1e-9, -np.expm1(-width) / width, 1.0 - width / 2.0)
+    return np.exp(-a) * frac
+
+
+class HotspotModel:
+    """Harm- and recency-weighted hot-spot cells.
+
+    Parameters
+    ----------
+    cell_size_m : float
+        Side of a square cell (a hexagon has the same area) [m], 100..5000.
+    half_life_days : float
+        Half-life of a record's weight [days]; ``inf`` for no decay.
+    harm : {"cchi", "ons_css"} or HarmWeights or mapping
+        Severity table [days per record].
+    asb_weight : float
+        Weight of one anti-social behaviour record [days]; neither index scores ASB.
+    enforcement_weight : float
+        Multiplier on the table weight of Drugs and Possession of weapons [-].
+    smoothing : float
+        Share of the mean neighbour score added to each cell [-], >= 0.
+    grid : {"square", "hex"}
+        Cell shape.
+    origin : tuple of float, optional
+        Grid anchor ``(x, y)`` [m, working CRS]; default the CRS origin.
+
+    Attributes
+    ----------
+    crs_ : str
+        Working CRS of the fitted incidents.
+    grid_ : Grid
+        The cell grid.
+    harm_ : HarmWeights
+        Resolved harm table.
+    n_records_ : int
+        Records used.
+    data_start_, data_end_ : pandas.Timestamp
+        Earliest ``occurred_from`` and latest ``occurred_to``.
+    """
+
+    def __init__(
+        self,
+        *,
+        cell_size_m: float = 100.0,
+        half_life_days: float = 365.0,
+        harm: str | HarmWeights | Mapping[str, float] = "cchi",
+        asb_weight: float = 1.0,
+        enforcement_weight: float = 0.25,
+        smoothing: float = 0.5,
+        grid: str = "square",
+        origin: tuple[float, float] | None = None,
+    ) -> None:
+        self.cell_size_m = cell_size_m
+        self.half_life_days = half_life_days
+        self.harm = harm
+        self.asb_weight = asb_weight
+        self.enforcement_weight = enforcement_weight
+        self.smoothing = smoothing
+        self.grid = grid
+        self.origin = origin
+
+    # -- scikit-learn style parameter access ------------------------------------------------------
+    _PARAMS = ("cell_size_m", "half_life_days", "harm", "asb_weight", "enforcement_weight", "smoothing",
+               "grid", "origin")
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters, as given."""
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params: Any) -> HotspotModel:
+        """Set constructor parameters; unknown names raise :class:`HotspotError`."""
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise HotspotError(f"unknown HotspotModel parameter {k!r}; known: {list(self._PARAMS)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        return "HotspotModel(" + ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()) + ")"
+
+    # -- fit ----------------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        for name in ("half_life_days",):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or np.isnan(v) or v <= 0:
+                raise HotspotError(f"{name} must be a positive number of days (or inf), got {v!r}")
+        for name in ("asb_weight", "enforcement_weight", "smoothing"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
+                raise HotspotError(f"{name} must be a finite number >= 0, got {v!r}")
+
+    def fit(self, incidents: pd.DataFrame) -> HotspotModel:
+        """Validate ``incidents`` (the canonical table) and learn the per-record weights and cells.
+
+        Parameters
+        ----------
+        incidents : pandas.DataFrame
+            Canonical incident table (:mod:`patrol_planner.incidents.schema`), ``attrs["crs"]`` projected.
+
+        Returns
+        -------
+        HotspotModel
+            ``self``, fitted.
+        """
+        self._check_params()
+        if not isinstance(incidents, pd.DataFrame):
+            raise HotspotError(f"incidents must be a DataFrame (the canonical table), not {type(incidents).__name__}")
+        missing = [c for c in _NEEDED if c not in incidents.columns]
+        if missing:
+            raise HotspotError(f"incident table lacks columns {missing}; read files with patrol_planner.incidents")
+        crs = incidents.attrs.get("crs")
+        if not crs:
+            raise HotspotError("incident table has no attrs['crs']; read it with patrol_planner.incidents")
+        crs = check_projected(crs)
+        if len(incidents) == 0:
+            raise HotspotError("no incidents to fit: the table is empty (empty area or all rows quarantined)")
+        origin = (0.0, 0.0) if self.origin is None else (float(self.origin[0]), float(self.origin[1]))
+        grid = Grid(cell_size_m=self.cell_size_m, kind=self.grid, crs=crs, origin=origin)
+        harm = resolve_harm(self.harm)
+
+        cat = pd.Categorical(incidents["category"].astype(object), categories=list(POLICE_UK_CATEGORIES))
+        bad = incidents["category"][np.asarray(cat.codes) < 0].dropna().unique()
+        if len(bad) or incidents["category"].isna().any():
+            raise HotspotError(f"unknown or missing categories {list(bad)[:5]}: map them to the police.uk types")
+        x = incidents["x_m"].to_numpy(float)
+        y = incidents["y_m"].to_numpy(float)
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise HotspotError("some incidents have no coordinates (x_m/y_m); quarantine them before scoring")
+        t0 = pd.to_datetime(incidents["occurred_from"]).to_numpy("datetime64[ns]")
+        t1 = pd.to_datetime(incidents["occurred_to"]).to_numpy("datetime64[ns]")
+        if np.isnat(t0).any() or np.isnat(t1).any():
+            raise HotspotError("some incidents have no occurred_from/occurred_to time")
+        conf = incidents["confidence"].to_numpy(float)
+        if not (np.isfinite(conf) & (conf > 0) & (conf <= 1)).all():
+            raise HotspotError("confidence must be in (0, 1] for every record")
+        codes = np.asarray(cat.codes, np.int64)
+        ix, iy = grid.index(x, y)
+        d0 = t0.astype(np.int64) / _NS_PER_DAY
+        d1 = np.maximum(t1.astype(np.int64) / _NS_PER_DAY, d0)
+        base = record_weights(codes, harm, asb_weight=float(self.asb_weight),
+                              enforcement_weight=float(self.enforcement_weight)) * conf
+        tk = incidents["time_known"].to_numpy(bool)
+        hour_of_week = np.where(tk, pd.DatetimeIndex(t0).dayofweek * 24 + pd.DatetimeIndex(t0).hour, -1)
+        order = np.lexsort((d0, iy, ix))  # deterministic record order whatever the input order
+        self.records_ = pd.DataFrame(
+            {
+                "key": pack(ix, iy)[order],
+                "ix": ix[order],
+                "iy": iy[order],
+                "cat": codes[order],
+                "t0_d": d0[order],
+                "t1_d": d1[order],
+                "base": base[order],
+                "intel": (incidents["source_kind"].to_numpy(object) == "intelligence")[order],
+                "disseminate": incidents["disseminate"].to_numpy(bool)[order],
+                "incident_id": incidents["incident_id"].astype(object).to_numpy()[order],
+                "how": np.asarray(hour_of_week, np.int64)[order],
+            }
+        )
+        self.crs_ = crs
+        self.grid_ = grid
+        self.harm_ = harm
+        self.n_records_ = int(len(incidents))
+        self.data_start_ = pd.Timestamp(t0.min())
+        self.data_end_ = pd.Timestamp(t1.max())
+        self._last_as_of: pd.Timestamp | None = None
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "records_"):
+            raise NotFittedError("this HotspotModel is not fitted yet: call fit(incidents) first")
+
+    # -- score --------------------------------------------------------------------------------------
+    def _contributions(self, as_of: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray, float]:
+        r = self.records_
+        now = as_of.value / _NS_PER_DAY
+        use = r["t0_d"].to_numpy() < now
+        if not use.any():
+            raise HotspotError(
+                f"as-of {as_of:%Y-%m-%d} is before all data (earliest record {self.data_start_:%Y-%m-%d}): "
+                "nothing happened before it"
+            )
+        rr = r[use]
+        t0 = rr["t0_d"].to_numpy()
+        t1 = np.minimum(rr["t1_d"].to_numpy(), now)
+        w = rr["base"].to_numpy() * mean_decay(t0, t1, now, float(self.half_life_days))
+        age_mid = now - (t0 + t1) / 2.0
+        return rr, w, age_mid
+
+    def score(self, as_of: Any) -> pd.DataFrame:
+        """Score every non-empty cell using only records with ``occurred_from < as_of``.
+
+        Parameters
+        ----------
+        as_of : date-like
+            The moment of prediction (local time, no zone); intervals are clipped to it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per cell holding at least one counted record, sorted by ``rank`` (1 = highest score):
+            ``cell_id, ix, iy, x_m, y_m`` (centre [m, working CRS]), ``lon, lat`` [deg], ``score``
+            [decayed harm-days], ``rank``, ``n_incidents``, ``area_m2``, ``score_own`` (the cell's own
+            records) and ``score_neighbours`` (the smoothing term), ``score_<category>`` and
+            ``score_age_<band>`` (each summing to ``score_own``), ``n_intelligence``,
+            ``n_restricted_intelligence`` and ``top_incident_ids`` (ids of the largest contributions among
+            records that may be shown; never restricted intelligence). ``attrs`` hold ``crs``, ``as_of``,
+            ``cell_size_m``, ``grid``, ``origin`` and the model parameters.
+        """
+        self._check_fitted()
+        as_of = _as_timestamp(as_of, "as-of")
+        rr, w, age = self._contributions(as_of)
+        keys, inv = np.unique(rr["key"].to_numpy(), return_inverse=True)
+        n = len(keys)
+        own = np.bincount(inv, weights=w, minlength=n)
+        cnt = np.bincount(inv, minlength=n)
+        cats = rr["cat"].to_numpy()
+        by_cat = np.bincount(inv * len(POLICE_UK_CATEGORIES) + cats, weights=w,
+                             minlength=n * len(POLICE_UK_CATEGORIES)).reshape(n, -1)
+        band = np.searchsorted(np.array([b[1] for b in AGE_BANDS[1:]]), age, side="right")
+        by_age = np.bincount(inv * len(AGE_BANDS) + band, weights=w, minlength=n * len(AGE_BANDS)).reshape(n, -1)
+        intel = rr["intel"].to_numpy()
+        restricted = intel & ~rr["disseminate"].to_numpy()
+        n_intel = np.bincount(inv, weights=intel, minlength=n).astype(np.int64)
+        n_restr = np.bincount(inv, weights=restricted, minlength=n).astype(np.int64)
+
+        ix = rr["ix"].to_numpy()[np.unique(inv, return_index=True)[1]]
+        iy = rr["iy"].to_numpy()[np.unique(inv, return_index=True)[1]]
+        nb = self._neighbour_mean(keys, ix, iy, own)
+        total = own + float(self.smoothing) * nb
+
+        # top shown incidents per cell: sort by (cell, -weight, id) and keep the first few shown ones
+        shown = ~restricted
+        order = np.lexsort((rr["incident_id"].to_numpy()[shown].astype(str), -w[shown], inv[shown]))
+        inv_s = inv[shown][order]
+        ids_s = rr["incident_id"].to_numpy()[shown][order]
+        first = np.r_[0, np.flatnonzero(np.diff(inv_s)) + 1]
+        pos = np.arange(len(inv_s)) - np.repeat(first, np.diff(np.r_[first, len(inv_s)]))
+        keep = pos < N_TOP_INCIDENTS
+        top = pd.Series(ids_s[keep].astype(str)).groupby(inv_s[keep]).agg(",".join)
+        top_ids = np.full(n, "", dtype=object)
+        top_ids[top.index.to_numpy()] = top.to_numpy()
+
+        x_m, y_m = self.grid_.centre(ix, iy)
+        lon, lat = to_lonlat(x_m, y_m, self.crs_)
+        cells = pd.DataFrame(
+            {
+                "cell_id": self.grid_.cell_ids(ix, iy),
+                "ix": ix,
+                "iy": iy,
+                "x_m": x_m,
+                "y_m": y_m,
+                "lon": lon,
+                "lat": lat,
+                "score": total,
+                "rank": 0,
+                "n_incidents": cnt.astype(np.int64),
+                "area_m2": self.grid_.area_m2,
+                "score_own": own,
+                "score_neighbours": total - own,
+            }
+        )
+        for j, col in enumerate(CATEGORY_COLUMNS):
+            cells[col] = by_cat[:, j]
+        for j, col in enumerate(AGE_COLUMNS):
+            cells[col] = by_age[:, j]
+        cells["n_intelligence"] = n_intel
+        cells["n_restricted_intelligence"] = n_restr
+        cells["top_incident_ids"] = top_ids
+        # ties broken by cell id so the ranking never depends on input order
+        cells = cells.sort_values(["score", "cell_id"], ascending=[False, True], kind="mergesort")
+        cells["rank"] = np.arange(1, n + 1)
+        cells = cells.reset_index(drop=True)
+        cells.attrs.update(self._attrs(as_of))
+        self._last_as_of = as_of
+        return cells
+
+    def _attrs(self, as_of: pd.Timestamp) -> dict[str, Any]:
+        params = self.get_params()
+        params["harm"] = self.harm_.name
+        return {
+            "crs": self.crs_,
+            "as_of": as_of.isoformat(),
+            "cell_size_m": float(self.cell_size_m),
+            "grid": self.grid,
+            "origin": self.grid_.origin,
+            "params": params,
+        }
+
+    def _neighbour_mean(self, keys: np.ndarray, ix: np.ndarray, iy: np.ndarray, own: np.ndarray) -> np.ndarray:
+        if not self.smoothing:
+            return np.zeros_like(own)
+        offs = self.grid_.neighbour_offsets()
+        acc = np.zeros_like(own)
+        for dx, dy in offs:
+            k = pack(ix + dx, iy + dy)
+            pos = np.searchsorted(keys, k)
+            pos_c = np.minimum(pos, len(keys) - 1)
+            hit = keys[pos_c] == k
+            acc[hit] += own[pos_c[hit]]
+        return acc / len(offs)
+
+    # -- explain ------------------------------------------------------------------------------------
+    def explain(self, cell_id: str, *, as_of: Any = None, n_top: int = 5) -> dict[str, Any]:
+        """Why a cell scores what it does.
+
+        Parameters
+        ----------
+        cell_id : str
+            A cell id from :meth:`score`.
+        as_of : date-like, optional
+            Defaults to the ``as_of`` of the latest :meth:`score` call, else the end of the data.
+        n_top : int
+            How many of the largest shown contributions to list.
+
+        Returns
+        -------
+        dict
+            ``cell_id, as_of, score, score_own, score_neighbours, n_incidents, by_category`` [harm-days],
+            ``by_age_band`` [harm-days], ``top_incidents`` (list of ``{incident_id, category,
+            contribution}``; never restricted intelligence), ``n_intelligence`` and
+            ``n_restricted_intelligence`` (counted, never identified).
+        """
+        self._check_fitted()
+        ix, iy = self.grid_.parse_id(cell_id)
+        if as_of is None:
+            as_of = self._last_as_of if self._last_as_of is not None else self.data_end_
+        as_of = _as_timestamp(as_of, "as-of")
+        rr, w, age = self._contributions(as_of)
+        keys = rr["key"].to_numpy()
+        k = pack(np.array([ix]), np.array([iy]))[0]
+        sel = keys == k
+        own = float(w[sel].sum())
+        nb = 0.0
+        for dx, dy in self.grid_.neighbour_offsets():
+            nb += float(w[keys == pack(np.array([ix + dx]), np.array([iy + dy]))[0]].sum())
+        nb = float(self.smoothing) * nb / len(self.grid_.neighbour_offsets())
+        cats = rr["cat"].to_numpy()[sel]
+        ws = w[sel]
+        by_cat = {POLICE_UK_CATEGORIES[c]: float(ws[cats == c].sum()) for c in np.unique(cats)}
+        band = np.searchsorted(np.array([b[1] for b in AGE_BANDS[1:]]), age[sel], side="right")
+        by_age = {AGE_BANDS[b][0]: float(ws[band == b].sum()) for b in range(len(AGE_BANDS))}
+        intel = rr["intel"].to_numpy()[sel]
+        restricted = intel & ~rr["disseminate"].to_numpy()[sel]
+        ids = rr["incident_id"].to_numpy()[sel]
+        shown = np.flatnonzero(~restricted)
+        order = shown[np.lexsort((ids[shown].astype(str), -ws[shown]))][:n_top]
+        return {
+            "cell_id": cell_id,
+            "as_of": as_of.isoformat(),
+            "score": own + nb,
+            "score_own": own,
+            "score_neighbours": nb,
+            "n_incidents": int(sel.sum()),
+            "by_category": by_cat,
+            "by_age_band": by_age,
+            "top_incidents": [
+                {"incident_id": str(ids[i]), "category": POLICE_UK_CATEGORIES[cats[i]], "contribution": float(ws[i])}
+                for i in order
+            ],
+            "n_intelligence": int(intel.sum()),
+            "n_restricted_intelligence": int(restricted.sum()),
+        }
+
+    # -- time of day --------------------------------------------------------------------------------
+    def hour_of_week_profile(
+        self, cell_ids: Sequence[str], *, as_of: Any = None, min_records: int = 30
+    ) -> np.ndarray:
+        """Relative risk by hour of the week (Monday 00:00 = column 0) for each cell [-], mean 1 per row.
+
+        Records with a known time of day (``time_known``) before ``as_of`` count. A cell's profile pools
+        its 3x3 (or hex ring) neighbourhood and shrinks towards the whole area's profile with
+        ``min_records`` pseudo-records, so sparse cells get the area's shape; with no timed records at
+        all (police.uk months) every row is flat (all ones).
+        """
+        self._check_fitted()
+        if as_of is None:
+            as_of = self._last_as_of if self._last_as_of is not None else self.data_end_
+        as_of = _as_timestamp(as_of, "as-of")
+        r = self.records_
+        timed = (r["how"].to_numpy() >= 0) & (r["t0_d"].to_numpy() < as_of.value / _NS_PER_DAY)
+        n = len(cell_ids)
+        if not timed.any():
+            return np.ones((n, 168))
+        how = r["how"].to_numpy()[timed]
+        keys = r["key"].to_numpy()[timed]
+        area = np.bincount(how, minlength=168).astype(float)
+        area_p = area / area.sum()
+        out = np.empty((n, 168))
+        offs = np.vstack([[0, 0], self.grid_.neighbour_offsets()])
+        for i, cid in enumerate(cell_ids):
+            ix, iy = self.grid_.parse_id(str(cid))
+            near = np.isin(keys, pack(ix + offs[:, 0], iy + offs[:, 1]))
+            c = np.bincount(how[near], minlength=168).astype(float)
+            p = (c + min_records * area_p) / (c.sum() + min_records)
+            out[i] = p * 168.0
+        return out
+
+
+def select_hotspots(
+    cells: pd.DataFrame,
+    *,
+    top: int | None = None,
+    area_budget: float | None = None,
+    study_area_m2: float | None = None,
+    min_score: float = 0.0,
+    group_adjacent: bool = False,
+) -> pd.DataFrame:
+    """Pick the highest-scoring cells, by count and/or by area budget.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        Output of :meth:`HotspotModel.score`.
+    top : int, optional
+        At most this many cells.
+    area_budget : float, optional
+        At most this share of the study area [-], e.g. 0.01 for 1%.
+    study_area_m2 : float, optional
+        Study area [m²]; default the area of all scored (non-empty) cells.
+    min_score : float
+        Drop cells scoring at or below this [harm-days].
+    group_adjacent : bool
+        Join touching selected cells into hot-spot areas: adds ``hotspot_id`` (``A001`` = area holding the
+        best cell), ``hotspot_score`` (area total) and ``hotspot_n_cells``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The selected rows in rank order, ``attrs`` kept.
+    """
+    if top is None and area_budget is None:
+        raise HotspotError("select_hotspots needs top=N or area_budget=share (or both)")
+    if "score" not in cells.columns or "rank" not in cells.columns:
+        raise HotspotError("select_hotspots needs the table returned by HotspotModel.score")
+    sel = cells.sort_values("rank")
+    sel = sel[sel["score"] > min_score]
+    if top is not None:
+        if int(top) < 1:
+            raise HotspotError(f"top must be >= 1, got {top}")
+        sel = sel.head(int(top))
+    if area_budget is not None:
+        if not 0 < float(area_budget) <= 1:
+            raise HotspotError(f"area_budget is a share of the study area in (0, 1], got {area_budget}")
+        area = float(study_area_m2) if study_area_m2 else float(cells["area_m2"].sum())
+        sel = sel[sel["area_m2"].cumsum().to_numpy() <= float(area_budget) * area + 1e-6]
+    sel = sel.copy()
+    sel.attrs = dict(cells.attrs)
+    if group_adjacent:
+        sel = _group_adjacent(sel)
+    return sel.reset_index(drop=True)
+
+
+def _group_adjacent(sel: pd.DataFrame) -> pd.DataFrame:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(sel)
+    ix = sel["ix"].to_numpy(np.int64)
+    iy = sel["iy"].to_numpy(np.int64)
+    keys = pack(ix, iy)
+    order = np.argsort(keys)
+    sk = keys[order]
+    grid = Grid(cell_size_m=sel.attrs.get("cell_size_m", 100.0), kind=sel.attrs.get("grid", "square"))
+    rows, cols = [], []
+    for dx, dy in grid.neighbour_offsets():
+        k = pack(ix + dx, iy + dy)
+        pos = np.minimum(np.searchsorted(sk, k), max(n - 1, 0))
+        hit = sk[pos] == k if n else np.zeros(0, bool)
+        rows.append(np.flatnonzero(hit))
+        cols.append(order[pos[hit]])
+    r = np.concatenate(rows) if rows else np.zeros(0, int)
+    c = np.concatenate(cols) if cols else np.zeros(0, int)
+    _, lab = connected_components(coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)), directed=False)
+    # number areas by their best cell's rank so ids are stable for a given scoring
+    best = pd.Series(sel["rank"].to_numpy()).groupby(lab).min().sort_values()
+    area_no = {lab_: i + 1 for i, lab_ in enumerate(best.index)}
+    sel["hotspot_id"] = [f"A{area_no[v]:03d}" for v in lab]
+    sel["hotspot_score"] = sel.groupby("hotspot_id")["score"].transform("sum")
+    sel["hotspot_n_cells"] = sel.groupby("hotspot_id")["score"].transform("size").astype(np.int64)
+    return sel
