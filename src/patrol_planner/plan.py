@@ -178,6 +178,7 @@ class Plan:
             "hotspots": [conv(asdict(h)) for h in self.hotspots],
             "metrics": conv(self.metrics),
             "provenance": conv(self.provenance),
+            "base_map": conv(self.base_map),
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -216,8 +217,28 @@ class Plan:
         )
         return cls(units=tuple(units), hotspots=hotspots, metrics=d.get("metrics", {}),
                    provenance=d.get("provenance", {}), title=d.get("title", "Patrol plan"),
-                   timezone=d.get("timezone", "Europe/London"))
+                   timezone=d.get("timezone", "Europe/London"), base_map=d.get("base_map") or {})
 
     @classmethod
     def from_json(cls, path: str | Path) -> Plan:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Read a ``plan.json`` written by :meth:`to_json`.
+
+        Raises
+        ------
+        InputFileError
+            The file is missing, not JSON, or lacks a field the Plan needs.
+        """
+        # Imported here so that plan.py stays importable on its own in notebooks.
+        from patrol_planner.errors import InputFileError
+
+        p = Path(path)
+        try:
+            d = json.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputFileError(f"cannot read plan file {p}: {exc.strerror}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputFileError(f"{p} is not a plan.json (not valid UTF-8 JSON: {exc})") from None
+        try:
+            return cls.from_dict(d)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputFileError(f"{p} is not a usable plan.json: missing or bad field {exc}") from None
