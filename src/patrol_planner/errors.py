@@ -88,3 +88,7 @@ class ScalingWarning(PatrolPlannerWarning):
 
 class DataQualityWarning(PatrolPlannerWarning):
     """Data is usable but suspicious (few rows, many quarantined, sparse months...)."""
+
+
+class MappingError(InputFileError):
+    """A generic-CSV column mapping is invalid, unknown, or names columns the file does not have."""

@@ -1,0 +1,726 @@
+"""Readers: file bytes -> raw cells -> the canonical incident table plus a quarantine.
+
+:func:`ingest` is the entry point. Each file goes through
+
+1. :func:`read_raw` — decode (UTF-8, or Windows-1252 where the format says so or the bytes show it),
+   split into records and fields, record the physical line of each record and how many fields it had;
+2. a format reader (police.uk street, police.uk API, generic + mapping, intelligence) that parses the cells
+   vectorised and marks each bad row with the first reason it fails (see :mod:`.quarantine`);
+3. file-level plausibility (placeholders, area of interest, strays),
+
+then ids are made unique across files, the working CRS is chosen and every loaded point is projected.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from patrol_planner import geo
+from patrol_planner.errors import FormatError, InputFileError, MappingError
+from patrol_planner.incidents import intel as _intel
+from patrol_planner.incidents import quarantine as _q
+from patrol_planner.incidents.mappings import GenericMapping, detect_builtin, load_mapping
+from patrol_planner.incidents.schema import (
+    COLUMNS,
+    DTYPES,
+    POLICE_UK_API_SLUGS,
+    POLICE_UK_CATEGORIES,
+    QUARANTINE_COLUMNS,
+    empty_incidents,
+)
+
+FORMATS: tuple[str, ...] = ("police_uk_street", "police_uk_api", "generic", "intelligence")
+
+_STREET_COLUMNS = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
+_API_COLUMNS = ("category", "persistent_id", "date", "lat")
+_CATEGORY_BY_FOLD = {c.casefold(): c for c in POLICE_UK_CATEGORIES}
+
+
+# --------------------------------------------------------------------------------------------- raw CSV
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A CSV file split into cells, before any interpretation.
+
+    ``cells`` has one string column per header field (duplicate/empty names made unique) and one row per
+    non-blank record after the header; ``nfields`` is how many fields each record really had and
+    ``line`` its 1-based physical line (header = 1). ``overlong`` maps a row position to its verbatim text
+    when it had more fields than the header.
+    """
+
+    name: str
+    header: list[str]
+    cells: pd.DataFrame
+    nfields: np.ndarray
+    line: np.ndarray
+    encoding: str
+    overlong: dict[int, str] = field(default_factory=dict)
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header):
+        name = h.strip() or f"_col{i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+def _decode(data: bytes, name: str, allow_cp1252: bool) -> tuple[str, str]:
+    """Return (encoding, text). UTF-8 first; Windows-1252 only when allowed or clearly shown by the bytes."""
+    try:
+        return "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8", data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    high = sum(data.count(bytes([b])) for b in range(0x80, 0x100)) if len(data) < 4096 else None
+    if high is None:
+        arr = np.frombuffer(data, np.uint8)
+        high = int((arr >= 0x80).sum())
+    # Text in a Western code page has a few accented letters or curly quotes; binary junk has lots.
+    shows_cp1252 = high <= max(8, len(data) // 20)
+    if allow_cp1252 or shows_cp1252:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            return "cp1252", text
+    raise InputFileError(
+        f"{name}: cannot decode the file as UTF-8 (byte {utf8_error.start}) or Windows-1252; "
+        "save it as UTF-8 CSV"
+    )
+
+
+def _layout(b: np.ndarray, has_quotes: bool) -> tuple[np.ndarray, np.ndarray, bool, bool]:
+    """Split bytes ``b`` (LF line ends) into records.
+
+    Returns (record-end positions, separator positions, quotes_ok, unterminated).
+    """
+    if not has_quotes:
+        return np.flatnonzero(b == 10), np.flatnonzero(b == 44), True, False
+    isq = b == 34
+    after = np.bitwise_xor.accumulate(isq.view(np.uint8))
+    before = after ^ isq.view(np.uint8)
+    qpos = np.flatnonzero(isq)
+    opening = qpos[before[qpos] == 0]
+    closing = qpos[before[qpos] == 1]
+    prev = np.where(opening > 0, b[np.maximum(opening - 1, 0)], 10)
+    nxt = np.where(closing + 1 < b.size, b[np.minimum(closing + 1, b.size - 1)], 10)
+    # Quotes that open or close mid-field are read differently by different CSV parsers: leave to csv module.
+    ok = bool(np.isin(prev, (10, 44, 34)).all() and np.isin(nxt, (10, 44, 34)).all())
+    outside = before == 0
+    return (np.flatnonzero((b == 10) & outside), np.flatnonzero((b == 44) & outside), ok,
+            bool(after[-1]) if after.size else False)
+
+
+def read_raw(path: str | Path, *, allow_cp1252: bool = False) -> RawTable:
+    """Read ``path`` into a :class:`RawTable`.
+
+    Raises
+    ------
+    InputFileError
+        Missing, not a file, empty, undecodable, contains NUL bytes, has an unterminated quote, or its last
+        line is cut short (no final newline and fewer fields than the header).
+    """
+    p = Path(path)
+    name = p.name
+    if not p.exists():
+        raise InputFileError(f"{p}: file not found")
+    if not p.is_file():
+        raise InputFileError(f"{p}: not a file")
+    data = p.read_bytes()
+    if b"\x00" in data:
+        raise InputFileError(f"{name}: contains NUL bytes: not a text CSV (compressed or binary?)")
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    encoding, text = _decode(data, name, allow_cp1252)
+    if not text.strip():
+        raise InputFileError(f"{name}: file is empty (no header line)")
+    if encoding != "utf-8":
+        # pandas and the layout work on UTF-8 bytes; recode once (BOM dropped, cp1252 -> UTF-8).
+        data = text.encode("utf-8")
+    ends_with_newline = data.endswith(b"\n")
+    data = data.rstrip(b"\n")
+    has_quotes = b'"' in data
+    b = np.frombuffer(data, np.uint8)
+    rec_end, seps, quotes_ok, unterminated = _layout(b, has_quotes)
+    if quotes_ok and unterminated:
+        raise InputFileError(f"{name}: a quoted field is never closed (file truncated?)")
+    if quotes_ok and b"\r" not in data:
+        return _raw_fast(data, b, rec_end, seps, name, encoding, ends_with_newline)
+    return _raw_csv_module(text, name, encoding, ends_with_newline)
+
+
+def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray, name: str, encoding: str,
+              ends_with_newline: bool) -> RawTable:
+    n_rec = rec_end.size + 1  # the last record runs to the end of data (trailing newlines were stripped)
+    ends = np.append(rec_end, b.size)
+    starts = np.concatenate(([0], rec_end + 1))
+    nf = np.bincount(np.searchsorted(ends, seps), minlength=n_rec)[:n_rec] + 1
+    nf[starts == ends] = 0
+    header = next(csv.reader([data[: ends[0]].decode("utf-8")]))
+    ncols = len(header)
+    nf_data, st_data = nf[1:], starts[1:]
+    # 1-based physical line = newlines before the record's first byte + 1 (quoted newlines count too).
+    line = np.searchsorted(np.flatnonzero(b == 10), st_data) + 1
+    names = _unique_names(header)
+    keep_rows = nf_data <= ncols  # pandas skips the overlong ones; they are put back below
+    body = data[starts[1]:] if n_rec > 1 else b""
+    if n_rec > 1:
+        parsed = pd.read_csv(io.BytesIO(body), header=None, names=list(range(ncols)), dtype=str, na_filter=False,
+                             skip_blank_lines=False, index_col=False, on_bad_lines="skip", engine="c",
+                             encoding="utf-8")
+    else:
+        parsed = pd.DataFrame({i: pd.Series(dtype=str) for i in range(ncols)})
+    if len(parsed) != int(keep_rows.sum()):
+        return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline)
+    parsed.columns = names
+    nonblank = nf_data > 0
+    overlong_pos = np.flatnonzero(~keep_rows)
+    if overlong_pos.size:
+        full = pd.DataFrame("", index=range(nf_data.size), columns=names, dtype=object)
+        full.iloc[np.flatnonzero(keep_rows)] = parsed.to_numpy(object)
+        parsed = full
+    cells = parsed.iloc[np.flatnonzero(nonblank)].reset_index(drop=True) if not nonblank.all() else parsed
+    # Positions after dropping blank lines.
+    newpos = np.cumsum(nonblank) - 1
+    overlong = {int(newpos[i]): data[st_data[i]: ends[1:][i]].decode("utf-8") for i in overlong_pos}
+    _check_last(name, ends_with_newline, nf_data[nonblank], ncols)
+    return RawTable(name, header, cells, nf_data[nonblank].astype(np.int64), line[nonblank].astype(np.int64),
+                    encoding, overlong)
+
+
+def _raw_csv_module(text: str, name: str, encoding: str, ends_with_newline: bool) -> RawTable:
+    reader = csv.reader(io.StringIO(text.rstrip("\n"), newline=""))
+    try:
+        header = next(reader)
+        rows, lines, nfs = [], [], []
+        prev_line = reader.line_num
+        for rec in reader:
+            start = prev_line + 1
+            prev_line = reader.line_num
+            if not rec:
+                continue
+            rows.append(rec)
+            lines.append(start)
+            nfs.append(len(rec))
+    except csv.Error as exc:
+        raise InputFileError(f"{name}: not a readable CSV near line {reader.line_num}: {exc}") from None
+    except StopIteration:
+        raise InputFileError(f"{name}: file is empty (no header line)") from None
+    ncols = len(header)
+    names = _unique_names(header)
+    overlong = {i: ",".join(r) for i, r in enumerate(rows) if len(r) > ncols}
+    padded = [r[:ncols] + [""] * (ncols - len(r)) if len(r) != ncols else r for r in rows]
+    cells = pd.DataFrame(padded, columns=names, dtype=object) if padded else pd.DataFrame(columns=names, dtype=object)
+    nf = np.asarray(nfs, dtype=np.int64)
+    _check_last(name, ends_with_newline, nf, ncols)
+    return RawTable(name, header, cells.astype(str), nf, np.asarray(lines, dtype=np.int64), encoding, overlong)
+
+
+def _check_last(name: str, ends_with_newline: bool, nf: np.ndarray, ncols: int) -> None:
+    if not ends_with_newline and nf.size and nf[-1] < ncols:
+        raise InputFileError(
+            f"{name}: the last line has {int(nf[-1])} of {ncols} fields and no final newline: the file looks "
+            "truncated (re-download it, or remove the partial last line)"
+        )
+
+
+# --------------------------------------------------------------------------------------------- formats
+
+
+def detect_format(header: list[str]) -> tuple[str, GenericMapping | None]:
+    """Guess the format (and built-in mapping for ``generic``) from a header, or raise :class:`FormatError`."""
+    h = [c.strip() for c in header]
+    hs = set(h)
+    if set(_STREET_COLUMNS) <= hs:
+        return "police_uk_street", None
+    if set(_API_COLUMNS) <= hs and ("long" in hs or "lng" in hs):
+        return "police_uk_api", None
+    if _intel.is_intel_header(h):
+        return "intelligence", None
+    m = detect_builtin(h)
+    if m is not None:
+        return "generic", m
+    raise FormatError(
+        "unknown format: header starts " + ", ".join(repr(c) for c in h[:6])
+        + "; expected a police.uk street or API CSV, an intelligence CSV, or pass --format generic with "
+        "--mapping (built-in mappings: nyc-vehicle-thefts, us-homicides-2015, cambs-rtc)"
+    )
+
+
+class _Rows:
+    """Per-file working arrays: parsed values plus the first-failure reason of each row."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.reason = np.full(n, "", dtype=object)
+        self.detail = np.full(n, "", dtype=object)
+        self.ids = np.full(n, None, dtype=object)
+        self.category = np.full(n, None, dtype=object)
+        self.t0 = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        self.t1 = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        self.time_known = np.zeros(n, dtype=bool)
+        self.lon = np.full(n, np.nan)
+        self.lat = np.full(n, np.nan)
+        self.confidence = np.ones(n)
+        self.handling = np.full(n, None, dtype=object)
+        self.disseminate = np.ones(n, dtype=bool)
+        self.location = np.full(n, None, dtype=object)
+
+    def flag(self, mask: np.ndarray, code: str, text: str) -> None:
+        _q.flag(self.reason, mask, code, self.detail, text)
+
+
+def _col(raw: RawTable, name: str) -> pd.Series:
+    return raw.cells[name].astype(str).str.strip()
+
+
+def _shape_checks(raw: RawTable, rows: _Rows) -> None:
+    ncols = len(raw.header)
+    rows.flag(raw.nfields < ncols, "truncated_row", f"fewer fields than the {ncols} in the header")
+    rows.flag(raw.nfields > ncols, "extra_fields", f"more fields than the {ncols} in the header")
+
+
+def _lonlat(rows: _Rows, lon_s: pd.Series, lat_s: pd.Series) -> None:
+    empty_lon = (lon_s == "").to_numpy()
+    empty_lat = (lat_s == "").to_numpy()
+    rows.flag(empty_lon & empty_lat, "no_location", "no coordinates")
+    lon = pd.to_numeric(lon_s, errors="coerce").to_numpy(float)
+    lat = pd.to_numeric(lat_s, errors="coerce").to_numpy(float)
+    rows.flag(~(np.isfinite(lon) & np.isfinite(lat)), "bad_coordinate", "longitude/latitude not both numbers")
+    rows.flag(_q.implausible_lonlat(lon, lat), "outside_area", "implausible lon/lat (range, 0,0 or whole degrees)")
+    rows.lon, rows.lat = lon, lat
+
+
+def _xy(rows: _Rows, x_s: pd.Series, y_s: pd.Series, crs: str) -> None:
+    rows.flag(((x_s == "") & (y_s == "")).to_numpy(), "no_location", "no coordinates")
+    x = pd.to_numeric(x_s, errors="coerce").to_numpy(float)
+    y = pd.to_numeric(y_s, errors="coerce").to_numpy(float)
+    fin = np.isfinite(x) & np.isfinite(y)
+    rows.flag(~fin, "bad_coordinate", "easting/northing not both numbers")
+    rows.flag(_q.placeholder_xy(x, y), "outside_area", "placeholder easting/northing (round 100 km value)")
+    lon, lat = geo.transform(np.where(fin, x, 0.0), np.where(fin, y, 0.0), crs, geo.WGS84)
+    lon = np.where(fin, lon, np.nan)
+    lat = np.where(fin, lat, np.nan)
+    bad = fin & ~(np.isfinite(lon) & np.isfinite(lat))
+    rows.flag(bad, "outside_area", f"easting/northing outside the area of {crs}")
+    rows.flag(fin & _q.implausible_lonlat(np.nan_to_num(lon), np.nan_to_num(lat)), "outside_area",
+              "implausible position")
+    rows.lon, rows.lat = lon, lat
+
+
+def _month(rows: _Rows, s: pd.Series) -> None:
+    # Monthly files hold one or two distinct months: parse the distinct values only.
+    codes, uniq = pd.factorize(s)
+    t0u = pd.to_datetime(pd.Series(uniq, dtype=object), format="%Y-%m", errors="coerce")
+    t0u = t0u.to_numpy("datetime64[ns]")
+    t1u = (pd.Series(t0u) + pd.offsets.MonthBegin(1)).to_numpy("datetime64[ns]")
+    t0 = t0u[codes] if uniq.size else rows.t0
+    t1 = t1u[codes] if uniq.size else rows.t1
+    rows.flag(np.isnat(t0), "bad_date", "month is not YYYY-MM")
+    rows.t0, rows.t1 = t0, t1
+
+
+def _map_category(rows: _Rows, s: pd.Series, table: dict[str, str], what: str) -> None:
+    codes, uniq = pd.factorize(s.str.casefold())
+    mapped = np.array([table.get(u) for u in uniq] + [None], dtype=object)
+    cat = mapped[codes]  # code -1 (missing) picks the trailing None
+    rows.flag(pd.isna(cat), "unknown_category", f"{what} does not map to a police.uk crime type")
+    rows.category = cat
+
+
+def _read_street(raw: RawTable, rows: _Rows) -> list[str]:
+    _lonlat(rows, _col(raw, "Longitude"), _col(raw, "Latitude"))
+    _month(rows, _col(raw, "Month"))
+    _map_category(rows, _col(raw, "Crime type"), _CATEGORY_BY_FOLD, "Crime type")
+    cid = _col(raw, "Crime ID")
+    rows.ids = cid.where(cid != "", None).to_numpy(object)
+    if "Location" in raw.cells:
+        loc = _col(raw, "Location")
+        rows.location = loc.where((loc != "") & (loc != "No Location"), None).to_numpy(object)
+    return list(raw.cells.columns)
+
+
+def _read_api(raw: RawTable, rows: _Rows) -> list[str]:
+    lon_name = "long" if "long" in raw.cells else "lng"
+    _lonlat(rows, _col(raw, lon_name), _col(raw, "lat"))
+    _month(rows, _col(raw, "date"))
+    table = {k: v for k, v in POLICE_UK_API_SLUGS.items()} | _CATEGORY_BY_FOLD
+    _map_category(rows, _col(raw, "category"), table, "category slug")
+    pid = _col(raw, "persistent_id")
+    ids = pid.where(pid != "", None)
+    if "id" in raw.cells:
+        api_id = _col(raw, "id")
+        ids = ids.fillna(("policeuk-api:" + api_id).where(api_id != "", None))
+    rows.ids = ids.to_numpy(object)
+    if "street_name" in raw.cells:
+        loc = _col(raw, "street_name")
+        rows.location = loc.where((loc != "") & (loc != "On or near"), None).to_numpy(object)
+    return list(raw.cells.columns)
+
+
+def _datetime(rows: _Rows, s: pd.Series, fmt: str | None) -> None:
+    empty = (s == "").to_numpy()
+    t = pd.to_datetime(s, format=fmt if fmt else "ISO8601", errors="coerce")
+    if isinstance(t.dtype, pd.DatetimeTZDtype):
+        t = t.dt.tz_convert("Europe/London").dt.tz_localize(None)
+    t0 = t.to_numpy("datetime64[ns]")
+    rows.flag(empty | np.isnat(t0), "bad_date", "date/time empty or not in the expected format")
+    if fmt is None:
+        has_time = (s.str.len() > 10).to_numpy()
+    else:
+        has_time = np.full(s.size, any(code in fmt for code in ("%H", "%I", "%M")))
+    day = np.timedelta64(1, "D")
+    rows.t0 = t0
+    rows.t1 = np.where(has_time, t0, t0 + day)
+    rows.time_known = has_time & ~np.isnat(t0)
+
+
+def _date_time(rows: _Rows, d: pd.Series, dfmt: str | None, tcol: pd.Series | None, tfmt: str | None) -> None:
+    dt = pd.to_datetime(d, format=dfmt if dfmt else "ISO8601", errors="coerce").to_numpy("datetime64[ns]")
+    rows.flag(np.isnat(dt), "bad_date", "date empty or not in the expected format")
+    day = np.timedelta64(1, "D")
+    if tcol is None:
+        rows.t0, rows.t1 = dt, dt + day
+        return
+    t_empty = (tcol == "").to_numpy()
+    if tfmt == "hhmm":
+        v = pd.to_numeric(tcol, errors="coerce").to_numpy(float)
+        hh, mm = np.floor_divide(v, 100), np.mod(v, 100)
+        good = np.isfinite(v) & (v == np.floor(v)) & (hh >= 0) & (hh < 24) & (mm < 60)
+        minutes = np.where(good, hh * 60 + mm, 0)
+    else:
+        txt = tcol + (":00" if tfmt == "hh:mm" else "")
+        td = pd.to_timedelta(txt.where(~t_empty, None), errors="coerce").to_numpy("timedelta64[ns]")
+        good = ~np.isnat(td) & (td < np.timedelta64(1, "D")) & (td >= np.timedelta64(0, "s"))
+        minutes = np.where(good, td.astype("timedelta64[s]").astype(np.int64) / 60.0, 0)
+    rows.flag(~t_empty & ~good, "bad_date", "time of day not in the expected format")
+    offset = (np.asarray(minutes, float) * 60e9).astype(np.int64).astype("timedelta64[ns]")
+    rows.t0 = np.where(t_empty, dt, dt + offset)
+    rows.t1 = np.where(t_empty, dt + day, dt + offset)
+    rows.time_known = ~t_empty & good
+
+
+def _read_generic(raw: RawTable, rows: _Rows, m: GenericMapping) -> list[str]:
+    missing = [c for c in m.columns() if c not in raw.cells]
+    if missing:
+        raise MappingError(f"{raw.name}: mapping {m.name!r} needs column(s) {missing} which the file lacks")
+    if m.lon_col:
+        _lonlat(rows, _col(raw, m.lon_col), _col(raw, m.lat_col or ""))
+    else:
+        _xy(rows, _col(raw, m.x_col or ""), _col(raw, m.y_col or ""), geo.parse_crs(m.coord_crs).to_string())
+    if m.datetime_col:
+        _datetime(rows, _col(raw, m.datetime_col), m.datetime_format)
+    else:
+        _date_time(rows, _col(raw, m.date_col or ""), m.date_format,
+                   _col(raw, m.time_col) if m.time_col else None, m.time_format)
+    if m.category_col:
+        table = dict(_CATEGORY_BY_FOLD) | dict(m.category_map)
+        _map_category(rows, _col(raw, m.category_col), table, m.category_col)
+    else:
+        rows.category = np.full(rows.n, m.default_category, dtype=object)
+    if m.id_col:
+        v = _col(raw, m.id_col)
+        rows.ids = (m.name + ":" + v).where(v != "", None).to_numpy(object)
+    if m.location_col:
+        loc = _col(raw, m.location_col)
+        rows.location = loc.where(loc != "", None).to_numpy(object)
+    return list(raw.cells.columns)
+
+
+def _read_intel(raw: RawTable, rows: _Rows) -> list[str]:
+    if "lon" in raw.cells and "lat" in raw.cells:
+        _lonlat(rows, _col(raw, "lon"), _col(raw, "lat"))
+    else:
+        _xy(rows, _col(raw, "easting"), _col(raw, "northing"), geo.BNG)
+    _datetime(rows, _col(raw, "reported_at"), None)
+    table = dict(POLICE_UK_API_SLUGS) | _CATEGORY_BY_FOLD
+    _map_category(rows, _col(raw, "subject_category"), table, "subject_category")
+    conf, diss, handling, ok = _intel.grade(raw.cells["source_evaluation"], raw.cells["intelligence_assessment"],
+                                            raw.cells["handling_code"])
+    rows.flag(~ok, "bad_grading",
+              "source_evaluation/intelligence_assessment/handling_code not a valid 3x5x2 or 5x5x5 grading")
+    rows.confidence = np.where(ok, conf, np.nan)
+    rows.disseminate = diss
+    rows.handling = np.where(handling == "", None, handling)
+    v = _col(raw, "intel_id")
+    rows.ids = ("intel:" + v).where(v != "", None).to_numpy(object)
+    # Only the known, non-free-text columns may ever be shown (quarantine raw values).
+    shown = ["intel_id", "reported_at", "lon", "lat", "easting", "northing", "subject_category",
+             "source_evaluation", "intelligence_assessment", "handling_code"]
+    return [c for c in shown if c in raw.cells]
+
+
+# --------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What :func:`ingest` read, loaded and quarantined.
+
+    Attributes
+    ----------
+    rows_read, rows_loaded, rows_quarantined : int
+        Data rows (blank lines are not rows); ``rows_read == rows_loaded + rows_quarantined``.
+    quarantine_reasons : dict[str, int]
+        Reason code -> rows (codes in :data:`patrol_planner.incidents.quarantine.REASONS`).
+    categories : dict[str, int]
+        Police.uk category -> loaded rows.
+    crs : str
+        Working CRS of ``x_m``/``y_m`` (``EPSG:xxxx``).
+    files : tuple[dict, ...]
+        Per file: ``file``, ``format``, ``mapping``, ``encoding``, ``rows_read``, ``rows_loaded``,
+        ``rows_quarantined``.
+    """
+
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    quarantine_reasons: dict[str, int]
+    categories: dict[str, int]
+    crs: str
+    files: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "quarantine_reasons": dict(self.quarantine_reasons),
+            "categories": dict(self.categories),
+            "crs": self.crs,
+            "files": [dict(f) for f in self.files],
+        }
+
+    def summary(self) -> str:
+        """Two human-readable lines."""
+        reasons = ", ".join(f"{k} {v}" for k, v in self.quarantine_reasons.items()) or "none"
+        return (f"{self.rows_read} rows read from {len(self.files)} file(s): {self.rows_loaded} loaded, "
+                f"{self.rows_quarantined} quarantined ({reasons})\nworking CRS {self.crs}")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Output of :func:`ingest`: the incident table, the quarantine table and the report."""
+
+    incidents: pd.DataFrame
+    quarantine: pd.DataFrame
+    report: IngestReport
+
+
+def _hash_ids(cells: pd.DataFrame, cols: list[str], rows_idx: np.ndarray) -> np.ndarray:
+    """Deterministic ids from row content (+ occurrence number among identical rows)."""
+    sub = cells.iloc[rows_idx][cols].reset_index(drop=True)
+    h = pd.util.hash_pandas_object(sub, index=False).to_numpy(np.uint64)
+    occ = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy()
+    hexes = pd.Series(h).map("{:016x}".format)
+    occ_s = pd.Series(occ).astype(str)
+    ids = ("h:" + hexes).where(occ == 0, "h:" + hexes + "#" + occ_s)
+    return ids.to_numpy(object)
+
+
+def _resolve_format(raw: RawTable, fmt: str | None,
+                    mapping: GenericMapping | None) -> tuple[str, GenericMapping | None]:
+    if fmt is not None and fmt not in FORMATS:
+        raise FormatError(f"unknown format {fmt!r}: use one of {list(FORMATS)}")
+    if fmt == "generic" or (fmt is None and mapping is not None):
+        if mapping is None:
+            m = detect_builtin(raw.header)
+            if m is None:
+                raise MappingError(f"{raw.name}: format 'generic' needs a mapping (--mapping NAME or FILE)")
+            return "generic", m
+        return "generic", mapping
+    detected, m = detect_format(raw.header)
+    if fmt is not None and fmt != detected:
+        raise FormatError(f"{raw.name}: asked to read it as {fmt!r} but the header looks like {detected!r}")
+    return detected, m
+
+
+def _peek_header(path: Path) -> list[str]:
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(65536)
+    except OSError:
+        return []
+    return next(csv.reader([first.decode("latin-1").lstrip("\ufeff").lstrip("ï»¿").rstrip("\r\n")]), [])
+
+
+def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, crs: str | None = None,
+           mapping: str | Path | GenericMapping | None = None,
+           aoi_lonlat: Sequence[float] | Any | None = None) -> IngestResult:
+    """Read crime/intelligence CSV files into the canonical incident table.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        CSV files; each file's format is detected from its header unless ``fmt`` is given.
+    fmt : {"police_uk_street", "police_uk_api", "generic", "intelligence"}, optional
+        Force one format for every file.
+    crs : str, optional
+        Working CRS (projected, metres); default :func:`patrol_planner.geo.choose_working_crs`.
+    mapping : str, path or GenericMapping, optional
+        Column mapping for generic files: a built-in name, a TOML/JSON file, or an object.
+    aoi_lonlat : (west, south, east, north) [deg] or shapely geometry in EPSG:4326, optional
+        Area of interest; points outside it are quarantined as ``outside_area``.
+
+    Returns
+    -------
+    IngestResult
+        ``incidents`` (schema :data:`~patrol_planner.incidents.schema.COLUMNS`, ``attrs["crs"]``),
+        ``quarantine`` (:data:`~patrol_planner.incidents.schema.QUARANTINE_COLUMNS`) and ``report``.
+
+    Raises
+    ------
+    InputFileError
+        A whole file is unusable (missing, empty, unknown format, undecodable, truncated); nothing is loaded.
+    """
+    plist = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not plist:
+        raise InputFileError("no input files given")
+    m_obj = load_mapping(mapping) if mapping is not None else None
+    if crs is not None:
+        crs = geo.check_projected(crs)
+
+    parts: list[dict[str, Any]] = []
+    quarantines: list[pd.DataFrame] = []
+    file_stats: list[dict[str, Any]] = []
+    for p in plist:
+        allow_cp1252 = False
+        if p.is_file():
+            # The mapping (given, or recognised from the header) decides whether cp1252 is expected.
+            m_guess = m_obj or detect_builtin([h.strip() for h in _peek_header(p)])
+            allow_cp1252 = m_guess is not None and m_guess.encoding.lower() == "cp1252"
+        raw = read_raw(p, allow_cp1252=allow_cp1252)
+        kind, m = _resolve_format(raw, fmt, m_obj)
+        rows = _Rows(len(raw.cells))
+        _shape_checks(raw, rows)
+        if kind == "police_uk_street":
+            shown = _read_street(raw, rows)
+        elif kind == "police_uk_api":
+            shown = _read_api(raw, rows)
+        elif kind == "intelligence":
+            shown = _read_intel(raw, rows)
+        else:
+            assert m is not None
+            shown = _read_generic(raw, rows, m)
+        ok = rows.reason == ""
+        if aoi_lonlat is not None:
+            try:
+                inside = _q.in_aoi(np.nan_to_num(rows.lon), np.nan_to_num(rows.lat), aoi_lonlat)
+            except ValueError as exc:
+                raise InputFileError(str(exc)) from None
+            rows.flag(ok & ~inside, "outside_area", "outside the area of interest")
+            ok = rows.reason == ""
+        if m is None or m.stray_check:
+            okpos = np.flatnonzero(ok)
+            stray = np.zeros(rows.n, dtype=bool)
+            stray[okpos] = _q.stray_mask(rows.lon[okpos], rows.lat[okpos])
+            rows.flag(stray, "outside_area", "stray point far from the rest of the file")
+            ok = rows.reason == ""
+        need_hash = np.flatnonzero(ok & pd.isna(rows.ids))
+        if need_hash.size:
+            hash_cols = shown if kind != "intelligence" else [c for c in shown if c != "intel_id"]
+            rows.ids[need_hash] = _hash_ids(raw.cells, hash_cols, need_hash)
+        parts.append({"raw": raw, "rows": rows, "kind": kind, "shown": shown, "mapping": m})
+        file_stats.append({"file": raw.name, "format": kind, "mapping": m.name if m else None,
+                           "encoding": raw.encoding, "rows_read": rows.n})
+
+    # Duplicate ids across all files: first occurrence (file order, then line) wins.
+    all_ids = np.concatenate([np.where(pt["rows"].reason == "", pt["rows"].ids, None) for pt in parts])
+    s = pd.Series(all_ids, dtype=object)
+    dup = (s.notna() & s.duplicated()).to_numpy()
+    off = 0
+    for pt in parts:
+        r: _Rows = pt["rows"]
+        r.flag(dup[off: off + r.n], "duplicate_id", "id already loaded from an earlier row")
+        off += r.n
+
+    loaded_lon = np.concatenate([pt["rows"].lon[pt["rows"].reason == ""] for pt in parts])
+    loaded_lat = np.concatenate([pt["rows"].lat[pt["rows"].reason == ""] for pt in parts])
+    work_crs = geo.choose_working_crs(loaded_lon, loaded_lat, override=crs)
+
+    frames = []
+    for pt, stats in zip(parts, file_stats, strict=True):
+        r = pt["rows"]
+        raw = pt["raw"]
+        ok = r.reason == ""
+        qpos = np.flatnonzero(~ok)
+        quarantines.append(_q.quarantine_frame(raw.cells, pt["shown"], qpos, r.reason, r.detail, raw.name,
+                                               raw.line, raw.overlong))
+        stats["rows_loaded"] = int(ok.sum())
+        stats["rows_quarantined"] = int(qpos.size)
+        if ok.any():
+            frames.append(_table(pt["kind"], raw, r, ok))
+    incidents = _finish(frames, work_crs)
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else _q.empty_quarantine()
+    quarantine = quarantine[list(QUARANTINE_COLUMNS)]
+    reasons = quarantine["reason"].value_counts()
+    report = IngestReport(
+        rows_read=sum(st["rows_read"] for st in file_stats),
+        rows_loaded=len(incidents),
+        rows_quarantined=len(quarantine),
+        quarantine_reasons={k: int(reasons.get(k, 0)) for k in _q.REASONS if reasons.get(k, 0)},
+        categories={k: int(v) for k, v in sorted(incidents["category"].value_counts().items())},
+        crs=work_crs,
+        files=tuple(file_stats),
+    )
+    assert report.rows_read == report.rows_loaded + report.rows_quarantined
+    return IngestResult(incidents, quarantine, report)
+
+
+def _table(kind: str, raw: RawTable, r: _Rows, ok: np.ndarray) -> dict[str, Any]:
+    n = int(ok.sum())
+    return {
+        "incident_id": r.ids[ok],
+        "source_kind": np.full(n, kind, dtype=object),
+        "category": r.category[ok],
+        "occurred_from": np.asarray(r.t0)[ok],
+        "occurred_to": np.asarray(r.t1)[ok],
+        "time_known": np.asarray(r.time_known)[ok],
+        "lon": r.lon[ok],
+        "lat": r.lat[ok],
+        "confidence": np.asarray(r.confidence, float)[ok],
+        "handling_code": np.asarray(r.handling, dtype=object)[ok],
+        "disseminate": np.asarray(r.disseminate, bool)[ok],
+        "location": np.asarray(r.location, dtype=object)[ok] if kind != "intelligence" else np.full(n, None, object),
+        "source_file": np.full(n, raw.name, dtype=object),
+        "source_line": raw.line[ok],
+    }
+
+
+def _finish(frames: list[dict[str, Any]], crs: str) -> pd.DataFrame:
+    if not frames:
+        return empty_incidents(crs)
+    cols = {c: np.concatenate([f[c] for f in frames]) for c in frames[0]}
+    x, y = geo.to_xy(cols["lon"], cols["lat"], crs)
+    cols["x_m"], cols["y_m"] = x, y
+    df = pd.DataFrame({c: pd.Series(cols[c]).astype(DTYPES[c]) for c in COLUMNS})
+    df.attrs["crs"] = crs
+    return df
+
+
+def quarantine_to_csv(quarantine: pd.DataFrame, path: str | Path) -> None:
+    """Write the quarantine table as UTF-8 CSV."""
+    quarantine.to_csv(path, index=False)
+
+
+def report_json(report: IngestReport) -> str:
+    """The report as one JSON line."""
+    return json.dumps(report.to_dict(), sort_keys=True)
