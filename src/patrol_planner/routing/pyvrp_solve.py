@@ -1,0 +1,143 @@
+"""PyVRP as the second member of the solver portfolio, for the problems it expresses exactly.
+
+PyVRP (prize-collecting VRP with optional clients, several depots, time windows, service durations and
+routing profiles) expresses a :class:`PatrolProblem` exactly when no site can be visited twice for a
+prize, no site has prize windows and no unit has a meal break. It then runs in a separate *process*
+(OR-Tools' routing search is single-threaded and keeps the other core), with the same integer scaling
+as the OR-Tools model; its plan is re-timed in floats and goes through the same validator.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from patrol_planner.routing.problem import PatrolProblem
+from patrol_planner.routing.result import RoutingResult
+
+
+def can_express(problem: PatrolProblem) -> bool:
+    """Whether PyVRP can model ``problem`` exactly (no repeat prizes, prize windows or breaks)."""
+    return (all(s.max_visits == 1 or s.repeat_factor == 0 for s in problem.sites)
+            and not any(s.prize_windows for s in problem.sites)
+            and all(u.break_s == 0 for u in problem.units))
+
+
+def _groups(problem: PatrolProblem) -> list[list[int]]:
+    """Units that are interchangeable for PyVRP (one vehicle type each group)."""
+    keys: dict[tuple, list[int]] = {}
+    for u in problem.units:
+        k = (u.mode, u.start.index, u.end.index, u.leave_min_s, u.shift_end_s, u.max_radius_m)
+        keys.setdefault(k, []).append(u.index)
+    return list(keys.values())
+
+
+def _run(problem: PatrolProblem, params: Any, sc: Any, budget_s: float) -> dict[str, Any]:
+    """Build and solve the PyVRP model; runs in the child process. Returns plain lists only."""
+    import pyvrp
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+
+    from patrol_planner.routing.solve import eligible_units
+
+    t0 = time.monotonic()
+    groups = _groups(problem)
+    sites = [s for s in problem.sites if s.prize > 0 and eligible_units(problem, s)]
+    allowed = {s.index: {u.index for u in eligible_units(problem, s)} for s in sites}
+    st_ids = sorted({problem.units[g[0]].start.index for g in groups}
+                    | {problem.units[g[0]].end.index for g in groups})
+    locs = [problem.stations[i].location for i in st_ids] + [s.location for s in sites]
+    nloc = len(locs)
+    depot_of = {sid: k for k, sid in enumerate(st_ids)}
+    huge = 4 * sc.horizon + 10
+    big_cost = 10 ** 12
+    dist_m, dur_m, vtypes = [], [], []
+    for g in groups:
+        u = problem.units[g[0]]
+        T = problem.travel_time_s[u.mode][np.ix_(locs, locs)]
+        fin = np.isfinite(T)
+        dur = np.full((nloc, nloc), huge, dtype=np.int64)
+        dur[fin] = np.ceil(T[fin] / sc.tick_s - 1e-9).astype(np.int64)
+        cost = np.full((nloc, nloc), big_cost, dtype=np.int64)
+        cost[fin] = np.round(T[fin] * params.travel_weight_per_s / sc.prize_unit).astype(np.int64)
+        for c, s in enumerate(sites):
+            if u.index not in allowed[s.index]:
+                j = len(st_ids) + c
+                dur[j, :] = huge
+                dur[:, j] = huge
+                cost[j, :] = big_cost
+                cost[:, j] = big_cost
+        np.fill_diagonal(dur, 0)
+        np.fill_diagonal(cost, 0)
+        dist_m.append(cost)
+        dur_m.append(dur)
+        vtypes.append(pyvrp.VehicleType(num_available=len(g), start_depot=depot_of[u.start.index],
+                                        end_depot=depot_of[u.end.index], tw_early=sc.early(u.leave_min_s),
+                                        tw_late=sc.late(u.shift_end_s), profile=len(vtypes),
+                                        unit_distance_cost=1, name=u.unit_id))
+    clients = [pyvrp.Client(location=len(st_ids) + c, service_duration=sc.dur(s.dwell_s),
+                            prize=sc.cost(s.prize), required=False, name=s.site_id)
+               for c, s in enumerate(sites)]
+    depots = [pyvrp.Depot(location=k) for k in range(len(st_ids))]
+    data = pyvrp.ProblemData([pyvrp.Location(0.0, 0.0) for _ in range(nloc)], clients, depots, vtypes,
+                             dist_m, dur_m)
+    if params.deterministic:
+        stop = MultipleCriteria([MaxIterations(params.det_pyvrp_iterations),
+                                 MaxRuntime(max(budget_s, 10 * params.time_limit_s))])
+    else:
+        stop = MaxRuntime(max(0.05, budget_s - (time.monotonic() - t0)))
+    res = pyvrp.solve(data, stop, seed=params.seed, display=False)
+    best = res.best
+    routes: list[list[int]] = [[] for _ in problem.units]
+    used = {gi: 0 for gi in range(len(groups))}
+    for r in best.routes():
+        gi = r.vehicle_type()
+        unit = groups[gi][used[gi]]
+        used[gi] += 1
+        routes[unit] = [sites[a.idx].index for a in r if a.is_client()]
+    return {"routes": routes, "feasible": bool(best.is_feasible()), "iterations": int(res.num_iterations),
+            "cost_int": int(res.cost()) if best.is_feasible() else None, "wall_s": time.monotonic() - t0}
+
+
+def start(problem: PatrolProblem, params: Any, sc: Any, deadline: float) -> tuple[ProcessPoolExecutor, Future]:
+    """Start PyVRP in a child process; it stops shortly before ``deadline`` (monotonic clock) [s]."""
+    # fork: the child inherits the problem without pickling the matrices and starts in milliseconds.
+    ex = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+    budget = max(0.1, deadline - time.monotonic() - 0.15)
+    return ex, ex.submit(_run, problem, params, sc, budget)
+
+
+def finish(pending: tuple[ProcessPoolExecutor, Future], problem: PatrolProblem,
+           params: Any) -> tuple[RoutingResult | None, dict[str, Any]]:
+    """Collect PyVRP's plan, re-timed in floats (earliest schedule); ``None`` when it has none."""
+    from patrol_planner.routing.solve import build_result
+
+    ex, fut = pending
+    try:
+        out = fut.result(timeout=None if params.deterministic else params.time_limit_s + 30)
+    except Exception as exc:  # a crashed child must not sink the OR-Tools plan
+        ex.shutdown(wait=False, cancel_futures=True)
+        return None, {"error": f"{type(exc).__name__}: {exc}"}
+    ex.shutdown(wait=True)
+    info = {k: v for k, v in out.items() if k != "routes"}
+    if not out["feasible"]:
+        return None, info
+    plans = []
+    for u, seq in zip(problem.units, out["routes"], strict=True):
+        T = problem.travel_time_s[u.mode]
+        t, prev, stops = u.leave_min_s, u.start.location, []
+        for si in seq:
+            s = problem.sites[si]
+            t += float(T[prev, s.location])
+            stops.append((si, t))
+            t += s.dwell_s
+            prev = s.location
+        ret = t + float(T[prev, u.end.location])
+        if not math.isfinite(ret):
+            return None, {**info, "error": f"unit {u.unit_id!r}: PyVRP route uses an unreachable leg"}
+        plans.append((u.leave_min_s, stops, ret, None))
+    return build_result(problem, params, plans, {}), info

@@ -1,0 +1,574 @@
+"""Solve a :class:`PatrolProblem` with the OR-Tools routing library (and, where it fits, PyVRP).
+
+OR-Tools types never leave this module. See ``docs/routing.md`` for the model, the integer scaling and
+the search. In short:
+
+* one node per station used by a unit, and per site ``max_visits`` *copies*; a copy whose site has prize
+  windows is split into one *variant* per time segment, each with its own time window and prize;
+* each copy is an optional disjunction over its variants whose penalty is the best variant's prize; a
+  variant worth less than the best carries the difference as a cost on the arcs leaving it;
+* a Time dimension (travel + dwell as the transit, dwell as the node's visit time for breaks), the shift
+  and the earliest leave on the start/end cumuls, the meal break as an OR-Tools break interval;
+* copy ``k+1`` is active only if copy ``k`` is, and starts at least ``min_gap_s`` after it, on any unit;
+* a unit only gets sites it can reach (finite travel, inside its radius) and could serve alone.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from patrol_planner.errors import NoFeasiblePlanError, RoutingError, ScalingWarning
+from patrol_planner.routing.problem import PatrolProblem, Site, Unit
+from patrol_planner.routing.result import RoutingResult, UnitRoute, Visit
+
+#: Objective values beyond this risk int64 overflow inside OR-Tools (sums of arc costs and penalties).
+INT_SAFE_LIMIT = 2**62
+_FIRST_SOLUTIONS = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "SEQUENTIAL_CHEAPEST_INSERTION",
+                    "PATH_CHEAPEST_ARC", "SAVINGS", "ALL_UNPERFORMED", "BEST_INSERTION", "AUTOMATIC",
+                    "GLOBAL_CHEAPEST_ARC", "LOCAL_CHEAPEST_COST_INSERTION")
+_METAHEURISTICS = ("GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH", "GENERIC_TABU_SEARCH",
+                   "GREEDY_DESCENT", "AUTOMATIC")
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """How to search.
+
+    Parameters
+    ----------
+    time_limit_s : float
+        Wall-clock budget of the whole solve [s].
+    seed : int
+        Seed for every random choice (PyVRP, restarts).
+    deterministic : bool
+        Stop on work counters instead of the clock, so the same input and seed give the same result
+        (``time_limit_s`` then only caps a runaway search; the result records whether the cap was hit).
+    travel_weight_per_s : float
+        Cost of one second of travel in prize units [prize/s]; keep it small so that it only breaks ties
+        and shortens routes, never outweighs a visit.
+    prize_resolution : float or None
+        Smallest prize difference the solver distinguishes [prize units]; ``None`` = the largest prize
+        times 1e-6.
+    time_resolution_s : float
+        One OR-Tools time tick [s]. Travel and dwell are rounded *up* to whole ticks, so any integer
+        plan is feasible with the real values.
+    first_solution : str
+        OR-Tools first solution strategy name.
+    metaheuristic : str
+        OR-Tools local search metaheuristic name.
+    portfolio : bool
+        Also run PyVRP in a second process when it can express the problem exactly (no repeat visits,
+        breaks or prize windows); the best *validated* result wins.
+    restarts : bool
+        After OR-Tools' local search stalls, perturb the best plan (remove a random share of visits) and
+        search again from it until the budget is spent.
+    det_solution_limit : int
+        In deterministic mode, OR-Tools stops after this many solutions per search.
+    det_pyvrp_iterations : int
+        In deterministic mode, PyVRP stops after this many iterations.
+    """
+
+    time_limit_s: float = 10.0
+    seed: int = 0
+    deterministic: bool = False
+    travel_weight_per_s: float = 1e-4
+    prize_resolution: float | None = None
+    time_resolution_s: float = 1.0
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    portfolio: bool = True
+    restarts: bool = True
+    det_solution_limit: int = 2000
+    det_pyvrp_iterations: int = 3000
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
+            raise RoutingError(f"SolveParams.time_limit_s must be a positive number, got {self.time_limit_s}")
+        if not self.travel_weight_per_s >= 0:
+            raise RoutingError(f"SolveParams.travel_weight_per_s must be >= 0, got {self.travel_weight_per_s}")
+        if not self.time_resolution_s > 0:
+            raise RoutingError(f"SolveParams.time_resolution_s must be > 0, got {self.time_resolution_s}")
+        if self.prize_resolution is not None and not self.prize_resolution > 0:
+            raise RoutingError(f"SolveParams.prize_resolution must be > 0, got {self.prize_resolution}")
+        if self.first_solution not in _FIRST_SOLUTIONS:
+            raise RoutingError(f"SolveParams.first_solution {self.first_solution!r} unknown; "
+                               f"choose from {list(_FIRST_SOLUTIONS)}")
+        if self.metaheuristic not in _METAHEURISTICS:
+            raise RoutingError(f"SolveParams.metaheuristic {self.metaheuristic!r} unknown; "
+                               f"choose from {list(_METAHEURISTICS)}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Scaling: shared by every solver back end
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scaling:
+    """The conversion of seconds and prizes to solver integers (see ``docs/routing.md``).
+
+    ``ticks(t) = ceil((t - offset_s) / tick_s)`` for durations and earliest times (conservative),
+    ``floor`` for latest times; ``cost = round(prize / prize_unit)``.
+    """
+
+    offset_s: float
+    tick_s: float
+    prize_unit: float
+    horizon: int
+
+    def dur(self, seconds: float) -> int:
+        """A duration rounded up to ticks (never shorter than the real one)."""
+        return int(math.ceil(seconds / self.tick_s - 1e-9))
+
+    def early(self, t_s: float) -> int:
+        """An earliest time to ticks (rounded up)."""
+        return max(0, int(math.ceil((t_s - self.offset_s) / self.tick_s - 1e-9)))
+
+    def late(self, t_s: float) -> int:
+        """A latest time to ticks (rounded down)."""
+        return int(math.floor((t_s - self.offset_s) / self.tick_s + 1e-9))
+
+    def time(self, ticks: int) -> float:
+        """Ticks back to an absolute time [s]."""
+        return self.offset_s + ticks * self.tick_s
+
+    def cost(self, prize: float) -> int:
+        """Prize units to integer cost."""
+        return int(round(prize / self.prize_unit))
+
+
+def make_scaling(problem: PatrolProblem, params: SolveParams) -> Scaling:
+    """Choose offsets and units; warn with :class:`ScalingWarning` when values near int64 limits."""
+    offset = min(u.shift_start_s for u in problem.units)
+    end = max(u.shift_end_s for u in problem.units)
+    horizon = int(math.ceil((end - offset) / params.time_resolution_s))
+    top = max([s.prize for s in problem.sites] + [0.0])
+    unit = params.prize_resolution or (top * 1e-6 if top > 0 else 1.0)
+    sc = Scaling(offset_s=offset, tick_s=params.time_resolution_s, prize_unit=unit, horizon=horizon)
+    total_prize = sum(s.prize * s.max_visits * max([1.0] + [w[2] for w in s.prize_windows])
+                      for s in problem.sites)
+    finite = [a[np.isfinite(a)] for a in problem.travel_time_s.values()]
+    max_t = max([float(f.max()) for f in finite if f.size] + [0.0])
+    n_arcs = sum(s.max_visits for s in problem.sites) + 2 * len(problem.units)
+    worst = total_prize / unit + n_arcs * (max_t + 1) * params.travel_weight_per_s / unit
+    if worst > INT_SAFE_LIMIT or horizon > INT_SAFE_LIMIT // 4:
+        warnings.warn(f"objective up to {worst:.3g} or horizon {horizon} ticks approaches the int64 limit; "
+                      f"raise prize_resolution or time_resolution_s", ScalingWarning, stacklevel=3)
+    if horizon + max_t / params.time_resolution_s > INT_SAFE_LIMIT // 4:
+        raise RoutingError(f"time horizon {horizon} ticks overflows; raise time_resolution_s")
+    return sc
+
+
+# --------------------------------------------------------------------------------------------------
+# Results: shared construction and classification
+# --------------------------------------------------------------------------------------------------
+def left_out_reason(problem: PatrolProblem, site: Site) -> str:
+    """Why a site with no visit was left out (see :class:`RoutingResult`)."""
+    if not any(problem.can_reach(u, site) for u in problem.units):
+        return "not_reachable"
+    if not any(problem.can_reach(u, site) and problem.fits_alone(u, site) for u in problem.units):
+        return "no_time"
+    return "not_worth_it"
+
+
+def eligible_units(problem: PatrolProblem, site: Site) -> list[Unit]:
+    """Units that may serve ``site``: reachable, inside the radius, and one visit fits their shift."""
+    return [u for u in problem.units if problem.can_reach(u, site) and problem.fits_alone(u, site)]
+
+
+def build_result(problem: PatrolProblem, params: SolveParams,
+                 plans: Sequence[tuple[float, Sequence[tuple[int, float]], float, tuple[float, float] | None]],
+                 stats: dict[str, Any]) -> RoutingResult:
+    """Assemble a :class:`RoutingResult` from per-unit ``(leave_s, [(site_index, start_s)], return_s,
+    break)`` in unit order; numbers visits per site by start time and prices them in floats."""
+    starts: dict[int, list[float]] = {}
+    for _, stops, _, _ in plans:
+        for si, t in stops:
+            starts.setdefault(si, []).append(t)
+    order = {si: sorted(ts) for si, ts in starts.items()}
+    routes = []
+    for u, (leave, stops, ret, brk) in zip(problem.units, plans, strict=True):
+        T, D = problem.travel_time_s[u.mode], problem.distance_m[u.mode]  # type: ignore[index]
+        prev = u.start.location
+        visits = []
+        for si, t in stops:
+            s = problem.sites[si]
+            k = order[si].index(t) + 1
+            visits.append(Visit(site_id=s.site_id, visit_no=k, arrive_s=t, depart_s=t + s.dwell_s,
+                                prize=s.visit_prize(k, t), travel_s=float(T[prev, s.location]),
+                                dist_m=float(D[prev, s.location])))
+            prev = s.location
+        routes.append(UnitRoute(unit_id=u.unit_id, visits=tuple(visits), leave_s=leave, return_s=ret,
+                                break_interval_s=brk, return_travel_s=float(T[prev, u.end.location]),
+                                return_dist_m=float(D[prev, u.end.location])))
+    unvisited = {s.site_id: left_out_reason(problem, s) for s in problem.sites if s.index not in starts}
+    prize = sum(r.prize for r in routes)
+    travel = sum(r.travel_s for r in routes)
+    return RoutingResult(routes=tuple(routes), unvisited=unvisited,
+                         objective=prize - params.travel_weight_per_s * travel, stats=stats)
+
+
+def empty_result(problem: PatrolProblem, params: SolveParams, stats: dict[str, Any]) -> RoutingResult:
+    """Every unit stays at its station: leaves at its earliest time and goes straight to its end."""
+    plans = []
+    for u in problem.units:
+        leave = u.leave_min_s
+        t = float(problem.travel_time_s[u.mode][u.start.location, u.end.location])
+        brk = None
+        ret = leave + t
+        if u.break_s > 0:
+            b0 = u.break_bounds_s[0]
+            brk = (b0, b0 + u.break_s)
+            if leave <= b0 < leave + t:
+                ret = leave + t + u.break_s  # the break interrupts the trip home
+            elif b0 < leave < brk[1]:
+                leave, ret = brk[1], brk[1] + t  # eat before leaving
+        plans.append((leave, [], ret, brk))
+    return build_result(problem, params, plans, stats)
+
+
+# --------------------------------------------------------------------------------------------------
+# OR-Tools
+# --------------------------------------------------------------------------------------------------
+def _segments(site: Site, t0: float, t1: float) -> list[tuple[float, float, float]]:
+    """Cut ``[t0, t1]`` into ``(start_s, end_s, multiplier)`` pieces by the site's prize windows."""
+    if not site.prize_windows:
+        return [(t0, t1 + 1.0, 1.0)]
+    out: list[tuple[float, float, float]] = []
+    cur = t0
+    for w0, w1, m in site.prize_windows:
+        if w1 <= cur or w0 > t1:
+            continue
+        if w0 > cur:
+            out.append((cur, w0, 1.0))
+        out.append((max(w0, cur), w1, m))
+        cur = w1
+    if cur <= t1:
+        out.append((cur, t1 + 1.0, 1.0))
+    return out
+
+
+@dataclass
+class _Node:
+    site: int  # -1 for a station
+    copy: int  # 1-based visit copy
+    location: int
+    dwell_s: float
+    prize: float
+    win: tuple[int, int]  # allowed start ticks
+
+
+class _OrtoolsModel:
+    """The OR-Tools model of one problem; built once, searched possibly several times."""
+
+    def __init__(self, problem: PatrolProblem, params: SolveParams, sc: Scaling) -> None:
+        from ortools.constraint_solver import pywrapcp
+
+        self.problem, self.params, self.sc = problem, params, sc
+        units = problem.units
+        station_ids = sorted({u.start.index for u in units} | {u.end.index for u in units})
+        nodes: list[_Node] = [_Node(-1, 0, problem.stations[i].location, 0.0, 0.0, (0, sc.horizon))
+                              for i in station_ids]
+        st_node = {sid: n for n, sid in enumerate(station_ids)}
+        self.copies: dict[tuple[int, int], list[int]] = {}  # (site, copy) -> variant nodes
+        self.allowed: dict[int, list[int]] = {}
+        t_end = sc.time(sc.horizon)
+        for s in problem.sites:
+            ok = eligible_units(problem, s)
+            if not ok or s.prize <= 0:
+                continue
+            for k in range(1, s.max_visits + 1):
+                base = s.prize * s.repeat_factor ** (k - 1)
+                if base <= 0 and not s.prize_windows:
+                    break
+                variants = []
+                for a, b, m in _segments(s, sc.offset_s, t_end):
+                    lo, hi = sc.early(a), min(sc.early(b) - 1, sc.horizon)
+                    if hi < lo or base * m <= 0:
+                        continue
+                    variants.append(len(nodes))
+                    nodes.append(_Node(s.index, k, s.location, s.dwell_s, base * m, (lo, hi)))
+                if not variants:
+                    break
+                self.copies[(s.index, k)] = variants
+                self.allowed[s.index] = [u.index for u in ok]
+        self.nodes = nodes
+        n = len(nodes)
+        starts = [st_node[u.start.index] for u in units]
+        ends = [st_node[u.end.index] for u in units]
+        self.manager = pywrapcp.RoutingIndexManager(n, len(units), starts, ends)
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        m, r = self.manager, self.routing
+
+        locs = np.array([nd.location for nd in nodes])
+        dwell_t = np.array([sc.dur(nd.dwell_s) for nd in nodes], dtype=np.int64)
+        # A variant worth less than its copy's best pays the difference when used, so a disjunction
+        # (one penalty) can still price time-dependent prizes.
+        extra = np.zeros(n, dtype=np.int64)
+        for vs in self.copies.values():
+            best = max(nodes[v].prize for v in vs)
+            for v in vs:
+                extra[v] = sc.cost(best - nodes[v].prize)
+        big = sc.horizon + 1
+        time_cb: dict[str, int] = {}
+        cost_cb: dict[str, int] = {}
+        for mode in {u.mode for u in units}:
+            T = problem.travel_time_s[mode][np.ix_(locs, locs)]
+            fin = np.isfinite(T)
+            tt = np.full((n, n), big, dtype=np.int64)
+            tt[fin] = np.ceil(T[fin] / sc.tick_s - 1e-9).astype(np.int64)
+            tt = np.minimum(tt, big) + dwell_t[:, None]
+            cc = np.full((n, n), 0, dtype=np.int64)
+            cc[fin] = np.round(T[fin] * params.travel_weight_per_s / sc.prize_unit).astype(np.int64)
+            cc[~fin] = sc.cost(big * sc.tick_s * params.travel_weight_per_s) + 1
+            cc = cc + extra[:, None]
+            time_cb[mode] = r.RegisterTransitMatrix(tt.tolist())
+            cost_cb[mode] = r.RegisterTransitMatrix(cc.tolist())
+        for u in units:
+            r.SetArcCostEvaluatorOfVehicle(cost_cb[u.mode], u.index)
+        r.AddDimensionWithVehicleTransits([time_cb[u.mode] for u in units], sc.horizon, sc.horizon,
+                                          False, "Time")
+        self.time = tdim = r.GetDimensionOrDie("Time")
+        solver = r.solver()
+        for u in units:
+            tdim.CumulVar(r.Start(u.index)).SetRange(sc.early(u.leave_min_s), sc.late(u.shift_end_s))
+            tdim.CumulVar(r.End(u.index)).SetRange(sc.early(u.leave_min_s), sc.late(u.shift_end_s))
+            r.AddVariableMinimizedByFinalizer(tdim.CumulVar(r.End(u.index)))
+            r.AddVariableMaximizedByFinalizer(tdim.CumulVar(r.Start(u.index)))
+        self.breaks: dict[int, Any] = {}
+        visit_t = [int(dwell_t[m.IndexToNode(i)]) for i in range(r.Size() + len(units))]
+        for u in units:
+            if u.break_s <= 0:
+                continue
+            b0, b1 = u.break_bounds_s
+            lo, hi = sc.early(b0), sc.late(b1) - sc.dur(u.break_s)
+            if hi < lo:
+                raise RoutingError(f"unit {u.unit_id!r}: break_s {u.break_s:g} does not fit its window after "
+                                   f"rounding to {sc.tick_s:g} s ticks")
+            iv = solver.FixedDurationIntervalVar(lo, hi, sc.dur(u.break_s), False, f"break-{u.unit_id}")
+            tdim.SetBreakIntervalsOfVehicle([iv], u.index, visit_t)
+            self.breaks[u.index] = iv
+        self.total_penalty = 0
+        for (si, _k), vs in self.copies.items():
+            best = max(nodes[v].prize for v in vs)
+            idx = [m.NodeToIndex(v) for v in vs]
+            r.AddDisjunction(idx, sc.cost(best), 1)
+            self.total_penalty += sc.cost(best)
+            for v, i in zip(vs, idx, strict=True):
+                tdim.CumulVar(i).SetRange(*nodes[v].win)
+                banned = sorted(set(range(len(units))) - set(self.allowed[si]))
+                if banned:
+                    r.VehicleVar(i).RemoveValues(banned)
+        # Repeat visits: copy k+1 only after copy k, at least min_gap_s later, on whatever units.
+        for s in problem.sites:
+            gap = sc.dur(s.min_gap_s)
+            for k in range(1, s.max_visits):
+                a, b = self.copies.get((s.index, k)), self.copies.get((s.index, k + 1))
+                if not a or not b:
+                    continue
+                ia = [m.NodeToIndex(v) for v in a]
+                ib = [m.NodeToIndex(v) for v in b]
+                solver.Add(solver.Sum([r.ActiveVar(i) for i in ib]) <= solver.Sum([r.ActiveVar(i) for i in ia]))
+                big_m = sc.horizon + gap
+                for i in ia:
+                    for j in ib:
+                        solver.Add(tdim.CumulVar(j) + big_m * (2 - r.ActiveVar(i) - r.ActiveVar(j))
+                                   >= tdim.CumulVar(i) + gap)
+
+    def search_params(self, time_limit_s: float, first: str | None = None, solution_limit: int | None = None):
+        from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+        p = pywrapcp.DefaultRoutingSearchParameters()
+        fs = first or self.params.first_solution
+        p.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, fs)
+        p.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic,
+                                               self.params.metaheuristic)
+        p.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+        if solution_limit is not None:
+            p.solution_limit = solution_limit
+        from ortools.util import optional_boolean_pb2
+
+        on, off = optional_boolean_pb2.BOOL_TRUE, optional_boolean_pb2.BOOL_FALSE
+        ops = {"use_extended_swap_active": True, "use_relocate_and_make_active": True}
+        ops.update({k[3:]: v for k, v in self.params.extra.items() if k.startswith("ls_")})
+        for k, v in ops.items():
+            setattr(p.local_search_operators, k, on if v else off)
+        return p
+
+    def decode(self, assignment: Any) -> list[tuple[float, list[tuple[int, float]], float, tuple | None]]:
+        r, m, sc, tdim = self.routing, self.manager, self.sc, self.time
+        plans = []
+        for u in self.problem.units:
+            i = r.Start(u.index)
+            leave = sc.time(assignment.Value(tdim.CumulVar(i)))
+            stops = []
+            i = assignment.Value(r.NextVar(i))
+            while not r.IsEnd(i):
+                nd = self.nodes[m.IndexToNode(i)]
+                stops.append((nd.site, sc.time(assignment.Value(tdim.CumulVar(i)))))
+                i = assignment.Value(r.NextVar(i))
+            ret = sc.time(assignment.Value(tdim.CumulVar(i)))
+            brk = None
+            if u.index in self.breaks:
+                iv = self.breaks[u.index]
+                b = sc.time(assignment.StartValue(iv))
+                brk = (b, b + sc.dur(u.break_s) * sc.tick_s)
+            plans.append((leave, stops, ret, brk))
+        return plans
+
+    def routes_of(self, assignment: Any) -> list[list[int]]:
+        """Per unit, the routing indices of its visits."""
+        r = self.routing
+        out = []
+        for u in self.problem.units:
+            i = assignment.Value(r.NextVar(r.Start(u.index)))
+            seq = []
+            while not r.IsEnd(i):
+                seq.append(i)
+                i = assignment.Value(r.NextVar(i))
+            out.append(seq)
+        return out
+
+
+def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
+                   deadline: float) -> tuple[RoutingResult | None, dict[str, Any]]:
+    t0 = time.monotonic()
+    model = _OrtoolsModel(problem, params, sc)
+    r = model.routing
+    info: dict[str, Any] = {"nodes": len(model.nodes), "build_s": time.monotonic() - t0,
+                            "total_penalty_int": model.total_penalty}
+    costs: list[int] = []
+    r.AddAtSolutionCallback(lambda: costs.append(r.CostVar().Value()))
+    det_limit = params.det_solution_limit if params.deterministic else None
+    budget = max(0.05, deadline - time.monotonic())
+    # Plain GLS stalls quickly on prize-collecting problems; keep half the budget for perturbed restarts.
+    first_budget = budget * 0.5 if params.restarts and not params.deterministic else budget
+    sol = r.SolveWithParameters(model.search_params(first_budget, solution_limit=det_limit))
+    info["status"] = int(r.status())
+    if sol is None:
+        return None, info
+    best = sol
+    best_cost = sol.ObjectiveValue()
+    info["first_objective_int"] = costs[0] if costs else best_cost
+    info["restarts"] = 0
+    info["restart_improvements"] = 0
+    if (params.restarts and not params.deterministic) or (params.deterministic and params.extra.get("det_restarts")):
+        rng = np.random.default_rng(params.seed)
+        n_restart = 0
+        while time.monotonic() < deadline - 0.05:
+            seqs = model.routes_of(best)
+            flat = [(ui, j) for ui, s in enumerate(seqs) for j in range(len(s))]
+            if not flat:
+                break
+            frac = rng.uniform(0.1, 0.35)
+            drop = set(rng.choice(len(flat), size=max(1, int(len(flat) * frac)), replace=False).tolist())
+            dropped_copy: dict[int, int] = {}  # site -> lowest copy removed
+            for c in drop:
+                nd = model.nodes[model.manager.IndexToNode(seqs[flat[c][0]][flat[c][1]])]
+                dropped_copy[nd.site] = min(nd.copy, dropped_copy.get(nd.site, nd.copy))
+            # Removing copy k of a site must remove its later copies too (copy k+1 needs copy k).
+            keep = [[i for i in s if model.nodes[model.manager.IndexToNode(i)].copy
+                     < dropped_copy.get(model.nodes[model.manager.IndexToNode(i)].site, 1 << 30)]
+                    for s in seqs]
+            hint = r.solver().Assignment()
+            if not r.RoutesToAssignment(keep, True, True, hint):
+                info["restart_hint_failures"] = info.get("restart_hint_failures", 0) + 1
+                if info["restart_hint_failures"] > 20:
+                    break
+                continue
+            left = deadline - time.monotonic()
+            slice_s = min(left, max(0.3, budget * 0.1))
+            p = model.search_params(slice_s)
+            cand = r.SolveFromAssignmentWithParameters(hint, p)
+            n_restart += 1
+            if cand is not None and cand.ObjectiveValue() < best_cost:
+                best, best_cost = cand, cand.ObjectiveValue()
+                info["restart_improvements"] += 1
+        info["restarts"] = n_restart
+    plans = model.decode(best)
+    res = build_result(problem, params, plans, {})
+    info["best_objective_int"] = best_cost
+    return res, info
+
+
+# --------------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------------
+def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingResult:
+    """Plan the units' shifts to collect the most prize.
+
+    Parameters
+    ----------
+    problem : PatrolProblem
+        The problem; checked first (:meth:`PatrolProblem.check`).
+    params : SolveParams, optional
+        Search settings; defaults to ``SolveParams()``.
+
+    Returns
+    -------
+    RoutingResult
+        The best plan found that passes :func:`patrol_planner.routing.validate.validate`.
+
+    Raises
+    ------
+    RoutingError
+        When the problem is malformed (the message names the unit, site or field).
+    NoFeasiblePlanError
+        When no solver returned a valid plan.
+    """
+    from patrol_planner.routing.validate import validate
+
+    params = params or SolveParams()
+    t_start = time.monotonic()
+    problem.check()
+    sc = make_scaling(problem, params)
+    deadline = t_start + params.time_limit_s
+    stats: dict[str, Any] = {"params": {k: v for k, v in asdict(params).items() if k != "extra"},
+                             "portfolio": {}}
+    candidates: list[tuple[str, RoutingResult]] = []
+    if not problem.sites:
+        res = empty_result(problem, params, {})
+        candidates.append(("empty", res))
+    else:
+        pending = None
+        if params.portfolio:
+            from patrol_planner.routing import pyvrp_solve
+
+            if pyvrp_solve.can_express(problem):
+                pending = pyvrp_solve.start(problem, params, sc, deadline)
+        res_ot, info = _solve_ortools(problem, params, sc, deadline)
+        stats["portfolio"]["ortools"] = info
+        if res_ot is not None:
+            candidates.append(("ortools", res_ot))
+        if pending is not None:
+            res_pv, info_pv = pyvrp_solve.finish(pending, problem, params)
+            stats["portfolio"]["pyvrp"] = info_pv
+            if res_pv is not None:
+                candidates.append(("pyvrp", res_pv))
+    valid: list[tuple[str, RoutingResult]] = []
+    for name, res in candidates:
+        try:
+            validate(problem, res)
+        except RoutingError as exc:
+            stats["portfolio"].setdefault(name, {})["invalid"] = str(exc)
+            continue
+        stats["portfolio"].setdefault(name, {})["objective"] = res.objective
+        valid.append((name, res))
+    if not valid:
+        raise NoFeasiblePlanError("no solver found a plan that satisfies every constraint; "
+                                  f"details: {stats['portfolio']}")
+    # Higher objective wins; ties go to the earlier entry (OR-Tools), so the choice is deterministic.
+    name, best = max(valid, key=lambda nr: nr[1].objective)
+    stats.update(solver=name, wall_s=time.monotonic() - t_start, best_objective=best.objective,
+                 status="ok", hit_time_limit=time.monotonic() >= deadline - 0.01)
+    ot = stats["portfolio"].get("ortools", {})
+    if "first_objective_int" in ot:
+        # prize collected minus travel cost, as OR-Tools saw it (integers, so approximate)
+        stats["first_objective"] = (ot["total_penalty_int"] - ot["first_objective_int"]) * sc.prize_unit
+    return RoutingResult(routes=best.routes, unvisited=best.unvisited, objective=best.objective, stats=stats)

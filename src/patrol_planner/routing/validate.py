@@ -1,0 +1,153 @@
+"""Check a :class:`RoutingResult` against the rules of its :class:`PatrolProblem`, in floats.
+
+Independent of every solver: it reads only the problem's plain values and the result, recomputes each
+leg from the real-valued matrices and never looks at the solver's integers, so a rounding or modelling
+slip in a solver shows up here.
+"""
+
+from __future__ import annotations
+
+import math
+
+from patrol_planner.errors import PlanValidationError
+from patrol_planner.routing.problem import UNVISITED_REASONS, PatrolProblem
+from patrol_planner.routing.result import RoutingResult
+
+#: Relative tolerance on times [-], relative to the unit's shift length.
+REL_TOL = 1e-6
+
+
+def _reach(problem: PatrolProblem, unit_index: int, site_index: int) -> bool:
+    u, s = problem.units[unit_index], problem.sites[site_index]
+    T = problem.travel_time_s[u.mode]
+    if not (math.isfinite(T[u.start.location, s.location]) and math.isfinite(T[s.location, u.end.location])):
+        return False
+    if u.max_radius_m is not None:
+        D = problem.distance_m[u.mode]  # type: ignore[index]
+        if max(D[u.start.location, s.location], D[s.location, u.start.location]) > u.max_radius_m:
+            return False
+    return True
+
+
+def problems_with(problem: PatrolProblem, result: RoutingResult) -> list[str]:
+    """Every broken rule as one line (empty when the result is valid)."""
+    errs: list[str] = []
+    sites = {s.site_id: s for s in problem.sites}
+    seen_units = [r.unit_id for r in result.routes]
+    want = [u.unit_id for u in problem.units]
+    if sorted(seen_units) != sorted(want):
+        errs.append(f"routes are for units {seen_units}, expected each of {want} once")
+    starts: dict[str, list[tuple[float, int, str]]] = {}
+    for route in result.routes:
+        try:
+            u = problem.unit_by_id(route.unit_id)
+        except KeyError:
+            continue
+        who = f"unit {u.unit_id!r}"
+        T, D = problem.travel_time_s[u.mode], problem.distance_m[u.mode]  # type: ignore[index]
+        tol = REL_TOL * max(1.0, u.shift_end_s - u.shift_start_s)
+        if route.leave_s < u.leave_min_s - tol:
+            errs.append(f"{who}: leaves at {route.leave_s:g} s, before its earliest {u.leave_min_s:g} s")
+        if route.return_s > u.shift_end_s + tol:
+            errs.append(f"{who}: returns at {route.return_s:g} s, after shift end {u.shift_end_s:g} s "
+                        f"(by {route.return_s - u.shift_end_s:g} s)")
+        # Gaps the unit spends between two fixed points: (from_s, to_s, travel_s, label).
+        legs: list[tuple[float, float, float, str]] = []
+        busy: list[tuple[float, float, str]] = []
+        prev_loc, prev_t, prev_name = u.start.location, route.leave_s, f"station {u.start.name!r}"
+        for n, v in enumerate(route.visits):
+            s = sites.get(v.site_id)
+            if s is None:
+                errs.append(f"{who}: visit {n + 1} is to unknown site {v.site_id!r}")
+                continue
+            vw = f"{who} visit {n + 1} ({v.site_id!r})"
+            if not _reach(problem, u.index, s.index):
+                errs.append(f"{vw}: site is not reachable for this unit (travel or radius)")
+            t = float(T[prev_loc, s.location])
+            legs.append((prev_t, v.arrive_s, t, f"{prev_name} -> {v.site_id!r}"))
+            if not math.isclose(v.travel_s, t, rel_tol=1e-9, abs_tol=1e-6):
+                errs.append(f"{vw}: travel_s {v.travel_s:g} differs from the matrix {t:g}")
+            if not math.isclose(v.dist_m, float(D[prev_loc, s.location]), rel_tol=1e-9, abs_tol=1e-6):
+                errs.append(f"{vw}: dist_m {v.dist_m:g} differs from the matrix")
+            if v.depart_s - v.arrive_s < s.dwell_s - tol:
+                errs.append(f"{vw}: on scene {v.depart_s - v.arrive_s:g} s, dwell_s is {s.dwell_s:g} s")
+            if v.arrive_s < u.shift_start_s - tol or v.depart_s > u.shift_end_s + tol:
+                errs.append(f"{vw}: [{v.arrive_s:g}, {v.depart_s:g}] s is outside the shift")
+            exp = s.visit_prize(v.visit_no, v.arrive_s)
+            if not math.isclose(v.prize, exp, rel_tol=1e-9, abs_tol=1e-9):
+                errs.append(f"{vw}: prize {v.prize:g}, expected {exp:g} for visit {v.visit_no} at {v.arrive_s:g} s")
+            busy.append((v.arrive_s, v.depart_s, vw))
+            starts.setdefault(s.site_id, []).append((v.arrive_s, v.visit_no, vw))
+            prev_loc, prev_t, prev_name = s.location, v.depart_s, repr(v.site_id)
+        t = float(T[prev_loc, u.end.location])
+        legs.append((prev_t, route.return_s, t, f"{prev_name} -> station {u.end.name!r}"))
+        if not math.isclose(route.return_travel_s, t, rel_tol=1e-9, abs_tol=1e-6):
+            errs.append(f"{who}: return_travel_s {route.return_travel_s:g} differs from the matrix {t:g}")
+        brk = route.break_interval_s
+        leg_of_break = None
+        if u.break_s > 0:
+            if brk is None:
+                errs.append(f"{who}: has no break, needs {u.break_s:g} s")
+            else:
+                b0, b1 = brk
+                w0, w1 = u.break_bounds_s
+                if b1 - b0 < u.break_s - tol:
+                    errs.append(f"{who}: break lasts {b1 - b0:g} s, needs {u.break_s:g} s")
+                if b0 < w0 - tol or b1 > w1 + tol:
+                    errs.append(f"{who}: break [{b0:g}, {b1:g}] s is outside its window [{w0:g}, {w1:g}] s")
+                inside = b1 <= route.leave_s + tol or b0 >= route.return_s - tol
+                for k, (f0, f1, _, _) in enumerate(legs):
+                    if b0 >= f0 - tol and b1 <= f1 + tol:
+                        inside, leg_of_break = True, k
+                        break
+                if not inside:
+                    errs.append(f"{who}: break [{b0:g}, {b1:g}] s overlaps a visit or a leave/return")
+        elif brk is not None:
+            errs.append(f"{who}: has a break but break_s is 0")
+        for k, (f0, f1, t, label) in enumerate(legs):
+            need = t + (u.break_s if k == leg_of_break else 0.0)
+            if not math.isfinite(t):
+                errs.append(f"{who}: leg {label} is not reachable by {u.mode}")
+            elif f1 - f0 < need - tol:
+                errs.append(f"{who}: leg {label} has {f1 - f0:g} s, needs {need:g} s"
+                            + (" (travel + break)" if k == leg_of_break else ""))
+    for sid, lst in starts.items():
+        s = sites[sid]
+        lst.sort()
+        if len(lst) > s.max_visits:
+            errs.append(f"site {sid!r}: {len(lst)} visits, max_visits is {s.max_visits}")
+        for k, (_t, no, vw) in enumerate(lst, start=1):
+            if no != k:
+                errs.append(f"{vw}: numbered visit {no}, but it is visit {k} of the site by time")
+        for (ta, _, va), (tb, _, vb) in zip(lst, lst[1:], strict=False):
+            if tb - ta < s.min_gap_s - REL_TOL * max(1.0, s.min_gap_s):
+                errs.append(f"site {sid!r}: visits start {tb - ta:g} s apart ({va}; {vb}), "
+                            f"min_gap_s is {s.min_gap_s:g}")
+    for s in problem.sites:
+        if s.site_id not in starts and s.site_id not in result.unvisited:
+            errs.append(f"site {s.site_id!r}: neither visited nor listed as unvisited")
+    for sid, why in result.unvisited.items():
+        if sid not in sites:
+            errs.append(f"unvisited lists unknown site {sid!r}")
+            continue
+        if sid in starts:
+            errs.append(f"site {sid!r}: listed as unvisited ({why}) but visited")
+        if why not in UNVISITED_REASONS:
+            errs.append(f"site {sid!r}: unknown reason {why!r}, expected one of {UNVISITED_REASONS}")
+        elif why == "not_reachable" and any(_reach(problem, u.index, sites[sid].index) for u in problem.units):
+            errs.append(f"site {sid!r}: said not_reachable, but some unit can reach it")
+    return errs
+
+
+def validate(problem: PatrolProblem, result: RoutingResult) -> None:
+    """Raise :class:`PlanValidationError` listing every broken rule; return ``None`` when fine.
+
+    Checks, with a tolerance of ``REL_TOL`` times the shift length: every unit once; leave no earlier
+    than allowed, return by shift end; each leg at least its real-valued travel time (plus the break if
+    taken on it); dwell; the break's length, window and place (before leaving, on a leg, or after
+    returning; never during a visit); reachability and foot radius; visit numbering, ``max_visits`` and
+    ``min_gap_s`` across units; prizes (repeat factor, prize windows); the unvisited list and reasons.
+    """
+    errs = problems_with(problem, result)
+    if errs:
+        raise PlanValidationError(f"{len(errs)} broken rule(s):\n  " + "\n  ".join(errs))
