@@ -69,7 +69,7 @@ def make_plan(*, unit_ids: tuple[str, str] = ("Oakham 1", "Uppingham 2"), hotspo
     s3 = Stop(**{**s3.__dict__, "visit_no": 2, "prize": 2.0})
     u1 = UnitPlan(unit_id=unit_ids[0], mode="drive", shift_start=T0, shift_end=T0 + timedelta(hours=8),
                   start=oak, end=oak, stops=(s1, s2, s3),
-                  breaks=(Break(T0 + timedelta(hours=3), T0 + timedelta(hours=3, minutes=45)),),
+                  breaks=(Break(T0 + timedelta(minutes=65), T0 + timedelta(minutes=110)),),
                   leave=T0 + timedelta(minutes=6), return_arrive=T0 + timedelta(minutes=145),
                   return_path_lonlat=((s3.lon, s3.lat), (OAKHAM_STN[0], s3.lat), OAKHAM_STN),
                   return_travel_s=300.0, return_road_m=900.0)

@@ -104,21 +104,39 @@ def _is_shares(d: Mapping[str, Any]) -> bool:
                               and math.isfinite(v) and 0 <= v <= 1 for v in vals) and sum(vals) <= 1.001
 
 
+def _key(k: Any) -> str:
+    # Breakdown keys are code-like ("age_band"); spaces read better and change nothing else.
+    return _esc(str(k).replace("_", " "))
+
+
+def _shares_html(d: Mapping[str, Any]) -> str:
+    items = []
+    for k, x in d.items():
+        pct = 100 * float(x)
+        items.append(f'<li><span class="k">{_key(k)}</span><span class="bar" style="width:{pct * 0.6:.1f}px">'
+                     f"</span>{pct:.0f}%</li>")
+    return f'<ul class="why">{"".join(items)}</ul>'
+
+
 def _render_value(v: Any, depth: int = 0) -> str:
-    """Any JSON-like value as escaped HTML: nested lists for dicts, bars for shares (values summing to <= 1)."""
+    """Any JSON-like value as escaped HTML.
+
+    A dict whose values are shares (numbers in [0, 1] summing to at most 1) gets bars; at the top
+    level, nested dicts (e.g. ``category``, ``age_band``) sit side by side with their key as heading.
+    """
     if isinstance(v, Mapping):
         if not v:
             return "–"
-        shares = _is_shares(v)
-        items = []
+        if _is_shares(v):
+            return _shares_html(v)
+        groups, items = [], []
         for k, x in v.items():
-            if shares:
-                pct = 100 * float(x)
-                val = f'<span class="bar" style="width:{pct * 0.8:.1f}px"></span>{pct:.0f}%'
+            if depth == 0 and isinstance(x, Mapping) and x:
+                groups.append(f'<div class="why-group"><b>{_key(k)}</b>{_render_value(x, depth + 1)}</div>')
             else:
-                val = _render_value(x, depth + 1)
-            items.append(f'<li><span class="k">{_esc(k)}</span> {val}</li>')
-        return f'<ul class="why">{"".join(items)}</ul>'
+                items.append(f'<li><span class="k">{_key(k)}</span> {_render_value(x, depth + 1)}</li>')
+        out = f'<div class="why-groups">{"".join(groups)}</div>' if groups else ""
+        return out + (f'<ul class="why">{"".join(items)}</ul>' if items else "")
     if isinstance(v, list | tuple):
         if not v:
             return "–"
@@ -200,14 +218,14 @@ def _legend(plan: Plan) -> str:
             f'<span class="swatch" style="background:{unit_colour(i)}"></span>{_esc(u.unit_id)}'
             f' <span class="note">({_esc(u.mode)}, {len(u.stops)} stops)</span></label></li>')
     return (
-        '<div class="legend"><h3>Units</h3><ul>' + "".join(rows) + "</ul>"
-        '<h3>Hotspots</h3><ul>'
+        '<div class="legend"><div><h3>Units</h3><ul>' + "".join(rows) + "</ul></div>"
+        '<div><h3>Hotspots</h3><ul>'
         '<li><span class="sw-box sw-visited"></span>in the plan (label = rank)</li>'
         '<li><span class="sw-box sw-left"></span>left out (see list)</li>'
         '<li><span style="font-size:15px">&#9632;</span> station</li>'
         '<li><span class="swatch" style="background:#a8a8a8;height:2px"></span>road</li></ul>'
-        '<p class="note">Numbered circles: stop order of that unit. Drag to pan, scroll to zoom; '
-        "hover for details.</p></div>")
+        '<p class="note">Numbered circles: stop order of that unit.<span class="no-print"> Drag to pan, '
+        "scroll to zoom; hover for details.</span></p></div></div>")
 
 
 def _unit_section(plan: Plan, i: int, u: UnitPlan, ranks: Mapping[str, int]) -> str:
@@ -220,8 +238,8 @@ def _unit_section(plan: Plan, i: int, u: UnitPlan, ranks: Mapping[str, int]) -> 
            f"{len(u.stops)} stops, {u.road_m / 1000:.1f} km, travel {u.travel_s / 60:.0f} min, "
            f"on scene {u.dwell_s / 60:.0f} min, idle {u.idle_s / 60:.0f} min, "
            f"harm covered {u.harm_covered:.1f}.</p>")
-    rows = [f'<tr class="station-row"><td></td><td></td><td>{_hm(u.leave)}</td><td></td>'
-            f"<td>leave {_esc(u.start.name)}</td><td></td><td></td><td></td><td></td><td></td></tr>"]
+    leave_row = (f'<tr class="station-row"><td></td><td></td><td>{_hm(u.leave)}</td><td></td>'
+                 f"<td>leave {_esc(u.start.name)}</td><td></td><td></td><td></td><td></td><td></td></tr>")
     road_m = 0.0
     events: list[tuple[datetime, str]] = []
     for s in u.stops:
@@ -233,17 +251,22 @@ def _unit_section(plan: Plan, i: int, u: UnitPlan, ranks: Mapping[str, int]) -> 
             f"<td>{_esc(s.hotspot_id)}{f' <span class=note>(#{rank})</span>' if rank is not None else ''}</td>"
             f"<td class=\"num\">{s.visit_no}</td><td class=\"num\">{s.travel_s / 60:.0f}</td>"
             f"<td class=\"num\">{s.road_m / 1000:.1f}</td><td class=\"num\">{road_m / 1000:.1f}</td>"
-            f"<td class=\"mono\">{s.lat:.5f}, {s.lon:.5f}</td></tr>")))
+            f"<td class=\"mono nowrap\">{s.lat:.5f}, {s.lon:.5f}</td></tr>")))
     for b in u.breaks:
         events.append((b.start, (
             f'<tr class="station-row"><td></td><td>{_hm(b.start)}</td><td>{_hm(b.end)}</td>'
             f'<td class="num">{(b.end - b.start).total_seconds() / 60:.0f}</td><td>meal break</td>'
             "<td></td><td></td><td></td><td></td><td></td></tr>")))
-    rows += [row for _, row in sorted(events, key=lambda e: e[0])]
-    rows.append(f'<tr class="station-row"><td></td><td>{_hm(u.return_arrive)}</td><td></td><td></td>'
+    back_row = (f'<tr class="station-row"><td></td><td>{_hm(u.return_arrive)}</td><td></td><td></td>'
                 f"<td>back at {_esc(u.end.name)}</td><td></td>"
                 f'<td class="num">{u.return_travel_s / 60:.0f}</td><td class="num">{u.return_road_m / 1000:.1f}</td>'
                 f'<td class="num">{u.road_m / 1000:.1f}</td><td></td></tr>')
+    # A break may fall after the return (a unit back at the station eats there): order by time.
+    if u.return_arrive is not None:
+        events.append((u.return_arrive, back_row))
+    rows = [leave_row] + [row for _, row in sorted(events, key=lambda e: e[0])]
+    if u.return_arrive is None:
+        rows.append(back_row)
     table = ('<table class="schedule"><thead><tr><th class="num">#</th><th>Arrive</th><th>Leave</th>'
              '<th class="num">On scene min</th><th>Hotspot (rank)</th><th class="num">Visit</th>'
              '<th class="num">Travel min</th><th class="num">Leg km</th><th class="num">Total km</th>'
@@ -345,8 +368,9 @@ def render_briefing(plan: Plan) -> str:
            f"script-src {_csp_hash(leaflet_js)} {_csp_hash(app_js)}; base-uri 'none'; form-action 'none'")
     ranks = {h.hotspot_id: h.rank for h in plan.hotspots}
     starts = [u.shift_start for u in plan.units]
+    offset = min(starts).isoformat()[19:] if starts else ""
     when = (f"{min(starts):%A %d %B %Y}, shifts from {min(starts):%H:%M} "
-            f"(times shown are local, UTC{min(starts):%z})" if starts else "no units")
+            f"(times shown are local, UTC{offset.replace('+00:00', '')})" if starts else "no units")
     created = plan.provenance.get("created") if isinstance(plan.provenance, Mapping) else None
     units_html = "".join(_unit_section(plan, i, u, ranks) for i, u in enumerate(plan.units))
     map_json = json_for_script(_map_data(plan))
