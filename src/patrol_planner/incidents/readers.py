@@ -42,6 +42,8 @@ FORMATS: tuple[str, ...] = ("police_uk_street", "police_uk_api", "generic", "int
 
 _STREET_COLUMNS = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
 _API_COLUMNS = ("category", "persistent_id", "date", "lat")
+_STREET_HASH_COLUMNS = ("Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type",
+                        "Last outcome category")
 _CATEGORY_BY_FOLD = {c.casefold(): c for c in POLICE_UK_CATEGORIES}
 
 
@@ -55,7 +57,8 @@ class RawTable:
     ``cells`` has one string column per header field (duplicate/empty names made unique) and one row per
     non-blank record after the header; ``nfields`` is how many fields each record really had and
     ``line`` its 1-based physical line (header = 1). ``overlong`` maps a row position to its verbatim text
-    when it had more fields than the header.
+    when it had more fields than the header. ``padded`` is False when no cell can have leading or trailing
+    whitespace (checked on the bytes), so parsers may skip stripping.
     """
 
     name: str
@@ -65,6 +68,7 @@ class RawTable:
     line: np.ndarray
     encoding: str
     overlong: dict[int, str] = field(default_factory=dict)
+    padded: bool = True
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -146,38 +150,63 @@ def read_raw(path: str | Path, *, allow_cp1252: bool = False) -> RawTable:
     data = p.read_bytes()
     if b"\x00" in data:
         raise InputFileError(f"{name}: contains NUL bytes: not a text CSV (compressed or binary?)")
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n")
-    encoding, text = _decode(data, name, allow_cp1252)
-    if not text.strip():
-        raise InputFileError(f"{name}: file is empty (no header line)")
-    if encoding != "utf-8":
-        # pandas and the layout work on UTF-8 bytes; recode once (BOM dropped, cp1252 -> UTF-8).
-        data = text.encode("utf-8")
+    if data.isascii():
+        # Pure ASCII is valid UTF-8: skip decoding the whole file (the common police.uk case).
+        encoding, text = "utf-8", None
+    else:
+        encoding, text = _decode(data, name, allow_cp1252)
+        if encoding != "utf-8":
+            # pandas and the layout work on UTF-8 bytes; recode once (BOM dropped, cp1252 -> UTF-8).
+            data = text.encode("utf-8")
     ends_with_newline = data.endswith(b"\n")
-    data = data.rstrip(b"\n")
-    has_quotes = b'"' in data
+    data = data.rstrip(b"\r\n")
+    if not data.strip():
+        raise InputFileError(f"{name}: file is empty (no header line)")
     b = np.frombuffer(data, np.uint8)
+    cr = np.flatnonzero(b == 13)
+    lone_cr = bool(cr.size) and bool((b[np.minimum(cr + 1, b.size - 1)] != 10).any())
+    if lone_cr:
+        # Old-Mac line ends: the csv module path below handles them.
+        return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline)
+    padded = _has_padding(b)
+    has_quotes = b'"' in data
     rec_end, seps, quotes_ok, unterminated = _layout(b, has_quotes)
     if quotes_ok and unterminated:
         raise InputFileError(f"{name}: a quoted field is never closed (file truncated?)")
-    if quotes_ok and b"\r" not in data:
-        return _raw_fast(data, b, rec_end, seps, name, encoding, ends_with_newline)
-    return _raw_csv_module(text, name, encoding, ends_with_newline)
+    if quotes_ok:
+        return _raw_fast(data, b, rec_end, seps, name, encoding, ends_with_newline, padded, has_quotes)
+    return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline)
+
+
+def _has_padding(b: np.ndarray) -> bool:
+    """True when some cell may have leading/trailing whitespace (a space or tab next to , " CR LF or an end)."""
+    if b.size == 0:
+        return False
+    if (b == 9).any():
+        return True
+    sp = np.flatnonzero(b == 32)
+    if sp.size == 0:
+        return False
+    if sp[0] == 0 or sp[-1] == b.size - 1:
+        return True
+    edge = np.array([44, 34, 13, 10], dtype=np.uint8)
+    return bool(np.isin(b[sp - 1], edge).any() or np.isin(b[sp + 1], edge).any())
 
 
 def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray, name: str, encoding: str,
-              ends_with_newline: bool) -> RawTable:
+              ends_with_newline: bool, padded: bool, has_quotes: bool) -> RawTable:
     n_rec = rec_end.size + 1  # the last record runs to the end of data (trailing newlines were stripped)
     ends = np.append(rec_end, b.size)
     starts = np.concatenate(([0], rec_end + 1))
-    nf = np.bincount(np.searchsorted(ends, seps), minlength=n_rec)[:n_rec] + 1
-    nf[starts == ends] = 0
-    header = next(csv.reader([data[: ends[0]].decode("utf-8")]))
+    nf = np.diff(np.searchsorted(seps, ends), prepend=0) + 1
+    length = ends - starts
+    nf[(length == 0) | ((length == 1) & (b[np.minimum(starts, b.size - 1)] == 13))] = 0  # blank lines
+    header = next(csv.reader([data[: ends[0]].decode("utf-8").rstrip("\r")]))
     ncols = len(header)
     nf_data, st_data = nf[1:], starts[1:]
     # 1-based physical line = newlines before the record's first byte + 1 (quoted newlines count too).
-    line = np.searchsorted(np.flatnonzero(b == 10), st_data) + 1
+    line = (np.searchsorted(np.flatnonzero(b == 10), st_data) + 1 if has_quotes
+            else np.arange(2, n_rec + 1, dtype=np.int64))
     names = _unique_names(header)
     keep_rows = nf_data <= ncols  # pandas skips the overlong ones; they are put back below
     body = data[starts[1]:] if n_rec > 1 else b""
@@ -199,10 +228,10 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
     cells = parsed.iloc[np.flatnonzero(nonblank)].reset_index(drop=True) if not nonblank.all() else parsed
     # Positions after dropping blank lines.
     newpos = np.cumsum(nonblank) - 1
-    overlong = {int(newpos[i]): data[st_data[i]: ends[1:][i]].decode("utf-8") for i in overlong_pos}
+    overlong = {int(newpos[i]): data[st_data[i]: ends[1:][i]].decode("utf-8").rstrip("\r") for i in overlong_pos}
     _check_last(name, ends_with_newline, nf_data[nonblank], ncols)
     return RawTable(name, header, cells, nf_data[nonblank].astype(np.int64), line[nonblank].astype(np.int64),
-                    encoding, overlong)
+                    encoding, overlong, padded)
 
 
 def _raw_csv_module(text: str, name: str, encoding: str, ends_with_newline: bool) -> RawTable:
@@ -230,7 +259,7 @@ def _raw_csv_module(text: str, name: str, encoding: str, ends_with_newline: bool
     cells = pd.DataFrame(padded, columns=names, dtype=object) if padded else pd.DataFrame(columns=names, dtype=object)
     nf = np.asarray(nfs, dtype=np.int64)
     _check_last(name, ends_with_newline, nf, ncols)
-    return RawTable(name, header, cells.astype(str), nf, np.asarray(lines, dtype=np.int64), encoding, overlong)
+    return RawTable(name, header, cells.astype(str), nf, np.asarray(lines, dtype=np.int64), encoding, overlong, True)
 
 
 def _check_last(name: str, ends_with_newline: bool, nf: np.ndarray, ncols: int) -> None:
@@ -288,7 +317,8 @@ class _Rows:
 
 
 def _col(raw: RawTable, name: str) -> pd.Series:
-    return raw.cells[name].astype(str).str.strip()
+    s = raw.cells[name]
+    return s.str.strip() if raw.padded else s
 
 
 def _shape_checks(raw: RawTable, rows: _Rows) -> None:
@@ -328,7 +358,7 @@ def _xy(rows: _Rows, x_s: pd.Series, y_s: pd.Series, crs: str) -> None:
 def _month(rows: _Rows, s: pd.Series) -> None:
     # Monthly files hold one or two distinct months: parse the distinct values only.
     codes, uniq = pd.factorize(s)
-    t0u = pd.to_datetime(pd.Series(uniq, dtype=object), format="%Y-%m", errors="coerce")
+    t0u = pd.to_datetime(pd.Series(uniq, dtype=object).str.strip(), format="%Y-%m", errors="coerce")
     t0u = t0u.to_numpy("datetime64[ns]")
     t1u = (pd.Series(t0u) + pd.offsets.MonthBegin(1)).to_numpy("datetime64[ns]")
     t0 = t0u[codes] if uniq.size else rows.t0
@@ -338,8 +368,8 @@ def _month(rows: _Rows, s: pd.Series) -> None:
 
 
 def _map_category(rows: _Rows, s: pd.Series, table: dict[str, str], what: str) -> None:
-    codes, uniq = pd.factorize(s.str.casefold())
-    mapped = np.array([table.get(u) for u in uniq] + [None], dtype=object)
+    codes, uniq = pd.factorize(s)
+    mapped = np.array([table.get(str(u).strip().casefold()) for u in uniq] + [None], dtype=object)
     cat = mapped[codes]  # code -1 (missing) picks the trailing None
     rows.flag(pd.isna(cat), "unknown_category", f"{what} does not map to a police.uk crime type")
     rows.category = cat
@@ -347,8 +377,8 @@ def _map_category(rows: _Rows, s: pd.Series, table: dict[str, str], what: str) -
 
 def _read_street(raw: RawTable, rows: _Rows) -> list[str]:
     _lonlat(rows, _col(raw, "Longitude"), _col(raw, "Latitude"))
-    _month(rows, _col(raw, "Month"))
-    _map_category(rows, _col(raw, "Crime type"), _CATEGORY_BY_FOLD, "Crime type")
+    _month(rows, raw.cells["Month"])
+    _map_category(rows, raw.cells["Crime type"], _CATEGORY_BY_FOLD, "Crime type")
     cid = _col(raw, "Crime ID")
     rows.ids = cid.where(cid != "", None).to_numpy(object)
     if "Location" in raw.cells:
@@ -360,9 +390,9 @@ def _read_street(raw: RawTable, rows: _Rows) -> list[str]:
 def _read_api(raw: RawTable, rows: _Rows) -> list[str]:
     lon_name = "long" if "long" in raw.cells else "lng"
     _lonlat(rows, _col(raw, lon_name), _col(raw, "lat"))
-    _month(rows, _col(raw, "date"))
+    _month(rows, raw.cells["date"])
     table = {k: v for k, v in POLICE_UK_API_SLUGS.items()} | _CATEGORY_BY_FOLD
-    _map_category(rows, _col(raw, "category"), table, "category slug")
+    _map_category(rows, raw.cells["category"], table, "category slug")
     pid = _col(raw, "persistent_id")
     ids = pid.where(pid != "", None)
     if "id" in raw.cells:
@@ -530,9 +560,8 @@ def _hash_ids(cells: pd.DataFrame, cols: list[str], rows_idx: np.ndarray) -> np.
     sub = cells.iloc[rows_idx][cols].reset_index(drop=True)
     h = pd.util.hash_pandas_object(sub, index=False).to_numpy(np.uint64)
     occ = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy()
-    hexes = pd.Series(h).map("{:016x}".format)
-    occ_s = pd.Series(occ).astype(str)
-    ids = ("h:" + hexes).where(occ == 0, "h:" + hexes + "#" + occ_s)
+    digits = pd.Series(h.astype(str), dtype=object)
+    ids = ("h:" + digits).where(occ == 0, "h:" + digits + "#" + pd.Series(occ.astype(str), dtype=object))
     return ids.to_numpy(object)
 
 
@@ -547,7 +576,10 @@ def _resolve_format(raw: RawTable, fmt: str | None,
                 raise MappingError(f"{raw.name}: format 'generic' needs a mapping (--mapping NAME or FILE)")
             return "generic", m
         return "generic", mapping
-    detected, m = detect_format(raw.header)
+    try:
+        detected, m = detect_format(raw.header)
+    except FormatError as exc:
+        raise FormatError(f"{raw.name}: {exc}") from None
     if fmt is not None and fmt != detected:
         raise FormatError(f"{raw.name}: asked to read it as {fmt!r} but the header looks like {detected!r}")
     return detected, m
@@ -636,7 +668,11 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
             ok = rows.reason == ""
         need_hash = np.flatnonzero(ok & pd.isna(rows.ids))
         if need_hash.size:
-            hash_cols = shown if kind != "intelligence" else [c for c in shown if c != "intel_id"]
+            if kind == "police_uk_street":
+                # The cells that tell two ASB reports apart; force names and the LSOA name only repeat them.
+                hash_cols = [c for c in _STREET_HASH_COLUMNS if c in raw.cells]
+            else:
+                hash_cols = [c for c in shown if c != "intel_id"]
             rows.ids[need_hash] = _hash_ids(raw.cells, hash_cols, need_hash)
         parts.append({"raw": raw, "rows": rows, "kind": kind, "shown": shown, "mapping": m})
         file_stats.append({"file": raw.name, "format": kind, "mapping": m.name if m else None,

@@ -1,0 +1,67 @@
+"""``patrol-planner ingest``: read crime/intelligence CSVs into the incident table and report what was kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from patrol_planner.cli._common import print_json, user_errors
+
+
+def ingest_cmd(
+    files: list[Path] = typer.Argument(..., help="Crime or intelligence CSV files."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="Force a format: police_uk_street, police_uk_api, generic, intelligence."
+    ),
+    mapping: str | None = typer.Option(
+        None, "--mapping",
+        help="Column mapping for generic CSVs: nyc-vehicle-thefts, us-homicides-2015, cambs-rtc, or a .toml/.json "
+        "file.",
+    ),
+    crs: str | None = typer.Option(None, "--crs", help="Working CRS (projected, metres), e.g. EPSG:27700."),
+    quarantine: Path | None = typer.Option(None, "--quarantine", help="Write quarantined rows to this CSV."),
+    out: Path | None = typer.Option(None, "--out", help="Write the incident table (CSV, or .parquet with pyarrow)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a summary."),
+) -> None:
+    """Read FILE... into the canonical incident table; every row is loaded or quarantined with a reason."""
+    import warnings
+
+    from patrol_planner.errors import DataQualityWarning, InputFileError
+    from patrol_planner.incidents import ingest
+
+    res = ingest(files, fmt=fmt, crs=crs, mapping=mapping)
+    rep = res.report
+    if quarantine is not None:
+        _write(res.quarantine, quarantine, what="quarantine")
+    if out is not None:
+        if out.suffix.lower() == ".parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise InputFileError(f"{out}: writing Parquet needs pyarrow; use a .csv path") from None
+            res.incidents.to_parquet(out, index=False)
+        else:
+            _write(res.incidents, out, what="incident table")
+    if rep.rows_read and rep.rows_loaded == 0:
+        msg = f"all {rep.rows_read} rows were quarantined: check the format, mapping and area"
+        warnings.warn(msg, DataQualityWarning, stacklevel=1)
+        typer.echo(f"warning: {msg}", err=True)
+    if as_json:
+        print_json(rep.to_dict())
+        return
+    typer.echo(rep.summary())
+
+
+def _write(df: object, path: Path, *, what: str) -> None:
+    from patrol_planner.errors import InputFileError
+
+    try:
+        df.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")  # type: ignore[attr-defined]
+    except OSError as exc:
+        raise InputFileError(f"cannot write the {what} to {path}: {exc.strerror}") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``ingest`` command to ``app``."""
+    app.command("ingest")(user_errors(ingest_cmd))
