@@ -334,7 +334,32 @@ def test_snap_far_points_are_reported(drive) -> None:
     assert snap.dist_m[1] > 10_000 and np.isinf(snap.dist_m[3]) and snap.node_ids[3] == -1
     with pytest.raises(SnapError, match=r"2 point\(s\).*#1 .*#3 \(nan, nan\): not finite"):
         snap_points(drive, x, y, raise_on_far=True)
-    assert snap_points(drive, x[:1], y[:1], max_snap_m=1.0).ok.tolist() == [False]
+    assert snap_points(drive, x[:1], y[:1], max_snap_m=1.0, to="node").ok.tolist() == [False]
+    with pytest.raises(NetworkError, match="snap target"):
+        snap_points(drive, x, y, to="road")
+
+
+def test_snap_beside_a_long_road_joins_the_road(drive) -> None:
+    """A point 20 m off the middle of the longest edge is 20 m from the road but far from any node.
+
+    Edge snapping accepts it and reports the along-road distance to the chosen end; node snapping
+    (nearest junction) would reject it at the default 250 m.
+    """
+    u, v, d = max(drive.graph.edges(data=True), key=lambda e: e[2]["length_m"])
+    assert d["length_m"] > 1500
+    import shapely
+
+    line = shapely.LineString(d["geometry"])
+    mid = line.interpolate(0.5, normalized=True)
+    ahead = line.interpolate(0.5 * line.length + 1.0)
+    tx, ty = ahead.x - mid.x, ahead.y - mid.y
+    px, py = mid.x - ty * 20.0, mid.y + tx * 20.0  # 20 m to the left of the road
+    snap = snap_points(drive, [px], [py])
+    assert snap.ok[0] and snap.dist_m[0] == pytest.approx(20.0, abs=1.0)
+    assert snap.node_ids[0] in (u, v)
+    assert snap.along_m[0] == pytest.approx(0.5 * d["length_m"], rel=0.05)
+    by_node = snap_points(drive, [px], [py], to="node")
+    assert not by_node.ok[0] and by_node.along_m[0] == 0
 
 
 def test_walk_network_reaches_footpaths(walk, drive) -> None:

@@ -206,7 +206,7 @@ def way_usable(tags: dict[str, str], mode: Mode) -> bool:
     return not (access in _NO and foot not in _YES)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq on graphs and arrays would be meaningless
 class RoadNetwork:
     """A routable road graph in a projected working CRS.
 

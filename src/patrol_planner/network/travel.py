@@ -21,21 +21,26 @@ _BATCH = 256
 
 @dataclass(frozen=True)
 class SnapResult:
-    """Nearest network node for each input point.
+    """Where each input point joins the network.
 
     Attributes
     ----------
     node_ids
-        Nearest node id per point (int64); ``-1`` where the input was not finite.
+        Node id per point (int64); ``-1`` where the input was not finite.
     dist_m
-        Straight-line distance from the point to that node [m, working CRS]; ``inf`` for non-finite input.
+        Straight-line distance from the point to the road it joins [m, working CRS] (``to="edge"``), or
+        to the node itself (``to="node"``); ``inf`` for non-finite input.
     ok
         ``dist_m <= max_snap_m`` (bool array).
+    along_m
+        Distance along the road from where the point joins it to ``node_ids`` [m] (0 for
+        ``to="node"``). A visit's access cost is ``dist_m`` off-road plus ``along_m`` on-road.
     """
 
     node_ids: np.ndarray
     dist_m: np.ndarray
     ok: np.ndarray
+    along_m: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -47,13 +52,27 @@ class _RoutingTables:
     pair_length_m: np.ndarray  # aligned with pair_keys
     pair_edge: list[tuple[int, int, int]]  # (u_id, v_id, key) aligned with pair_keys
     kdtree: Any
+    edge_tree: Any  # shapely STRtree over one line per road (two-way twins once)
+    edge_lines: np.ndarray  # shapely LineStrings, aligned with edge_tree
+    edge_ends: np.ndarray  # (n, 2) node ids (u, v) of each line
 
     @classmethod
     def from_network(cls, net: RoadNetwork) -> _RoutingTables:
+        import shapely
         from scipy.sparse import csr_matrix
         from scipy.spatial import cKDTree
 
         n = len(net.node_ids)
+        lines, ends = [], []
+        for u, v, d in net.graph.edges(data=True):
+            if d["oneway"] or u <= v:
+                lines.append(d["geometry"])
+                ends.append((u, v))
+        if lines:
+            owner = np.repeat(np.arange(len(lines)), [len(g) for g in lines])
+            edge_lines = shapely.linestrings(np.concatenate(lines), indices=owner)
+        else:
+            edge_lines = np.empty(0, dtype=object)
         best: dict[tuple[int, int], tuple[float, float, int]] = {}
         for u, v, k, d in net.graph.edges(keys=True, data=True):
             t = d["travel_time_s"]
@@ -77,6 +96,9 @@ class _RoutingTables:
             pair_length_m=ll[order],
             pair_edge=[(pairs[i][0], pairs[i][1], best[pairs[i]][2]) for i in order.tolist()],
             kdtree=cKDTree(np.column_stack([net.x_m, net.y_m])),
+            edge_tree=shapely.STRtree(edge_lines),
+            edge_lines=edge_lines,
+            edge_ends=np.asarray(ends, np.int64).reshape(-1, 2),
         )
 
     def length_of(self, u_pos: np.ndarray, v_pos: np.ndarray, n: int) -> np.ndarray:
@@ -93,8 +115,14 @@ def snap_points(
     *,
     max_snap_m: float = 250.0,
     raise_on_far: bool = False,
+    to: str = "edge",
 ) -> SnapResult:
-    """Snap points to their nearest network node.
+    """Snap points to the network.
+
+    With ``to="edge"`` (default) each point joins its nearest road (nearest point on any edge's
+    geometry) and is assigned the end of that edge nearer along the road; ``dist_m`` is then the
+    distance to the road, so a point beside a long country lane is not rejected just because the
+    next junction is far away. With ``to="node"`` it snaps to the nearest node (a KD-tree query).
 
     Parameters
     ----------
@@ -107,6 +135,8 @@ def snap_points(
     raise_on_far
         If true, raise :class:`SnapError` naming the points farther than ``max_snap_m`` (or not
         finite); otherwise report them with ``ok=False`` and let the caller decide.
+    to
+        ``"edge"`` or ``"node"``, see above.
 
     Returns
     -------
@@ -118,12 +148,28 @@ def snap_points(
         raise NetworkError(f"x_m and y_m must be 1-D arrays of the same length, got {x.shape} and {y.shape}")
     if not (np.isfinite(max_snap_m) and max_snap_m >= 0):
         raise NetworkError(f"max_snap_m must be a non-negative number [m], got {max_snap_m!r}")
+    if to not in ("edge", "node"):
+        raise NetworkError(f"unknown snap target to={to!r}: use 'edge' or 'node'")
     finite = np.isfinite(x) & np.isfinite(y)
     node_ids = np.full(len(x), -1, np.int64)
     dist = np.full(len(x), np.inf)
-    if finite.any():
-        d, i = net._routing.kdtree.query(np.column_stack([x[finite], y[finite]]))
+    along = np.zeros(len(x))
+    rt = net._routing
+    if finite.any() and to == "node":
+        d, i = rt.kdtree.query(np.column_stack([x[finite], y[finite]]))
         node_ids[finite] = net.node_ids[i]
+        dist[finite] = d
+    elif finite.any():
+        import shapely
+
+        pts = shapely.points(x[finite], y[finite])
+        (_, hit), d = rt.edge_tree.query_nearest(pts, return_distance=True, all_matches=False)
+        lines = rt.edge_lines[hit]
+        at = shapely.line_locate_point(lines, pts)
+        total = shapely.length(lines)
+        to_v = at > total - at
+        node_ids[finite] = np.where(to_v, rt.edge_ends[hit, 1], rt.edge_ends[hit, 0])
+        along[finite] = np.where(to_v, total - at, at)
         dist[finite] = d
     ok = dist <= max_snap_m
     if raise_on_far and not ok.all():
@@ -137,7 +183,7 @@ def snap_points(
             f"{len(bad)} point(s) are more than {max_snap_m:.0f} m from the {net.mode} network "
             f"({net.crs}): {shown}{more}; check the coordinates' CRS or use a larger extract"
         )
-    return SnapResult(node_ids=node_ids, dist_m=dist, ok=ok)
+    return SnapResult(node_ids=node_ids, dist_m=dist, ok=ok, along_m=along)
 
 
 def _dijkstra(net: RoadNetwork, origin_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
