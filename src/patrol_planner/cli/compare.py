@@ -1,0 +1,69 @@
+"""``patrol-planner compare``: sweep the number of units over scenarios; table and PNG chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from patrol_planner.cli._common import print_json, user_errors
+from patrol_planner.errors import ScenarioError
+
+
+def parse_range(text: str) -> list[int]:
+    """``"2..8"`` -> [2, ..., 8]; ``"2,4,6"`` -> [2, 4, 6]; ``"3"`` -> [3]."""
+    try:
+        if ".." in text:
+            a, b = (int(x) for x in text.split("..", 1))
+            vals = list(range(a, b + 1))
+        else:
+            vals = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ScenarioError(f"--units {text!r}: give a range like 2..8 or a list like 2,4,6") from None
+    if not vals or min(vals) < 1 or max(vals) > 50:
+        raise ScenarioError(f"--units {text!r}: unit counts must be between 1 and 50")
+    return vals
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("compare")
+    @user_errors
+    def compare_cmd(
+        scenarios: list[Path] = typer.Argument(..., help="Scenario TOML files to compare."),
+        units: str = typer.Option("2..8", "--units", help="Unit counts to try: 2..8 or 2,4,6."),
+        seconds: float | None = typer.Option(None, "--seconds", help="Solver time limit per variant [s]."),
+        out: Path = typer.Option(Path("out/compare"), "--out", "-o", help="Folder for compare.csv and the chart."),
+        quiet: bool = typer.Option(False, "--quiet", "-q"),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ) -> None:
+        """Harm covered, visits, km driven and idle time per scenario and number of units."""
+        from rich.console import Console
+        from rich.progress import Progress
+
+        from patrol_planner.compare import compare_units, plot_harm_vs_units
+        from patrol_planner.scenario_config import load_scenario
+
+        counts = parse_range(units)
+        loaded = [load_scenario(p) for p in scenarios]
+        console = Console(stderr=True, quiet=quiet or as_json)
+        with Progress(console=console, transient=True) as prog:
+            task = prog.add_task("planning variants", total=len(loaded) * len(counts))
+            table = compare_units(loaded, counts, seconds=seconds, on_done=lambda: prog.advance(task))
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "compare.csv", index=False)
+        png = plot_harm_vs_units(table, out / "harm_vs_units.png")
+        if as_json:
+            print_json({"rows": table.to_dict(orient="records"), "chart": str(png)})
+            return
+        if not quiet:
+            from rich.table import Table
+            from rich.text import Text
+
+            t = Table(title="Scenario comparison")
+            for c in ("scenario", "units", "harm_covered", "visits", "hotspots_visited", "road_km", "idle_min"):
+                t.add_column(c, justify="left" if c == "scenario" else "right")
+            for r in table.itertuples(index=False):
+                t.add_row(Text(str(r.scenario)), str(r.units), f"{r.harm_covered:.1f}", str(r.visits),
+                          str(r.hotspots_visited), f"{r.road_km:.1f}", f"{r.idle_min:.0f}")
+            Console().print(t)
+            console.print(f"chart: {png}")

@@ -1,0 +1,70 @@
+"""``patrol-planner plan``: the whole pipeline, from a scenario file to the briefing pack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from patrol_planner.cli._common import print_json, user_errors
+
+
+def _override(s, seconds: float | None, seed: int | None):  # noqa: ANN001, ANN202
+    upd = {}
+    if seconds is not None:
+        upd["time_limit_s"] = seconds
+    if seed is not None:
+        upd["seed"] = seed
+    return s.model_copy(update={"solver": s.solver.model_copy(update=upd)}) if upd else s
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("plan")
+    @user_errors
+    def plan_cmd(
+        scenario: Path | None = typer.Argument(None, help="Scenario TOML file; default: the bundled Rutland night."),
+        out: Path = typer.Option(Path("out/plan"), "--out", "-o", help="Output folder."),
+        seconds: float | None = typer.Option(None, "--seconds", help="Solver time limit [s] (overrides the scenario)."),
+        seed: int | None = typer.Option(None, "--seed", help="Solver seed (overrides the scenario)."),
+        cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Road graph cache folder."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table: for cron."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the plan's metrics."),
+    ) -> None:
+        """Plan tonight's patrols: ingest -> hotspots -> network -> routing -> briefing pack in OUT."""
+        from rich.console import Console
+
+        from patrol_planner.report import plan_summary_table, write_outputs
+        from patrol_planner.scenario import default_scenario_path, run_backtest, run_plan
+        from patrol_planner.scenario_config import load_scenario
+
+        console = Console(stderr=True, quiet=quiet or as_json)
+        s = _override(load_scenario(scenario or default_scenario_path()), seconds, seed)
+        if not s.units:
+            if s.backtest is None:
+                from patrol_planner.errors import RoutingError
+
+                raise RoutingError(f"scenario {s.name!r} has no units on duty and no [backtest] table: "
+                                   "add at least one [[units]] table")
+            with console.status(f"{s.name}: backtest (this scenario plans no routes)"):
+                table = run_backtest(s)
+            out.mkdir(parents=True, exist_ok=True)
+            table.to_csv(out / "backtest.csv", index=False)
+            if as_json:
+                print_json({"scenario": s.name, "rows": table.to_dict(orient="records"),
+                            "out": str(out / "backtest.csv")})
+            elif not quiet:
+                from patrol_planner.cli.hotspots import print_backtest_table
+
+                print_backtest_table(table)
+                console.print(f"backtest table written to {out / 'backtest.csv'}")
+            return
+        with console.status(f"{s.name}") as status:
+            run = run_plan(s, progress=lambda msg: status.update(f"{s.name}: {msg}"), cache_dir=cache_dir)
+        paths = write_outputs(run.plan, out)
+        if as_json:
+            print_json({"scenario": s.name, "out": str(out), "metrics": run.plan.metrics,
+                        "timings_s": run.timings_s, "files": sorted(paths)})
+            return
+        if not quiet:
+            Console().print(plan_summary_table(run.plan))
+            console.print(f"briefing: {paths['briefing.html']}  ({len(paths)} files in {out})")
