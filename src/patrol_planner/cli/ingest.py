@@ -25,9 +25,7 @@ def ingest_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a summary."),
 ) -> None:
     """Read FILE... into the canonical incident table; every row is loaded or quarantined with a reason."""
-    import warnings
-
-    from patrol_planner.errors import DataQualityWarning, InputFileError
+    from patrol_planner.errors import InputFileError
     from patrol_planner.incidents import ingest
 
     res = ingest(files, fmt=fmt, crs=crs, mapping=mapping)
@@ -45,7 +43,6 @@ def ingest_cmd(
             _write(res.incidents, out, what="incident table")
     if rep.rows_read and rep.rows_loaded == 0:
         msg = f"all {rep.rows_read} rows were quarantined: check the format, mapping and area"
-        warnings.warn(msg, DataQualityWarning, stacklevel=1)
         typer.echo(f"warning: {msg}", err=True)
     if as_json:
         print_json(rep.to_dict())

@@ -54,9 +54,10 @@ def implausible_lonlat(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """
     lon = np.asarray(lon, float)
     lat = np.asarray(lat, float)
-    out = (np.abs(lon) > 180) | (np.abs(lat) > 90)
-    null_island = (np.abs(lon) < 1e-6) & (np.abs(lat) < 1e-6)
-    whole = (np.abs(lon - np.round(lon)) < 1e-9) & (np.abs(lat - np.round(lat)) < 1e-9)
+    with np.errstate(invalid="ignore"):
+        out = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+        null_island = (np.abs(lon) < 1e-6) & (np.abs(lat) < 1e-6)
+        whole = (np.abs(lon - np.round(lon)) < 1e-9) & (np.abs(lat - np.round(lat)) < 1e-9)
     return out | null_island | whole
 
 
@@ -68,9 +69,10 @@ def placeholder_xy(x_m: np.ndarray, y_m: np.ndarray, *, grid_m: float = 100_000.
     """
     x = np.asarray(x_m, float)
     y = np.asarray(y_m, float)
-    dx = np.abs(x - np.round(x / grid_m) * grid_m)
-    dy = np.abs(y - np.round(y / grid_m) * grid_m)
-    zero = (np.abs(x) < tol_m) & (np.abs(y) < tol_m)
+    with np.errstate(invalid="ignore"):
+        dx = np.abs(x - np.round(x / grid_m) * grid_m)
+        dy = np.abs(y - np.round(y / grid_m) * grid_m)
+        zero = (np.abs(x) < tol_m) & (np.abs(y) < tol_m)
     return (dx < tol_m) | (dy < tol_m) | zero
 
 

@@ -383,7 +383,8 @@ def _read_street(raw: RawTable, rows: _Rows) -> list[str]:
     rows.ids = cid.where(cid != "", None).to_numpy(object)
     if "Location" in raw.cells:
         loc = _col(raw, "Location")
-        rows.location = loc.where((loc != "") & (loc != "No Location"), None).to_numpy(object)
+        # "On or near" with no street name says nothing; "No Location" goes with empty coordinates.
+        rows.location = loc.where(~loc.isin(["", "No Location", "On or near", "On or near "]), None).to_numpy(object)
     return list(raw.cells.columns)
 
 
@@ -666,6 +667,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
             stray[okpos] = _q.stray_mask(rows.lon[okpos], rows.lat[okpos])
             rows.flag(stray, "outside_area", "stray point far from the rest of the file")
             ok = rows.reason == ""
+        rows.ids = np.array(rows.ids, dtype=object)  # writable copy (pandas may hand out read-only views)
         need_hash = np.flatnonzero(ok & pd.isna(rows.ids))
         if need_hash.size:
             if kind == "police_uk_street":
