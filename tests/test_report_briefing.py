@@ -90,7 +90,7 @@ def test_briefing_renders_offline_with_map_and_tables(browser, tmp_path) -> None
         hotspots: document.querySelectorAll('#map path.pp-hotspot').length,
         visited: document.querySelectorAll('#map path.pp-visited').length,
         roads: document.querySelectorAll('#map path.pp-road').length,
-        stops: document.querySelectorAll('#map .pp-stop').length,
+        stops: [...document.querySelectorAll('#map .pp-stop')].map(e => e.textContent).sort(),
         ranks: [...document.querySelectorAll('#map .pp-rank')].map(e => e.textContent).sort(),
         stations: [...document.querySelectorAll('#map .pp-station-label')].map(e => e.textContent).sort(),
         units: document.querySelectorAll('section.unit').length,
@@ -102,7 +102,8 @@ def test_briefing_renders_offline_with_map_and_tables(browser, tmp_path) -> None
     })""")
     assert seen == {"requests": [], "errors": []}
     assert count["routes"] == 2 and count["hotspots"] == 5 and count["visited"] == 3 and count["roads"] == 1
-    assert count["stops"] == 4 and count["ranks"] == ["1", "2", "3", "4", "5"]
+    assert count["stops"] == ["1", "1\u00b73", "2"]  # Oakham 1 revisits H01 (stops 1 and 3)
+    assert count["ranks"] == ["1", "2", "3", "4", "5"]
     assert count["stations"] == ["Oakham Police Station", "Uppingham Police Station"]
     assert count["units"] == 2 and count["rows"] == [6, 3]  # leave, 3 stops, break, back | leave, stop, back
     assert count["why"] == 3 and count["out"] == 2 and count["bars"] == 3 * 6 and count["hashes"] == 2
@@ -114,6 +115,10 @@ def test_briefing_renders_offline_with_map_and_tables(browser, tmp_path) -> None
     blue = sum(1 for p in px if abs(p[0] - 0x00) < 30 and abs(p[1] - 0x72) < 30 and abs(p[2] - 0xB2) < 30)
     orange = sum(1 for p in px if abs(p[0] - 0xD5) < 30 and abs(p[1] - 0x5E) < 30 and abs(p[2] - 0x00) < 30)
     assert blue > 200 and orange > 100, (blue, orange)
+    # "zoom" next to a unit brings its route into close view.
+    z0 = page.evaluate("window.ppMap.getZoom()")
+    page.locator("button[data-zoom-unit='0']").click()
+    assert page.evaluate("window.ppMap.getZoom()") > z0 + 1
     # Unticking a unit in the legend hides its route.
     page.locator("input[data-unit-index='1']").uncheck()
     assert page.locator("#map path.pp-route").count() == 1

@@ -216,7 +216,8 @@ def _legend(plan: Plan) -> str:
         rows.append(
             f'<li><label><input type="checkbox" checked data-unit-index="{i}">'
             f'<span class="swatch" style="background:{unit_colour(i)}"></span>{_esc(u.unit_id)}'
-            f' <span class="note">({_esc(u.mode)}, {len(u.stops)} stops)</span></label></li>')
+            f' <span class="note">({_esc(u.mode)}, {len(u.stops)} stops)</span></label>'
+            f' <button type="button" class="no-print zoom" data-zoom-unit="{i}">zoom</button></li>')
     return (
         '<div class="legend"><div><h3>Units</h3><ul>' + "".join(rows) + "</ul></div>"
         '<div><h3>Hotspots</h3><ul>'
@@ -224,6 +225,7 @@ def _legend(plan: Plan) -> str:
         '<li><span class="sw-box sw-left"></span>left out (see list)</li>'
         '<li><span style="font-size:15px">&#9632;</span> station</li>'
         '<li><span class="swatch" style="background:#a8a8a8;height:2px"></span>road</li></ul>'
+        '<button type="button" class="no-print zoom" data-zoom-all="1">whole plan</button>'
         '<p class="note">Numbered circles: stop order of that unit.<span class="no-print"> Drag to pan, '
         "scroll to zoom; hover for details.</span></p></div></div>")
 

@@ -45,7 +45,7 @@
       interactive: false, keyboard: false}).addTo(map);
   });
 
-  var unitLayers = {};
+  var unitLayers = {}, unitBounds = {};
   data.units.forEach(function (u) {
     var g = L.layerGroup();
     if (u.route.length >= 2) {
@@ -57,15 +57,30 @@
       line.addTo(g);
       bounds.extend(line.getBounds());
     }
+    // Revisits of one place share a marker ("1·3"), or the later number would hide the earlier.
+    var places = [], byPlace = {};
     u.stops.forEach(function (s) {
-      var m = L.marker(ll([s.lon, s.lat]), {icon: label("pp-stop", String(s.seq), u.colour, [20, 20]),
-        keyboard: false, zIndexOffset: 500});
-      m.bindTooltip(textEl("", u.id + " stop " + s.seq + ": " + s.hotspot_id + ", " + s.arrive + "\u2013" + s.depart));
+      var key = s.lon + "," + s.lat;
+      if (!byPlace[key]) { byPlace[key] = []; places.push(key); }
+      byPlace[key].push(s);
+    });
+    places.forEach(function (key) {
+      var ss = byPlace[key], s0 = ss[0];
+      var text = ss.map(function (s) { return s.seq; }).join("\u00B7");
+      var tip = ss.map(function (s) {
+        return u.id + " stop " + s.seq + ": " + s.hotspot_id + ", " + s.arrive + "\u2013" + s.depart;
+      }).join("\n");
+      var m = L.marker(ll([s0.lon, s0.lat]), {icon: label("pp-stop", text, u.colour), keyboard: false,
+        zIndexOffset: 500});
+      m.bindTooltip(textEl("pp-tip", tip));
       m.addTo(g);
-      bounds.extend(ll([s.lon, s.lat]));
+      bounds.extend(ll([s0.lon, s0.lat]));
     });
     g.addTo(map);
     unitLayers[u.index] = g;
+    var b = L.latLngBounds(u.route.map(ll));
+    u.stops.forEach(function (s) { b.extend(ll([s.lon, s.lat])); });
+    unitBounds[u.index] = b;
   });
 
   data.stations.forEach(function (st) {
@@ -85,6 +100,14 @@
     });
   });
 
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-zoom-unit], button[data-zoom-all]"),
+    function (btn) {
+      btn.addEventListener("click", function () {
+        var b = btn.hasAttribute("data-zoom-all") ? bounds : unitBounds[btn.getAttribute("data-zoom-unit")];
+        if (b && b.isValid()) { map.fitBounds(b.pad(0.15)); }
+      });
+    });
+
   function fit() {
     map.invalidateSize({animate: false, pan: false});
     if (bounds.isValid()) { map.fitBounds(bounds.pad(0.04), {animate: false}); }
@@ -95,5 +118,6 @@
   window.addEventListener("beforeprint", fit);
   window.addEventListener("afterprint", fit);
   box.setAttribute("data-ready", "1");
+  window.ppMap = map;  // for analysts poking at the page, and for the tests
   window.ppMapReady = true;
 })();
