@@ -42,7 +42,8 @@ def _write(tmp_path: Path, name: str, text: str | bytes) -> Path:
 
 def _street_row(cid: str = "", month: str = "2022-07", lon: str = "-0.731", lat: str = "52.671",
                 ctype: str = "Burglary", loc: str = "On or near Mill Street") -> str:
-    return f"{cid},{month},Leicestershire Police,Leicestershire Police,{lon},{lat},{loc},E01013761,Rutland 003A,{ctype},,"
+    force = "Leicestershire Police"
+    return f"{cid},{month},{force},{force},{lon},{lat},{loc},E01013761,Rutland 003A,{ctype},,"
 
 
 @pytest.fixture(scope="module")
@@ -372,7 +373,7 @@ def test_random_junk_never_loses_a_row(tmp_path, body, header):
 
 
 def test_cli_json_out_quarantine_and_errors(tmp_path):
-    """The CLI prints one JSON object, writes both tables, warns when everything is quarantined, exits 3 on a bad file."""
+    """CLI: one JSON object, both tables written, a warning when all is quarantined, exit 3 on a bad file."""
     from typer.testing import CliRunner
 
     from patrol_planner.cli import app
