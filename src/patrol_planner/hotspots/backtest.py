@@ -1,0 +1,428 @@
+"""Rolling-origin backtest of the hotspot model against simple baselines, at equal area.
+
+For each target month ``T`` (a fold) every method sees only records with ``occurred_from`` before the
+first day of ``T`` and ranks cells; the records of ``T`` (anti-social behaviour excluded: it is not a
+crime) are the truth. The study area is fixed for the whole run: the 250 m squares of the working CRS
+that hold any record in the whole table, so no method can win by redefining the map. A method's
+selection at budget ``b`` is its best cells, in order, until their area inside the study area reaches
+``b`` x study area (the last cell counted pro rata), so methods with different cell sizes are compared
+at exactly equal area. Reported per fold, method and budget:
+
+* ``hit_rate``: share of the target month's crimes inside the selection [-];
+* ``harm_captured``: share of the target month's harm inside it, always measured with the Cambridge
+  weights of :func:`patrol_planner.hotspots.harm.target_harm_weights` [-];
+* ``pai``: predictive accuracy index, ``hit_rate / area_share`` [-] (and ``harm_pai``).
+
+Rows with ``selection == "top"`` give the same figures for the top 20 / 50 cells (a nightly list).
+
+Baselines (same folds, same study area): last month's counts and all prior months' counts and harm at
+100, 150 and 250 m; a Gaussian kernel density estimate (bandwidth ``KDE_BANDWIDTH_M``) of all prior
+crimes evaluated on the 100 m grid; and prospective hotspotting after Bowers, Johnson & Pease (2004),
+adapted to monthly data (see :func:`promap_scores`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from patrol_planner.errors import HotspotError
+from patrol_planner.hotspots.grid import pack, unpack
+from patrol_planner.hotspots.harm import ASB, target_harm_weights
+from patrol_planner.hotspots.model import HotspotModel
+from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
+
+STUDY_CELL_M = 250.0
+BASELINE_SIZES_M: tuple[float, ...] = (100.0, 150.0, 250.0)
+#: Gaussian kernel standard deviation of the KDE baseline [m].
+KDE_BANDWIDTH_M = 100.0
+#: Raster cell of the KDE and prospective baselines [m].
+RASTER_M = 100.0
+#: Prospective hotspotting: spatial reach [m] and months of memory.
+PROMAP_RADIUS_M = 400.0
+PROMAP_MONTHS = 2
+DEFAULT_BUDGETS: tuple[float, ...] = (0.001, 0.01, 0.05)
+TOP_NS: tuple[int, ...] = (20, 50)
+_ASB_CODE = POLICE_UK_CATEGORIES.index(ASB)
+
+
+@dataclass(frozen=True)
+class StudyArea:
+    """The fixed 250 m squares holding any record [packed keys, sorted] and their total area [m²]."""
+
+    keys: np.ndarray
+    area_m2: float
+
+    @classmethod
+    def from_points(cls, x_m: np.ndarray, y_m: np.ndarray) -> StudyArea:
+        """Squares (CRS-origin anchored, ``STUDY_CELL_M`` side) that hold any of the points [m]."""
+        keys = np.unique(pack(np.floor(x_m / STUDY_CELL_M), np.floor(y_m / STUDY_CELL_M)))
+        if len(keys) == 0:
+            raise HotspotError("empty study area: no located records")
+        return cls(keys=keys, area_m2=len(keys) * STUDY_CELL_M**2)
+
+    def contains(self, jx: np.ndarray, jy: np.ndarray) -> np.ndarray:
+        """Whether study squares ``(jx, jy)`` are in the study area."""
+        k = pack(jx, jy)
+        pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
+        return self.keys[pos] == k
+
+    def clipped_area(self, ix: np.ndarray, iy: np.ndarray, cell_size_m: float) -> np.ndarray:
+        """Area of square cells ``(ix, iy)`` of side ``cell_size_m`` inside the study area [m²]."""
+        s = float(cell_size_m)
+        if s > STUDY_CELL_M:
+            raise HotspotError(f"backtest cells must be at most {STUDY_CELL_M:g} m")
+        x0, y0 = ix * s, iy * s
+        jx0, jy0 = np.floor(x0 / STUDY_CELL_M), np.floor(y0 / STUDY_CELL_M)
+        out = np.zeros(len(ix))
+        for ox in (0, 1):
+            jx = jx0 + ox
+            lx = np.clip(np.minimum(x0 + s, (jx + 1) * STUDY_CELL_M) - np.maximum(x0, jx * STUDY_CELL_M), 0, None)
+            for oy in (0, 1):
+                jy = jy0 + oy
+                ly = np.clip(np.minimum(y0 + s, (jy + 1) * STUDY_CELL_M) - np.maximum(y0, jy * STUDY_CELL_M),
+                             0, None)
+                out += np.where(self.contains(jx, jy), lx * ly, 0.0)
+        return out
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One target month: its start (the as-of), training records and target crimes."""
+
+    month: str
+    as_of: pd.Timestamp
+    train: pd.DataFrame
+    target_x_m: np.ndarray
+    target_y_m: np.ndarray
+    target_harm: np.ndarray
+
+
+def _months(incidents: pd.DataFrame) -> pd.PeriodIndex:
+    return pd.DatetimeIndex(incidents["occurred_from"]).to_period("M")
+
+
+def make_folds(incidents: pd.DataFrame, folds: int | Sequence[str] = 4) -> list[Fold]:
+    """Rolling-origin monthly folds: train on all months before the target month.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        Canonical incident table.
+    folds : int or sequence of str
+        The last ``folds`` months that have at least one earlier month, or explicit target months
+        (``"YYYY-MM"``).
+    """
+    if len(incidents) == 0:
+        raise HotspotError("backtest needs data: the incident table is empty")
+    month = _months(incidents)
+    present = sorted(set(month))
+    if len(present) < 2:
+        raise HotspotError(
+            f"too little data for a backtest: {len(present)} month(s) of records; need at least two "
+            "(one to learn from, one to score)"
+        )
+    if isinstance(folds, int | np.integer):
+        if folds < 1:
+            raise HotspotError(f"folds must be >= 1, got {folds}")
+        targets = present[1:][-int(folds):]
+    else:
+        targets = []
+        for f in folds:
+            try:
+                p = pd.Period(str(f), freq="M")
+            except ValueError:
+                raise HotspotError(f"fold {f!r} is not a month (YYYY-MM)") from None
+            if p not in present:
+                raise HotspotError(f"fold {p} has no records (months present: {present[0]}..{present[-1]})")
+            if p == present[0]:
+                raise HotspotError(f"fold {p} is the first month: nothing before it to learn from")
+            targets.append(p)
+    tw = target_harm_weights()
+    codes = pd.Categorical(incidents["category"].astype(object), categories=list(POLICE_UK_CATEGORIES)).codes
+    out = []
+    for p in targets:
+        as_of = p.to_timestamp()
+        train = incidents[pd.DatetimeIndex(incidents["occurred_from"]) < as_of]
+        is_t = np.asarray(month == p) & (codes != _ASB_CODE)
+        if not is_t.any():
+            raise HotspotError(f"fold {p} has no crimes (only anti-social behaviour) to score")
+        out.append(Fold(
+            month=str(p), as_of=as_of, train=train,
+            target_x_m=incidents["x_m"].to_numpy(float)[is_t],
+            target_y_m=incidents["y_m"].to_numpy(float)[is_t],
+            target_harm=tw[codes[is_t]],
+        ))
+    return out
+
+
+def evaluate_ranking(
+    ix: np.ndarray,
+    iy: np.ndarray,
+    score: np.ndarray,
+    cell_size_m: float,
+    fold: Fold,
+    study: StudyArea,
+    budgets: Iterable[float] = DEFAULT_BUDGETS,
+    top_ns: Iterable[int] = TOP_NS,
+) -> list[dict[str, Any]]:
+    """Hit rate, harm captured and PAI of one ranking of square cells on one fold.
+
+    ``score <= 0`` cells are never selected; ties are broken by cell position so results are
+    deterministic.
+    """
+    s = float(cell_size_m)
+    keep = np.asarray(score) > 0
+    ix, iy, score = np.asarray(ix)[keep], np.asarray(iy)[keep], np.asarray(score, float)[keep]
+    keys = pack(ix, iy)
+    order = np.lexsort((keys, -score))
+    ix, iy, keys = ix[order], iy[order], keys[order]
+    area = study.clipped_area(ix, iy, s)
+    tk = pack(np.floor(fold.target_x_m / s), np.floor(fold.target_y_m / s))
+    uk, tinv = np.unique(tk, return_inverse=True)
+    t_cnt = np.bincount(tinv).astype(float)
+    t_harm = np.bincount(tinv, weights=fold.target_harm)
+    pos = np.minimum(np.searchsorted(uk, keys), max(len(uk) - 1, 0))
+    hit = uk[pos] == keys if len(uk) else np.zeros(len(keys), bool)
+    c_cnt = np.where(hit, t_cnt[pos], 0.0)
+    c_harm = np.where(hit, t_harm[pos], 0.0)
+    n_t, h_t = len(fold.target_x_m), float(fold.target_harm.sum())
+    cum_area = np.cumsum(area)
+    cum_cnt = np.cumsum(c_cnt)
+    cum_harm = np.cumsum(c_harm)
+    rows = []
+
+    def row(selection: str, budget: float, area_m2: float, n_cells: float, cnt: float, harm: float) -> None:
+        share = area_m2 / study.area_m2
+        hr = cnt / n_t
+        hc = harm / h_t if h_t > 0 else np.nan
+        rows.append({
+            "fold": fold.month, "cell_size_m": s, "selection": selection, "budget": budget,
+            "area_share": share, "n_cells": n_cells, "hit_rate": hr, "harm_captured": hc,
+            "pai": hr / share if share > 0 else np.nan, "harm_pai": hc / share if share > 0 else np.nan,
+            "n_target_crimes": n_t, "target_harm": h_t,
+        })
+
+    for b in budgets:
+        cap = float(b) * study.area_m2
+        k = int(np.searchsorted(cum_area, cap, side="right"))  # cells that fit whole
+        a0 = cum_area[k - 1] if k else 0.0
+        c0 = cum_cnt[k - 1] if k else 0.0
+        h0 = cum_harm[k - 1] if k else 0.0
+        frac = 0.0
+        if k < len(area) and area[k] > 0:
+            frac = min(1.0, (cap - a0) / area[k])
+            a0, c0, h0 = a0 + frac * area[k], c0 + frac * c_cnt[k], h0 + frac * c_harm[k]
+        row("area", float(b), a0, k + frac, c0, h0)
+    for n in top_ns:
+        k = min(int(n), len(area))
+        row("top", float(n), cum_area[k - 1] if k else 0.0, k, cum_cnt[k - 1] if k else 0.0,
+            cum_harm[k - 1] if k else 0.0)
+    return rows
+
+
+# -- baselines -----------------------------------------------------------------------------------------
+def count_scores(train: pd.DataFrame, cell_size_m: float, *, harm: bool = False,
+                 last_month_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts (or Cambridge harm) of prior crimes per square cell: ``ix, iy, score``."""
+    codes = pd.Categorical(train["category"].astype(object), categories=list(POLICE_UK_CATEGORIES)).codes
+    use = codes != _ASB_CODE
+    if last_month_only:
+        m = _months(train)
+        use &= np.asarray(m == m.max())
+    s = float(cell_size_m)
+    k = pack(np.floor(train["x_m"].to_numpy(float)[use] / s), np.floor(train["y_m"].to_numpy(float)[use] / s))
+    w = target_harm_weights()[codes[use]] if harm else np.ones(int(use.sum()))
+    uk, inv = np.unique(k, return_inverse=True)
+    ix, iy = unpack(uk)
+    return ix, iy, np.bincount(inv, weights=w, minlength=len(uk))
+
+
+class _Raster:
+    """A 100 m raster over the study area's robust extent (stray points far outside are left off)."""
+
+    def __init__(self, study: StudyArea, all_x: np.ndarray, all_y: np.ndarray, pad_m: float = 3000.0) -> None:
+        lo_x, hi_x = np.percentile(all_x, [0.1, 99.9])
+        lo_y, hi_y = np.percentile(all_y, [0.1, 99.9])
+        r = RASTER_M
+        self.ix0 = int(np.floor((lo_x - pad_m) / r))
+        self.iy0 = int(np.floor((lo_y - pad_m) / r))
+        self.nx = int(np.floor((hi_x + pad_m) / r)) - self.ix0 + 1
+        self.ny = int(np.floor((hi_y + pad_m) / r)) - self.iy0 + 1
+        # candidate cells: every 100 m cell that overlaps a study square, inside the raster
+        jx, jy = unpack(study.keys)
+        per = int(np.ceil(STUDY_CELL_M / r)) + 1
+        cx, cy = [], []
+        for a in range(per):
+            for b in range(per):
+                cx.append(np.floor(jx * STUDY_CELL_M / r) + a)
+                cy.append(np.floor(jy * STUDY_CELL_M / r) + b)
+        ck = np.unique(pack(np.concatenate(cx), np.concatenate(cy)))
+        cix, ciy = unpack(ck)
+        inside = (cix >= self.ix0) & (cix < self.ix0 + self.nx) & (ciy >= self.iy0) & (ciy < self.iy0 + self.ny)
+        area = study.clipped_area(cix[inside], ciy[inside], r)
+        self.cix, self.ciy = cix[inside][area > 0], ciy[inside][area > 0]
+
+    def grid(self, x_m: np.ndarray, y_m: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+        ix = np.floor(x_m / RASTER_M).astype(np.int64) - self.ix0
+        iy = np.floor(y_m / RASTER_M).astype(np.int64) - self.iy0
+        ok = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
+        flat = np.bincount(ix[ok] * self.ny + iy[ok], weights=None if w is None else w[ok],
+                           minlength=self.nx * self.ny)
+        return flat.reshape(self.nx, self.ny).astype(float)
+
+    def sample(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.cix, self.ciy, img[self.cix - self.ix0, self.ciy - self.iy0]
+
+
+def _crimes(train: pd.DataFrame) -> pd.DataFrame:
+    codes = pd.Categorical(train["category"].astype(object), categories=list(POLICE_UK_CATEGORIES)).codes
+    return train[codes != _ASB_CODE]
+
+
+def kde_scores(train: pd.DataFrame, raster: _Raster, bandwidth_m: float = KDE_BANDWIDTH_M):  # noqa: ANN201
+    """Gaussian KDE of all prior crimes (counts), evaluated at the 100 m candidate cells."""
+    from scipy.ndimage import gaussian_filter
+
+    c = _crimes(train)
+    img = raster.grid(c["x_m"].to_numpy(float), c["y_m"].to_numpy(float))
+    return raster.sample(gaussian_filter(img, sigma=bandwidth_m / RASTER_M, mode="constant", truncate=4.0))
+
+
+def promap_scores(train: pd.DataFrame, raster: _Raster, as_of: pd.Timestamp):  # noqa: ANN201
+    """Prospective hotspotting (Bowers, Johnson & Pease 2004), adapted to month-resolution data.
+
+    Each prior crime adds ``1 / (1 + d) x 1 / (1 + t)`` to every 100 m cell within ``PROMAP_RADIUS_M``,
+    where ``d`` is the distance between cell centres in cell widths and ``t`` the age in whole months
+    (0 for the month just before ``as_of``); only the last ``PROMAP_MONTHS`` months count. The original
+    used 50 m cells, 400 m and weeks (two months' memory for burglary); police.uk has months only.
+    """
+    from scipy.signal import fftconvolve
+
+    c = _crimes(train)
+    months = _months(c)
+    now = pd.Period(as_of, freq="M")
+    rad = int(PROMAP_RADIUS_M // RASTER_M)
+    d = np.hypot(*np.meshgrid(np.arange(-rad, rad + 1), np.arange(-rad, rad + 1), indexing="ij"))
+    kern = np.where(d <= rad, 1.0 / (1.0 + d), 0.0)
+    age = np.asarray([(now - m).n - 1 for m in months]) if len(c) else np.zeros(0, int)
+    use = age < PROMAP_MONTHS
+    w = 1.0 / (1.0 + age[use])
+    img = raster.grid(c["x_m"].to_numpy(float)[use], c["y_m"].to_numpy(float)[use], w)
+    return raster.sample(fftconvolve(img, kern, mode="same").clip(min=0.0))
+
+
+# -- the run -------------------------------------------------------------------------------------------
+def default_model_params() -> dict[str, Any]:
+    """The HotspotModel defaults (chosen by ``benchmarks/hotspot_sweep.py``)."""
+    return HotspotModel().get_params()
+
+
+def backtest(
+    incidents: pd.DataFrame,
+    *,
+    folds: int | Sequence[str] = 4,
+    budgets: Sequence[float] = DEFAULT_BUDGETS,
+    model_params: Mapping[str, Any] | None = None,
+    top_ns: Sequence[int] = TOP_NS,
+    baselines: bool = True,
+) -> pd.DataFrame:
+    """Rolling-origin monthly backtest of :class:`HotspotModel` and the baselines at equal area.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame
+        Canonical incident table (working CRS in ``attrs["crs"]``).
+    folds : int or sequence of str
+        Number of last months to score, or explicit months ``"YYYY-MM"``.
+    budgets : sequence of float
+        Area budgets as shares of the study area [-], each in (0, 1].
+    model_params : mapping, optional
+        Overrides of the HotspotModel defaults (square grid only).
+    top_ns : sequence of int
+        Also report the top N cells of each method.
+    baselines : bool
+        Include the baselines (else the model alone).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``fold, method, cell_size_m, selection ("area"|"top"), budget, area_share, n_cells,
+        hit_rate, harm_captured, pai, harm_pai, n_target_crimes, target_harm``; ``attrs`` hold the
+        study area [m²], the model parameters and the baseline settings.
+    """
+    budgets = [float(b) for b in budgets]
+    bad = [b for b in budgets if not 0 < b <= 1]
+    if bad or not budgets:
+        raise HotspotError(f"budgets are shares of the study area in (0, 1], got {list(budgets)}")
+    params = {**default_model_params(), **dict(model_params or {})}
+    if params.get("grid", "square") != "square" or float(params["cell_size_m"]) > STUDY_CELL_M:
+        raise HotspotError(f"the backtest compares square cells of at most {STUDY_CELL_M:g} m")
+    HotspotModel(**params)._check_params()
+    need = ("category", "occurred_from", "x_m", "y_m")
+    if not isinstance(incidents, pd.DataFrame) or any(c not in incidents.columns for c in need):
+        raise HotspotError("backtest needs the canonical incident table")
+    fold_list = make_folds(incidents, folds)
+    study = StudyArea.from_points(incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float))
+    raster = _Raster(study, incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float)) if baselines else None
+    rows: list[dict[str, Any]] = []
+
+    def add(method: str, fold: Fold, ix: np.ndarray, iy: np.ndarray, sc: np.ndarray, size: float) -> None:
+        for r in evaluate_ranking(ix, iy, sc, size, fold, study, budgets, top_ns):
+            rows.append({"method": method, **r})
+
+    for fold in fold_list:
+        cells = HotspotModel(**params).fit(fold.train).score(fold.as_of)
+        add("model", fold, cells["ix"].to_numpy(), cells["iy"].to_numpy(), cells["score"].to_numpy(),
+            float(params["cell_size_m"]))
+        if not baselines:
+            continue
+        for s in BASELINE_SIZES_M:
+            for name, kw in (("last_month_count", {"last_month_only": True}), ("all_prior_count", {}),
+                             ("all_prior_harm", {"harm": True})):
+                add(f"{name}_{s:g}m", fold, *count_scores(fold.train, s, **kw), s)
+        add(f"kde_{RASTER_M:g}m", fold, *kde_scores(fold.train, raster), RASTER_M)
+        add(f"promap_{RASTER_M:g}m", fold, *promap_scores(fold.train, raster, fold.as_of), RASTER_M)
+    out = pd.DataFrame(rows)
+    cols = ["fold", "method", "cell_size_m", "selection", "budget", "area_share", "n_cells", "hit_rate",
+            "harm_captured", "pai", "harm_pai", "n_target_crimes", "target_harm"]
+    out = out[cols]
+    out.attrs.update({
+        "study_area_m2": study.area_m2, "study_cell_m": STUDY_CELL_M, "model_params": _plain(params),
+        "kde_bandwidth_m": KDE_BANDWIDTH_M, "promap_radius_m": PROMAP_RADIUS_M, "promap_months": PROMAP_MONTHS,
+        "target_harm": "CCHI victim harm (ASB, drugs, weapons = 0)",
+    })
+    return out
+
+
+def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.name if hasattr(v, "name") and not isinstance(v, str) else v) for k, v in params.items()}
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean over folds of harm captured, hit rate and PAI per method and area budget, plus the model's
+    margin over the best baseline and on how many folds it beats every baseline."""
+    area = results[results["selection"] == "area"]
+    mean = area.groupby(["budget", "method"], sort=True)[["harm_captured", "hit_rate", "pai"]].mean().reset_index()
+    return mean.sort_values(["budget", "harm_captured"], ascending=[True, False]).reset_index(drop=True)
+
+
+def model_margin(results: pd.DataFrame) -> pd.DataFrame:
+    """Per budget: the model's mean harm captured, the best baseline's, the ratio, and folds won."""
+    area = results[results["selection"] == "area"]
+    out = []
+    for b, g in area.groupby("budget"):
+        piv = g.pivot_table(index="fold", columns="method", values="harm_captured")
+        base = piv.drop(columns="model")
+        best_name = base.mean().idxmax()
+        out.append({
+            "budget": b, "model": piv["model"].mean(), "best_baseline": best_name,
+            "best_baseline_harm": base[best_name].mean(),
+            "ratio": piv["model"].mean() / base[best_name].mean(),
+            "folds_won": int((piv["model"] > base.max(axis=1)).sum()), "n_folds": len(piv),
+        })
+    return pd.DataFrame(out)
