@@ -123,6 +123,7 @@ class HotspotStatus:
     status: str
     reason: str = ""
     breakdown: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # public place name for officers (e.g. the commonest police.uk "On or near ..."), never intel
     polygon_lonlat: tuple[tuple[float, float], ...] = ()
 
 

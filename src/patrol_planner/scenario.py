@@ -260,6 +260,25 @@ def _breakdown(row: pd.Series) -> dict[str, Any]:
     }
 
 
+def cell_labels(model: Any, incidents: pd.DataFrame, cell_ids: list[str], as_of: pd.Timestamp) -> dict[str, str]:
+    """The commonest public location text of each cell's records before ``as_of`` (intelligence excluded)."""
+    inc = incidents[(incidents["source_kind"] != "intelligence") & incidents["location"].notna()
+                    & (incidents["occurred_from"] < as_of)]
+    if inc.empty:
+        return {}
+    ix, iy = model.grid_.index(inc["x_m"].to_numpy(float), inc["y_m"].to_numpy(float))
+    ids = pd.Series(model.grid_.cell_ids(ix, iy), index=inc.index)
+    want = ids.isin(set(cell_ids))
+    sub = pd.DataFrame({"cell": ids[want], "loc": inc.loc[want, "location"].astype(str).str.strip()})
+    sub = sub[sub["loc"] != ""]
+    if sub.empty:
+        return {}
+    # Most frequent text per cell; ties broken alphabetically so the label is deterministic.
+    counts = sub.groupby(["cell", "loc"]).size().reset_index(name="n").sort_values(
+        ["cell", "n", "loc"], ascending=[True, False, True])
+    return dict(counts.drop_duplicates("cell").set_index("cell")["loc"])
+
+
 def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | Path | None = None) -> PlanRun:
     """Run the whole pipeline for scenario ``s`` and return the plan with its intermediate values.
 
@@ -437,6 +456,7 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
         for v in r.visits:
             visits_by_site[v.site_id] = visits_by_site.get(v.site_id, 0) + 1
     polys = cell_polygons_lonlat(selected, crs)
+    labels = cell_labels(model, ing.incidents, site_ids, as_of)
     statuses = []
     for j, row in selected.reset_index(drop=True).iterrows():
         sid = str(row["cell_id"])
@@ -453,12 +473,16 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
         statuses.append(HotspotStatus(
             hotspot_id=sid, rank=int(row["rank"]), score=round(float(row["score"]), 4),
             lon=round(float(row["lon"]), 6), lat=round(float(row["lat"]), 6), visits=n_vis, status=status,
-            reason=reason, breakdown=_breakdown(row), polygon_lonlat=tuple(tuple(p) for p in polys[j])))
+            reason=reason, breakdown=_breakdown(row), polygon_lonlat=tuple(tuple(p) for p in polys[j]),
+            label=labels.get(sid, "")))
 
-    harm_avail = float(selected["score"].sum())
+    # What the list could yield at most: every hotspot visited max_visits times, repeats discounted.
+    series = sum(s.visits.repeat_factor ** k for k in range(s.visits.max_visits))
+    harm_avail = float(selected["score"].sum()) * series
     # In harm units: each visit's base prize (score x repeat factor), before the time-of-day multiplier.
     harm_cov = sum(float(selected.iloc[sel_by_id[v.site_id]]["score"]) * s.visits.repeat_factor ** (v.visit_no - 1)
                    for r in result.routes for v in r.visits)
+    harm_first = float(selected["score"].sum())
     harm_cov_first = sum(float(selected.iloc[sel_by_id[sid]]["score"]) for sid in visits_by_site)
     lines = nw.base_map_lines(nets["drive"]) if "drive" in nets else nw.base_map_lines(next(iter(nets.values())))
     if lines and not isinstance(lines[0][0], tuple | list):
@@ -471,7 +495,7 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
         "harm_offered": round(harm_avail, 3),
         "harm_covered": round(harm_cov, 3),
         "harm_covered_time_weighted": round(float(result.prize), 3),
-        "harm_first_visits_share": round(harm_cov_first / harm_avail, 4) if harm_avail else 0.0,
+        "harm_first_visits_share": round(harm_cov_first / harm_first, 4) if harm_first else 0.0,
         "road_km": round(sum(up.road_m for up in unit_plans) / 1000, 2),
         "travel_min": round(sum(up.travel_s for up in unit_plans) / 60, 1),
         "idle_min": round(sum(up.idle_s for up in unit_plans) / 60, 1),
