@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from patrol_planner.errors import EmptyNetworkError, NetworkError, SnapError
+from patrol_planner.errors import CRSError, EmptyNetworkError, NetworkError, SnapError
 from patrol_planner.geo import to_xy
 from patrol_planner.network import (
     base_map_lines,
@@ -289,6 +289,17 @@ def test_oakham_to_uppingham_is_plausible(drive) -> None:
     coords = route_geometry(drive, *snap.node_ids)
     assert _polyline_m(coords) == pytest.approx(D[0, 1], rel=1e-9)
     assert np.allclose(coords[0], (x[0], y[0]), atol=100) and np.allclose(coords[-1], (x[1], y[1]), atol=100)
+
+
+def test_crs_override_gives_same_road_distances(drive, tmp_path: Path) -> None:
+    """A UTM working CRS instead of BNG changes coordinates, not the roads: same graph, same km."""
+    utm = build_network(RUTLAND, crs="EPSG:32630", cache_dir=tmp_path)
+    assert utm.crs == "EPSG:32630" and list(utm.graph.nodes) == list(drive.graph.nodes)
+    a = [d["length_m"] for _, _, d in drive.graph.edges(data=True)]
+    b = [d["length_m"] for _, _, d in utm.graph.edges(data=True)]
+    assert np.allclose(a, b, rtol=2e-3)  # projection scale factors differ by < 0.1 %
+    with pytest.raises(CRSError):
+        build_network(RUTLAND, crs="EPSG:4326", cache_dir=tmp_path)
 
 
 def test_travel_matrix_matches_networkx_dijkstra(drive) -> None:

@@ -49,12 +49,13 @@ class _RoutingTables:
 
     csr: Any  # scipy.sparse.csr_matrix of travel_time_s, node positions as indices
     pair_keys: np.ndarray  # sorted u_pos * n + v_pos
-    pair_length_m: np.ndarray  # aligned with pair_keys
     pair_edge: list[tuple[int, int, int]]  # (u_id, v_id, key) aligned with pair_keys
     kdtree: Any
     edge_tree: Any  # shapely STRtree over one line per road (two-way twins once)
     edge_lines: np.ndarray  # shapely LineStrings, aligned with edge_tree
     edge_ends: np.ndarray  # (n, 2) node ids (u, v) of each line
+    in_src: np.ndarray  # (nodes, max in-degree) int32: predecessor positions per node, -1 padded
+    in_len: np.ndarray  # (nodes, max in-degree) float: length [m] of the fastest edge from in_src
 
     @classmethod
     def from_network(cls, net: RoadNetwork) -> _RoutingTables:
@@ -90,10 +91,22 @@ class _RoutingTables:
         # Self-loops never lie on a shortest path; dropping them keeps the predecessor tree clean.
         csr.setdiag(0)
         csr.eliminate_zeros()
+        # Per-node table of incoming edges: looking up the tree edge (pred[v], v) is then a handful of
+        # vectorised compares instead of a binary search per pair.
+        by_v = np.lexsort((uu, vv))
+        counts = np.bincount(vv, minlength=n)
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        slot = np.arange(len(by_v)) - first[vv[by_v]]
+        width = max(int(counts.max()) if n else 0, 1)
+        in_src = np.full((n, width), -1, np.int32)
+        in_len = np.zeros((n, width))
+        in_src[vv[by_v], slot] = uu[by_v]
+        in_len[vv[by_v], slot] = ll[by_v]
         return cls(
             csr=csr,
+            in_src=in_src,
+            in_len=in_len,
             pair_keys=keys[order],
-            pair_length_m=ll[order],
             pair_edge=[(pairs[i][0], pairs[i][1], best[pairs[i]][2]) for i in order.tolist()],
             kdtree=cKDTree(np.column_stack([net.x_m, net.y_m])),
             edge_tree=shapely.STRtree(edge_lines),
@@ -101,11 +114,14 @@ class _RoutingTables:
             edge_ends=np.asarray(ends, np.int64).reshape(-1, 2),
         )
 
-    def length_of(self, u_pos: np.ndarray, v_pos: np.ndarray, n: int) -> np.ndarray:
+    def length_of(self, u_pos: np.ndarray, v_pos: np.ndarray) -> np.ndarray:
         """Length [m] of the fastest edge u->v for aligned position arrays (pairs must exist)."""
-        k = u_pos.astype(np.int64) * n + v_pos
-        i = np.searchsorted(self.pair_keys, k)
-        return self.pair_length_m[np.clip(i, 0, len(self.pair_keys) - 1)]
+        out = np.zeros(len(u_pos))
+        u_pos = u_pos.astype(np.int32, copy=False)
+        for k in range(self.in_src.shape[1]):
+            hit = self.in_src[v_pos, k] == u_pos
+            out[hit] = self.in_len[v_pos[hit], k]
+        return out
 
 
 def snap_points(
@@ -196,22 +212,27 @@ def _dijkstra(net: RoadNetwork, origin_pos: np.ndarray) -> tuple[np.ndarray, np.
 def _tree_lengths(net: RoadNetwork, pred: np.ndarray) -> np.ndarray:
     """Road length [m] from each row's origin to every node along the predecessor tree.
 
-    Pointer jumping: each pass adds the ancestor's accumulated length and doubles the jump, so the
-    cost is O(rows x nodes x log(depth)) in numpy rather than a Python walk per pair.
+    Pointer jumping on the flattened forest: each pass adds the ancestor's accumulated length and
+    doubles the jump, so the cost is O(rows x nodes x log(depth)) in numpy rather than a Python walk
+    per pair. Roots and unreachable nodes point to themselves with length 0, so adding through them
+    is harmless and needs no mask.
     """
     rows, n = pred.shape
-    self_idx = np.broadcast_to(np.arange(n), (rows, n))
-    has = pred >= 0
-    parent = np.where(has, pred, self_idx)
-    acc = np.zeros((rows, n))
-    acc[has] = net._routing.length_of(pred[has], self_idx[has], n)
+    idx_t = np.int32 if rows * n < 2**31 - 1 else np.int64
+    flat = pred.ravel()
+    has = flat >= 0
+    node = np.tile(np.arange(n, dtype=idx_t), rows)
+    acc = np.zeros(rows * n)
+    acc[has] = net._routing.length_of(flat[has], node[has])
+    base = np.repeat(np.arange(rows, dtype=idx_t) * n, n)
+    parent = np.where(has, flat + base, node + base).astype(idx_t, copy=False)
     while True:
-        moved = parent != np.take_along_axis(parent, parent, axis=1)
-        if not moved.any():
+        acc += np.take(acc, parent)
+        nxt = np.take(parent, parent)
+        if np.array_equal(nxt, parent):
             break
-        acc = acc + np.take_along_axis(acc, parent, axis=1) * (parent != self_idx)
-        parent = np.take_along_axis(parent, parent, axis=1)
-    return acc
+        parent = nxt
+    return acc.reshape(rows, n)
 
 
 def travel_matrix(
