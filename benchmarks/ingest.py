@@ -1,0 +1,77 @@
+"""Benchmark: ingest() on all seven Essex 2018 police.uk files vs a plain pandas.read_csv of the same files.
+
+Run: ``python benchmarks/ingest.py [--repeat N]``. Prints the figures and, last, one JSON line.
+Target: ingest time <= 2x the plain read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pandas as pd
+
+from patrol_planner.incidents import ingest
+
+REPO = Path(__file__).resolve().parents[1]
+ESSEX = REPO / ".." / "shared" / "data" / "raw" / "policeuk-essex-2018"
+
+
+def _best_of(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _peak_mib(fn) -> float:
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs of each; the best is reported")
+    args = ap.parse_args()
+    files = sorted(ESSEX.glob("*.csv"))
+    if len(files) != 7:
+        print(f"needs the seven Essex 2018 files in {ESSEX}", file=sys.stderr)
+        return 2
+
+    def plain() -> None:
+        for f in files:
+            pd.read_csv(f)
+
+    res = ingest(files)  # warm-up (imports, pyproj transformer)
+    t_plain = _best_of(plain, args.repeat)
+    t_ingest = _best_of(lambda: ingest(files), args.repeat)
+    mem_plain = _peak_mib(plain)
+    mem_ingest = _peak_mib(lambda: ingest(files))
+    rep = res.report
+    ratio = t_ingest / t_plain
+    print(f"rows read {rep.rows_read}, loaded {rep.rows_loaded}, quarantined {rep.rows_quarantined} "
+          f"{rep.quarantine_reasons}")
+    print(f"plain pandas.read_csv: {t_plain:.3f} s (best of {args.repeat}), peak {mem_plain:.0f} MiB (tracemalloc)")
+    print(f"ingest():              {t_ingest:.3f} s (best of {args.repeat}), peak {mem_ingest:.0f} MiB (tracemalloc)")
+    print(f"ratio ingest/plain: {ratio:.2f}x (target <= 2x)")
+    print(json.dumps({"benchmark": "ingest", "rows_read": rep.rows_read, "rows_loaded": rep.rows_loaded,
+                      "plain_read_s": round(t_plain, 4), "ingest_s": round(t_ingest, 4), "ratio": round(ratio, 3),
+                      "peak_mib_plain": round(mem_plain, 1), "peak_mib_ingest": round(mem_ingest, 1),
+                      "rows_per_s": round(rep.rows_read / t_ingest)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
