@@ -111,7 +111,7 @@ def test_briefing_renders_offline_with_map_and_tables(browser, tmp_path) -> None
     from PIL import Image
 
     img = Image.open(shot).convert("RGB")
-    px = list(img.getdata())  # noqa: deprecated in Pillow 12, kept for older Pillow
+    px = list(img.get_flattened_data() if hasattr(img, "get_flattened_data") else img.getdata())
     blue = sum(1 for p in px if abs(p[0] - 0x00) < 30 and abs(p[1] - 0x72) < 30 and abs(p[2] - 0xB2) < 30)
     orange = sum(1 for p in px if abs(p[0] - 0xD5) < 30 and abs(p[1] - 0x5E) < 30 and abs(p[2] - 0x00) < 30)
     assert blue > 200 and orange > 100, (blue, orange)
