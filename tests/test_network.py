@@ -189,6 +189,26 @@ def test_no_drivable_roads_is_empty_network_error(tmp_path: Path) -> None:
     with pytest.raises(EmptyNetworkError, match="drive"):
         build_network(path, cache_dir=tmp_path)
     assert build_network(path, mode="walk", cache_dir=tmp_path).stats["nodes"] == 2
+    assert police_stations(path).empty
+
+
+def test_police_stations_nodes_and_areas(tmp_path: Path) -> None:
+    """Crafted: a named station drawn as a building outline and an unnamed node; sorted by type, id."""
+    import osmium
+    from osmium.osm.mutable import Node, Way
+
+    path = tmp_path / "police.osm.pbf"
+    w = osmium.SimpleWriter(str(path))
+    square = {1: (-0.70, 52.60), 2: (-0.69, 52.60), 3: (-0.69, 52.61), 4: (-0.70, 52.61)}
+    for nid, loc in square.items():
+        w.add_node(Node(id=nid, location=loc, tags={}))
+    w.add_node(Node(id=9, location=(-0.80, 52.65), tags={"amenity": "police"}))
+    w.add_way(Way(id=50, nodes=[1, 2, 3, 4, 1], tags={"amenity": "police", "building": "yes", "name": "Town"}))
+    w.close()
+    df = police_stations(path)
+    assert df[["name", "osm_type", "osm_id"]].values.tolist() == [
+        ["police (node 9)", "node", 9], ["Town", "way", 50]]
+    assert df.loc[1, "lon"] == pytest.approx(-0.695) and df.loc[1, "lat"] == pytest.approx(52.605)
 
 
 @pytest.mark.parametrize("content", [b"", b"hello, I am not OSM\n", b"\x00\x00\x00\x0dgarbage-bytes!" * 4])
