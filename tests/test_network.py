@@ -15,6 +15,8 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from patrol_planner.errors import CRSError, EmptyNetworkError, NetworkError, SnapError
 from patrol_planner.geo import to_xy
@@ -254,6 +256,14 @@ def test_parse_maxspeed(tag: str | None, highway: str, kph: float | None) -> Non
     assert got == (None if kph is None else pytest.approx(kph))
 
 
+@given(st.lists(st.integers(min_value=5, max_value=130), min_size=1, max_size=3), st.booleans())
+def test_parse_maxspeed_lists_take_the_lowest(limits: list[int], mph: bool) -> None:
+    """Any list of limits, in mph or bare km/h, parses to its lowest value in km/h."""
+    unit = " mph" if mph else ""
+    got = parse_maxspeed(";".join(f"{v}{unit}" for v in limits))
+    assert got == pytest.approx(min(limits) * (MPH if mph else 1.0))
+
+
 # ------------------------------------------------------------------------------------------------
 # Rutland (real data)
 
@@ -351,6 +361,8 @@ def test_travel_matrix_matches_networkx_dijkstra(drive) -> None:
 def test_unknown_node_ids_are_network_errors(drive) -> None:
     with pytest.raises(NetworkError, match="not in this drive network"):
         travel_matrix(drive, [1, 2, 3])
+    with pytest.raises(NetworkError, match="SnapResult.ok"):
+        travel_matrix(drive, [int(drive.node_ids[0]), -1])
     with pytest.raises(NetworkError):
         route_geometry(drive, int(drive.node_ids[0]), -5)
 

@@ -247,7 +247,12 @@ class RoadNetwork:
         bad = self.node_ids[pos] != ids
         if bad.any():
             shown = ", ".join(str(int(i)) for i in ids[bad][:5])
-            raise NetworkError(f"{int(bad.sum())} node id(s) are not in this {self.mode} network: {shown}")
+            hint = ""
+            if (ids[bad] == -1).any():
+                hint = " (-1 marks a point that could not be snapped: filter with SnapResult.ok)"
+            raise NetworkError(
+                f"{int(bad.sum())} node id(s) are not in this {self.mode} network: {shown}{hint}"
+            )
         return pos
 
     @cached_property
