@@ -182,7 +182,7 @@ def _map_data(plan: Plan) -> dict[str, Any]:
     for h in plan.hotspots:
         ring = [r(p) for p in _line(h.polygon_lonlat, f"hotspot {h.hotspot_id!r}")]
         lon, lat = r(_pt(h.lon, h.lat, f"hotspot {h.hotspot_id!r}"))
-        hotspots.append({"id": h.hotspot_id, "rank": h.rank, "lon": lon, "lat": lat, "poly": ring,
+        hotspots.append({"id": h.hotspot_id, "label": h.label, "rank": h.rank, "lon": lon, "lat": lat, "poly": ring,
                          "visited": h.status == "visited",
                          "status_text": "visited" if h.status == "visited" else h.status.replace("_", " ")})
     pts = [p for line in roads for p in line] + [[h["lon"], h["lat"]] for h in hotspots]
@@ -230,7 +230,9 @@ def _legend(plan: Plan) -> str:
         "scroll to zoom; hover for details.</span></p></div></div>")
 
 
-def _unit_section(plan: Plan, i: int, u: UnitPlan, ranks: Mapping[str, int]) -> str:
+def _unit_section(plan: Plan, i: int, u: UnitPlan, ranks: Mapping[str, int],
+                  labels: Mapping[str, str] | None = None) -> str:
+    labels = labels or {}
     head = (f'<h2 class="unit-head" id="unit-{i}"><span class="swatch" style="background:{unit_colour(i)}">'
             f"</span>Unit {_esc(u.unit_id)} <span class=\"note\">({_esc(u.mode)})</span></h2>")
     sub = (f'<p class="sub">Shift {_hm(u.shift_start)}–{_hm(u.shift_end)} '
@@ -250,7 +252,8 @@ def _unit_section(plan: Plan, i: int, u: UnitPlan, ranks: Mapping[str, int]) -> 
         events.append((s.arrive, (
             f"<tr><td class=\"num\">{s.seq}</td><td>{_hm(s.arrive)}</td><td>{_hm(s.depart)}</td>"
             f"<td class=\"num\">{(s.depart - s.arrive).total_seconds() / 60:.0f}</td>"
-            f"<td>{_esc(s.hotspot_id)}{f' <span class=note>(#{rank})</span>' if rank is not None else ''}</td>"
+            f"<td>{_place(labels.get(s.hotspot_id, ''))}{_esc(s.hotspot_id)}"
+            f"{f' <span class=note>(#{rank})</span>' if rank is not None else ''}</td>"
             f"<td class=\"num\">{s.visit_no}</td><td class=\"num\">{s.travel_s / 60:.0f}</td>"
             f"<td class=\"num\">{s.road_m / 1000:.1f}</td><td class=\"num\">{road_m / 1000:.1f}</td>"
             f"<td class=\"mono nowrap\">{s.lat:.5f}, {s.lon:.5f}</td></tr>")))
@@ -276,10 +279,15 @@ def _unit_section(plan: Plan, i: int, u: UnitPlan, ranks: Mapping[str, int]) -> 
     return f'<section class="unit" data-unit-index="{i}">{head}{sub}{table}</section>'
 
 
+def _place(label: str) -> str:
+    """A hotspot's public place name above its id (escaped: it comes from the data)."""
+    return f"<b>{_esc(label)}</b><br>" if label else ""
+
+
 def _hotspot_row(h: HotspotStatus, units: list[str], with_reason: bool) -> str:
     status = REASON_TEXT.get(h.status, h.status)
     extra = f"<br><span class=\"note\">{_esc(h.reason)}</span>" if h.reason else ""
-    cells = [f'<td class="num">{h.rank}</td>', f"<td>{_esc(h.hotspot_id)}</td>",
+    cells = [f'<td class="num">{h.rank}</td>', f"<td>{_place(h.label)}{_esc(h.hotspot_id)}</td>",
              f'<td class="num">{_num(h.score, 2)}</td>']
     if with_reason:
         cells.append(f"<td>{_esc(status)}{extra}</td>")
@@ -369,12 +377,13 @@ def render_briefing(plan: Plan) -> str:
     csp = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
            f"script-src {_csp_hash(leaflet_js)} {_csp_hash(app_js)}; base-uri 'none'; form-action 'none'")
     ranks = {h.hotspot_id: h.rank for h in plan.hotspots}
+    labels = {h.hotspot_id: h.label for h in plan.hotspots if h.label}
     starts = [u.shift_start for u in plan.units]
     offset = min(starts).isoformat()[19:] if starts else ""
     when = (f"{min(starts):%A %d %B %Y}, shifts from {min(starts):%H:%M} "
             f"(times shown are local, UTC{offset.replace('+00:00', '')})" if starts else "no units")
     created = plan.provenance.get("created") if isinstance(plan.provenance, Mapping) else None
-    units_html = "".join(_unit_section(plan, i, u, ranks) for i, u in enumerate(plan.units))
+    units_html = "".join(_unit_section(plan, i, u, ranks, labels) for i, u in enumerate(plan.units))
     map_json = json_for_script(_map_data(plan))
     return f"""<!DOCTYPE html>
 <html lang="en">

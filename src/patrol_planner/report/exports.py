@@ -187,7 +187,7 @@ def plan_to_geojson(plan: Plan) -> dict[str, Any]:
         else:
             geom = {"type": "Point", "coordinates": _pt(h.lon, h.lat, what)}
         feats.append({"type": "Feature", "geometry": geom, "properties": {
-            "kind": "hotspot", "hotspot_id": h.hotspot_id, "rank": h.rank, "score": h.score,
+            "kind": "hotspot", "hotspot_id": h.hotspot_id, "label": h.label, "rank": h.rank, "score": h.score,
             "status": h.status, "reason": h.reason, "visits": h.visits,
             "units": ",".join(visiting.get(h.hotspot_id, [])),
             "centre_lon": _pt(h.lon, h.lat, what)[0], "centre_lat": _pt(h.lon, h.lat, what)[1],
@@ -215,6 +215,7 @@ def schedule_frame(plan: Plan) -> pd.DataFrame:
     """
     plan = _check_plan(plan)
     ranks = {h.hotspot_id: h.rank for h in plan.hotspots}
+    labels = {h.hotspot_id: h.label for h in plan.hotspots}
     rows = []
     for u in plan.units:
         road_m = 0.0
@@ -223,13 +224,13 @@ def schedule_frame(plan: Plan) -> pd.DataFrame:
             lon, lat = _pt(s.lon, s.lat, f"unit {u.unit_id!r} stop {s.seq}")
             rows.append({
                 "unit_id": u.unit_id, "mode": u.mode, "seq": s.seq, "hotspot_id": s.hotspot_id,
-                "rank": ranks.get(s.hotspot_id), "visit_no": s.visit_no,
+                "rank": ranks.get(s.hotspot_id), "place": labels.get(s.hotspot_id, ""), "visit_no": s.visit_no,
                 "arrive": s.arrive.isoformat(), "depart": s.depart.isoformat(),
                 "dwell_min": round((s.depart - s.arrive).total_seconds() / 60, 1),
                 "travel_min": round(s.travel_s / 60, 1), "leg_road_km": round(s.road_m / 1000, 3),
                 "road_km_so_far": round(road_m / 1000, 3), "lon": lon, "lat": lat, "prize": s.prize,
             })
-    cols = ["unit_id", "mode", "seq", "hotspot_id", "rank", "visit_no", "arrive", "depart", "dwell_min",
+    cols = ["unit_id", "mode", "seq", "hotspot_id", "rank", "place", "visit_no", "arrive", "depart", "dwell_min",
             "travel_min", "leg_road_km", "road_km_so_far", "lon", "lat", "prize"]
     df = pd.DataFrame(rows, columns=cols)
     df["rank"] = df["rank"].astype("Int64")

@@ -38,7 +38,7 @@
       : {color: "#555555", weight: 1.2, dashArray: "4 3", fillColor: "#bbbbbb", fillOpacity: 0.3, className: cls};
     var shape = h.poly.length >= 3 ? L.polygon(h.poly.map(ll), style)
       : L.circleMarker(ll([h.lon, h.lat]), L.extend({radius: 9}, style));
-    shape.bindTooltip(textEl("", "#" + h.rank + " " + h.id + " (" + h.status_text + ")"));
+    shape.bindTooltip(textEl("", "#" + h.rank + " " + (h.label ? h.label + " \u00b7 " : "") + h.id + " (" + h.status_text + ")"));
     shape.addTo(map);
     bounds.extend(shape.getBounds ? shape.getBounds() : shape.getLatLng());
     L.marker(ll([h.lon, h.lat]), {icon: label("pp-rank" + (h.visited ? "" : " pp-rank-out"), String(h.rank)),
