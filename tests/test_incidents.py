@@ -146,7 +146,7 @@ def test_every_street_quarantine_reason(tmp_path):
     assert ids[0] == "aa01" and ids[1] != ids[2] and ids[2].endswith("#1")
     assert set(res.quarantine["reason"]) <= set(REASONS)
     over = res.quarantine[res.quarantine["reason"] == "extra_fields"]["raw"].iloc[0]
-    assert "extra,cells" in json.loads(over)["_line"]
+    assert json.loads(over)["_extra"] == ["extra", "cells"]
 
 
 def test_aoi_and_whole_degree_placeholders(tmp_path):

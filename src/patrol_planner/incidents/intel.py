@@ -56,6 +56,11 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "intel_id", "reported_at", "subject_category", "source_evaluation", "intelligence_assessment", "handling_code",
 )
 TEXT_COLUMN = "text"
+#: Columns that are parsed and may appear in the quarantine's raw values; ``text`` is never among them.
+SHOWN_COLUMNS: tuple[str, ...] = (
+    "intel_id", "reported_at", "lon", "lat", "easting", "northing", "subject_category", "source_evaluation",
+    "intelligence_assessment", "handling_code",
+)
 
 
 def is_intel_header(header: list[str]) -> bool:

@@ -119,30 +119,17 @@ def in_aoi(lon: np.ndarray, lat: np.ndarray, aoi_lonlat: object) -> np.ndarray:
     return shapely.contains_xy(aoi_lonlat, lon, lat) | shapely.intersects_xy(aoi_lonlat.boundary, lon, lat)
 
 
-def quarantine_frame(raw: pd.DataFrame, keep: list[str], rows: np.ndarray, reason: np.ndarray,
-                     detail: np.ndarray, source_file: str, line: np.ndarray,
-                     extra_raw: dict[int, str] | None = None) -> pd.DataFrame:
-    """Build quarantine rows for positions ``rows`` of ``raw``.
-
-    ``keep`` lists the raw columns that may be shown (never free text); ``extra_raw`` maps a row position to
-    the verbatim line of a row too long to split into the header's columns.
-    """
+def quarantine_frame(raws: list[dict], rows: np.ndarray, reason: np.ndarray, detail: np.ndarray,
+                     source_file: str, line: np.ndarray) -> pd.DataFrame:
+    """Quarantine rows for positions ``rows`` of one file; ``raws`` holds each row's showable raw cells."""
     if rows.size == 0:
         return empty_quarantine()
-    sub = raw.iloc[rows][keep] if keep else pd.DataFrame(index=range(rows.size))
-    records = sub.to_dict("records")
-    extra_raw = extra_raw or {}
-    raws = []
-    for pos, rec in zip(rows.tolist(), records, strict=True):
-        if pos in extra_raw:
-            rec = {"_line": extra_raw[pos]}
-        raws.append(json.dumps(rec, ensure_ascii=False))
     return pd.DataFrame({
         "source_file": pd.Series([source_file] * rows.size, dtype="string"),
         "source_line": pd.Series(line[rows], dtype="int64"),
         "reason": pd.Series(reason[rows], dtype="string"),
         "detail": pd.Series(detail[rows], dtype="string"),
-        "raw": pd.Series(raws, dtype="string"),
+        "raw": pd.Series([json.dumps(r, ensure_ascii=False) for r in raws], dtype="string"),
     })
 
 

@@ -54,11 +54,12 @@ _CATEGORY_BY_FOLD = {c.casefold(): c for c in POLICE_UK_CATEGORIES}
 class RawTable:
     """A CSV file split into cells, before any interpretation.
 
-    ``cells`` has one string column per header field (duplicate/empty names made unique) and one row per
-    non-blank record after the header; ``nfields`` is how many fields each record really had and
-    ``line`` its 1-based physical line (header = 1). ``overlong`` maps a row position to its verbatim text
-    when it had more fields than the header. ``padded`` is False when no cell can have leading or trailing
-    whitespace (checked on the bytes), so parsers may skip stripping.
+    ``cells`` has one string column per header field that was asked for (duplicate/empty names made
+    unique; all fields when none were named) and one row per non-blank record after the header;
+    ``nfields`` is how many fields each record really had and ``line`` its 1-based physical line
+    (header = 1). ``padded`` is False when no cell can have leading or trailing whitespace (checked on the
+    bytes), so parsers may skip stripping. :meth:`raw_row` gives every field of one record, for the
+    quarantine.
     """
 
     name: str
@@ -67,8 +68,25 @@ class RawTable:
     nfields: np.ndarray
     line: np.ndarray
     encoding: str
-    overlong: dict[int, str] = field(default_factory=dict)
     padded: bool = True
+    _data: bytes | None = field(default=None, repr=False)
+    _spans: np.ndarray | None = field(default=None, repr=False)
+    _rows: list[list[str]] | None = field(default=None, repr=False)
+
+    def raw_row(self, i: int) -> dict[str, Any]:
+        """Every field of data row ``i`` by column name; fields beyond the header go under ``_extra``."""
+        if self._rows is not None:
+            fields_ = self._rows[i]
+        else:
+            assert self._data is not None and self._spans is not None
+            s, e = self._spans[i]
+            text = self._data[s:e].decode("utf-8").rstrip("\r")
+            fields_ = next(csv.reader([text]), [])
+        names = _unique_names(self.header)
+        out: dict[str, Any] = {n: v for n, v in zip(names, fields_, strict=False)}
+        if len(fields_) > len(names):
+            out["_extra"] = fields_[len(names):]
+        return out
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -132,8 +150,10 @@ def _layout(b: np.ndarray, has_quotes: bool) -> tuple[np.ndarray, np.ndarray, bo
             bool(after[-1]) if after.size else False)
 
 
-def read_raw(path: str | Path, *, allow_cp1252: bool = False) -> RawTable:
-    """Read ``path`` into a :class:`RawTable`.
+def read_raw(path: str | Path, *, allow_cp1252: bool = False, columns: Iterable[str] | None = None) -> RawTable:
+    """Read ``path`` into a :class:`RawTable`, keeping only ``columns`` as cells (all when None).
+
+    Parsing only the columns a reader needs is what keeps ingestion close to a plain ``read_csv``.
 
     Raises
     ------
@@ -167,15 +187,15 @@ def read_raw(path: str | Path, *, allow_cp1252: bool = False) -> RawTable:
     lone_cr = bool(cr.size) and bool((b[np.minimum(cr + 1, b.size - 1)] != 10).any())
     if lone_cr:
         # Old-Mac line ends: the csv module path below handles them.
-        return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline)
+        return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
     padded = _has_padding(b)
     has_quotes = b'"' in data
     rec_end, seps, quotes_ok, unterminated = _layout(b, has_quotes)
     if quotes_ok and unterminated:
         raise InputFileError(f"{name}: a quoted field is never closed (file truncated?)")
     if quotes_ok:
-        return _raw_fast(data, b, rec_end, seps, name, encoding, ends_with_newline, padded, has_quotes)
-    return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline)
+        return _raw_fast(data, b, rec_end, seps, name, encoding, ends_with_newline, padded, has_quotes, columns)
+    return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
 
 
 def _has_padding(b: np.ndarray) -> bool:
@@ -194,7 +214,7 @@ def _has_padding(b: np.ndarray) -> bool:
 
 
 def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray, name: str, encoding: str,
-              ends_with_newline: bool, padded: bool, has_quotes: bool) -> RawTable:
+              ends_with_newline: bool, padded: bool, has_quotes: bool, columns: Iterable[str] | None) -> RawTable:
     n_rec = rec_end.size + 1  # the last record runs to the end of data (trailing newlines were stripped)
     ends = np.append(rec_end, b.size)
     starts = np.concatenate(([0], rec_end + 1))
@@ -208,33 +228,44 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
     line = (np.searchsorted(np.flatnonzero(b == 10), st_data) + 1 if has_quotes
             else np.arange(2, n_rec + 1, dtype=np.int64))
     names = _unique_names(header)
+    use = _use_indices(names, columns)
     keep_rows = nf_data <= ncols  # pandas skips the overlong ones; they are put back below
     body = data[starts[1]:] if n_rec > 1 else b""
     if n_rec > 1:
-        parsed = pd.read_csv(io.BytesIO(body), header=None, names=list(range(ncols)), dtype=str, na_filter=False,
-                             skip_blank_lines=False, index_col=False, on_bad_lines="skip", engine="c",
-                             encoding="utf-8")
+        try:
+            parsed = pd.read_csv(io.BytesIO(body), header=None, names=list(range(ncols)), usecols=use, dtype=str,
+                                 na_filter=False, skip_blank_lines=False, index_col=False, on_bad_lines="skip",
+                                 engine="c", encoding="utf-8")
+        except (pd.errors.ParserError, ValueError):
+            # e.g. a short first row with usecols: the slower csv-module path reads anything csv can.
+            return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
+        parsed = parsed[use]
     else:
-        parsed = pd.DataFrame({i: pd.Series(dtype=str) for i in range(ncols)})
+        parsed = pd.DataFrame({i: pd.Series(dtype=str) for i in use})
     if len(parsed) != int(keep_rows.sum()):
-        return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline)
-    parsed.columns = names
+        return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
+    parsed.columns = [names[i] for i in use]
     nonblank = nf_data > 0
-    overlong_pos = np.flatnonzero(~keep_rows)
-    if overlong_pos.size:
-        full = pd.DataFrame("", index=range(nf_data.size), columns=names, dtype=object)
+    if not keep_rows.all():
+        full = pd.DataFrame("", index=range(nf_data.size), columns=parsed.columns, dtype=object)
         full.iloc[np.flatnonzero(keep_rows)] = parsed.to_numpy(object)
         parsed = full
     cells = parsed.iloc[np.flatnonzero(nonblank)].reset_index(drop=True) if not nonblank.all() else parsed
-    # Positions after dropping blank lines.
-    newpos = np.cumsum(nonblank) - 1
-    overlong = {int(newpos[i]): data[st_data[i]: ends[1:][i]].decode("utf-8").rstrip("\r") for i in overlong_pos}
     _check_last(name, ends_with_newline, nf_data[nonblank], ncols)
+    spans = np.column_stack((st_data, ends[1:]))[nonblank]
     return RawTable(name, header, cells, nf_data[nonblank].astype(np.int64), line[nonblank].astype(np.int64),
-                    encoding, overlong, padded)
+                    encoding, padded, data, spans)
 
 
-def _raw_csv_module(text: str, name: str, encoding: str, ends_with_newline: bool) -> RawTable:
+def _use_indices(names: list[str], columns: Iterable[str] | None) -> list[int]:
+    if columns is None:
+        return list(range(len(names)))
+    want = set(columns)
+    return [i for i, n in enumerate(names) if n in want]
+
+
+def _raw_csv_module(text: str, name: str, encoding: str, ends_with_newline: bool,
+                    columns: Iterable[str] | None = None) -> RawTable:
     reader = csv.reader(io.StringIO(text.rstrip("\n"), newline=""))
     try:
         header = next(reader)
@@ -254,12 +285,12 @@ def _raw_csv_module(text: str, name: str, encoding: str, ends_with_newline: bool
         raise InputFileError(f"{name}: file is empty (no header line)") from None
     ncols = len(header)
     names = _unique_names(header)
-    overlong = {i: ",".join(r) for i, r in enumerate(rows) if len(r) > ncols}
-    padded = [r[:ncols] + [""] * (ncols - len(r)) if len(r) != ncols else r for r in rows]
-    cells = pd.DataFrame(padded, columns=names, dtype=object) if padded else pd.DataFrame(columns=names, dtype=object)
+    use = _use_indices(names, columns)
+    cols = {names[j]: [r[j] if j < len(r) else "" for r in rows] for j in use}
+    cells = pd.DataFrame(cols, columns=[names[j] for j in use], dtype=object).astype(str)
     nf = np.asarray(nfs, dtype=np.int64)
     _check_last(name, ends_with_newline, nf, ncols)
-    return RawTable(name, header, cells.astype(str), nf, np.asarray(lines, dtype=np.int64), encoding, overlong, True)
+    return RawTable(name, header, cells, nf, np.asarray(lines, dtype=np.int64), encoding, True, _rows=rows)
 
 
 def _check_last(name: str, ends_with_newline: bool, nf: np.ndarray, ncols: int) -> None:
@@ -375,7 +406,7 @@ def _map_category(rows: _Rows, s: pd.Series, table: dict[str, str], what: str) -
     rows.category = cat
 
 
-def _read_street(raw: RawTable, rows: _Rows) -> list[str]:
+def _read_street(raw: RawTable, rows: _Rows) -> list[str] | None:
     _lonlat(rows, _col(raw, "Longitude"), _col(raw, "Latitude"))
     _month(rows, raw.cells["Month"])
     _map_category(rows, raw.cells["Crime type"], _CATEGORY_BY_FOLD, "Crime type")
@@ -385,10 +416,10 @@ def _read_street(raw: RawTable, rows: _Rows) -> list[str]:
         loc = _col(raw, "Location")
         # "On or near" with no street name says nothing; "No Location" goes with empty coordinates.
         rows.location = loc.where(~loc.isin(["", "No Location", "On or near", "On or near "]), None).to_numpy(object)
-    return list(raw.cells.columns)
+    return None
 
 
-def _read_api(raw: RawTable, rows: _Rows) -> list[str]:
+def _read_api(raw: RawTable, rows: _Rows) -> list[str] | None:
     lon_name = "long" if "long" in raw.cells else "lng"
     _lonlat(rows, _col(raw, lon_name), _col(raw, "lat"))
     _month(rows, raw.cells["date"])
@@ -403,7 +434,7 @@ def _read_api(raw: RawTable, rows: _Rows) -> list[str]:
     if "street_name" in raw.cells:
         loc = _col(raw, "street_name")
         rows.location = loc.where((loc != "") & (loc != "On or near"), None).to_numpy(object)
-    return list(raw.cells.columns)
+    return None
 
 
 def _datetime(rows: _Rows, s: pd.Series, fmt: str | None) -> None:
@@ -448,8 +479,8 @@ def _date_time(rows: _Rows, d: pd.Series, dfmt: str | None, tcol: pd.Series | No
     rows.time_known = ~t_empty & good
 
 
-def _read_generic(raw: RawTable, rows: _Rows, m: GenericMapping) -> list[str]:
-    missing = [c for c in m.columns() if c not in raw.cells]
+def _read_generic(raw: RawTable, rows: _Rows, m: GenericMapping) -> list[str] | None:
+    missing = [c for c in m.columns() if c not in raw.header and c not in raw.cells]
     if missing:
         raise MappingError(f"{raw.name}: mapping {m.name!r} needs column(s) {missing} which the file lacks")
     if m.lon_col:
@@ -472,7 +503,7 @@ def _read_generic(raw: RawTable, rows: _Rows, m: GenericMapping) -> list[str]:
     if m.location_col:
         loc = _col(raw, m.location_col)
         rows.location = loc.where(loc != "", None).to_numpy(object)
-    return list(raw.cells.columns)
+    return None
 
 
 def _read_intel(raw: RawTable, rows: _Rows) -> list[str]:
@@ -493,9 +524,7 @@ def _read_intel(raw: RawTable, rows: _Rows) -> list[str]:
     v = _col(raw, "intel_id")
     rows.ids = ("intel:" + v).where(v != "", None).to_numpy(object)
     # Only the known, non-free-text columns may ever be shown (quarantine raw values).
-    shown = ["intel_id", "reported_at", "lon", "lat", "easting", "northing", "subject_category",
-             "source_evaluation", "intelligence_assessment", "handling_code"]
-    return [c for c in shown if c in raw.cells]
+    return [c for c in _intel.SHOWN_COLUMNS if c in raw.cells]
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -586,6 +615,26 @@ def _resolve_format(raw: RawTable, fmt: str | None,
     return detected, m
 
 
+def _needed_columns(header: list[str], fmt: str | None, mapping: GenericMapping | None) -> list[str] | None:
+    """Columns a format's reader uses (None = all, e.g. when the format cannot be told yet)."""
+    h = [c.strip() for c in header]
+    if fmt is None or fmt == "generic":
+        try:
+            fmt, m = (("generic", mapping) if mapping is not None else detect_format(h))
+        except FormatError:
+            return None
+        mapping = m if m is not None else mapping
+    if fmt == "police_uk_street":
+        return ["Crime ID", *_STREET_HASH_COLUMNS]
+    if fmt == "police_uk_api":
+        return ["category", "persistent_id", "date", "lat", "long", "lng", "id", "street_name"]
+    if fmt == "intelligence":
+        return list(_intel.SHOWN_COLUMNS)
+    if fmt == "generic" and mapping is not None:
+        return list(mapping.columns())
+    return None
+
+
 def _peek_header(path: Path) -> list[str]:
     try:
         with open(path, "rb") as fh:
@@ -635,13 +684,18 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
     quarantines: list[pd.DataFrame] = []
     file_stats: list[dict[str, Any]] = []
     for p in plist:
-        allow_cp1252 = False
+        allow_cp1252, columns = False, None
         if p.is_file():
-            # The mapping (given, or recognised from the header) decides whether cp1252 is expected.
-            m_guess = m_obj or detect_builtin([h.strip() for h in _peek_header(p)])
+            # A first look at the header picks the columns to parse and whether cp1252 is expected;
+            # the real header (read below) has the final word.
+            head = [h.strip() for h in _peek_header(p)]
+            m_guess = m_obj or detect_builtin(head)
             allow_cp1252 = m_guess is not None and m_guess.encoding.lower() == "cp1252"
-        raw = read_raw(p, allow_cp1252=allow_cp1252)
+            columns = _needed_columns(head, fmt, m_obj)
+        raw = read_raw(p, allow_cp1252=allow_cp1252, columns=columns)
         kind, m = _resolve_format(raw, fmt, m_obj)
+        if columns is not None and not set(_needed_columns(raw.header, kind, m) or ()) <= set(raw.cells.columns):
+            raw = read_raw(p, allow_cp1252=allow_cp1252)
         rows = _Rows(len(raw.cells))
         _shape_checks(raw, rows)
         if kind == "police_uk_street":
@@ -674,7 +728,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
                 # The cells that tell two ASB reports apart; force names and the LSOA name only repeat them.
                 hash_cols = [c for c in _STREET_HASH_COLUMNS if c in raw.cells]
             else:
-                hash_cols = [c for c in shown if c != "intel_id"]
+                hash_cols = [c for c in (shown or raw.cells.columns) if c != "intel_id"]
             rows.ids[need_hash] = _hash_ids(raw.cells, hash_cols, need_hash)
         parts.append({"raw": raw, "rows": rows, "kind": kind, "shown": shown, "mapping": m})
         file_stats.append({"file": raw.name, "format": kind, "mapping": m.name if m else None,
@@ -700,8 +754,12 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
         raw = pt["raw"]
         ok = r.reason == ""
         qpos = np.flatnonzero(~ok)
-        quarantines.append(_q.quarantine_frame(raw.cells, pt["shown"], qpos, r.reason, r.detail, raw.name,
-                                               raw.line, raw.overlong))
+        shown = pt["shown"]
+        raws = []
+        for i in qpos.tolist():
+            rec = raw.raw_row(i)
+            raws.append(rec if shown is None else {k: rec[k] for k in shown if k in rec})
+        quarantines.append(_q.quarantine_frame(raws, qpos, r.reason, r.detail, raw.name, raw.line))
         stats["rows_loaded"] = int(ok.sum())
         stats["rows_quarantined"] = int(qpos.size)
         if ok.any():
