@@ -16,6 +16,14 @@ def _load(files: list[Path]):  # noqa: ANN202
     return ingest(files).incidents
 
 
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
 def hotspots(
     files: list[Path] = typer.Argument(..., help="Crime / intelligence CSV files (police.uk, API, generic)."),
     as_of: str = typer.Option(..., "--as-of", help="Prediction date YYYY-MM-DD; only earlier records count."),
@@ -62,7 +70,9 @@ def hotspots(
 
 def backtest(
     files: list[Path] = typer.Argument(..., help="Crime CSV files covering at least two months."),
-    budget: list[float] = typer.Option([0.001, 0.01, 0.05], "--budget", help="Area budget(s), share of the study area."),
+    budget: list[float] = typer.Option(
+        [0.001, 0.01, 0.05], "--budget", help="Area budget(s), shares of the study area: --budget 0.001 0.01 0.05."
+    ),
     folds: int = typer.Option(4, "--folds", help="Score the last N months (each trained on all earlier ones)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
@@ -70,10 +80,17 @@ def backtest(
     from rich.console import Console
     from rich.table import Table
 
+    from patrol_planner.errors import HotspotError
     from patrol_planner.hotspots.backtest import backtest as run
     from patrol_planner.hotspots.backtest import model_margin, summarise
 
-    res = run(_load(files), folds=folds, budgets=budget)
+    # click gives one value per --budget; the numbers after the first land among FILES, so move them back
+    extra = [f for f in files if not f.exists() and _is_number(str(f))]
+    files = [f for f in files if f not in extra]
+    budgets = [*budget, *(float(str(f)) for f in extra)]
+    if not files:
+        raise HotspotError("backtest needs at least one crime file")
+    res = run(_load(files), folds=folds, budgets=budgets)
     margin = model_margin(res)
     if as_json:
         print_json({"results": res.to_dict("records"), "summary": summarise(res).to_dict("records"),
@@ -82,7 +99,8 @@ def backtest(
     con = Console()
     summ = summarise(res)
     for b, g in summ.groupby("budget"):
-        t = Table(title=f"budget {100 * b:g}% of the study area: mean over folds {', '.join(sorted(res.fold.unique()))}")
+        months = ", ".join(sorted(res.fold.unique()))
+        t = Table(title=f"budget {100 * b:g}% of the study area: mean over folds {months}")
         for c in ("method", "harm captured", "hit rate", "PAI"):
             t.add_column(c, justify="left" if c == "method" else "right")
         for _, r in g.iterrows():

@@ -21,18 +21,20 @@ _SQ_NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1),
 _HEX_NEIGHBOURS = np.array([(1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1)])
 
 # Keys pack (ix, iy) into one int64 so group-bys are a single np.unique.
-_OFF = 1 << 31
+# |index| < 2**30 (a billion cells of >= 100 m: any CRS extent) keeps the key below 2**62.
+_OFF = 1 << 30
+_MUL = 1 << 31
 
 
 def pack(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
-    """Pack integer cell indices into one int64 key per cell."""
-    return (np.asarray(ix, np.int64) + _OFF) * (1 << 32) + (np.asarray(iy, np.int64) + _OFF)
+    """Pack integer cell indices into one int64 key per cell (order: by ix, then iy)."""
+    return (np.asarray(ix, np.int64) + _OFF) * _MUL + (np.asarray(iy, np.int64) + _OFF)
 
 
 def unpack(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`pack`."""
     key = np.asarray(key, np.int64)
-    return key // (1 << 32) - _OFF, key % (1 << 32) - _OFF
+    return key // _MUL - _OFF, key % _MUL - _OFF
 
 
 def _fmt(i: np.ndarray) -> np.ndarray:

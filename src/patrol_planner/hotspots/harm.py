@@ -161,16 +161,19 @@ def record_weights(
     *,
     asb_weight: float,
     enforcement_weight: float,
+    volume_weight: float = 0.0,
 ) -> np.ndarray:
-    """Per-category weight vector actually used by the model [days per record].
+    """Per-record weight actually used by the model [days per record].
 
-    ``categories`` are integer codes into :data:`POLICE_UK_CATEGORIES`; ASB gets ``asb_weight`` [days]
-    and the enforcement types get their table value times ``enforcement_weight`` [-].
+    ``categories`` are integer codes into :data:`POLICE_UK_CATEGORIES`; ASB gets ``asb_weight`` [days],
+    the enforcement types get their table value times ``enforcement_weight`` [-], and every other crime
+    gets ``volume_weight`` [days] on top of its harm (how busy a place is predicts where the next
+    harmful crime happens; see docs/hotspots.md).
     """
-    vec = harm.vector()
+    vec = harm.vector() + volume_weight
     vec[POLICE_UK_CATEGORIES.index(ASB)] = asb_weight
     for c in ENFORCEMENT_CATEGORIES:
-        vec[POLICE_UK_CATEGORIES.index(c)] *= enforcement_weight
+        vec[POLICE_UK_CATEGORIES.index(c)] = harm[c] * enforcement_weight
     return vec[categories]
 
 

@@ -94,6 +94,9 @@ class HotspotModel:
         Weight of one anti-social behaviour record [days]; neither index scores ASB.
     enforcement_weight : float
         Multiplier on the table weight of Drugs and Possession of weapons [-].
+    volume_weight : float
+        Days added to every other crime's harm weight [days], so busy places count as well as harmful
+        ones (not to ASB, which has ``asb_weight``, nor the enforcement types).
     smoothing : float
         Share of the mean neighbour score added to each cell [-], >= 0.
     grid : {"square", "hex"}
@@ -123,6 +126,7 @@ class HotspotModel:
         harm: str | HarmWeights | Mapping[str, float] = "cchi",
         asb_weight: float = 1.0,
         enforcement_weight: float = 0.25,
+        volume_weight: float = 0.0,
         smoothing: float = 0.5,
         grid: str = "square",
         origin: tuple[float, float] | None = None,
@@ -132,13 +136,14 @@ class HotspotModel:
         self.harm = harm
         self.asb_weight = asb_weight
         self.enforcement_weight = enforcement_weight
+        self.volume_weight = volume_weight
         self.smoothing = smoothing
         self.grid = grid
         self.origin = origin
 
     # -- scikit-learn style parameter access ------------------------------------------------------
-    _PARAMS = ("cell_size_m", "half_life_days", "harm", "asb_weight", "enforcement_weight", "smoothing",
-               "grid", "origin")
+    _PARAMS = ("cell_size_m", "half_life_days", "harm", "asb_weight", "enforcement_weight", "volume_weight",
+               "smoothing", "grid", "origin")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters, as given."""
@@ -161,7 +166,7 @@ class HotspotModel:
             v = getattr(self, name)
             if not isinstance(v, int | float) or np.isnan(v) or v <= 0:
                 raise HotspotError(f"{name} must be a positive number of days (or inf), got {v!r}")
-        for name in ("asb_weight", "enforcement_weight", "smoothing"):
+        for name in ("asb_weight", "enforcement_weight", "volume_weight", "smoothing"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
                 raise HotspotError(f"{name} must be a finite number >= 0, got {v!r}")
@@ -215,10 +220,13 @@ class HotspotModel:
         d0 = t0.astype(np.int64) / _NS_PER_DAY
         d1 = np.maximum(t1.astype(np.int64) / _NS_PER_DAY, d0)
         base = record_weights(codes, harm, asb_weight=float(self.asb_weight),
-                              enforcement_weight=float(self.enforcement_weight)) * conf
+                              enforcement_weight=float(self.enforcement_weight),
+                              volume_weight=float(self.volume_weight)) * conf
         tk = incidents["time_known"].to_numpy(bool)
-        hour_of_week = np.where(tk, pd.DatetimeIndex(t0).dayofweek * 24 + pd.DatetimeIndex(t0).hour, -1)
-        order = np.lexsort((d0, iy, ix))  # deterministic record order whatever the input order
+        hour_of_week = np.where(tk, pd.DatetimeIndex(t0).day_of_week * 24 + pd.DatetimeIndex(t0).hour, -1)
+        ids = incidents["incident_id"].astype(str).to_numpy(str)
+        # deterministic record order whatever the input order, so float sums are bit-identical
+        order = np.lexsort((ids, d0, iy, ix))
         self.records_ = pd.DataFrame(
             {
                 "key": pack(ix, iy)[order],
@@ -403,15 +411,29 @@ class HotspotModel:
         if as_of is None:
             as_of = self._last_as_of if self._last_as_of is not None else self.data_end_
         as_of = _as_timestamp(as_of, "as-of")
-        rr, w, age = self._contributions(as_of)
-        keys = rr["key"].to_numpy()
-        k = pack(np.array([ix]), np.array([iy]))[0]
-        sel = keys == k
-        own = float(w[sel].sum())
-        nb = 0.0
-        for dx, dy in self.grid_.neighbour_offsets():
-            nb += float(w[keys == pack(np.array([ix + dx]), np.array([iy + dy]))[0]].sum())
-        nb = float(self.smoothing) * nb / len(self.grid_.neighbour_offsets())
+        if not (self.records_["t0_d"].to_numpy() < as_of.value / _NS_PER_DAY).any():
+            self._contributions(as_of)  # raises the "before all data" error
+        # records are sorted by key, so each cell's records are one slice: no full scan per explanation
+        allkeys = self.records_["key"].to_numpy()
+        offs = np.vstack([[0, 0], self.grid_.neighbour_offsets()])
+        nk = pack(ix + offs[:, 0], iy + offs[:, 1])
+        lo, hi = np.searchsorted(allkeys, nk, side="left"), np.searchsorted(allkeys, nk, side="right")
+        idx = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+        sub = self.records_.iloc[idx]
+        now = as_of.value / _NS_PER_DAY
+        sub = sub[sub["t0_d"].to_numpy() < now]
+        t0 = sub["t0_d"].to_numpy()
+        t1 = np.minimum(sub["t1_d"].to_numpy(), now)
+        w_all = sub["base"].to_numpy() * mean_decay(t0, t1, now, float(self.half_life_days))
+        age_all = now - (t0 + t1) / 2.0
+        keys = sub["key"].to_numpy()
+        sel = keys == nk[0]
+        rr = sub[sel]
+        own = float(w_all[sel].sum())
+        nb = float(self.smoothing) * float(w_all[~sel].sum()) / len(self.grid_.neighbour_offsets())
+        w = w_all[sel]
+        age = age_all[sel]
+        sel = np.ones(len(rr), bool)
         cats = rr["cat"].to_numpy()[sel]
         ws = w[sel]
         by_cat = {POLICE_UK_CATEGORIES[c]: float(ws[cats == c].sum()) for c in np.unique(cats)}
