@@ -807,7 +807,9 @@ def _finish(frames: list[dict[str, Any]], crs: str) -> pd.DataFrame:
     cols = {c: np.concatenate([f[c] for f in frames]) for c in frames[0]}
     x, y = geo.to_xy(cols["lon"], cols["lat"], crs)
     cols["x_m"], cols["y_m"] = x, y
-    df = pd.DataFrame({c: pd.Series(cols[c]).astype(DTYPES[c]) for c in COLUMNS})
+    # pd.array builds string columns straight from object arrays (several times faster than Series.astype).
+    df = pd.DataFrame({c: pd.Series(pd.array(cols[c], dtype=DTYPES[c]) if DTYPES[c] == "string"
+                                    else np.asarray(cols[c]).astype(DTYPES[c])) for c in COLUMNS})
     df.attrs["crs"] = crs
     return df
 
