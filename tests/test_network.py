@@ -213,6 +213,23 @@ def test_police_stations_nodes_and_areas(tmp_path: Path) -> None:
     assert df.loc[1, "lon"] == pytest.approx(-0.695) and df.loc[1, "lat"] == pytest.approx(52.605)
 
 
+def test_unnamed_station_takes_the_nearest_town_name(tmp_path: Path) -> None:
+    """An unnamed station is named after the nearest town; a nearer hamlet does not win over a town."""
+    import osmium
+    from osmium.osm.mutable import Node
+
+    path = tmp_path / "places.osm.pbf"
+    w = osmium.SimpleWriter(str(path))
+    w.add_node(Node(id=1, location=(-0.800, 52.650), tags={"place": "town", "name": "Testford"}))
+    w.add_node(Node(id=2, location=(-0.7905, 52.650), tags={"place": "hamlet", "name": "Nearby End"}))
+    w.add_node(Node(id=3, location=(-0.300, 52.650), tags={"place": "village", "name": "Faraway"}))
+    w.add_node(Node(id=9, location=(-0.790, 52.650), tags={"amenity": "police"}))
+    w.close()
+    df = police_stations(path)
+    assert df["name"].tolist() == ["Testford police station"]
+    assert df["place"].tolist() == ["Testford"]
+
+
 @pytest.mark.parametrize("content", [b"", b"hello, I am not OSM\n", b"\x00\x00\x00\x0dgarbage-bytes!" * 4])
 def test_not_a_pbf_is_network_error(tmp_path: Path, content: bytes) -> None:
     """Empty files, text and random bytes are refused with a NetworkError, not a libosmium traceback."""
@@ -420,8 +437,10 @@ def test_walk_network_reaches_footpaths(walk, drive) -> None:
 def test_police_stations_rutland() -> None:
     """Rutland maps Oakham police station as a building (way) and one more as a node."""
     df = police_stations(RUTLAND)
-    assert list(df.columns) == ["name", "lon", "lat", "osm_type", "osm_id"]
+    assert list(df.columns) == ["name", "lon", "lat", "osm_type", "osm_id", "place"]
     assert len(df) == 2
+    # Neither is named in OSM: each takes the name of its nearest town or village.
+    assert sorted(df["name"]) == ["Cottesmore police station", "Oakham police station"]
     way = df[df["osm_type"] == "way"].iloc[0]
     assert way["lon"] == pytest.approx(-0.7287, abs=0.001) and way["lat"] == pytest.approx(52.6732, abs=0.001)
     assert df.equals(police_stations(RUTLAND))

@@ -749,8 +749,10 @@ def police_stations(pbf_path: str | Path) -> Any:
     -------
     pandas.DataFrame
         Columns ``name``, ``lon``, ``lat`` [deg, EPSG:4326] (areas: centroid of the outer rings),
-        ``osm_type`` (``node``/``way``/``relation``), ``osm_id``; sorted by ``osm_type``, ``osm_id``.
-        Unnamed stations are named ``"police (<type> <id>)"``. May be empty.
+        ``osm_type`` (``node``/``way``/``relation``), ``osm_id``, ``place`` (the nearest named town,
+        village or suburb, "" if none within 5 km); sorted by ``osm_type``, ``osm_id``. Unnamed stations
+        (common in OSM) are named after that place, ``"Oakham police station"``, or
+        ``"police (<type> <id>)"`` when no place is near. May be empty.
     """
     import osmium
     import pandas as pd
@@ -760,8 +762,12 @@ def police_stations(pbf_path: str | Path) -> Any:
     path = Path(pbf_path)
     kind = _sniff(path)
     rows: list[dict[str, Any]] = []
+    places: list[tuple[str, int, float, float]] = []
     try:
-        for o in osmium.FileProcessor(_osmium_path(path, kind)).with_areas().with_filter(KeyFilter("amenity")):
+        fp = osmium.FileProcessor(_osmium_path(path, kind)).with_areas().with_filter(KeyFilter("amenity", "place"))
+        for o in fp:
+            if o.is_node() and o.tags.get("place") in _PLACE_RANK and o.tags.get("name"):
+                places.append((o.tags["name"], _PLACE_RANK[o.tags["place"]], o.location.lon, o.location.lat))
             if o.tags.get("amenity") != "police":
                 continue
             if o.is_node():
@@ -782,9 +788,31 @@ def police_stations(pbf_path: str | Path) -> Any:
     except RuntimeError as exc:
         raise NetworkError(f"cannot read OSM file {path.name}: {exc}") from exc
     df = pd.DataFrame(rows, columns=["name", "lon", "lat", "osm_type", "osm_id"])
+    df["place"] = [_nearest_place(places, lon, lat) for lon, lat in zip(df["lon"], df["lat"], strict=True)]
     if len(df):
+        df = df.sort_values(["osm_type", "osm_id"], kind="stable").reset_index(drop=True)
         unnamed = df["name"] == ""
         label = df["osm_type"] + " " + df["osm_id"].astype(str)
-        df.loc[unnamed, "name"] = "police (" + label[unnamed] + ")"
-        df = df.sort_values(["osm_type", "osm_id"], kind="stable").reset_index(drop=True)
+        by_place = df["place"] + " police station"
+        df.loc[unnamed, "name"] = by_place.where(df["place"] != "", "police (" + label + ")")[unnamed]
+        dup = df["name"].duplicated(keep="first")
+        df.loc[dup, "name"] = df.loc[dup, "name"] + " (" + label[dup] + ")"
     return df
+
+
+#: OSM place classes used to name stations, by preference (lower = a better-known name).
+_PLACE_RANK = {"city": 0, "town": 0, "suburb": 1, "village": 1, "quarter": 2, "neighbourhood": 2, "hamlet": 3}
+_PLACE_MAX_M = 5000.0
+
+
+def _nearest_place(places: list[tuple[str, int, float, float]], lon: float, lat: float) -> str:
+    """Name of the place nearest to (lon, lat) [deg], preferring towns over hamlets at similar distance."""
+    best, best_cost = "", float("inf")
+    k = math.cos(math.radians(lat))
+    for name, rank, plon, plat in places:
+        d_m = math.hypot((plon - lon) * k, plat - lat) * 111_320.0
+        # A hamlet must be much nearer than a town to win: 1 km of handicap per rank step.
+        cost = d_m + 1000.0 * rank
+        if d_m <= _PLACE_MAX_M and cost < best_cost:
+            best, best_cost = name, cost
+    return best
