@@ -245,6 +245,20 @@ def test_intel_bad_rows_never_leak_text(tmp_path):
     assert "SECRET" not in everything
 
 
+def test_intel_time_offsets_become_uk_local_time(tmp_path):
+    """ISO times with Z or an offset are converted to UK local time; naive times are kept; 25:00 is bad_date."""
+    rows = ["a,2022-07-01T12:00:00Z,-0.73,52.67,Drugs,1,A,P,x",
+            "b,2022-07-01T12:00:00,-0.731,52.671,Drugs,1,A,P,x",
+            "c,2022-12-01T12:00:00+02:00,-0.732,52.672,Drugs,1,A,P,x",
+            "d,2022-07-01T25:00:00,-0.733,52.673,Drugs,1,A,P,x"]
+    res = ingest(_write(tmp_path, "tz.csv", INTEL_HEADER + "\n" + "\n".join(rows) + "\n"))
+    got = res.incidents.set_index("incident_id")["occurred_from"]
+    assert got["intel:a"] == pd.Timestamp("2022-07-01 13:00")  # BST
+    assert got["intel:b"] == pd.Timestamp("2022-07-01 12:00")
+    assert got["intel:c"] == pd.Timestamp("2022-12-01 10:00")  # GMT
+    assert res.quarantine["reason"].tolist() == ["bad_date"]
+
+
 def test_grade_table():
     """Grading: 3x5x2 and 5x5x5 codes give documented confidences; mixes are invalid."""
     s = pd.Series(["1", "3", "A", "e", "1", "B"])

@@ -439,10 +439,7 @@ def _read_api(raw: RawTable, rows: _Rows) -> list[str] | None:
 
 def _datetime(rows: _Rows, s: pd.Series, fmt: str | None) -> None:
     empty = (s == "").to_numpy()
-    t = pd.to_datetime(s, format=fmt if fmt else "ISO8601", errors="coerce")
-    if isinstance(t.dtype, pd.DatetimeTZDtype):
-        t = t.dt.tz_convert("Europe/London").dt.tz_localize(None)
-    t0 = t.to_numpy("datetime64[ns]")
+    t0 = _parse_datetimes(s, fmt)
     rows.flag(empty | np.isnat(t0), "bad_date", "date/time empty or not in the expected format")
     if fmt is None:
         has_time = (s.str.len() > 10).to_numpy()
@@ -454,8 +451,34 @@ def _datetime(rows: _Rows, s: pd.Series, fmt: str | None) -> None:
     rows.time_known = has_time & ~np.isnat(t0)
 
 
+def _parse_datetimes(s: pd.Series, fmt: str | None) -> np.ndarray:
+    """Parse to naive datetime64[ns]; with ISO 8601 input, times with an offset become UK local time."""
+    if fmt is not None:
+        try:
+            t = pd.to_datetime(s, format=fmt, errors="coerce", utc="%z" in fmt)
+        except ValueError:
+            return np.full(s.size, np.datetime64("NaT"), dtype="datetime64[ns]")
+        if isinstance(t.dtype, pd.DatetimeTZDtype):
+            t = t.dt.tz_convert("Europe/London").dt.tz_localize(None)
+        return t.to_numpy("datetime64[ns]")
+    out = np.full(s.size, np.datetime64("NaT"), dtype="datetime64[ns]")
+    # Naive and offset-carrying times cannot be parsed in one call (pandas refuses mixed zones).
+    tz = s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy(bool)
+    for mask, utc in ((~tz, False), (tz, True)):
+        if not mask.any():
+            continue
+        try:
+            t = pd.to_datetime(s[mask], format="ISO8601", errors="coerce", utc=utc)
+        except ValueError:
+            continue
+        if isinstance(t.dtype, pd.DatetimeTZDtype):
+            t = t.dt.tz_convert("Europe/London").dt.tz_localize(None)
+        out[mask] = t.to_numpy("datetime64[ns]")
+    return out
+
+
 def _date_time(rows: _Rows, d: pd.Series, dfmt: str | None, tcol: pd.Series | None, tfmt: str | None) -> None:
-    dt = pd.to_datetime(d, format=dfmt if dfmt else "ISO8601", errors="coerce").to_numpy("datetime64[ns]")
+    dt = _parse_datetimes(d, dfmt)
     rows.flag(np.isnat(dt), "bad_date", "date empty or not in the expected format")
     day = np.timedelta64(1, "D")
     if tcol is None:
