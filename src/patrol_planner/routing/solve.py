@@ -73,6 +73,11 @@ class SolveParams:
         In deterministic mode, OR-Tools stops after this many solutions per search.
     det_pyvrp_iterations : int
         In deterministic mode, PyVRP stops after this many iterations.
+    extra : dict
+        Expert knobs for experiments: ``ls_<operator>`` (bool, an OR-Tools local search operator on or
+        off), ``first_share`` (share of the budget for the first GLS run, default 0.5),
+        ``restart_slice_s`` (GLS time per restart [s]), ``ruin_share`` ((lo, hi) share of visits removed
+        per restart).
     """
 
     time_limit_s: float = 10.0
@@ -81,7 +86,7 @@ class SolveParams:
     travel_weight_per_s: float = 1e-4
     prize_resolution: float | None = None
     time_resolution_s: float = 1.0
-    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    first_solution: str = "ALL_UNPERFORMED"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     portfolio: bool = True
     restarts: bool = True
@@ -448,7 +453,8 @@ def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
     det_limit = params.det_solution_limit if params.deterministic else None
     budget = max(0.05, deadline - time.monotonic())
     # Plain GLS stalls quickly on prize-collecting problems; keep half the budget for perturbed restarts.
-    first_budget = budget * 0.5 if params.restarts and not params.deterministic else budget
+    first_budget = (budget * float(params.extra.get("first_share", 0.5))
+                    if params.restarts and not params.deterministic else budget)
     sol = r.SolveWithParameters(model.search_params(first_budget, solution_limit=det_limit))
     info["status"] = int(r.status())
     if sol is None:
@@ -466,7 +472,7 @@ def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
             flat = [(ui, j) for ui, s in enumerate(seqs) for j in range(len(s))]
             if not flat:
                 break
-            frac = rng.uniform(0.1, 0.35)
+            frac = rng.uniform(*params.extra.get("ruin_share", (0.1, 0.35)))
             drop = set(rng.choice(len(flat), size=max(1, int(len(flat) * frac)), replace=False).tolist())
             dropped_copy: dict[int, int] = {}  # site -> lowest copy removed
             for c in drop:
@@ -483,7 +489,7 @@ def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
                     break
                 continue
             left = deadline - time.monotonic()
-            slice_s = min(left, max(0.3, budget * 0.1))
+            slice_s = min(left, float(params.extra.get("restart_slice_s", max(0.3, budget * 0.1))))
             p = model.search_params(slice_s)
             cand = r.SolveFromAssignmentWithParameters(hint, p)
             n_restart += 1
