@@ -176,6 +176,16 @@ def test_quoted_fields_multiline_and_line_numbers(tmp_path):
     assert res2.incidents["location"].iloc[0] == 'On or near "The" Green'
 
 
+def test_hash_ids_do_not_depend_on_parser_path(tmp_path):
+    """The same ASB rows get the same ids whether the file takes the fast path or the csv-module path."""
+    asb = [_street_row("", ctype="Anti-social behaviour", lon="-0.7301"),
+           _street_row("", ctype="Anti-social behaviour", lon="-0.7302")]
+    fast = ingest(_write(tmp_path, "fast.csv", STREET_HEADER + "\n" + "\n".join(asb) + "\n"))
+    odd = _street_row("o1", loc='On or near "The" Green')  # a mid-cell quote forces the csv-module path
+    slow = ingest(_write(tmp_path, "slow.csv", STREET_HEADER + "\n" + "\n".join([*asb, odd]) + "\n"))
+    assert fast.incidents["incident_id"].tolist() == slow.incidents["incident_id"].tolist()[:2]
+
+
 def test_blank_lines_and_padding(tmp_path):
     """Blank lines are not rows; cells with stray spaces are stripped."""
     rows = [_street_row("c1", lon=" -0.731 ", ctype=" Burglary"), "", _street_row("c2"), ""]

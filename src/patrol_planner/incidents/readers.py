@@ -44,6 +44,8 @@ _STREET_COLUMNS = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
 _API_COLUMNS = ("category", "persistent_id", "date", "lat")
 _STREET_HASH_COLUMNS = ("Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type",
                         "Last outcome category")
+#: Coordinate columns of every format: parsed straight to float64 where possible.
+_COORD_COLUMNS = frozenset({"Longitude", "Latitude", "lat", "long", "lng", "lon", "easting", "northing"})
 _CATEGORY_BY_FOLD = {c.casefold(): c for c in POLICE_UK_CATEGORIES}
 
 
@@ -150,10 +152,13 @@ def _layout(b: np.ndarray, has_quotes: bool) -> tuple[np.ndarray, np.ndarray, bo
             bool(after[-1]) if after.size else False)
 
 
-def read_raw(path: str | Path, *, allow_cp1252: bool = False, columns: Iterable[str] | None = None) -> RawTable:
+def read_raw(path: str | Path, *, allow_cp1252: bool = False, columns: Iterable[str] | None = None,
+             float_columns: Iterable[str] = ()) -> RawTable:
     """Read ``path`` into a :class:`RawTable`, keeping only ``columns`` as cells (all when None).
 
-    Parsing only the columns a reader needs is what keeps ingestion close to a plain ``read_csv``.
+    Parsing only the columns a reader needs, and coordinates straight to float64 in pandas' C parser
+    (``float_columns``: empty cell -> NaN; if any cell is not a number the file is re-read with every
+    cell as text), is what keeps ingestion close to a plain ``read_csv``. Readers accept both.
 
     Raises
     ------
@@ -194,7 +199,8 @@ def read_raw(path: str | Path, *, allow_cp1252: bool = False, columns: Iterable[
     if quotes_ok and unterminated:
         raise InputFileError(f"{name}: a quoted field is never closed (file truncated?)")
     if quotes_ok:
-        return _raw_fast(data, b, rec_end, seps, name, encoding, ends_with_newline, padded, has_quotes, columns)
+        return _raw_fast(data, b, rec_end, seps, name, encoding, ends_with_newline, padded, has_quotes, columns,
+                         tuple(float_columns))
     return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
 
 
@@ -214,7 +220,8 @@ def _has_padding(b: np.ndarray) -> bool:
 
 
 def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray, name: str, encoding: str,
-              ends_with_newline: bool, padded: bool, has_quotes: bool, columns: Iterable[str] | None) -> RawTable:
+              ends_with_newline: bool, padded: bool, has_quotes: bool, columns: Iterable[str] | None,
+              float_columns: tuple[str, ...] = ()) -> RawTable:
     n_rec = rec_end.size + 1  # the last record runs to the end of data (trailing newlines were stripped)
     ends = np.append(rec_end, b.size)
     starts = np.concatenate(([0], rec_end + 1))
@@ -232,13 +239,22 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
     keep_rows = nf_data <= ncols  # pandas skips the overlong ones; they are put back below
     body = data[starts[1]:] if n_rec > 1 else b""
     if n_rec > 1:
-        try:
-            parsed = pd.read_csv(io.BytesIO(body), header=None, names=list(range(ncols)), usecols=use, dtype=str,
-                                 na_filter=False, skip_blank_lines=False, index_col=False, on_bad_lines="skip",
-                                 engine="c", encoding="utf-8")
-        except (pd.errors.ParserError, ValueError):
-            # e.g. a short first row with usecols: the slower csv-module path reads anything csv can.
-            return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
+        floats = [i for i in use if names[i] in float_columns]
+        kw: dict[str, Any] = dict(header=None, names=list(range(ncols)), usecols=use, skip_blank_lines=False,
+                                  index_col=False, on_bad_lines="skip", engine="c", encoding="utf-8")
+        parsed = None
+        if floats:
+            try:
+                parsed = pd.read_csv(io.BytesIO(body), dtype={i: ("float64" if i in floats else str) for i in use},
+                                     keep_default_na=False, na_values={i: [""] for i in floats}, **kw)
+            except (pd.errors.ParserError, ValueError, OverflowError):
+                parsed = None  # a coordinate cell is not a number: read it as text, the reader will flag it
+        if parsed is None:
+            try:
+                parsed = pd.read_csv(io.BytesIO(body), dtype=str, na_filter=False, **kw)
+            except (pd.errors.ParserError, ValueError):
+                # e.g. a short first row with usecols: the slower csv-module path reads anything csv can.
+                return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
         parsed = parsed[use]
     else:
         parsed = pd.DataFrame({i: pd.Series(dtype=str) for i in use})
@@ -249,7 +265,7 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
     if not keep_rows.all():
         full = pd.DataFrame("", index=range(nf_data.size), columns=parsed.columns, dtype=object)
         full.iloc[np.flatnonzero(keep_rows)] = parsed.to_numpy(object)
-        parsed = full
+        parsed = full.astype(str)  # text again (a float column becomes text too; readers accept both)
     cells = parsed.iloc[np.flatnonzero(nonblank)].reset_index(drop=True) if not nonblank.all() else parsed
     _check_last(name, ends_with_newline, nf_data[nonblank], ncols)
     spans = np.column_stack((st_data, ends[1:]))[nonblank]
@@ -349,7 +365,17 @@ class _Rows:
 
 def _col(raw: RawTable, name: str) -> pd.Series:
     s = raw.cells[name]
+    if s.dtype.kind == "f":
+        return s
     return s.str.strip() if raw.padded else s
+
+
+def _numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(values [float], empty [bool]) of a coordinate column given as float64 or as text."""
+    if s.dtype.kind == "f":
+        v = s.to_numpy(float)
+        return v, np.isnan(v)
+    return pd.to_numeric(s, errors="coerce").to_numpy(float), (s == "").to_numpy()
 
 
 def _shape_checks(raw: RawTable, rows: _Rows) -> None:
@@ -359,20 +385,18 @@ def _shape_checks(raw: RawTable, rows: _Rows) -> None:
 
 
 def _lonlat(rows: _Rows, lon_s: pd.Series, lat_s: pd.Series) -> None:
-    empty_lon = (lon_s == "").to_numpy()
-    empty_lat = (lat_s == "").to_numpy()
+    lon, empty_lon = _numbers(lon_s)
+    lat, empty_lat = _numbers(lat_s)
     rows.flag(empty_lon & empty_lat, "no_location", "no coordinates")
-    lon = pd.to_numeric(lon_s, errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(lat_s, errors="coerce").to_numpy(float)
     rows.flag(~(np.isfinite(lon) & np.isfinite(lat)), "bad_coordinate", "longitude/latitude not both numbers")
     rows.flag(_q.implausible_lonlat(lon, lat), "outside_area", "implausible lon/lat (range, 0,0 or whole degrees)")
     rows.lon, rows.lat = lon, lat
 
 
 def _xy(rows: _Rows, x_s: pd.Series, y_s: pd.Series, crs: str) -> None:
-    rows.flag(((x_s == "") & (y_s == "")).to_numpy(), "no_location", "no coordinates")
-    x = pd.to_numeric(x_s, errors="coerce").to_numpy(float)
-    y = pd.to_numeric(y_s, errors="coerce").to_numpy(float)
+    x, empty_x = _numbers(x_s)
+    y, empty_y = _numbers(y_s)
+    rows.flag(empty_x & empty_y, "no_location", "no coordinates")
     fin = np.isfinite(x) & np.isfinite(y)
     rows.flag(~fin, "bad_coordinate", "easting/northing not both numbers")
     rows.flag(_q.placeholder_xy(x, y), "outside_area", "placeholder easting/northing (round 100 km value)")
@@ -608,9 +632,17 @@ class IngestResult:
     report: IngestReport
 
 
-def _hash_ids(cells: pd.DataFrame, cols: list[str], rows_idx: np.ndarray) -> np.ndarray:
-    """Deterministic ids from row content (+ occurrence number among identical rows)."""
-    sub = cells.iloc[rows_idx][cols].reset_index(drop=True)
+def _hash_ids(cells: pd.DataFrame, cols: list[str], rows_idx: np.ndarray, lon: np.ndarray,
+              lat: np.ndarray) -> np.ndarray:
+    """Deterministic ids from row content (+ occurrence number among identical rows).
+
+    Coordinates enter as the parsed numbers [deg], the other cells as their raw text, so the id is the same
+    whichever parser path read the file.
+    """
+    text_cols = [c for c in cols if c not in _COORD_COLUMNS]
+    sub = cells.iloc[rows_idx][text_cols].astype(str).reset_index(drop=True)
+    sub["_lon"] = lon[rows_idx]
+    sub["_lat"] = lat[rows_idx]
     h = pd.util.hash_pandas_object(sub, index=False).to_numpy(np.uint64)
     occ = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy()
     digits = pd.Series(h.astype(str), dtype=object)
@@ -707,7 +739,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
     quarantines: list[pd.DataFrame] = []
     file_stats: list[dict[str, Any]] = []
     for p in plist:
-        allow_cp1252, columns = False, None
+        allow_cp1252, columns, floats = False, None, _COORD_COLUMNS
         if p.is_file():
             # A first look at the header picks the columns to parse and whether cp1252 is expected;
             # the real header (read below) has the final word.
@@ -715,7 +747,9 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
             m_guess = m_obj or detect_builtin(head)
             allow_cp1252 = m_guess is not None and m_guess.encoding.lower() == "cp1252"
             columns = _needed_columns(head, fmt, m_obj)
-        raw = read_raw(p, allow_cp1252=allow_cp1252, columns=columns)
+            if m_guess is not None:
+                floats = floats | {c for c in (m_guess.lon_col, m_guess.lat_col, m_guess.x_col, m_guess.y_col) if c}
+        raw = read_raw(p, allow_cp1252=allow_cp1252, columns=columns, float_columns=floats)
         kind, m = _resolve_format(raw, fmt, m_obj)
         if columns is not None and not set(_needed_columns(raw.header, kind, m) or ()) <= set(raw.cells.columns):
             raw = read_raw(p, allow_cp1252=allow_cp1252)
@@ -752,7 +786,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
                 hash_cols = [c for c in _STREET_HASH_COLUMNS if c in raw.cells]
             else:
                 hash_cols = [c for c in (shown or raw.cells.columns) if c != "intel_id"]
-            rows.ids[need_hash] = _hash_ids(raw.cells, hash_cols, need_hash)
+            rows.ids[need_hash] = _hash_ids(raw.cells, hash_cols, need_hash, rows.lon, rows.lat)
         parts.append({"raw": raw, "rows": rows, "kind": kind, "shown": shown, "mapping": m})
         file_stats.append({"file": raw.name, "format": kind, "mapping": m.name if m else None,
                            "encoding": raw.encoding, "rows_read": rows.n})
