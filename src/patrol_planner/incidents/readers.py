@@ -644,10 +644,13 @@ def _hash_ids(cells: pd.DataFrame, cols: list[str], rows_idx: np.ndarray, lon: n
     sub["_lon"] = lon[rows_idx]
     sub["_lat"] = lat[rows_idx]
     h = pd.util.hash_pandas_object(sub, index=False).to_numpy(np.uint64)
-    occ = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy()
-    digits = pd.Series(h.astype(str), dtype=object)
-    ids = ("h:" + digits).where(occ == 0, "h:" + digits + "#" + pd.Series(occ.astype(str), dtype=object))
-    return ids.to_numpy(object)
+    ids = np.char.add("h:", h.astype(str))
+    if pd.Series(h).duplicated().any():
+        occ = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy()
+        again = occ > 0
+        ids = ids.astype(object)
+        ids[again] = np.char.add(np.char.add(ids[again].astype(str), "#"), occ[again].astype(str))
+    return np.asarray(ids, dtype=object)
 
 
 def _resolve_format(raw: RawTable, fmt: str | None,
