@@ -81,6 +81,29 @@ def test_leicestershire_provenance_points_at_the_right_line(leics):
             assert text.startswith(row["incident_id"])
 
 
+def test_folder_input_and_all_quarantined_warning(tmp_path):
+    """A folder stands for its CSV files; a file whose every row is quarantined warns (DataQualityWarning)."""
+    from patrol_planner.errors import DataQualityWarning
+
+    res = ingest(LEICS[0].parent)
+    assert res.report.rows_read == 20_429 and len(res.report.files) == 2
+    with pytest.raises(InputFileError, match="no .csv"):
+        ingest(tmp_path)
+    bad = _write(tmp_path, "bad.csv", STREET_HEADER + "\n" + _street_row("x", lon="", lat="") + "\n")
+    with pytest.warns(DataQualityWarning, match="all 1 rows"):
+        assert ingest(bad).report.rows_loaded == 0
+
+
+def test_aoi_as_shapely_polygon(tmp_path):
+    """aoi_lonlat may be a shapely polygon in EPSG:4326."""
+    from shapely.geometry import box
+
+    rows = [_street_row("p1"), _street_row("p2", lon="-1.134", lat="52.636")]
+    res = ingest(_write(tmp_path, "s.csv", STREET_HEADER + "\n" + "\n".join(rows) + "\n"),
+                 aoi_lonlat=box(-0.9, 52.5, -0.4, 52.8))
+    assert res.incidents["incident_id"].tolist() == ["p1"]
+
+
 def test_ids_stable_and_unique(leics):
     """Ids do not depend on file order; ASB rows (no Crime ID) get content hashes and are not quarantined."""
     again = ingest(list(reversed(LEICS)))
@@ -378,6 +401,7 @@ def test_header_only_and_format_override(tmp_path):
 _JUNK = st.text(alphabet=st.sampled_from(list(',"\n\r ab01.-:Z\xe9')), max_size=300)
 
 
+@pytest.mark.filterwarnings("ignore::patrol_planner.errors.DataQualityWarning")
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=_JUNK, header=st.sampled_from([STREET_HEADER, INTEL_HEADER, "uid,date_single,date_start,date_end,"
                                            "longitude,latitude,location_type,location_category,census_block"]))

@@ -10,7 +10,7 @@ from patrol_planner.cli._common import print_json, user_errors
 
 
 def ingest_cmd(
-    files: list[Path] = typer.Argument(..., help="Crime or intelligence CSV files."),
+    files: list[Path] = typer.Argument(..., help="Crime or intelligence CSV files (a folder = its *.csv files)."),
     fmt: str | None = typer.Option(
         None, "--format", help="Force a format: police_uk_street, police_uk_api, generic, intelligence."
     ),
@@ -25,10 +25,14 @@ def ingest_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a summary."),
 ) -> None:
     """Read FILE... into the canonical incident table; every row is loaded or quarantined with a reason."""
-    from patrol_planner.errors import InputFileError
+    import warnings
+
+    from patrol_planner.errors import DataQualityWarning, InputFileError
     from patrol_planner.incidents import ingest
 
-    res = ingest(files, fmt=fmt, crs=crs, mapping=mapping)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataQualityWarning)
+        res = ingest(files, fmt=fmt, crs=crs, mapping=mapping)
     rep = res.report
     if quarantine is not None:
         _write(res.quarantine, quarantine, what="quarantine")
@@ -41,9 +45,8 @@ def ingest_cmd(
             res.incidents.to_parquet(out, index=False)
         else:
             _write(res.incidents, out, what="incident table")
-    if rep.rows_read and rep.rows_loaded == 0:
-        msg = f"all {rep.rows_read} rows were quarantined: check the format, mapping and area"
-        typer.echo(f"warning: {msg}", err=True)
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
     if as_json:
         print_json(rep.to_dict())
         return

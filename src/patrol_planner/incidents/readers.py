@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from patrol_planner import geo
-from patrol_planner.errors import FormatError, InputFileError, MappingError
+from patrol_planner.errors import DataQualityWarning, FormatError, InputFileError, MappingError
 from patrol_planner.incidents import intel as _intel
 from patrol_planner.incidents import quarantine as _q
 from patrol_planner.incidents.mappings import GenericMapping, detect_builtin, load_mapping
@@ -710,7 +711,8 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
     Parameters
     ----------
     paths : path or iterable of paths
-        CSV files; each file's format is detected from its header unless ``fmt`` is given.
+        CSV files (a folder stands for its ``*.csv`` files); each file's format is detected from its header
+        unless ``fmt`` is given.
     fmt : {"police_uk_street", "police_uk_api", "generic", "intelligence"}, optional
         Force one format for every file.
     crs : str, optional
@@ -730,8 +732,22 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
     ------
     InputFileError
         A whole file is unusable (missing, empty, unknown format, undecodable, truncated); nothing is loaded.
+
+    Warns
+    -----
+    DataQualityWarning
+        When rows were read but every one was quarantined.
     """
-    plist = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    given = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    plist: list[Path] = []
+    for g in given:
+        if g.is_dir():  # a folder stands for the CSV files in it, in name order
+            found = sorted(g.glob("*.csv"))
+            if not found:
+                raise InputFileError(f"{g}: folder has no .csv files")
+            plist.extend(found)
+        else:
+            plist.append(g)
     if not plist:
         raise InputFileError("no input files given")
     m_obj = load_mapping(mapping) if mapping is not None else None
@@ -769,10 +785,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
             shown = _read_generic(raw, rows, m)
         ok = rows.reason == ""
         if aoi_lonlat is not None:
-            try:
-                inside = _q.in_aoi(np.nan_to_num(rows.lon), np.nan_to_num(rows.lat), aoi_lonlat)
-            except ValueError as exc:
-                raise InputFileError(str(exc)) from None
+            inside = _q.in_aoi(np.nan_to_num(rows.lon), np.nan_to_num(rows.lat), aoi_lonlat)
             rows.flag(ok & ~inside, "outside_area", "outside the area of interest")
             ok = rows.reason == ""
         if m is None or m.stray_check:
@@ -838,6 +851,9 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
         files=tuple(file_stats),
     )
     assert report.rows_read == report.rows_loaded + report.rows_quarantined
+    if report.rows_read and not report.rows_loaded:
+        warnings.warn(f"all {report.rows_read} rows were quarantined: check the format, mapping and area",
+                      DataQualityWarning, stacklevel=2)
     return IngestResult(incidents, quarantine, report)
 
 
