@@ -36,27 +36,40 @@ DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "raw" / "policeuk-essex-
 GRID = {
     "cell_size_m": [100.0, 150.0],
     "half_life_days": [90.0, 365.0, float("inf")],
-    "asb_weight": [10.0, 40.0, 100.0],
-    "enforcement_weight": [0.0, 0.05],
-    "volume_weight": [0.0, 30.0, 60.0],
-    "smoothing": [0.0, 0.5],
+    "asb_weight": [0.0, 40.0, 100.0, 200.0],
+    "enforcement_weight": [0.0, 0.05, 0.25],
+    "volume_weight": [0.0, 30.0, 60.0, 100.0],
+    "smoothing": [0.0, 0.1, 0.5],
 }
 QUICK = {
     "cell_size_m": [100.0],
-    "half_life_days": [180.0, float("inf")],
-    "asb_weight": [0.0, 10.0],
-    "enforcement_weight": [0.0, 0.25],
-    "volume_weight": [0.0, 30.0],
-    "smoothing": [0.0, 0.5],
+    "half_life_days": [90.0, 365.0],
+    "asb_weight": [0.0, 100.0],
+    "enforcement_weight": [0.0, 0.05],
+    "volume_weight": [0.0, 60.0],
+    "smoothing": [0.0, 0.1],
+}
+#: Other police.uk sets to check that the winner and the shipped defaults generalise (skipped if absent).
+CHECK_SETS = {
+    "leicestershire-2022": (HERE.parent / "data" / "policeuk-leicestershire-2022", "*.csv"),
+    "colchester-2023-api": (DEFAULT_DATA.parent / "policeuk-api-colchester-2023", "crime23.csv"),
 }
 
 
-def load(path: Path) -> pd.DataFrame:
+def load(path: Path, pattern: str = "*.csv") -> pd.DataFrame:
     """The canonical table from the ingestion stage."""
     from patrol_planner.incidents import ingest
 
-    files = sorted(p for p in path.glob("*.csv"))
+    files = sorted(p for p in path.glob(pattern))
     return ingest(files).incidents
+
+
+def ratios(inc: pd.DataFrame, params: dict) -> dict[str, float]:
+    """Model mean harm captured / best baseline's, per budget, on up to 4 folds of ``inc``."""
+    res = backtest(inc, folds=4, model_params=params, top_ns=())
+    area = res[res.selection == "area"]
+    per = area.groupby(["budget", "method"]).harm_captured.mean().unstack()
+    return {f"{b:g}": round(float(per.loc[b, "model"] / per.loc[b].drop("model").max()), 4) for b in per.index}
 
 
 def main(argv: list[str]) -> dict:
@@ -99,7 +112,17 @@ def main(argv: list[str]) -> dict:
         print(f"\nbest objective by {k}:")
         print(out.groupby(k).objective.max().round(4).to_string())
     best = out.iloc[0].to_dict()
-    summary = {"data": str(path), "n_settings": len(out), "best": best,
+    shipped = {k: v for k, v in HotspotModel().get_params().items() if k in keys}
+    print("\nshipped defaults:", shipped)
+    print(out[np.logical_and.reduce([out[k] == v for k, v in shipped.items()])].to_string(index=False))
+    checks = {}
+    for name, (folder, pattern) in CHECK_SETS.items():
+        if folder.is_dir():
+            other = load(folder, pattern)
+            checks[name] = {"sweep_winner": ratios(other, {k: best[k] for k in keys}),
+                            "shipped_defaults": ratios(other, shipped)}
+            print(f"generalisation check {name}: model / best baseline harm captured per budget: {checks[name]}")
+    summary = {"data": str(path), "n_settings": len(out), "best": best, "shipped": shipped, "checks": checks,
                "best_baseline": {str(k): float(v) for k, v in best_base.items()}}
     print(json.dumps(summary, default=float))
     return summary
