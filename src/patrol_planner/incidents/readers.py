@@ -43,8 +43,9 @@ FORMATS: tuple[str, ...] = ("police_uk_street", "police_uk_api", "generic", "int
 
 _STREET_COLUMNS = ("Crime ID", "Month", "Longitude", "Latitude", "Crime type")
 _API_COLUMNS = ("category", "persistent_id", "date", "lat")
-_STREET_HASH_COLUMNS = ("Month", "Longitude", "Latitude", "Location", "LSOA code", "Crime type",
-                        "Last outcome category")
+# What tells two id-less (ASB) reports apart: the LSOA follows from the snap point, force names and the
+# outcome (always empty for ASB) repeat; identical rows are told apart by their occurrence number.
+_STREET_HASH_COLUMNS = ("Month", "Longitude", "Latitude", "Location", "Crime type")
 #: Coordinate columns of every format: parsed straight to float64 where possible.
 _COORD_COLUMNS = frozenset({"Longitude", "Latitude", "lat", "long", "lng", "lon", "easting", "northing"})
 _CATEGORY_BY_FOLD = {c.casefold(): c for c in POLICE_UK_CATEGORIES}
@@ -798,7 +799,6 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
         need_hash = np.flatnonzero(ok & pd.isna(rows.ids))
         if need_hash.size:
             if kind == "police_uk_street":
-                # The cells that tell two ASB reports apart; force names and the LSOA name only repeat them.
                 hash_cols = [c for c in _STREET_HASH_COLUMNS if c in raw.cells]
             else:
                 hash_cols = [c for c in (shown or raw.cells.columns) if c != "intel_id"]
