@@ -881,7 +881,11 @@ def _finish(frames: list[dict[str, Any]], crs: str) -> pd.DataFrame:
     if not frames:
         return empty_incidents(crs)
     cols = {c: np.concatenate([f[c] for f in frames]) for c in frames[0]}
-    x, y = geo.to_xy(cols["lon"], cols["lat"], crs)
+    # police.uk points are anonymised snap points shared by many rows (Essex: 17k distinct in 115k rows):
+    # project each distinct point once; the result is identical, at a third of the cost.
+    codes, uniq = pd.factorize(cols["lon"] + 1j * cols["lat"])
+    ux, uy = geo.to_xy(uniq.real, uniq.imag, crs)
+    x, y = ux[codes], uy[codes]
     cols["x_m"], cols["y_m"] = x, y
     # pd.array builds string columns straight from object arrays (several times faster than Series.astype).
     df = pd.DataFrame({c: pd.Series(pd.array(cols[c], dtype=DTYPES[c]) if DTYPES[c] == "string"
