@@ -5,18 +5,12 @@ the nightly list; :func:`cells_to_geojson` writes it; :func:`backtest` compares 
 on held-out months. See ``docs/hotspots.md``.
 """
 
+# the function shadows the submodule of the same name; importing it here, once, keeps it that way
+from patrol_planner.hotspots.backtest import backtest
 from patrol_planner.hotspots.export import cell_polygons_lonlat, cells_to_geojson
 from patrol_planner.hotspots.grid import Grid
 from patrol_planner.hotspots.harm import CCHI, ONS_CSS, HarmWeights, resolve_harm
 from patrol_planner.hotspots.model import HotspotModel, select_hotspots
-
-
-def backtest(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-    """See :func:`patrol_planner.hotspots.backtest.backtest` (imported lazily: it pulls in scipy)."""
-    from patrol_planner.hotspots.backtest import backtest as _bt
-
-    return _bt(*args, **kwargs)
-
 
 __all__ = [
     "CCHI",
