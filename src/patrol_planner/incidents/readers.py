@@ -186,18 +186,21 @@ def read_raw(path: str | Path, *, allow_cp1252: bool = False, columns: Iterable[
             # pandas and the layout work on UTF-8 bytes; recode once (BOM dropped, cp1252 -> UTF-8).
             data = text.encode("utf-8")
     ends_with_newline = data.endswith(b"\n")
-    data = data.rstrip(b"\r\n")
-    if not data.strip():
+    # Trailing line ends are left out of the layout by a shorter view (no copy of the file).
+    n_end = len(data)
+    while n_end and data[n_end - 1] in b"\r\n":
+        n_end -= 1
+    b = np.frombuffer(data, np.uint8, count=n_end)
+    if not (b > 32).any():
         raise InputFileError(f"{name}: file is empty (no header line)")
-    b = np.frombuffer(data, np.uint8)
     cr = np.flatnonzero(b == 13)
     lone_cr = bool(cr.size) and bool((b[np.minimum(cr + 1, b.size - 1)] != 10).any())
     if lone_cr:
         # Old-Mac line ends: the csv module path below handles them.
         return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
-    padded = _has_padding(b)
     has_quotes = b'"' in data
     rec_end, seps, quotes_ok, unterminated = _layout(b, has_quotes)
+    padded = _has_padding(b) if has_quotes else _has_padding_unquoted(b, seps, rec_end)
     if quotes_ok and unterminated:
         raise InputFileError(f"{name}: a quoted field is never closed (file truncated?)")
     if quotes_ok:
@@ -221,6 +224,19 @@ def _has_padding(b: np.ndarray) -> bool:
     return bool(np.isin(b[sp - 1], edge).any() or np.isin(b[sp + 1], edge).any())
 
 
+def _has_padding_unquoted(b: np.ndarray, seps: np.ndarray, rec_end: np.ndarray) -> bool:
+    """:func:`_has_padding` for a file without quotes: look only next to separators and line ends."""
+    if b.size == 0:
+        return False
+    if (b == 9).any():
+        return True
+    last = rec_end - 1
+    last = np.where(b[np.maximum(last, 0)] == 13, last - 1, last)  # CRLF: the byte before the CR
+    pos = np.concatenate((seps - 1, seps + 1, last, rec_end + 1, [0, b.size - 1]))
+    pos = pos[(pos >= 0) & (pos < b.size)]
+    return bool((b[pos] == 32).any())
+
+
 def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray, name: str, encoding: str,
               ends_with_newline: bool, padded: bool, has_quotes: bool, columns: Iterable[str] | None,
               float_columns: tuple[str, ...] = ()) -> RawTable:
@@ -239,10 +255,12 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
     names = _unique_names(header)
     use = _use_indices(names, columns)
     keep_rows = nf_data <= ncols  # pandas skips the overlong ones; they are put back below
-    body = data[starts[1]:] if n_rec > 1 else b""
+    # pandas reads the whole buffer (BytesIO shares the bytes) and drops the header row itself; more than one
+    # trailing line end would read as blank rows, so then it gets the trimmed bytes.
+    body = data if len(data) - b.size <= 2 else data[: b.size]
     if n_rec > 1:
         floats = [i for i in use if names[i] in float_columns]
-        kw: dict[str, Any] = dict(header=None, names=list(range(ncols)), usecols=use, skip_blank_lines=False,
+        kw: dict[str, Any] = dict(header=0, names=list(range(ncols)), usecols=use, skip_blank_lines=False,
                                   index_col=False, on_bad_lines="skip", engine="c", encoding="utf-8")
         parsed = None
         if floats:
@@ -284,7 +302,7 @@ def _use_indices(names: list[str], columns: Iterable[str] | None) -> list[int]:
 
 def _raw_csv_module(text: str, name: str, encoding: str, ends_with_newline: bool,
                     columns: Iterable[str] | None = None) -> RawTable:
-    reader = csv.reader(io.StringIO(text.rstrip("\n"), newline=""))
+    reader = csv.reader(io.StringIO(text.rstrip("\r\n"), newline=""))
     try:
         header = next(reader)
         rows, lines, nfs = [], [], []
