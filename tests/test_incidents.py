@@ -345,6 +345,18 @@ def test_generic_json_mapping_default_category_and_iso(tmp_path):
     assert res.quarantine["reason"].tolist() == ["bad_date"]
 
 
+def test_mapping_applies_only_to_files_it_fits(tmp_path):
+    """With --mapping and no --format, police.uk files in the same call are still read as police.uk."""
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps({"name": "t", "lon_col": "x", "lat_col": "y", "datetime_col": "when",
+                             "default_category": "Drugs"}))
+    g = _write(tmp_path, "g.csv", "x,y,when\n-0.7301,52.6701,2022-07-01 10:00\n")
+    s = _write(tmp_path, "s.csv", STREET_HEADER + "\n" + _street_row("s1") + "\n")
+    res = ingest([g, s], mapping=m)
+    assert [f["format"] for f in res.report.files] == ["generic", "police_uk_street"]
+    assert res.report.rows_loaded == 2
+
+
 def test_mapping_validation_errors(tmp_path):
     """Bad mappings fail with MappingError naming the problem."""
     with pytest.raises(MappingError, match="police.uk crime type"):

@@ -677,6 +677,15 @@ def _resolve_format(raw: RawTable, fmt: str | None,
                     mapping: GenericMapping | None) -> tuple[str, GenericMapping | None]:
     if fmt is not None and fmt not in FORMATS:
         raise FormatError(f"unknown format {fmt!r}: use one of {list(FORMATS)}")
+    header = [h.strip() for h in raw.header]
+    # A mapping given without --format applies to the files whose header has its columns; the others
+    # (e.g. police.uk files in the same call) are still detected from their header.
+    mapping_fits = mapping is not None and set(mapping.columns()) <= set(header)
+    if fmt is None and mapping is not None and not mapping_fits:
+        try:
+            return detect_format(header)
+        except FormatError:
+            pass  # neither: report the mapping's missing columns (below, in the generic reader)
     if fmt == "generic" or (fmt is None and mapping is not None):
         if mapping is None:
             m = detect_builtin(raw.header)
@@ -698,7 +707,8 @@ def _needed_columns(header: list[str], fmt: str | None, mapping: GenericMapping 
     h = [c.strip() for c in header]
     if fmt is None or fmt == "generic":
         try:
-            fmt, m = (("generic", mapping) if mapping is not None else detect_format(h))
+            fits = mapping is not None and set(mapping.columns()) <= set(h)
+            fmt, m = (("generic", mapping) if fits or fmt == "generic" else detect_format(h))
         except FormatError:
             return None
         mapping = m if m is not None else mapping
