@@ -27,7 +27,7 @@ def _raw(path: Path) -> dict:
 def _small(path: Path = NIGHT, **changes: object) -> dict:
     """The scenario with a short solver budget and a smaller hotspot list, so a test takes seconds."""
     raw = _raw(path)
-    raw["solver"] = {"time_limit_s": 2, "seed": 0}
+    raw["solver"] = {"time_limit_s": 30, "seed": 0, "restarts": 2}
     raw["hotspots"] = {**raw.get("hotspots", {}), "top": 12}
     raw.update(changes)
     return raw
@@ -105,8 +105,11 @@ def test_intelligence_text_never_reaches_the_plan(night_run) -> None:
 
 def test_same_seed_same_plan(tmp_path: Path) -> None:
     """Deterministic mode: two runs of the same scenario and seed give the same stops."""
-    s = _scenario(_small())
+    raw = _small()
+    raw["solver"] = {"time_limit_s": 120, "seed": 3, "restarts": 3}  # the cap must not cut the search
+    s = _scenario(raw)
     a = run_plan(s, cache_dir=tmp_path).plan
+    assert a.metrics["reproducible"]
     b = run_plan(s, cache_dir=tmp_path).plan
 
     def key(p):

@@ -405,7 +405,7 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
                       shift_start_s=clock.seconds(a), shift_end_s=clock.seconds(b), earliest_leave_s=leave,
                       break_s=u.break_min * 60.0, break_window_s=bw, max_radius_m=u.radius_m)
     params = rt.SolveParams(time_limit_s=s.solver.time_limit_s, seed=s.solver.seed,
-                            deterministic=s.solver.deterministic)
+                            deterministic=s.solver.deterministic, det_restarts=s.solver.restarts)
     result = rt.solve(prob, params)
     rt.validate(prob, result)
     timings["solve_s"] = _time.perf_counter() - t
@@ -502,6 +502,7 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
         "as_of": as_of.isoformat(),
         "crs": crs,
         "solver": {k: v for k, v in result.stats.items() if k not in ("wall_s",)},
+        "reproducible": bool(s.solver.deterministic and not result.stats.get("hit_time_limit", False)),
         "ingest": {k: ing.report[k] for k in ("rows_read", "rows_loaded", "rows_quarantined",
                                               "quarantine_reasons")},
     }

@@ -145,9 +145,19 @@ class UnitConfig(_Model):
 
 
 class SolverConfig(_Model):
-    time_limit_s: float = Field(default=20, gt=0, le=3600)
+    """How long and how the router searches.
+
+    ``deterministic`` (default) stops the search on work counts (``restarts`` ruin-and-recreate rounds
+    after the first search), so the same scenario and seed give the same plan on any machine;
+    ``time_limit_s`` then only caps a runaway search (the plan's metrics say if the cap was hit, and
+    then the plan may not be reproducible). With ``deterministic = false`` the search uses the whole
+    ``time_limit_s``: often a little better, never reproducible.
+    """
+
+    time_limit_s: float = Field(default=30, gt=0, le=3600)
     seed: int = 0
     deterministic: bool = True
+    restarts: int = Field(default=10, ge=0, le=1000)
 
 
 class BacktestConfig(_Model):

@@ -70,7 +70,12 @@ class SolveParams:
         After OR-Tools' local search stalls, perturb the best plan (remove a random share of visits) and
         search again from it until the budget is spent.
     det_solution_limit : int
-        In deterministic mode, OR-Tools stops after this many solutions per search.
+        In deterministic mode, OR-Tools' first search stops after this many solutions.
+    det_restarts : int
+        In deterministic mode, the number of ruin-and-recreate restarts after the first search (a fixed
+        count rather than "until the clock runs out", so the result does not depend on machine speed).
+    det_restart_solutions : int
+        In deterministic mode, each restart's search stops after this many solutions.
     det_pyvrp_iterations : int
         In deterministic mode, PyVRP stops after this many iterations.
     extra : dict
@@ -90,7 +95,9 @@ class SolveParams:
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     portfolio: bool = True
     restarts: bool = True
-    det_solution_limit: int = 2000
+    det_solution_limit: int = 50
+    det_restarts: int = 10
+    det_restart_solutions: int = 30
     det_pyvrp_iterations: int = 3000
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -464,10 +471,14 @@ def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
     info["first_objective_int"] = costs[0] if costs else best_cost
     info["restarts"] = 0
     info["restart_improvements"] = 0
-    if (params.restarts and not params.deterministic) or (params.deterministic and params.extra.get("det_restarts")):
+    det = params.deterministic
+    if (params.restarts and not det) or (det and params.det_restarts > 0):
         rng = np.random.default_rng(params.seed)
         n_restart = 0
-        while time.monotonic() < deadline - 0.05:
+        while (n_restart < params.det_restarts) if det else (time.monotonic() < deadline - 0.05):
+            if det and time.monotonic() >= deadline - 0.05:
+                info["det_restarts_cut_by_time_limit"] = True
+                break
             seqs = model.routes_of(best)
             flat = [(ui, j) for ui, s in enumerate(seqs) for j in range(len(s))]
             if not flat:
@@ -490,7 +501,8 @@ def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
                 continue
             left = deadline - time.monotonic()
             slice_s = min(left, float(params.extra.get("restart_slice_s", max(0.3, budget * 0.1))))
-            p = model.search_params(slice_s)
+            p = (model.search_params(max(0.05, left), solution_limit=params.det_restart_solutions) if det
+                 else model.search_params(slice_s))
             cand = r.SolveFromAssignmentWithParameters(hint, p)
             n_restart += 1
             if cand is not None and cand.ObjectiveValue() < best_cost:
