@@ -94,23 +94,24 @@ def plan_summary_table(plan: Plan) -> Table:
     units = plan.units
     tot_stops = sum(len(u.stops) for u in units)
     tot_km = sum(u.road_m for u in units) / 1000
+    # Short headers and whole numbers: the table must fit an 80-column terminal without truncation.
     cols = [
         ("Unit", "left", "Total"),
         ("Mode", "left", ""),
         ("Stops", "right", str(tot_stops)),
-        ("Hotspots", "right", str(len({s.hotspot_id for u in units for s in u.stops}))),
-        ("Road km", "right", f"{tot_km:.1f}"),
-        ("Travel min", "right", f"{sum(u.travel_s for u in units) / 60:.0f}"),
-        ("On scene min", "right", f"{sum(u.dwell_s for u in units) / 60:.0f}"),
-        ("Idle min", "right", f"{sum(u.idle_s for u in units) / 60:.0f}"),
-        ("Harm covered", "right", f"{sum(u.harm_covered for u in units):.1f}"),
+        ("Spots", "right", str(len({s.hotspot_id for u in units for s in u.stops}))),
+        ("km", "right", f"{tot_km:.1f}"),
+        ("Travel\nmin", "right", f"{sum(u.travel_s for u in units) / 60:.0f}"),
+        ("Scene\nmin", "right", f"{sum(u.dwell_s for u in units) / 60:.0f}"),
+        ("Idle\nmin", "right", f"{sum(u.idle_s for u in units) / 60:.0f}"),
+        ("Harm", "right", f"{sum(u.harm_covered for u in units):.0f}"),
     ]
     for name, justify, footer in cols:
         t.add_column(name, justify=justify, footer=footer)  # type: ignore[arg-type]
     for u in units:
         t.add_row(Text(u.unit_id), Text(u.mode), str(len(u.stops)), str(len({s.hotspot_id for s in u.stops})),
                   f"{u.road_m / 1000:.1f}", f"{u.travel_s / 60:.0f}", f"{u.dwell_s / 60:.0f}",
-                  f"{u.idle_s / 60:.0f}", f"{u.harm_covered:.1f}")
+                  f"{u.idle_s / 60:.0f}", f"{u.harm_covered:.0f}")
     left = sum(1 for h in plan.hotspots if h.status != "visited")
     if plan.hotspots:
         t.caption = f"{len(plan.hotspots) - left} of {len(plan.hotspots)} hotspots covered, {left} left out"
