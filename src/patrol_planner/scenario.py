@@ -37,6 +37,10 @@ PROFILE_CLIP = (0.5, 2.0)
 
 Progress = Callable[[str], None]
 
+#: The messages :func:`run_plan` reports, in order (a progress bar can count them).
+PIPELINE_STEPS = ("ingesting incidents", "scoring hotspots", "building road networks", "travel times",
+                  "solving routes", "assembling the plan")
+
 
 def repo_root() -> Path:
     """The source checkout this package runs from (where ``scenarios/`` and ``data/`` live)."""

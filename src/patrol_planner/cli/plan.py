@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from patrol_planner.report import plan_summary_table, write_outputs
-        from patrol_planner.scenario import default_scenario_path, run_backtest, run_plan
+        from patrol_planner.scenario import PIPELINE_STEPS, default_scenario_path, run_backtest, run_plan
         from patrol_planner.scenario_config import load_scenario
 
         console = Console(stderr=True, quiet=quiet or as_json)
@@ -58,9 +58,22 @@ def register(app: typer.Typer) -> None:
                 print_backtest_table(table)
                 console.print(f"backtest table written to {out / 'backtest.csv'}")
             return
-        with console.status(f"{s.name}") as status:
-            run = run_plan(s, progress=lambda msg: status.update(f"{s.name}: {msg}"), cache_dir=cache_dir)
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+                      transient=True) as prog:
+            task = prog.add_task(s.name, total=len(PIPELINE_STEPS))
+
+            def step(msg: str) -> None:
+                done = PIPELINE_STEPS.index(msg) if msg in PIPELINE_STEPS else 0
+                prog.update(task, completed=done, description=f"{s.name}: {msg}")
+
+            run = run_plan(s, progress=step, cache_dir=cache_dir)
+            prog.update(task, completed=len(PIPELINE_STEPS))
         paths = write_outputs(run.plan, out)
+        if s.solver.deterministic and not run.plan.metrics.get("reproducible", True):
+            console.print("[yellow]warning:[/] the solver hit its time cap before its fixed amount of work, so a "
+                          "rerun may give a different plan; raise --seconds (or solver.time_limit_s)")
         if as_json:
             print_json({"scenario": s.name, "out": str(out), "metrics": run.plan.metrics,
                         "timings_s": run.timings_s, "files": sorted(paths)})
