@@ -76,6 +76,21 @@ class RawTable:
     _data: bytes | None = field(default=None, repr=False)
     _spans: np.ndarray | None = field(default=None, repr=False)
     _rows: list[list[str]] | None = field(default=None, repr=False)
+    _factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+
+    def factorized(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, distinct values) of the raw (unstripped) text of column ``name``; computed once per file.
+
+        Month, category, location and the content-hash ids all work on the few distinct values of a column
+        (a police.uk month file has one month and 14 crime types) instead of on every row.
+        """
+        hit = self._factors.get(name)
+        if hit is None:
+            s = self.cells[name]
+            values = s.to_numpy(object) if s.dtype == object else s.astype(str).to_numpy(object)
+            codes, uniq = pd.factorize(values)
+            hit = self._factors[name] = (codes, np.asarray(uniq, dtype=object))
+        return hit
 
     def raw_row(self, i: int) -> dict[str, Any]:
         """Every field of data row ``i`` by column name; fields beyond the header go under ``_extra``."""
@@ -191,10 +206,13 @@ def read_raw(path: str | Path, *, allow_cp1252: bool = False, columns: Iterable[
     while n_end and data[n_end - 1] in b"\r\n":
         n_end -= 1
     b = np.frombuffer(data, np.uint8, count=n_end)
-    if not (b > 32).any():
+    # Cheap look at the head first; the whole file only when the head is all blank/control bytes.
+    if not (b[:4096] > 32).any() and not (b > 32).any():
         raise InputFileError(f"{name}: file is empty (no header line)")
-    cr = np.flatnonzero(b == 13)
-    lone_cr = bool(cr.size) and bool((b[np.minimum(cr + 1, b.size - 1)] != 10).any())
+    lone_cr = False
+    if b"\r" in data:  # bytes search (memchr) instead of a full numpy pass for the usual LF/CRLF file
+        cr = np.flatnonzero(b == 13)
+        lone_cr = bool(cr.size) and bool((b[np.minimum(cr + 1, b.size - 1)] != 10).any())
     if lone_cr:
         # Old-Mac line ends: the csv module path below handles them.
         return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
@@ -265,13 +283,13 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
         parsed = None
         if floats:
             try:
-                parsed = pd.read_csv(io.BytesIO(body), dtype={i: ("float64" if i in floats else str) for i in use},
+                parsed = pd.read_csv(io.BytesIO(body), dtype={i: ("float64" if i in floats else object) for i in use},
                                      keep_default_na=False, na_values={i: [""] for i in floats}, **kw)
             except (pd.errors.ParserError, ValueError, OverflowError):
                 parsed = None  # a coordinate cell is not a number: read it as text, the reader will flag it
         if parsed is None:
             try:
-                parsed = pd.read_csv(io.BytesIO(body), dtype=str, na_filter=False, **kw)
+                parsed = pd.read_csv(io.BytesIO(body), dtype=object, na_filter=False, **kw)
             except (pd.errors.ParserError, ValueError):
                 # e.g. a short first row with usecols: the slower csv-module path reads anything csv can.
                 return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
@@ -365,6 +383,7 @@ class _Rows:
 
     def __init__(self, n: int):
         self.n = n
+        self.ok = np.ones(n, dtype=bool)  # no reason yet (kept in step with ``reason``)
         self.reason = np.full(n, "", dtype=object)
         self.detail = np.full(n, "", dtype=object)
         self.ids = np.full(n, None, dtype=object)
@@ -380,7 +399,14 @@ class _Rows:
         self.location = np.full(n, None, dtype=object)
 
     def flag(self, mask: np.ndarray, code: str, text: str) -> None:
-        _q.flag(self.reason, mask, code, self.detail, text)
+        """Give ``code`` to the rows in ``mask`` that have no reason yet (first failure wins)."""
+        if code not in _q.REASONS:
+            raise ValueError(f"unknown quarantine reason {code!r}")
+        m = np.asarray(mask, dtype=bool) & self.ok
+        if m.any():
+            self.reason[m] = code
+            self.detail[m] = text
+            self.ok[m] = False
 
 
 def _col(raw: RawTable, name: str) -> pd.Series:
@@ -430,45 +456,62 @@ def _xy(rows: _Rows, x_s: pd.Series, y_s: pd.Series, crs: str) -> None:
     rows.lon, rows.lat = lon, lat
 
 
-def _month(rows: _Rows, s: pd.Series) -> None:
+def _month(rows: _Rows, raw: RawTable, name: str) -> None:
     # Monthly files hold one or two distinct months: parse the distinct values only.
-    codes, uniq = pd.factorize(s)
-    t0u = pd.to_datetime(pd.Series(uniq, dtype=object).str.strip(), format="%Y-%m", errors="coerce")
-    t0u = t0u.to_numpy("datetime64[ns]")
-    t1u = (pd.Series(t0u) + pd.offsets.MonthBegin(1)).to_numpy("datetime64[ns]")
-    t0 = t0u[codes] if uniq.size else rows.t0
-    t1 = t1u[codes] if uniq.size else rows.t1
+    codes, uniq = raw.factorized(name)
+    texts = [str(u).strip() for u in uniq]
+    if all(_is_plain_month(t) for t in texts):
+        # Plain YYYY-MM with a real month: numpy month arithmetic, same result as to_datetime + MonthBegin.
+        mon = np.array(texts, dtype="datetime64[M]")
+        t0u, t1u = mon.astype("datetime64[ns]"), (mon + 1).astype("datetime64[ns]")
+    else:
+        t0u = pd.to_datetime(pd.Series(texts, dtype=object), format="%Y-%m", errors="coerce")
+        t0u = t0u.to_numpy("datetime64[ns]")
+        t1u = (pd.Series(t0u) + pd.offsets.MonthBegin(1)).to_numpy("datetime64[ns]")
+    nat = np.array(["NaT"], dtype="datetime64[ns]")  # code -1 (a missing cell) picks this
+    t0 = np.concatenate((t0u, nat))[codes]
+    t1 = np.concatenate((t1u, nat))[codes]
     rows.flag(np.isnat(t0), "bad_date", "month is not YYYY-MM")
     rows.t0, rows.t1 = t0, t1
 
 
-def _map_category(rows: _Rows, s: pd.Series, table: dict[str, str], what: str) -> None:
-    codes, uniq = pd.factorize(s)
+def _is_plain_month(t: str) -> bool:
+    """``YYYY-MM`` with month 01-12 (and year 1678-2261, inside datetime64[ns])."""
+    return (len(t) == 7 and t[4] == "-" and t[:4].isdigit() and t[5:].isdigit() and t.isascii()
+            and 1 <= int(t[5:]) <= 12 and 1678 <= int(t[:4]) <= 2261)
+
+
+def _map_category(rows: _Rows, raw: RawTable, name: str, table: dict[str, str], what: str) -> None:
+    codes, uniq = raw.factorized(name)  # surrounding spaces are stripped per distinct value below
     mapped = np.array([table.get(str(u).strip().casefold()) for u in uniq] + [None], dtype=object)
     cat = mapped[codes]  # code -1 (missing) picks the trailing None
-    rows.flag(pd.isna(cat), "unknown_category", f"{what} does not map to a police.uk crime type")
+    unknown = np.array([v is None for v in mapped], dtype=bool)[codes]
+    rows.flag(unknown, "unknown_category", f"{what} does not map to a police.uk crime type")
     rows.category = cat
 
 
 def _read_street(raw: RawTable, rows: _Rows) -> list[str] | None:
     _lonlat(rows, _col(raw, "Longitude"), _col(raw, "Latitude"))
-    _month(rows, raw.cells["Month"])
-    _map_category(rows, raw.cells["Crime type"], _CATEGORY_BY_FOLD, "Crime type")
-    cid = _col(raw, "Crime ID")
-    rows.ids = cid.where(cid != "", None).to_numpy(object)
+    _month(rows, raw, "Month")
+    _map_category(rows, raw, "Crime type", _CATEGORY_BY_FOLD, "Crime type")
+    cid = _col(raw, "Crime ID").to_numpy(object)
+    rows.ids = np.where(cid == "", None, cid)
     if "Location" in raw.cells:
-        loc = _col(raw, "Location")
+        codes, uniq = raw.factorized("Location")
+        u = pd.Series(uniq, dtype=object)
+        u = u.str.strip() if raw.padded else u
         # "On or near" with no street name says nothing; "No Location" goes with empty coordinates.
-        rows.location = loc.where(~loc.isin(["", "No Location", "On or near", "On or near "]), None).to_numpy(object)
+        keep = ~u.isin(["", "No Location", "On or near", "On or near "]).to_numpy(bool)
+        rows.location = np.append(np.where(keep, u.to_numpy(object), None), None)[codes]
     return None
 
 
 def _read_api(raw: RawTable, rows: _Rows) -> list[str] | None:
     lon_name = "long" if "long" in raw.cells else "lng"
     _lonlat(rows, _col(raw, lon_name), _col(raw, "lat"))
-    _month(rows, raw.cells["date"])
+    _month(rows, raw, "date")
     table = {k: v for k, v in POLICE_UK_API_SLUGS.items()} | _CATEGORY_BY_FOLD
-    _map_category(rows, raw.cells["category"], table, "category slug")
+    _map_category(rows, raw, "category", table, "category slug")
     pid = _col(raw, "persistent_id")
     ids = pid.where(pid != "", None)
     if "id" in raw.cells:
@@ -561,7 +604,7 @@ def _read_generic(raw: RawTable, rows: _Rows, m: GenericMapping) -> list[str] | 
                    _col(raw, m.time_col) if m.time_col else None, m.time_format)
     if m.category_col:
         table = dict(_CATEGORY_BY_FOLD) | dict(m.category_map)
-        _map_category(rows, _col(raw, m.category_col), table, m.category_col)
+        _map_category(rows, raw, m.category_col, table, m.category_col)
     else:
         rows.category = np.full(rows.n, m.default_category, dtype=object)
     if m.id_col:
@@ -580,7 +623,7 @@ def _read_intel(raw: RawTable, rows: _Rows) -> list[str]:
         _xy(rows, _col(raw, "easting"), _col(raw, "northing"), geo.BNG)
     _datetime(rows, _col(raw, "reported_at"), None)
     table = dict(POLICE_UK_API_SLUGS) | _CATEGORY_BY_FOLD
-    _map_category(rows, _col(raw, "subject_category"), table, "subject_category")
+    _map_category(rows, raw, "subject_category", table, "subject_category")
     conf, diss, handling, ok = _intel.grade(raw.cells["source_evaluation"], raw.cells["intelligence_assessment"],
                                             raw.cells["handling_code"])
     rows.flag(~ok, "bad_grading",
@@ -652,21 +695,34 @@ class IngestResult:
     report: IngestReport
 
 
-def _hash_ids(cells: pd.DataFrame, cols: list[str], rows_idx: np.ndarray, lon: np.ndarray,
+def _hash_ids(raw: RawTable, cols: list[str], rows_idx: np.ndarray, lon: np.ndarray,
               lat: np.ndarray) -> np.ndarray:
     """Deterministic ids from row content (+ occurrence number among identical rows).
 
     Coordinates enter as the parsed numbers [deg], the other cells as their raw text, so the id is the same
-    whichever parser path read the file.
+    whichever parser path read the file. A text column enters as a categorical of the file's distinct
+    values (:meth:`RawTable.factorized`): ``hash_pandas_object`` hashes the few distinct values and takes
+    them by code, which gives the very same hash as the text itself, without re-hashing every cell.
     """
     text_cols = [c for c in cols if c not in _COORD_COLUMNS]
-    sub = cells.iloc[rows_idx][text_cols].astype(str).reset_index(drop=True)
-    sub["_lon"] = lon[rows_idx]
-    sub["_lat"] = lat[rows_idx]
-    h = pd.util.hash_pandas_object(sub, index=False).to_numpy(np.uint64)
+    parts: dict[str, Any] = {}
+    for c in text_cols:
+        if raw.cells[c].dtype == object:
+            codes, uniq = raw.factorized(c)
+            sub = codes[rows_idx]
+            if (sub >= 0).all():
+                parts[c] = pd.Categorical.from_codes(sub, dtype=pd.CategoricalDtype(pd.Index(uniq, dtype=object)))
+                continue
+        parts[c] = raw.cells[c].iloc[rows_idx].astype(str).reset_index(drop=True)
+    parts["_lon"] = lon[rows_idx]
+    parts["_lat"] = lat[rows_idx]
+    h = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy(np.uint64)
     ids = np.char.add("h:", h.astype(str))
-    if pd.Series(h).duplicated().any():
-        occ = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy()
+    hs = pd.Series(h)
+    if hs.duplicated().any():
+        occ = np.zeros(h.size, dtype=np.int64)
+        rep_ = np.flatnonzero(hs.duplicated(keep=False).to_numpy())  # only rows whose hash repeats
+        occ[rep_] = hs.iloc[rep_].groupby(h[rep_], sort=False).cumcount().to_numpy()
         again = occ > 0
         ids = ids.astype(object)
         ids[again] = np.char.add(np.char.add(ids[again].astype(str), "#"), occ[again].astype(str))
@@ -812,17 +868,17 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
         else:
             assert m is not None
             shown = _read_generic(raw, rows, m)
-        ok = rows.reason == ""
+        ok = rows.ok.copy()
         if aoi_lonlat is not None:
             inside = _q.in_aoi(np.nan_to_num(rows.lon), np.nan_to_num(rows.lat), aoi_lonlat)
             rows.flag(ok & ~inside, "outside_area", "outside the area of interest")
-            ok = rows.reason == ""
+            ok = rows.ok.copy()
         if m is None or m.stray_check:
             okpos = np.flatnonzero(ok)
             stray = np.zeros(rows.n, dtype=bool)
             stray[okpos] = _q.stray_mask(rows.lon[okpos], rows.lat[okpos])
             rows.flag(stray, "outside_area", "stray point far from the rest of the file")
-            ok = rows.reason == ""
+            ok = rows.ok.copy()
         rows.ids = np.array(rows.ids, dtype=object)  # writable copy (pandas may hand out read-only views)
         need_hash = np.flatnonzero(ok & pd.isna(rows.ids))
         if need_hash.size:
@@ -830,13 +886,13 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
                 hash_cols = [c for c in _STREET_HASH_COLUMNS if c in raw.cells]
             else:
                 hash_cols = [c for c in (shown or raw.cells.columns) if c != "intel_id"]
-            rows.ids[need_hash] = _hash_ids(raw.cells, hash_cols, need_hash, rows.lon, rows.lat)
+            rows.ids[need_hash] = _hash_ids(raw, hash_cols, need_hash, rows.lon, rows.lat)
         parts.append({"raw": raw, "rows": rows, "kind": kind, "shown": shown, "mapping": m})
         file_stats.append({"file": raw.name, "format": kind, "mapping": m.name if m else None,
                            "encoding": raw.encoding, "rows_read": rows.n})
 
     # Duplicate ids across all files: first occurrence (file order, then line) wins.
-    all_ids = np.concatenate([np.where(pt["rows"].reason == "", pt["rows"].ids, None) for pt in parts])
+    all_ids = np.concatenate([np.where(pt["rows"].ok, pt["rows"].ids, None) for pt in parts])
     s = pd.Series(all_ids, dtype=object)
     dup = (s.notna() & s.duplicated()).to_numpy()
     off = 0
@@ -845,15 +901,15 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
         r.flag(dup[off: off + r.n], "duplicate_id", "id already loaded from an earlier row")
         off += r.n
 
-    loaded_lon = np.concatenate([pt["rows"].lon[pt["rows"].reason == ""] for pt in parts])
-    loaded_lat = np.concatenate([pt["rows"].lat[pt["rows"].reason == ""] for pt in parts])
+    loaded_lon = np.concatenate([pt["rows"].lon[pt["rows"].ok] for pt in parts])
+    loaded_lat = np.concatenate([pt["rows"].lat[pt["rows"].ok] for pt in parts])
     work_crs = geo.choose_working_crs(loaded_lon, loaded_lat, override=crs)
 
     frames = []
     for pt, stats in zip(parts, file_stats, strict=True):
         r = pt["rows"]
         raw = pt["raw"]
-        ok = r.reason == ""
+        ok = r.ok
         qpos = np.flatnonzero(~ok)
         shown = pt["shown"]
         raws = []
@@ -886,10 +942,10 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
 
 
 def _table(kind: str, raw: RawTable, r: _Rows, ok: np.ndarray) -> dict[str, Any]:
-    n = int(ok.sum())
+    """One file's loaded rows as column arrays; ``source_kind``/``source_file`` stay a single value."""
     return {
         "incident_id": r.ids[ok],
-        "source_kind": np.full(n, kind, dtype=object),
+        "source_kind": kind,
         "category": r.category[ok],
         "occurred_from": np.asarray(r.t0)[ok],
         "occurred_to": np.asarray(r.t1)[ok],
@@ -899,8 +955,8 @@ def _table(kind: str, raw: RawTable, r: _Rows, ok: np.ndarray) -> dict[str, Any]
         "confidence": np.asarray(r.confidence, float)[ok],
         "handling_code": np.asarray(r.handling, dtype=object)[ok],
         "disseminate": np.asarray(r.disseminate, bool)[ok],
-        "location": np.asarray(r.location, dtype=object)[ok] if kind != "intelligence" else np.full(n, None, object),
-        "source_file": np.full(n, raw.name, dtype=object),
+        "location": np.asarray(r.location, dtype=object)[ok] if kind != "intelligence" else None,
+        "source_file": raw.name,
         "source_line": raw.line[ok],
     }
 
@@ -908,16 +964,28 @@ def _table(kind: str, raw: RawTable, r: _Rows, ok: np.ndarray) -> dict[str, Any]
 def _finish(frames: list[dict[str, Any]], crs: str) -> pd.DataFrame:
     if not frames:
         return empty_incidents(crs)
-    cols = {c: np.concatenate([f[c] for f in frames]) for c in frames[0]}
+    sizes = np.array([f["incident_id"].size for f in frames])
+    which = np.repeat(np.arange(len(frames)), sizes)  # frame of each output row
+    cols: dict[str, Any] = {}
+    for c in COLUMNS:
+        if c in ("x_m", "y_m"):
+            continue
+        if c in ("source_kind", "source_file"):
+            # One value per file: a string array of the per-file values, taken by frame number (no per-row
+            # string objects to build or validate).
+            cols[c] = pd.array(np.array([f[c] for f in frames], dtype=object), dtype="string").take(which)
+            continue
+        parts = [f[c] if f[c] is not None else np.full(f["incident_id"].size, None, object) for f in frames]
+        v = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        # pd.array builds string columns straight from object arrays (several times faster than Series.astype).
+        cols[c] = pd.array(v, dtype="string") if DTYPES[c] == "string" else np.asarray(v, dtype=DTYPES[c])
     # police.uk points are anonymised snap points shared by many rows (Essex: 17k distinct in 115k rows):
     # project each distinct point once; the result is identical, at a third of the cost.
     codes, uniq = pd.factorize(cols["lon"] + 1j * cols["lat"])
     ux, uy = geo.to_xy(uniq.real, uniq.imag, crs)
-    x, y = ux[codes], uy[codes]
-    cols["x_m"], cols["y_m"] = x, y
-    # pd.array builds string columns straight from object arrays (several times faster than Series.astype).
-    df = pd.DataFrame({c: pd.Series(pd.array(cols[c], dtype=DTYPES[c]) if DTYPES[c] == "string"
-                                    else np.asarray(cols[c]).astype(DTYPES[c])) for c in COLUMNS})
+    cols["x_m"], cols["y_m"] = ux[codes], uy[codes]
+    # Every array above is new and already of its final dtype: no copy, no astype.
+    df = pd.DataFrame({c: cols[c] for c in COLUMNS}, copy=False)
     df.attrs["crs"] = crs
     return df
 
