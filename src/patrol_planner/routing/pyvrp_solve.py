@@ -10,9 +10,7 @@ as the OR-Tools model; its plan is re-timed in floats and goes through the same 
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -37,8 +35,10 @@ def _groups(problem: PatrolProblem) -> list[list[int]]:
     return list(keys.values())
 
 
-def _run(problem: PatrolProblem, params: Any, sc: Any, budget_s: float) -> dict[str, Any]:
-    """Build and solve the PyVRP model; runs in the child process. Returns plain lists only."""
+def search(problem: PatrolProblem, params: Any, sc: Any, budget_s: float, seed: int) -> dict[str, Any]:
+    """Build and solve the PyVRP model for ``budget_s`` [s] (or, in deterministic mode,
+    ``params.det_pyvrp_iterations`` iterations) with ``seed``. Returns plain values only (it may run in
+    a child process): ``routes`` (site indices per unit), ``feasible``, ``iterations``, ``wall_s``."""
     import pyvrp
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
@@ -90,7 +90,7 @@ def _run(problem: PatrolProblem, params: Any, sc: Any, budget_s: float) -> dict[
                                  MaxRuntime(max(budget_s, 10 * params.time_limit_s))])
     else:
         stop = MaxRuntime(max(0.05, budget_s - (time.monotonic() - t0)))
-    res = pyvrp.solve(data, stop, seed=params.seed, display=False)
+    res = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False)
     best = res.best
     routes: list[list[int]] = [[] for _ in problem.units]
     used = {gi: 0 for gi in range(len(groups))}
@@ -100,29 +100,15 @@ def _run(problem: PatrolProblem, params: Any, sc: Any, budget_s: float) -> dict[
         used[gi] += 1
         routes[unit] = [sites[a.idx].index for a in r if a.is_client()]
     return {"routes": routes, "feasible": bool(best.is_feasible()), "iterations": int(res.num_iterations),
-            "cost_int": int(res.cost()) if best.is_feasible() else None, "wall_s": time.monotonic() - t0}
+            "cost_int": int(res.cost()) if best.is_feasible() else None, "wall_s": time.monotonic() - t0,
+            "seed": seed}
 
 
-def start(problem: PatrolProblem, params: Any, sc: Any, deadline: float) -> tuple[ProcessPoolExecutor, Future]:
-    """Start PyVRP in a child process; it stops shortly before ``deadline`` (monotonic clock) [s]."""
-    # fork: the child inherits the problem without pickling the matrices and starts in milliseconds.
-    ex = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
-    budget = max(0.1, deadline - time.monotonic() - 0.15)
-    return ex, ex.submit(_run, problem, params, sc, budget)
-
-
-def finish(pending: tuple[ProcessPoolExecutor, Future], problem: PatrolProblem,
-           params: Any) -> tuple[RoutingResult | None, dict[str, Any]]:
-    """Collect PyVRP's plan, re-timed in floats (earliest schedule); ``None`` when it has none."""
+def to_result(out: dict[str, Any], problem: PatrolProblem,
+              params: Any) -> tuple[RoutingResult | None, dict[str, Any]]:
+    """PyVRP's plan (from :func:`search`) re-timed in floats (earliest schedule); ``None`` when it has none."""
     from patrol_planner.routing.solve import build_result
 
-    ex, fut = pending
-    try:
-        out = fut.result(timeout=None if params.deterministic else params.time_limit_s + 30)
-    except Exception as exc:  # a crashed child must not sink the OR-Tools plan
-        ex.shutdown(wait=False, cancel_futures=True)
-        return None, {"error": f"{type(exc).__name__}: {exc}"}
-    ex.shutdown(wait=True)
     info = {k: v for k, v in out.items() if k != "routes"}
     if not out["feasible"]:
         return None, info

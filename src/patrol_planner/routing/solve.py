@@ -19,7 +19,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -78,11 +78,19 @@ class SolveParams:
         In deterministic mode, each restart's search stops after this many solutions.
     det_pyvrp_iterations : int
         In deterministic mode, PyVRP stops after this many iterations.
+    workers : int
+        Processes to search with: 2 (default) forks a child for a second search on the other core
+        (PyVRP when it expresses the problem, else OR-Tools with seed + 1 and another first solution);
+        1 searches in this process only. Without ``fork`` (Windows, macOS spawn) the solve falls back to
+        one process; in deterministic mode it then runs the second search after the first, so the plan
+        is the same on every platform.
     extra : dict
         Expert knobs for experiments: ``ls_<operator>`` (bool, an OR-Tools local search operator on or
         off), ``first_share`` (share of the budget for the first GLS run, default 0.5),
         ``restart_slice_s`` (GLS time per restart [s]), ``ruin_share`` ((lo, hi) share of visits removed
-        per restart).
+        per restart), ``ortools_share`` (share of the budget for OR-Tools in the parent before PyVRP's
+        second seed, when PyVRP expresses the problem; default 0.3), ``second_first_solution`` (first
+        solution strategy of the second OR-Tools worker; default ``PARALLEL_CHEAPEST_INSERTION``).
     """
 
     time_limit_s: float = 10.0
@@ -99,6 +107,7 @@ class SolveParams:
     det_restarts: int = 10
     det_restart_solutions: int = 30
     det_pyvrp_iterations: int = 3000
+    workers: int = 2
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -110,6 +119,8 @@ class SolveParams:
             raise RoutingError(f"SolveParams.time_resolution_s must be > 0, got {self.time_resolution_s}")
         if self.prize_resolution is not None and not self.prize_resolution > 0:
             raise RoutingError(f"SolveParams.prize_resolution must be > 0, got {self.prize_resolution}")
+        if not (isinstance(self.workers, int) and self.workers >= 1):
+            raise RoutingError(f"SolveParams.workers must be an int >= 1, got {self.workers!r}")
         if self.first_solution not in _FIRST_SOLUTIONS:
             raise RoutingError(f"SolveParams.first_solution {self.first_solution!r} unknown; "
                                f"choose from {list(_FIRST_SOLUTIONS)}")
@@ -448,8 +459,11 @@ class _OrtoolsModel:
         return out
 
 
-def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
-                   deadline: float) -> tuple[RoutingResult | None, dict[str, Any]]:
+def _search_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
+                    deadline: float) -> tuple[list[Any] | None, dict[str, Any]]:
+    """Build and search the OR-Tools model until ``deadline`` (monotonic clock) [s] or, in deterministic
+    mode, the work counters. Returns plain values only (it may run in a child process): per-unit
+    ``(leave_s, [(site_index, start_s)], return_s, break)`` or ``None``, and statistics."""
     t0 = time.monotonic()
     model = _OrtoolsModel(problem, params, sc)
     r = model.routing
@@ -464,6 +478,10 @@ def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
                     if params.restarts and not params.deterministic else budget)
     sol = r.SolveWithParameters(model.search_params(first_budget, solution_limit=det_limit))
     info["status"] = int(r.status())
+    info["seed"] = params.seed
+    info["first_solution"] = params.first_solution
+    if params.deterministic and time.monotonic() >= deadline - 0.05:
+        info["cut_by_time_limit"] = True
     if sol is None:
         return None, info
     best = sol
@@ -477,7 +495,7 @@ def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
         n_restart = 0
         while (n_restart < params.det_restarts) if det else (time.monotonic() < deadline - 0.05):
             if det and time.monotonic() >= deadline - 0.05:
-                info["det_restarts_cut_by_time_limit"] = True
+                info["det_restarts_cut_by_time_limit"] = info["cut_by_time_limit"] = True
                 break
             seqs = model.routes_of(best)
             flat = [(ui, j) for ui, s in enumerate(seqs) for j in range(len(s))]
@@ -509,10 +527,93 @@ def _solve_ortools(problem: PatrolProblem, params: SolveParams, sc: Scaling,
                 best, best_cost = cand, cand.ObjectiveValue()
                 info["restart_improvements"] += 1
         info["restarts"] = n_restart
-    plans = model.decode(best)
-    res = build_result(problem, params, plans, {})
     info["best_objective_int"] = best_cost
-    return res, info
+    info["wall_s"] = time.monotonic() - t0
+    return model.decode(best), info
+
+
+# --------------------------------------------------------------------------------------------------
+# Portfolio: what runs where
+# --------------------------------------------------------------------------------------------------
+def _second_ortools_params(params: SolveParams) -> SolveParams:
+    """The second OR-Tools worker: another seed and another first solution, so it explores elsewhere."""
+    alt = str(params.extra.get("second_first_solution", "PARALLEL_CHEAPEST_INSERTION"))
+    if alt == params.first_solution:
+        alt = "ALL_UNPERFORMED" if params.first_solution != "ALL_UNPERFORMED" else "PARALLEL_CHEAPEST_INSERTION"
+    return replace(params, seed=params.seed + 1, first_solution=alt)
+
+
+def _pyvrp_worker(problem: PatrolProblem, params: SolveParams, sc: Scaling, deadline: float,
+                  seed: int) -> dict[str, Any]:
+    from patrol_planner.routing import pyvrp_solve
+
+    out = pyvrp_solve.search(problem, params, sc, max(0.05, deadline - time.monotonic() - 0.1), seed)
+    if params.deterministic and out["iterations"] < params.det_pyvrp_iterations:
+        out["cut_by_time_limit"] = True
+    return out
+
+
+def _run_portfolio(problem: PatrolProblem, params: SolveParams, sc: Scaling, t_start: float, deadline: float,
+                   report: dict[str, Any]) -> tuple[list[tuple[str, RoutingResult]], int]:
+    """Run the searches and return ``[(name, result)]`` in a fixed order, and the process count.
+
+    With ``workers >= 2`` a forked child takes the second core: PyVRP (seed ``s``) when it expresses
+    the problem exactly, otherwise a second OR-Tools search (seed ``s + 1``, another first solution).
+    The parent runs OR-Tools and, when PyVRP expresses the problem, then PyVRP with seed ``s + 1``
+    (the OR-Tools search gets ``extra["ortools_share"]`` of the budget, default 0.3). Without fork the
+    parent runs the child's search itself: after its own in deterministic mode (so the plan is the same
+    on every platform), not at all otherwise (except PyVRP, which then replaces the parent's second seed).
+    """
+    from patrol_planner.routing import parallel, pyvrp_solve
+
+    expr = params.portfolio and pyvrp_solve.can_express(problem)
+    det = params.deterministic
+    child_name = child_fn = None
+    child_args: tuple[Any, ...] = ()
+    if params.workers >= 2:
+        if expr:
+            child_name, child_fn, child_args = "pyvrp", _pyvrp_worker, (problem, params, sc, deadline, params.seed)
+        else:
+            child_name, child_fn = "ortools-2", _search_ortools
+            child_args = (problem, _second_ortools_params(params), sc, deadline)
+    pending = parallel.start(child_name, child_fn, *child_args) if child_fn is not None else None
+    n_proc = 2 if pending is not None else 1
+
+    out: dict[str, Any] = {}  # name -> (kind, raw)
+    share = float(params.extra.get("ortools_share", 0.3))
+    ot_deadline = deadline if (det or not expr) else t_start + share * params.time_limit_s
+    out["ortools"] = ("ortools", _search_ortools(problem, params, sc, ot_deadline))
+    if expr:
+        if pending is not None or (det and child_fn is not None):
+            out["pyvrp-2"] = ("pyvrp", _pyvrp_worker(problem, params, sc, deadline, params.seed + 1))
+        else:
+            out["pyvrp"] = ("pyvrp", _pyvrp_worker(problem, params, sc, deadline, params.seed))
+    if child_fn is not None:
+        if pending is not None:
+            wait = 10 * params.time_limit_s + 30 if det else max(0.0, deadline - time.monotonic()) + 30
+            raw, err = parallel.collect(pending, wait)
+            if err is not None:
+                report[child_name] = {"error": err}
+            else:
+                out[child_name] = ("pyvrp" if expr else "ortools", raw)
+        elif det:  # no fork here: do the child's work in this process, for the same plan everywhere
+            out[child_name] = ("pyvrp" if expr else "ortools", child_fn(*child_args))
+    cands: list[tuple[str, RoutingResult]] = []
+    for name in ("ortools", "ortools-2", "pyvrp", "pyvrp-2"):
+        if name not in out:
+            continue
+        kind, raw = out[name]
+        if kind == "pyvrp":
+            res_pv, info = pyvrp_solve.to_result(raw, problem, params)
+            report[name] = info
+            if res_pv is not None:
+                cands.append((name, res_pv))
+        else:
+            plans, info = raw
+            report[name] = info
+            if plans is not None:
+                cands.append((name, build_result(problem, params, plans, {})))
+    return cands, n_proc
 
 
 # --------------------------------------------------------------------------------------------------
@@ -554,21 +655,8 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
         res = empty_result(problem, params, {})
         candidates.append(("empty", res))
     else:
-        pending = None
-        if params.portfolio:
-            from patrol_planner.routing import pyvrp_solve
-
-            if pyvrp_solve.can_express(problem):
-                pending = pyvrp_solve.start(problem, params, sc, deadline)
-        res_ot, info = _solve_ortools(problem, params, sc, deadline)
-        stats["portfolio"]["ortools"] = info
-        if res_ot is not None:
-            candidates.append(("ortools", res_ot))
-        if pending is not None:
-            res_pv, info_pv = pyvrp_solve.finish(pending, problem, params)
-            stats["portfolio"]["pyvrp"] = info_pv
-            if res_pv is not None:
-                candidates.append(("pyvrp", res_pv))
+        candidates, processes = _run_portfolio(problem, params, sc, t_start, deadline, stats["portfolio"])
+        stats["processes"] = processes
     valid: list[tuple[str, RoutingResult]] = []
     for name, res in candidates:
         try:
@@ -583,8 +671,12 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
                                   f"details: {stats['portfolio']}")
     # Higher objective wins; ties go to the earlier entry (OR-Tools), so the choice is deterministic.
     name, best = max(valid, key=lambda nr: nr[1].objective)
+    if params.deterministic:  # did the cap cut any work-bounded search? (then not reproducible)
+        hit = any(v.get("cut_by_time_limit", False) for v in stats["portfolio"].values())
+    else:
+        hit = time.monotonic() >= deadline - 0.01
     stats.update(solver=name, wall_s=time.monotonic() - t_start, best_objective=best.objective,
-                 status="ok", hit_time_limit=time.monotonic() >= deadline - 0.01)
+                 status="ok", hit_time_limit=hit)
     ot = stats["portfolio"].get("ortools", {})
     if "first_objective_int" in ot:
         # prize collected minus travel cost, as OR-Tools saw it (integers, so approximate)

@@ -1,0 +1,122 @@
+"""Routing on two cores: the forked second search, its fallback without fork, and determinism.
+
+Tiny synthetic towns (clearly labelled: random points, fixed speeds), real OR-Tools and PyVRP searches
+of 1-3 s. Patrol problems with a meal break or repeat visits are beyond PyVRP, so their second core runs
+a second OR-Tools search; TOP-like problems get PyVRP in the child and a second PyVRP seed in the parent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from patrol_planner.routing import PatrolProblem, SolveParams, parallel, solve, validate
+
+H = 3600.0
+NIGHT = 22 * H
+
+
+def patrol(n: int = 14, seed: int = 3) -> PatrolProblem:
+    """Synthetic town with repeat visits and meal breaks (so PyVRP cannot express it)."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 8000.0, (n, 2))
+    d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2))
+    p = PatrolProblem(travel_time_s={"drive": d / 9.0}, distance_m={"drive": d})
+    a, b = p.add_station(0, name="A"), p.add_station(1, name="B")
+    for i in range(2, n):
+        p.add_site(i, site_id=f"s{i}", prize=float(rng.integers(1, 20)), dwell_s=900, max_visits=2,
+                   min_gap_s=2 * H, repeat_factor=0.6)
+    p.add_unit(unit_id="U1", start=a, shift_start_s=NIGHT, shift_end_s=NIGHT + 5 * H, break_s=1800,
+               break_window_s=(NIGHT + 2 * H, NIGHT + 4 * H))
+    p.add_unit(unit_id="U2", start=b, end=a, shift_start_s=NIGHT, shift_end_s=NIGHT + 5 * H, break_s=1800)
+    return p
+
+
+def prize_only(n: int = 30, seed: int = 5) -> PatrolProblem:
+    """Synthetic orienteering-like problem PyVRP can express (one visit each, no break, no windows)."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 8000.0, (n, 2))
+    d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2))
+    p = PatrolProblem(travel_time_s={"drive": d / 9.0}, distance_m={"drive": d})
+    st = p.add_station(0, name="HQ")
+    for i in range(1, n):
+        p.add_site(i, site_id=f"s{i}", prize=float(rng.integers(1, 20)), dwell_s=600)
+    for k in range(2):
+        p.add_unit(unit_id=f"U{k}", start=st, shift_start_s=NIGHT, shift_end_s=NIGHT + 2 * H)
+    return p
+
+
+def test_second_ortools_worker_runs_in_a_child_and_is_valid():
+    """A problem PyVRP cannot express: both OR-Tools searches report, on two processes, and the winner
+    (the higher objective) passes the validator."""
+    if not parallel.fork_available():
+        pytest.skip("no fork on this platform")
+    p = patrol()
+    res = solve(p, SolveParams(time_limit_s=2.0))
+    validate(p, res)
+    pf = res.stats["portfolio"]
+    assert res.stats["processes"] == 2
+    assert {"ortools", "ortools-2"} <= set(pf) and "pyvrp" not in pf
+    assert pf["ortools-2"]["seed"] == 1 and pf["ortools-2"]["first_solution"] != pf["ortools"]["first_solution"]
+    assert res.objective == max(v["objective"] for v in pf.values() if "objective" in v)
+    assert res.prize > 0
+
+
+def test_single_worker_runs_one_search():
+    """workers=1: no child process, OR-Tools only for a patrol problem."""
+    p = patrol()
+    res = solve(p, SolveParams(time_limit_s=1.0, workers=1))
+    validate(p, res)
+    assert res.stats["processes"] == 1 and set(res.stats["portfolio"]) == {"ortools"}
+
+
+def test_deterministic_two_workers_same_plan_with_and_without_fork(monkeypatch):
+    """Deterministic mode: the same plan twice with two processes, and the same again where fork is
+    unavailable (the second search then runs in this process after the first)."""
+    params = SolveParams(time_limit_s=30, deterministic=True, det_solution_limit=40, det_restarts=3,
+                         det_restart_solutions=15)
+    a, b = solve(patrol(), params), solve(patrol(), params)
+    assert a.routes == b.routes and a.objective == b.objective and a.stats["solver"] == b.stats["solver"]
+    assert not a.stats["hit_time_limit"]
+    assert "ortools-2" in a.stats["portfolio"]
+    monkeypatch.setattr(parallel, "fork_available", lambda: False)
+    c = solve(patrol(), params)
+    assert c.stats["processes"] == 1 and "ortools-2" in c.stats["portfolio"]
+    assert c.routes == a.routes and c.objective == a.objective
+
+
+def test_no_fork_falls_back_to_one_process(monkeypatch):
+    """Without fork (Windows, macOS spawn) the solve still succeeds in one process, PyVRP included."""
+    monkeypatch.setattr(parallel, "fork_available", lambda: False)
+    p = prize_only()
+    res = solve(p, SolveParams(time_limit_s=2.0))
+    validate(p, res)
+    assert res.stats["processes"] == 1
+    assert {"ortools", "pyvrp"} <= set(res.stats["portfolio"]) and "pyvrp-2" not in res.stats["portfolio"]
+
+
+def test_pyvrp_two_seeds_when_it_expresses_the_problem():
+    """TOP-like problem: PyVRP with seed s in the child and seed s+1 in the parent after OR-Tools."""
+    if not parallel.fork_available():
+        pytest.skip("no fork on this platform")
+    p = prize_only()
+    res = solve(p, SolveParams(time_limit_s=2.0))
+    validate(p, res)
+    pf = res.stats["portfolio"]
+    assert {"ortools", "pyvrp", "pyvrp-2"} <= set(pf)
+    assert (pf["pyvrp"]["seed"], pf["pyvrp-2"]["seed"]) == (0, 1)
+    assert res.objective == max(v["objective"] for v in pf.values() if "objective" in v)
+
+
+def test_child_failure_is_reported_not_raised():
+    """A child that raises, or dies, comes back as an error message."""
+    if not parallel.fork_available():
+        pytest.skip("no fork on this platform")
+
+    def boom() -> None:
+        raise ValueError("kaput")
+
+    val, err = parallel.collect(parallel.start("boom", boom), 10)
+    assert val is None and "kaput" in err
+    val, err = parallel.collect(parallel.start("ok", lambda x: x * 2, 21), 10)
+    assert val == 42 and err is None
