@@ -125,7 +125,8 @@ def hotspot_model(s: Scenario) -> Any:
 
     h = s.hotspots
     kw: dict[str, Any] = {}
-    for name in ("cell_size_m", "half_life_days", "asb_weight", "enforcement_weight"):
+    for name in ("cell_size_m", "half_life_days", "asb_weight", "enforcement_weight", "volume_weight",
+                 "smoothing", "grid"):
         v = getattr(h, name)
         if v is not None:
             kw[name] = v

@@ -89,6 +89,9 @@ class HotspotConfig(_Model):
     harm: Literal["cchi", "ons_css"] = "cchi"
     asb_weight: float | None = Field(default=None, ge=0)
     enforcement_weight: float | None = Field(default=None, ge=0)
+    volume_weight: float | None = Field(default=None, ge=0)
+    smoothing: float | None = Field(default=None, ge=0)
+    grid: Literal["square", "hex"] | None = None
     weights: dict[str, float] = Field(default_factory=dict)  # per-category overrides
     top: int = Field(default=20, ge=1, le=500)
     use_intelligence: bool = True
