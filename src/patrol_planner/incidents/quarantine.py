@@ -120,12 +120,16 @@ def in_aoi(lon: np.ndarray, lat: np.ndarray, aoi_lonlat: object) -> np.ndarray:
 
 
 def quarantine_frame(raws: list[dict], rows: np.ndarray, reason: np.ndarray, detail: np.ndarray,
-                     source_file: str, line: np.ndarray) -> pd.DataFrame:
-    """Quarantine rows for positions ``rows`` of one file; ``raws`` holds each row's showable raw cells."""
+                     source_file: str | np.ndarray, line: np.ndarray) -> pd.DataFrame:
+    """Quarantine rows for positions ``rows``; ``raws`` holds each row's showable raw cells.
+
+    ``source_file`` is one file name, or an array with each position's file name (several files at once).
+    """
     if rows.size == 0:
         return empty_quarantine()
+    files = [source_file] * rows.size if isinstance(source_file, str) else np.asarray(source_file, object)[rows]
     return pd.DataFrame({
-        "source_file": pd.Series([source_file] * rows.size, dtype="string"),
+        "source_file": pd.Series(files, dtype="string"),
         "source_line": pd.Series(line[rows], dtype="int64"),
         "reason": pd.Series(reason[rows], dtype="string"),
         "detail": pd.Series(detail[rows], dtype="string"),

@@ -209,15 +209,22 @@ def read_raw(path: str | Path, *, allow_cp1252: bool = False, columns: Iterable[
     # Cheap look at the head first; the whole file only when the head is all blank/control bytes.
     if not (b[:4096] > 32).any() and not (b > 32).any():
         raise InputFileError(f"{name}: file is empty (no header line)")
+    has_quotes = b'"' in data
+    layout = None
     lone_cr = False
-    if b"\r" in data:  # bytes search (memchr) instead of a full numpy pass for the usual LF/CRLF file
-        cr = np.flatnonzero(b == 13)
-        lone_cr = bool(cr.size) and bool((b[np.minimum(cr + 1, b.size - 1)] != 10).any())
+    if b"\r" in data:  # bytes search (memchr) instead of a full numpy pass for the usual LF-only file
+        if has_quotes:
+            cr = np.flatnonzero(b == 13)
+            lone_cr = bool(cr.size) and bool((b[np.minimum(cr + 1, b.size - 1)] != 10).any())
+        else:
+            # Every CR is part of a CRLF <=> as many CRs as line ends with a CR before them.
+            layout = _layout(b, has_quotes)
+            before_lf = layout[0][layout[0] > 0] - 1
+            lone_cr = int(np.count_nonzero(b == 13)) != int(np.count_nonzero(b[before_lf] == 13))
     if lone_cr:
         # Old-Mac line ends: the csv module path below handles them.
         return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
-    has_quotes = b'"' in data
-    rec_end, seps, quotes_ok, unterminated = _layout(b, has_quotes)
+    rec_end, seps, quotes_ok, unterminated = layout if layout is not None else _layout(b, has_quotes)
     padded = _has_padding(b) if has_quotes else _has_padding_unquoted(b, seps, rec_end)
     if quotes_ok and unterminated:
         raise InputFileError(f"{name}: a quoted field is never closed (file truncated?)")
@@ -248,11 +255,19 @@ def _has_padding_unquoted(b: np.ndarray, seps: np.ndarray, rec_end: np.ndarray) 
         return False
     if (b == 9).any():
         return True
+    if b[0] == 32 or b[-1] == 32:
+        return True
+    # Separators are never the first byte of a file (the header is non-blank) and never the last one of b
+    # (trailing line ends are cut off): a separator at either end only means an empty first/last cell.
+    s = seps[(seps > 0) if seps.size and seps[0] == 0 else slice(None)]
+    s = s[s < b.size - 1] if s.size and s[-1] >= b.size - 1 else s
+    before = s - 1
+    if (b[before] == 32).any() or (b[2:][before] == 32).any():  # b[2:][i - 1] is b[i + 1]
+        return True
     last = rec_end - 1
     last = np.where(b[np.maximum(last, 0)] == 13, last - 1, last)  # CRLF: the byte before the CR
-    pos = np.concatenate((seps - 1, seps + 1, last, rec_end + 1, [0, b.size - 1]))
-    pos = pos[(pos >= 0) & (pos < b.size)]
-    return bool((b[pos] == 32).any())
+    nxt = rec_end + 1
+    return bool((b[last[last >= 0]] == 32).any() or (b[nxt[nxt < b.size]] == 32).any())
 
 
 def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray, name: str, encoding: str,
@@ -293,7 +308,8 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
             except (pd.errors.ParserError, ValueError):
                 # e.g. a short first row with usecols: the slower csv-module path reads anything csv can.
                 return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
-        parsed = parsed[use]
+        if list(parsed.columns) != use:
+            parsed = parsed[use]
     else:
         parsed = pd.DataFrame({i: pd.Series(dtype=str) for i in use})
     if len(parsed) != int(keep_rows.sum()):
@@ -717,16 +733,18 @@ def _hash_ids(raw: RawTable, cols: list[str], rows_idx: np.ndarray, lon: np.ndar
     parts["_lon"] = lon[rows_idx]
     parts["_lat"] = lat[rows_idx]
     h = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy(np.uint64)
-    ids = np.char.add("h:", h.astype(str))
-    hs = pd.Series(h)
-    if hs.duplicated().any():
-        occ = np.zeros(h.size, dtype=np.int64)
-        rep_ = np.flatnonzero(hs.duplicated(keep=False).to_numpy())  # only rows whose hash repeats
-        occ[rep_] = hs.iloc[rep_].groupby(h[rep_], sort=False).cumcount().to_numpy()
-        again = occ > 0
-        ids = ids.astype(object)
-        ids[again] = np.char.add(np.char.add(ids[again].astype(str), "#"), occ[again].astype(str))
-    return np.asarray(ids, dtype=object)
+    if not pd.Series(h).duplicated().any():
+        return np.array([f"h:{v}" for v in h.tolist()], dtype=object)
+    # n-th copy (0-based) of each hash in row order: a stable sort keeps row order within equal hashes.
+    # (Identical ASB reports are common: same month, snap point and type; Essex 2018 has ~9k repeats.)
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    start = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]])  # first sorted position of each hash
+    run = np.repeat(start, np.diff(np.r_[start, hs.size]))
+    occ = np.empty(h.size, dtype=np.int64)
+    occ[order] = np.arange(h.size) - run
+    return np.array([f"h:{v}#{o}" if o else f"h:{v}" for v, o in zip(h.tolist(), occ.tolist(), strict=True)],
+                    dtype=object)
 
 
 def _resolve_format(raw: RawTable, fmt: str | None,
@@ -840,7 +858,6 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
         crs = geo.check_projected(crs)
 
     parts: list[dict[str, Any]] = []
-    quarantines: list[pd.DataFrame] = []
     file_stats: list[dict[str, Any]] = []
     for p in plist:
         allow_cp1252, columns, floats = False, None, _COORD_COLUMNS
@@ -892,37 +909,48 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
                            "encoding": raw.encoding, "rows_read": rows.n})
 
     # Duplicate ids across all files: first occurrence (file order, then line) wins.
-    all_ids = np.concatenate([np.where(pt["rows"].ok, pt["rows"].ids, None) for pt in parts])
-    s = pd.Series(all_ids, dtype=object)
-    dup = (s.notna() & s.duplicated()).to_numpy()
+    # Only loaded rows take part (every one has an id by now), in file order then row order.
+    ok_pos = [np.flatnonzero(pt["rows"].ok) for pt in parts]
+    loaded_ids = np.concatenate([pt["rows"].ids[pos] for pt, pos in zip(parts, ok_pos, strict=True)])
+    s = pd.Series(loaded_ids, dtype=object)
+    dup = (s.duplicated() & s.notna()).to_numpy()
     off = 0
-    for pt in parts:
+    for pt, pos in zip(parts, ok_pos, strict=True):
         r: _Rows = pt["rows"]
-        r.flag(dup[off: off + r.n], "duplicate_id", "id already loaded from an earlier row")
-        off += r.n
+        mask = np.zeros(r.n, dtype=bool)
+        mask[pos] = dup[off: off + pos.size]
+        r.flag(mask, "duplicate_id", "id already loaded from an earlier row")
+        off += pos.size
 
     loaded_lon = np.concatenate([pt["rows"].lon[pt["rows"].ok] for pt in parts])
     loaded_lat = np.concatenate([pt["rows"].lat[pt["rows"].ok] for pt in parts])
     work_crs = geo.choose_working_crs(loaded_lon, loaded_lat, override=crs)
 
     frames = []
+    q_raws: list[dict[str, Any]] = []
+    q_cols: dict[str, list[np.ndarray]] = {"file": [], "line": [], "reason": [], "detail": []}
     for pt, stats in zip(parts, file_stats, strict=True):
         r = pt["rows"]
         raw = pt["raw"]
         ok = r.ok
         qpos = np.flatnonzero(~ok)
         shown = pt["shown"]
-        raws = []
         for i in qpos.tolist():
             rec = raw.raw_row(i)
-            raws.append(rec if shown is None else {k: rec[k] for k in shown if k in rec})
-        quarantines.append(_q.quarantine_frame(raws, qpos, r.reason, r.detail, raw.name, raw.line))
+            q_raws.append(rec if shown is None else {k: rec[k] for k in shown if k in rec})
+        q_cols["file"].append(np.full(qpos.size, raw.name, dtype=object))
+        q_cols["line"].append(raw.line[qpos])
+        q_cols["reason"].append(r.reason[qpos])
+        q_cols["detail"].append(r.detail[qpos])
         stats["rows_loaded"] = int(ok.sum())
         stats["rows_quarantined"] = int(qpos.size)
         if ok.any():
             frames.append(_table(pt["kind"], raw, r, ok))
-    incidents = _finish(frames, work_crs)
-    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else _q.empty_quarantine()
+    incidents, category_counts = _finish(frames, work_crs)
+    # One quarantine table for all files (not one per file, then a concat).
+    quarantine = _q.quarantine_frame(q_raws, np.arange(len(q_raws)), np.concatenate(q_cols["reason"]),
+                                     np.concatenate(q_cols["detail"]), np.concatenate(q_cols["file"]),
+                                     np.concatenate(q_cols["line"]))
     quarantine = quarantine[list(QUARANTINE_COLUMNS)]
     reasons = quarantine["reason"].value_counts()
     report = IngestReport(
@@ -930,7 +958,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
         rows_loaded=len(incidents),
         rows_quarantined=len(quarantine),
         quarantine_reasons={k: int(reasons.get(k, 0)) for k in _q.REASONS if reasons.get(k, 0)},
-        categories={k: int(v) for k, v in sorted(incidents["category"].value_counts().items())},
+        categories=dict(sorted(category_counts.items())),
         crs=work_crs,
         files=tuple(file_stats),
     )
@@ -961,12 +989,14 @@ def _table(kind: str, raw: RawTable, r: _Rows, ok: np.ndarray) -> dict[str, Any]
     }
 
 
-def _finish(frames: list[dict[str, Any]], crs: str) -> pd.DataFrame:
+def _finish(frames: list[dict[str, Any]], crs: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The incident table from the per-file column arrays, and loaded rows per category."""
     if not frames:
-        return empty_incidents(crs)
+        return empty_incidents(crs), {}
     sizes = np.array([f["incident_id"].size for f in frames])
     which = np.repeat(np.arange(len(frames)), sizes)  # frame of each output row
     cols: dict[str, Any] = {}
+    category_counts: dict[str, int] | None = None
     for c in COLUMNS:
         if c in ("x_m", "y_m"):
             continue
@@ -977,6 +1007,15 @@ def _finish(frames: list[dict[str, Any]], crs: str) -> pd.DataFrame:
             continue
         parts = [f[c] if f[c] is not None else np.full(f["incident_id"].size, None, object) for f in frames]
         v = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if c == "category":
+            # 14 distinct values: factorize once for the per-category counts, and take the string column
+            # from the distinct values (no per-row validation).
+            codes, uniq = pd.factorize(v)
+            if (codes >= 0).all():
+                counts = np.bincount(codes, minlength=uniq.size)
+                category_counts = {str(u): int(n) for u, n in zip(uniq, counts, strict=True)}
+                cols[c] = pd.array(np.asarray(uniq, dtype=object), dtype="string").take(codes)
+                continue
         # pd.array builds string columns straight from object arrays (several times faster than Series.astype).
         cols[c] = pd.array(v, dtype="string") if DTYPES[c] == "string" else np.asarray(v, dtype=DTYPES[c])
     # police.uk points are anonymised snap points shared by many rows (Essex: 17k distinct in 115k rows):
@@ -987,7 +1026,9 @@ def _finish(frames: list[dict[str, Any]], crs: str) -> pd.DataFrame:
     # Every array above is new and already of its final dtype: no copy, no astype.
     df = pd.DataFrame({c: cols[c] for c in COLUMNS}, copy=False)
     df.attrs["crs"] = crs
-    return df
+    if category_counts is None:  # a missing category (not possible for a loaded row): count as pandas
+        category_counts = {str(k): int(n) for k, n in df["category"].value_counts().items()}
+    return df, category_counts
 
 
 def quarantine_to_csv(quarantine: pd.DataFrame, path: str | Path) -> None:
