@@ -403,6 +403,7 @@ class _Rows:
         self.reason = np.full(n, "", dtype=object)
         self.detail = np.full(n, "", dtype=object)
         self.ids = np.full(n, None, dtype=object)
+        self.no_id: np.ndarray | None = None  # where ids is None, when a reader knows it (else pd.isna)
         self.category = np.full(n, None, dtype=object)
         self.t0 = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         self.t1 = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -511,7 +512,8 @@ def _read_street(raw: RawTable, rows: _Rows) -> list[str] | None:
     _month(rows, raw, "Month")
     _map_category(rows, raw, "Crime type", _CATEGORY_BY_FOLD, "Crime type")
     cid = _col(raw, "Crime ID").to_numpy(object)
-    rows.ids = np.where(cid == "", None, cid)
+    rows.no_id = cid == ""
+    rows.ids = np.where(rows.no_id, None, cid)
     if "Location" in raw.cells:
         codes, uniq = raw.factorized("Location")
         u = pd.Series(uniq, dtype=object)
@@ -897,7 +899,8 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
             rows.flag(stray, "outside_area", "stray point far from the rest of the file")
             ok = rows.ok.copy()
         rows.ids = np.array(rows.ids, dtype=object)  # writable copy (pandas may hand out read-only views)
-        need_hash = np.flatnonzero(ok & pd.isna(rows.ids))
+        no_id = rows.no_id if rows.no_id is not None else pd.isna(rows.ids)
+        need_hash = np.flatnonzero(ok & no_id)
         if need_hash.size:
             if kind == "police_uk_street":
                 hash_cols = [c for c in _STREET_HASH_COLUMNS if c in raw.cells]
@@ -912,8 +915,8 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
     # Only loaded rows take part (every one has an id by now), in file order then row order.
     ok_pos = [np.flatnonzero(pt["rows"].ok) for pt in parts]
     loaded_ids = np.concatenate([pt["rows"].ids[pos] for pt, pos in zip(parts, ok_pos, strict=True)])
-    s = pd.Series(loaded_ids, dtype=object)
-    dup = (s.duplicated() & s.notna()).to_numpy()
+    # Every loaded row has an id at this point (the id-less ones were given a content hash above).
+    dup = pd.Series(loaded_ids, dtype=object).duplicated().to_numpy()
     off = 0
     for pt, pos in zip(parts, ok_pos, strict=True):
         r: _Rows = pt["rows"]
@@ -981,7 +984,8 @@ def _table(kind: str, raw: RawTable, r: _Rows, ok: np.ndarray) -> dict[str, Any]
         "lon": r.lon[ok],
         "lat": r.lat[ok],
         "confidence": np.asarray(r.confidence, float)[ok],
-        "handling_code": np.asarray(r.handling, dtype=object)[ok],
+        # None: no handling code in this file (only intelligence rows have one).
+        "handling_code": np.asarray(r.handling, dtype=object)[ok] if kind == "intelligence" else None,
         "disseminate": np.asarray(r.disseminate, bool)[ok],
         "location": np.asarray(r.location, dtype=object)[ok] if kind != "intelligence" else None,
         "source_file": raw.name,
@@ -1005,6 +1009,9 @@ def _finish(frames: list[dict[str, Any]], crs: str) -> tuple[pd.DataFrame, dict[
             # string objects to build or validate).
             cols[c] = pd.array(np.array([f[c] for f in frames], dtype=object), dtype="string").take(which)
             continue
+        if all(f[c] is None for f in frames):  # all missing: take NA (much cheaper than converting Nones)
+            cols[c] = pd.array(np.array([None], dtype=object), dtype="string").take(np.zeros(which.size, np.intp))
+            continue
         parts = [f[c] if f[c] is not None else np.full(f["incident_id"].size, None, object) for f in frames]
         v = parts[0] if len(parts) == 1 else np.concatenate(parts)
         if c == "category":
@@ -1020,8 +1027,11 @@ def _finish(frames: list[dict[str, Any]], crs: str) -> tuple[pd.DataFrame, dict[
         cols[c] = pd.array(v, dtype="string") if DTYPES[c] == "string" else np.asarray(v, dtype=DTYPES[c])
     # police.uk points are anonymised snap points shared by many rows (Essex: 17k distinct in 115k rows):
     # project each distinct point once; the result is identical, at a third of the cost.
-    codes, uniq = pd.factorize(cols["lon"] + 1j * cols["lat"])
-    ux, uy = geo.to_xy(uniq.real, uniq.imag, crs)
+    # Distinct points: the pair of (distinct lon, distinct lat) codes, factorized as one int64 key.
+    lon_code, lon_u = pd.factorize(cols["lon"])
+    lat_code, lat_u = pd.factorize(cols["lat"])
+    codes, keys = pd.factorize(lon_code.astype(np.int64) * max(lat_u.size, 1) + lat_code)
+    ux, uy = geo.to_xy(lon_u[keys // max(lat_u.size, 1)], lat_u[keys % max(lat_u.size, 1)], crs)
     cols["x_m"], cols["y_m"] = ux[codes], uy[codes]
     # Every array above is new and already of its final dtype: no copy, no astype.
     df = pd.DataFrame({c: cols[c] for c in COLUMNS}, copy=False)
