@@ -76,7 +76,7 @@ class RawTable:
     _data: bytes | None = field(default=None, repr=False)
     _spans: np.ndarray | None = field(default=None, repr=False)
     _rows: list[list[str]] | None = field(default=None, repr=False)
-    _factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def factorized(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(codes, distinct values) of the raw (unstripped) text of column ``name``; computed once per file.
@@ -84,12 +84,12 @@ class RawTable:
         Month, category, location and the content-hash ids all work on the few distinct values of a column
         (a police.uk month file has one month and 14 crime types) instead of on every row.
         """
-        hit = self._factors.get(name)
+        hit = self._cache.get(("factorized", name))
         if hit is None:
             s = self.cells[name]
             values = s.to_numpy(object) if s.dtype == object else s.astype(str).to_numpy(object)
             codes, uniq = pd.factorize(values)
-            hit = self._factors[name] = (codes, np.asarray(uniq, dtype=object))
+            hit = self._cache[("factorized", name)] = (codes, np.asarray(uniq, dtype=object))
         return hit
 
     def raw_row(self, i: int) -> dict[str, Any]:
@@ -101,7 +101,9 @@ class RawTable:
             s, e = self._spans[i]
             text = self._data[s:e].decode("utf-8").rstrip("\r")
             fields_ = next(csv.reader([text]), [])
-        names = _unique_names(self.header)
+        names = self._cache.get("names")  # worked out once per file
+        if names is None:
+            names = self._cache["names"] = _unique_names(self.header)
         out: dict[str, Any] = {n: v for n, v in zip(names, fields_, strict=False)}
         if len(fields_) > len(names):
             out["_extra"] = fields_[len(names):]
@@ -259,8 +261,7 @@ def _has_padding_unquoted(b: np.ndarray, seps: np.ndarray, rec_end: np.ndarray) 
         return True
     # Separators are never the first byte of a file (the header is non-blank) and never the last one of b
     # (trailing line ends are cut off): a separator at either end only means an empty first/last cell.
-    s = seps[(seps > 0) if seps.size and seps[0] == 0 else slice(None)]
-    s = s[s < b.size - 1] if s.size and s[-1] >= b.size - 1 else s
+    s = seps[int(seps.size > 0 and seps[0] == 0): np.searchsorted(seps, b.size - 1)]  # sorted: slice, no mask
     before = s - 1
     if (b[before] == 32).any() or (b[2:][before] == 32).any():  # b[2:][i - 1] is b[i + 1]
         return True
@@ -729,7 +730,10 @@ def _hash_ids(raw: RawTable, cols: list[str], rows_idx: np.ndarray, lon: np.ndar
             codes, uniq = raw.factorized(c)
             sub = codes[rows_idx]
             if (sub >= 0).all():
-                parts[c] = pd.Categorical.from_codes(sub, dtype=pd.CategoricalDtype(pd.Index(uniq, dtype=object)))
+                # Only the distinct values these rows use (fewer to validate and hash).
+                sub, used = pd.factorize(sub)
+                dtype = pd.CategoricalDtype(pd.Index(uniq[used], dtype=object))
+                parts[c] = pd.Categorical.from_codes(sub, dtype=dtype)
                 continue
         parts[c] = raw.cells[c].iloc[rows_idx].astype(str).reset_index(drop=True)
     parts["_lon"] = lon[rows_idx]
@@ -898,7 +902,9 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
             stray[okpos] = _q.stray_mask(rows.lon[okpos], rows.lat[okpos])
             rows.flag(stray, "outside_area", "stray point far from the rest of the file")
             ok = rows.ok.copy()
-        rows.ids = np.array(rows.ids, dtype=object)  # writable copy (pandas may hand out read-only views)
+        if not (isinstance(rows.ids, np.ndarray) and rows.ids.dtype == object and rows.ids.flags.writeable
+                and rows.ids.flags.owndata):
+            rows.ids = np.array(rows.ids, dtype=object)  # writable copy (pandas may hand out read-only views)
         no_id = rows.no_id if rows.no_id is not None else pd.isna(rows.ids)
         need_hash = np.flatnonzero(ok & no_id)
         if need_hash.size:
