@@ -1,13 +1,20 @@
-"""Choose the HotspotModel defaults by a sweep over ALL backtest folds (not the last one).
+"""Choose the HotspotModel defaults by a sweep over ALL backtest folds (not the last one), and test
+alternative ideas for the ranking against the same yardstick.
 
-Usage: python benchmarks/hotspot_sweep.py [DATA_DIR] [--quick]
+Usage: python benchmarks/hotspot_sweep.py [DATA_DIR] [--quick] [--ideas]
 
-For every parameter combination the model is fitted once on the whole table and scored at each fold's
-as-of (``score`` only counts records with ``occurred_from < as_of``, so this equals fitting per fold);
-each fold is evaluated exactly as :func:`patrol_planner.hotspots.backtest.backtest` does. The objective
-is the mean, over the three area budgets, of the model's mean harm captured divided by the best
-baseline's (the baselines come from one full backtest run). Prints the top settings and a final JSON
-line with the winner.
+Sweep: for every parameter combination the model is fitted once on the whole table and scored at each
+fold's as-of (``score`` only counts records with ``occurred_from < as_of``, so this equals fitting per
+fold); each fold is evaluated exactly as :func:`patrol_planner.hotspots.backtest.backtest` does. The
+objective is the mean, over the three area budgets, of the model's mean harm captured divided by the best
+baseline's (the baselines come from one full backtest run). Prints the top settings, the best objective
+per parameter value, the shipped defaults' row and their generalisation checks, then a JSON line.
+
+``--ideas`` (instead of the sweep) scores each alternative of ``docs/hotspots.md`` ("What else was
+tried") on Essex and on the check sets, as model / best baseline harm captured per budget and folds
+won, plus two ceilings for this model family: per-category weights fitted in-sample to the target months
+themselves (non-negative least squares), and the shipped model given every other month of the table,
+future ones included (leave-one-month-out).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import itertools
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,23 +31,27 @@ import pandas as pd
 
 from patrol_planner.hotspots.backtest import (
     DEFAULT_BUDGETS,
+    Fold,
     StudyArea,
     backtest,
     evaluate_ranking,
     make_folds,
 )
-from patrol_planner.hotspots.model import HotspotModel
+from patrol_planner.hotspots.grid import pack, unpack
+from patrol_planner.hotspots.harm import ASB, CCHI, ENFORCEMENT_CATEGORIES, HarmWeights, target_harm_weights
+from patrol_planner.hotspots.model import HotspotModel, mean_decay
+from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "raw" / "policeuk-essex-2018"
 
 GRID = {
     "cell_size_m": [100.0, 150.0],
-    "half_life_days": [90.0, 365.0, float("inf")],
-    "asb_weight": [0.0, 40.0, 100.0, 200.0],
-    "enforcement_weight": [0.0, 0.05, 0.25],
+    "half_life_days": [90.0, 180.0, 365.0, 730.0, float("inf")],
+    "asb_weight": [0.0, 50.0, 100.0, 200.0],
+    "enforcement_weight": [0.05],
     "volume_weight": [0.0, 30.0, 60.0, 100.0],
-    "smoothing": [0.0, 0.1, 0.5],
+    "smoothing": [0.0, 0.1, 0.25],
 }
 QUICK = {
     "cell_size_m": [100.0],
@@ -54,6 +66,7 @@ CHECK_SETS = {
     "leicestershire-2022": (HERE.parent / "data" / "policeuk-leicestershire-2022", "*.csv"),
     "colchester-2023-api": (DEFAULT_DATA.parent / "policeuk-api-colchester-2023", "crime23.csv"),
 }
+_NS_PER_DAY = 86_400e9
 
 
 def load(path: Path, pattern: str = "*.csv") -> pd.DataFrame:
@@ -72,9 +85,190 @@ def ratios(inc: pd.DataFrame, params: dict) -> dict[str, float]:
     return {f"{b:g}": round(float(per.loc[b, "model"] / per.loc[b].drop("model").max()), 4) for b in per.index}
 
 
+# -- the ideas ------------------------------------------------------------------------------------------
+#: A scorer maps (fold, incident table restricted to the fold's training records) to 100 m ``ix, iy, score``.
+Scorer = Callable[[Fold, pd.DataFrame], tuple[np.ndarray, np.ndarray, np.ndarray]]
+_CODES = {c: i for i, c in enumerate(POLICE_UK_CATEGORIES)}
+_TARGET = target_harm_weights()  # victim harm per category; 0 for ASB, drugs, weapons
+
+
+def _records(train: pd.DataFrame, as_of: pd.Timestamp, half_life_days: float = 365.0):  # noqa: ANN202
+    """Per-record cell keys (100 m), category codes, decay and month index (0 = last month) of ``train``."""
+    codes = pd.Categorical(train["category"].astype(object), categories=list(POLICE_UK_CATEGORIES)).codes
+    now = as_of.value / _NS_PER_DAY
+    t0 = pd.to_datetime(train["occurred_from"]).to_numpy("datetime64[ns]").astype(np.int64) / _NS_PER_DAY
+    t1 = np.minimum(pd.to_datetime(train["occurred_to"]).to_numpy("datetime64[ns]").astype(np.int64) / _NS_PER_DAY,
+                    now)
+    ix = np.floor(train["x_m"].to_numpy(float) / 100.0).astype(np.int64)
+    iy = np.floor(train["y_m"].to_numpy(float) / 100.0).astype(np.int64)
+    month = np.floor((now - t0) / 30.44).astype(np.int64)
+    return pack(ix, iy), np.asarray(codes, np.int64), mean_decay(t0, t1, now, half_life_days), month
+
+
+def _model(**params: object) -> Scorer:
+    def run(fold: Fold, train: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c = HotspotModel(**params).fit(train).score(fold.as_of)
+        return c["ix"].to_numpy(), c["iy"].to_numpy(), c["score"].to_numpy()
+    return run
+
+
+def tempered_harm(alpha: float) -> HarmWeights:
+    """CCHI weights raised to ``alpha``, rescaled so the mean over the victim types is unchanged [days]."""
+    v = CCHI.vector()
+    victim = _TARGET > 0
+    scale = v[victim].mean() / (v[victim] ** alpha).mean()
+    return HarmWeights({c: float(w**alpha * scale) for c, w in zip(POLICE_UK_CATEGORIES, v, strict=True)},
+                       name=f"cchi^{alpha:g}")
+
+
+def _shrunk_harm(k: float, vol: float = 60.0, asb: float = 100.0) -> Scorer:
+    """Empirical Bayes: volume rate x (harm per victim crime shrunk to the area mean with ``k`` crimes)."""
+    def run(fold: Fold, train: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        key, code, d, _ = _records(train, fold.as_of)
+        keys, inv = np.unique(key, return_inverse=True)
+        victim = _TARGET[code] > 0
+        volume = np.where(code == _CODES[ASB], asb / vol, np.where(np.isin(code, [_CODES[c] for c in
+                          ENFORCEMENT_CATEGORIES]), 0.0, 1.0))
+        h = np.bincount(inv, weights=d * _TARGET[code])
+        n = np.bincount(inv, weights=d * victim)
+        r = np.bincount(inv, weights=d * volume)
+        hpc = (h + k * h.sum() / n.sum()) / (n + k)
+        ix, iy = unpack(keys)
+        return ix, iy, r * (hpc + vol)
+    return run
+
+
+def _with_cell_factor(base: Scorer, factor: Callable[[Fold, pd.DataFrame, np.ndarray, np.ndarray, np.ndarray],
+                                                      np.ndarray]) -> Scorer:
+    def run(fold: Fold, train: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ix, iy, s = base(fold, train)
+        return ix, iy, factor(fold, train, ix, iy, s)
+    return run
+
+
+def _parent_share(beta: float, parent_m: float) -> Scorer:
+    """Multi-scale: each 100 m cell's score plus ``beta`` x its aligned parent block's total."""
+    f = int(round(parent_m / 100.0))
+
+    def add(fold: Fold, train: pd.DataFrame, ix: np.ndarray, iy: np.ndarray, s: np.ndarray) -> np.ndarray:
+        _, inv = np.unique(pack(np.floor_divide(ix, f), np.floor_divide(iy, f)), return_inverse=True)
+        return s + beta * np.bincount(inv, weights=s)[inv]
+    return _with_cell_factor(_model(), add)
+
+
+def _persistence(g: float) -> Scorer:
+    """Score x (share of the training months in which the cell had any record) ** g."""
+    def mul(fold: Fold, train: pd.DataFrame, ix: np.ndarray, iy: np.ndarray, s: np.ndarray) -> np.ndarray:
+        key, _, _, month = _records(train, fold.as_of)
+        keys, inv = np.unique(key, return_inverse=True)
+        active = np.bincount(np.unique(inv * 1000 + month) // 1000, minlength=len(keys)) / (month.max() + 1)
+        pos = np.searchsorted(keys, pack(ix, iy))
+        return s * active[pos] ** g
+    return _with_cell_factor(_model(), mul)
+
+
+def _enforcement_as_volume() -> Scorer:
+    """Drugs and weapons records count as volume (``volume_weight`` days each) like other crimes."""
+    w = CCHI.replace({c: 60.0 / 0.05 + CCHI[c] for c in ENFORCEMENT_CATEGORIES}, name="cchi+enf-volume")
+    return _model(harm=w)
+
+
+IDEAS: dict[str, Scorer] = {
+    "shipped defaults": _model(),
+    "tempered harm alpha 0.75": _model(harm=tempered_harm(0.75)),
+    "tempered harm alpha 0.5": _model(harm=tempered_harm(0.5)),
+    "tempered 0.75, volume 30, smoothing 0.25, half-life 730": _model(
+        harm=tempered_harm(0.75), volume_weight=30.0, smoothing=0.25, half_life_days=730.0),
+    "shrunk harm per crime k=5": _shrunk_harm(5.0),
+    "shrunk harm per crime k=20": _shrunk_harm(20.0),
+    "parent 200 m share 0.05": _parent_share(0.05, 200.0),
+    "parent 300 m share 0.05": _parent_share(0.05, 300.0),
+    "parent 300 m share 0.1": _parent_share(0.1, 300.0),
+    "persistence g=0.5": _persistence(0.5),
+    "persistence g=1": _persistence(1.0),
+    "drugs and weapons as volume": _enforcement_as_volume(),
+    "no decay": _model(half_life_days=float("inf")),
+    "half-life 180 d": _model(half_life_days=180.0),
+    "half-life 730 d": _model(half_life_days=730.0),
+}
+
+
+def _nnls_ceiling(inc: pd.DataFrame, folds: list[Fold]) -> Scorer:
+    """Per-category weights fitted to the target months themselves (in-sample: an upper bound)."""
+    from scipy.optimize import nnls
+
+    xs, ys = [], []
+    for f in folds:
+        key, code, d, _ = _records(inc[inc["occurred_from"] < f.as_of], f.as_of)
+        keys, inv = np.unique(key, return_inverse=True)
+        x = np.zeros((len(keys), len(POLICE_UK_CATEGORIES)))
+        np.add.at(x, (inv, code), d)
+        tk, tinv = np.unique(pack(np.floor(f.target_x_m / 100.0), np.floor(f.target_y_m / 100.0)), return_inverse=True)
+        th = np.bincount(tinv, weights=f.target_harm)
+        pos = np.minimum(np.searchsorted(tk, keys), len(tk) - 1)
+        xs.append(x)
+        ys.append(np.where(tk[pos] == keys, th[pos], 0.0))
+    w, _ = nnls(np.vstack(xs), np.concatenate(ys))
+
+    def run(fold: Fold, train: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        key, code, d, _ = _records(train, fold.as_of)
+        keys, inv = np.unique(key, return_inverse=True)
+        ix, iy = unpack(keys)
+        return ix, iy, np.bincount(inv, weights=d * w[code])
+    return run
+
+
+def evaluate_idea(scorer: Scorer, inc: pd.DataFrame, folds: list[Fold], study: StudyArea, base: pd.DataFrame,
+                  *, loo: bool = False) -> dict[str, object]:
+    """Model / best baseline mean harm captured per budget, and folds on which it beats every baseline."""
+    rows = []
+    for f in folds:
+        if loo:  # every other month, future ones included: what more data of the same kind could give
+            end = f.as_of + pd.offsets.MonthBegin(1)
+            train = inc[(inc["occurred_from"] < f.as_of) | (inc["occurred_from"] >= end)]
+            ix, iy, s = _model(half_life_days=float("inf"))(Fold(f.month, pd.Timestamp("2100-01-01"), train,
+                                                                 f.target_x_m, f.target_y_m, f.target_harm), train)
+        else:
+            ix, iy, s = scorer(f, inc[inc["occurred_from"] < f.as_of])
+        rows += evaluate_ranking(ix, iy, s, 100.0, f, study, DEFAULT_BUDGETS, ())
+    r = pd.DataFrame(rows)
+    per = r.groupby("budget").harm_captured.mean()
+    best = base.groupby(["budget", "method"]).harm_captured.mean().groupby("budget").max()
+    fold_best = base.pivot_table(index="fold", columns="budget", values="harm_captured", aggfunc="max")
+    won = (r.pivot_table(index="fold", columns="budget", values="harm_captured") > fold_best).sum()
+    return {"ratio": [round(float(per[b] / best[b]), 3) for b in per.index], "folds_won": won.astype(int).tolist()}
+
+
+def ideas(path: Path) -> dict:
+    """Score every idea and both ceilings on Essex and the check sets."""
+    sets = {"essex-2018": load(path)}
+    for name, (folder, pattern) in CHECK_SETS.items():
+        if folder.is_dir():
+            sets[name] = load(folder, pattern)
+    out: dict[str, dict] = {}
+    for set_name, inc in sets.items():
+        folds = make_folds(inc, 4)
+        study = StudyArea.from_points(inc["x_m"].to_numpy(float), inc["y_m"].to_numpy(float))
+        base = backtest(inc, folds=[f.month for f in folds], top_ns=())
+        base = base[(base.method != "model") & (base.selection == "area")]
+        scorers = {**IDEAS, "ceiling: per-category weights fitted in-sample": _nnls_ceiling(inc, folds)}
+        for name, sc in scorers.items():
+            out.setdefault(name, {})[set_name] = evaluate_idea(sc, inc, folds, study, base)
+        out.setdefault("ceiling: all other months, future included", {})[set_name] = evaluate_idea(
+            IDEAS["no decay"], inc, folds, study, base, loo=True)
+    print("model / best baseline mean harm captured at 0.1%, 1%, 5% [folds won]")
+    for name, per_set in out.items():
+        cells = "  ".join(f"{s[:5]} {v['ratio']} {v['folds_won']}" for s, v in per_set.items())
+        print(f"{name:<58} {cells}")
+    print(json.dumps(out))
+    return out
+
+
 def main(argv: list[str]) -> dict:
     args = [a for a in argv if not a.startswith("--")]
     path = Path(args[0]) if args else DEFAULT_DATA
+    if "--ideas" in argv:
+        return ideas(path)
     grid = QUICK if "--quick" in argv else GRID
     inc = load(path)
     folds = make_folds(inc, 4)
@@ -82,6 +276,7 @@ def main(argv: list[str]) -> dict:
     base = backtest(inc, folds=[f.month for f in folds], top_ns=())
     base = base[(base.method != "model") & (base.selection == "area")]
     best_base = base.groupby(["budget", "method"]).harm_captured.mean().groupby("budget").max()
+    fold_best = base.pivot_table(index=["fold"], columns=["budget"], values="harm_captured", aggfunc="max")
     print("best baseline mean harm captured per budget:", best_base.round(4).to_dict())
 
     keys = list(grid)
@@ -98,7 +293,6 @@ def main(argv: list[str]) -> dict:
         r = pd.DataFrame(res)
         per_b = r.groupby("budget").harm_captured.mean()
         wins = r.pivot_table(index="fold", columns="budget", values="harm_captured")
-        fold_best = base.pivot_table(index=["fold"], columns=["budget"], values="harm_captured", aggfunc="max")
         rows.append({**params, **{f"harm@{b:g}": per_b[b] for b in per_b.index},
                      "objective": float(np.mean([per_b[b] / best_base[b] for b in per_b.index])),
                      "min_ratio": float(min(per_b[b] / best_base[b] for b in per_b.index)),
