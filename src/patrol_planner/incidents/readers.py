@@ -406,6 +406,8 @@ class _Rows:
         self.ids = np.full(n, None, dtype=object)
         self.no_id: np.ndarray | None = None  # where ids is None, when a reader knows it (else pd.isna)
         self.category = np.full(n, None, dtype=object)
+        # (codes, values) with category == values[codes], when the reader mapped distinct values
+        self.category_coded: tuple[np.ndarray, np.ndarray] | None = None
         self.t0 = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         self.t1 = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         self.time_known = np.zeros(n, dtype=bool)
@@ -506,6 +508,7 @@ def _map_category(rows: _Rows, raw: RawTable, name: str, table: dict[str, str], 
     unknown = np.array([v is None for v in mapped], dtype=bool)[codes]
     rows.flag(unknown, "unknown_category", f"{what} does not map to a police.uk crime type")
     rows.category = cat
+    rows.category_coded = (np.where(codes < 0, mapped.size - 1, codes), mapped)
 
 
 def _read_street(raw: RawTable, rows: _Rows) -> list[str] | None:
@@ -984,6 +987,7 @@ def _table(kind: str, raw: RawTable, r: _Rows, ok: np.ndarray) -> dict[str, Any]
         "incident_id": r.ids[ok],
         "source_kind": kind,
         "category": r.category[ok],
+        "_category_coded": None if r.category_coded is None else (r.category_coded[0][ok], r.category_coded[1]),
         "occurred_from": np.asarray(r.t0)[ok],
         "occurred_to": np.asarray(r.t1)[ok],
         "time_known": np.asarray(r.time_known)[ok],
@@ -1007,8 +1011,24 @@ def _finish(frames: list[dict[str, Any]], crs: str) -> tuple[pd.DataFrame, dict[
     which = np.repeat(np.arange(len(frames)), sizes)  # frame of each output row
     cols: dict[str, Any] = {}
     category_counts: dict[str, int] | None = None
+    coded = [f["_category_coded"] for f in frames]
+    if all(cc is not None for cc in coded):
+        # Categories as codes into each file's few mapped values: one string array of those values, taken
+        # by code, and the counts from the codes (no per-row hashing or validation).
+        offsets = np.cumsum([0] + [cc[1].size for cc in coded[:-1]])
+        gcodes = np.concatenate([cc[0] + off for cc, off in zip(coded, offsets, strict=True)])
+        values = np.concatenate([cc[1] for cc in coded])
+        counts = np.bincount(gcodes, minlength=values.size)
+        category_counts = {}
+        for v, n in zip(values.tolist(), counts.tolist(), strict=True):
+            if n and v is not None:
+                category_counts[v] = category_counts.get(v, 0) + n
+        if sum(category_counts.values()) == gcodes.size:  # every loaded row has a category
+            cols["category"] = pd.array(values, dtype="string").take(gcodes)
+        else:
+            category_counts = None
     for c in COLUMNS:
-        if c in ("x_m", "y_m"):
+        if c in ("x_m", "y_m") or c in cols:
             continue
         if c in ("source_kind", "source_file"):
             # One value per file: a string array of the per-file values, taken by frame number (no per-row
