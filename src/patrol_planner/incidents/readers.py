@@ -74,7 +74,7 @@ class RawTable:
     encoding: str
     padded: bool = True
     _data: bytes | None = field(default=None, repr=False)
-    _spans: np.ndarray | None = field(default=None, repr=False)
+    _spans: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # (starts, ends) of records
     _rows: list[list[str]] | None = field(default=None, repr=False)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -98,7 +98,7 @@ class RawTable:
             fields_ = self._rows[i]
         else:
             assert self._data is not None and self._spans is not None
-            s, e = self._spans[i]
+            s, e = int(self._spans[0][i]), int(self._spans[1][i])
             text = self._data[s:e].decode("utf-8").rstrip("\r")
             fields_ = next(csv.reader([text]), [])
         names = self._cache.get("names")  # worked out once per file
@@ -323,7 +323,7 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
         parsed = full.astype(str)  # text again (a float column becomes text too; readers accept both)
     cells = parsed.iloc[np.flatnonzero(nonblank)].reset_index(drop=True) if not nonblank.all() else parsed
     _check_last(name, ends_with_newline, nf_data[nonblank], ncols)
-    spans = np.column_stack((st_data, ends[1:]))[nonblank]
+    spans = (st_data, ends[1:]) if nonblank.all() else (st_data[nonblank], ends[1:][nonblank])
     return RawTable(name, header, cells, nf_data[nonblank].astype(np.int64), line[nonblank].astype(np.int64),
                     encoding, padded, data, spans)
 
