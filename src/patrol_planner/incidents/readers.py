@@ -717,43 +717,68 @@ class IngestResult:
     report: IngestReport
 
 
-def _hash_ids(raw: RawTable, cols: list[str], rows_idx: np.ndarray, lon: np.ndarray,
-              lat: np.ndarray) -> np.ndarray:
-    """Deterministic ids from row content (+ occurrence number among identical rows).
+def _hash_ids(jobs: list[tuple[RawTable, list[str], np.ndarray, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """Deterministic ids from row content (+ occurrence number among identical rows of the same file).
 
-    Coordinates enter as the parsed numbers [deg], the other cells as their raw text, so the id is the same
-    whichever parser path read the file. A text column enters as a categorical of the file's distinct
-    values (:meth:`RawTable.factorized`): ``hash_pandas_object`` hashes the few distinct values and takes
-    them by code, which gives the very same hash as the text itself, without re-hashing every cell.
+    ``jobs`` holds, per file, ``(raw, columns, rows, lon, lat)``: the rows (positions) that need an id and the
+    columns whose content makes it. Coordinates enter as the parsed numbers [deg], the other cells as their
+    raw text, so the id is the same whichever parser path read the file, and it does not depend on the file
+    name, line or the other files. Returns one array of ids per job.
+
+    The hash is ``pandas.util.hash_pandas_object`` of the row's cells. A text column enters as a categorical
+    of its distinct values (:meth:`RawTable.factorized`), which hashes to the very same values as the text
+    itself while hashing each distinct value once; files with the same columns are hashed in one call.
     """
-    text_cols = [c for c in cols if c not in _COORD_COLUMNS]
-    parts: dict[str, Any] = {}
-    for c in text_cols:
-        if raw.cells[c].dtype == object:
-            codes, uniq = raw.factorized(c)
-            sub = codes[rows_idx]
-            if (sub >= 0).all():
-                # Only the distinct values these rows use (fewer to validate and hash).
-                sub, used = pd.factorize(sub)
-                dtype = pd.CategoricalDtype(pd.Index(uniq[used], dtype=object))
-                parts[c] = pd.Categorical.from_codes(sub, dtype=dtype)
-                continue
-        parts[c] = raw.cells[c].iloc[rows_idx].astype(str).reset_index(drop=True)
-    parts["_lon"] = lon[rows_idx]
-    parts["_lat"] = lat[rows_idx]
-    h = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy(np.uint64)
-    if not pd.Series(h).duplicated().any():
-        return np.array([f"h:{v}" for v in h.tolist()], dtype=object)
-    # n-th copy (0-based) of each hash in row order: a stable sort keeps row order within equal hashes.
-    # (Identical ASB reports are common: same month, snap point and type; Essex 2018 has ~9k repeats.)
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    start = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]])  # first sorted position of each hash
-    run = np.repeat(start, np.diff(np.r_[start, hs.size]))
-    occ = np.empty(h.size, dtype=np.int64)
-    occ[order] = np.arange(h.size) - run
-    return np.array([f"h:{v}#{o}" if o else f"h:{v}" for v, o in zip(h.tolist(), occ.tolist(), strict=True)],
-                    dtype=object)
+    out: list[np.ndarray | None] = [None] * len(jobs)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for k, job in enumerate(jobs):
+        text_cols = tuple(c for c in job[1] if c not in _COORD_COLUMNS)
+        groups.setdefault(text_cols, []).append(k)
+    for text_cols, members in groups.items():
+        parts: dict[str, Any] = {}
+        for c in text_cols:
+            coded = []
+            for k in members:
+                raw, _, idx, _, _ = jobs[k]
+                if raw.cells[c].dtype != object:
+                    break
+                codes, uniq = raw.factorized(c)
+                sub = codes[idx]
+                if (sub < 0).any():
+                    break
+                sub, used = pd.factorize(sub)  # only the distinct values these rows use
+                coded.append((sub, uniq[used]))
+            if len(coded) == len(members):
+                # One categorical over the files: their distinct values, de-duplicated across files.
+                values = np.concatenate([v for _, v in coded])
+                vcode, vuniq = pd.factorize(values)
+                offsets = np.cumsum([0] + [v.size for _, v in coded[:-1]])
+                gcodes = np.concatenate([vcode[sub + off] for (sub, _), off in zip(coded, offsets, strict=True)])
+                dtype = pd.CategoricalDtype(pd.Index(np.asarray(vuniq, dtype=object), dtype=object))
+                parts[c] = pd.Categorical.from_codes(gcodes, dtype=dtype)
+            else:
+                parts[c] = pd.concat([jobs[k][0].cells[c].iloc[jobs[k][2]].astype(str) for k in members],
+                                     ignore_index=True)
+        parts["_lon"] = np.concatenate([jobs[k][3][jobs[k][2]] for k in members])
+        parts["_lat"] = np.concatenate([jobs[k][4][jobs[k][2]] for k in members])
+        h = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy(np.uint64)
+        sizes = [jobs[k][2].size for k in members]
+        job = np.repeat(np.arange(len(members)), sizes)
+        # n-th copy (0-based) of each hash within its file, in row order: lexsort is stable, so rows with the
+        # same (file, hash) stay in row order. Identical ASB reports (same month, snap point and type) are
+        # common: Essex 2018 has ~9k repeats.
+        order = np.lexsort((h, job))
+        hs, js = h[order], job[order]
+        new = np.r_[True, (hs[1:] != hs[:-1]) | (js[1:] != js[:-1])]
+        start = np.flatnonzero(new)
+        run = np.repeat(start, np.diff(np.r_[start, hs.size]))
+        occ = np.empty(h.size, dtype=np.int64)
+        occ[order] = np.arange(h.size) - run
+        ids = np.array([f"h:{v}#{o}" if o else f"h:{v}" for v, o in zip(h.tolist(), occ.tolist(), strict=True)],
+                       dtype=object)
+        for k, piece in zip(members, np.split(ids, np.cumsum(sizes)[:-1]), strict=True):
+            out[k] = piece
+    return [o if o is not None else np.empty(0, dtype=object) for o in out]
 
 
 def _resolve_format(raw: RawTable, fmt: str | None,
@@ -868,6 +893,8 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
 
     parts: list[dict[str, Any]] = []
     file_stats: list[dict[str, Any]] = []
+    hash_jobs: list[tuple[RawTable, list[str], np.ndarray, np.ndarray, np.ndarray]] = []
+    hash_rows: list[_Rows] = []
     for p in plist:
         allow_cp1252, columns, floats = False, None, _COORD_COLUMNS
         if p.is_file():
@@ -915,10 +942,15 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
                 hash_cols = [c for c in _STREET_HASH_COLUMNS if c in raw.cells]
             else:
                 hash_cols = [c for c in (shown or raw.cells.columns) if c != "intel_id"]
-            rows.ids[need_hash] = _hash_ids(raw, hash_cols, need_hash, rows.lon, rows.lat)
+            hash_jobs.append((raw, hash_cols, need_hash, rows.lon, rows.lat))
+            hash_rows.append(rows)
         parts.append({"raw": raw, "rows": rows, "kind": kind, "shown": shown, "mapping": m})
         file_stats.append({"file": raw.name, "format": kind, "mapping": m.name if m else None,
                            "encoding": raw.encoding, "rows_read": rows.n})
+
+    # Content-hash ids for the loaded rows without one, all files at once.
+    for rows_, job, ids in zip(hash_rows, hash_jobs, _hash_ids(hash_jobs), strict=True):
+        rows_.ids[job[2]] = ids
 
     # Duplicate ids across all files: first occurrence (file order, then line) wins.
     # Only loaded rows take part (every one has an id by now), in file order then row order.
@@ -1003,6 +1035,26 @@ def _table(kind: str, raw: RawTable, r: _Rows, ok: np.ndarray) -> dict[str, Any]
     }
 
 
+def _distinct_points(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each point, position of each distinct point's first row) for float64 ``lon, lat``.
+
+    One int64 factorize of a 64-bit mix of the two coordinates' bits, checked exactly afterwards (every row
+    must equal the first row of its code); on a collision, the exact but slower pair of factorizes.
+    """
+    key = (lon.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ lat.view(np.uint64)
+    codes, uniq = pd.factorize(key)
+    first = np.empty(uniq.size, dtype=np.intp)
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)  # the last write per code is its first row
+    if (lon[first][codes] == lon).all() and (lat[first][codes] == lat).all():
+        return codes, first
+    lon_code, lon_u = pd.factorize(lon)
+    lat_code, lat_u = pd.factorize(lat)
+    codes, _ = pd.factorize(lon_code.astype(np.int64) * max(lat_u.size, 1) + lat_code)
+    first = np.empty(int(codes.max()) + 1 if codes.size else 0, dtype=np.intp)
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
+    return codes, first
+
+
 def _finish(frames: list[dict[str, Any]], crs: str) -> tuple[pd.DataFrame, dict[str, int]]:
     """The incident table from the per-file column arrays, and loaded rows per category."""
     if not frames:
@@ -1053,11 +1105,8 @@ def _finish(frames: list[dict[str, Any]], crs: str) -> tuple[pd.DataFrame, dict[
         cols[c] = pd.array(v, dtype="string") if DTYPES[c] == "string" else np.asarray(v, dtype=DTYPES[c])
     # police.uk points are anonymised snap points shared by many rows (Essex: 17k distinct in 115k rows):
     # project each distinct point once; the result is identical, at a third of the cost.
-    # Distinct points: the pair of (distinct lon, distinct lat) codes, factorized as one int64 key.
-    lon_code, lon_u = pd.factorize(cols["lon"])
-    lat_code, lat_u = pd.factorize(cols["lat"])
-    codes, keys = pd.factorize(lon_code.astype(np.int64) * max(lat_u.size, 1) + lat_code)
-    ux, uy = geo.to_xy(lon_u[keys // max(lat_u.size, 1)], lat_u[keys % max(lat_u.size, 1)], crs)
+    codes, first = _distinct_points(cols["lon"], cols["lat"])
+    ux, uy = geo.to_xy(cols["lon"][first], cols["lat"][first], crs)
     cols["x_m"], cols["y_m"] = ux[codes], uy[codes]
     # Every array above is new and already of its final dtype: no copy, no astype.
     df = pd.DataFrame({c: cols[c] for c in COLUMNS}, copy=False)
