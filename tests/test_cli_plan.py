@@ -75,7 +75,11 @@ def test_plan_zero_units(tmp_path: Path) -> None:
 
 def test_compare_sweeps_units_and_draws_a_chart(tmp_path: Path) -> None:
     out = tmp_path / "cmp"
-    r = runner.invoke(app, ["compare", str(NIGHT), "--units", "1..2", "--seconds", "1", "--out", str(out), "--json"])
+    # A small variant (10 hotspots, one restart) with a generous cap: deterministic work, not the clock.
+    text = NIGHT.read_text(encoding="utf-8").replace("top = 30", "top = 10").replace(
+        "time_limit_s = 90", "time_limit_s = 60\nrestarts = 1")
+    small = _write_scenario(tmp_path, text)
+    r = runner.invoke(app, ["compare", str(small), "--units", "1..2", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout.strip().splitlines()[-1])["rows"]
     assert [row["units"] for row in rows] == [1, 2]

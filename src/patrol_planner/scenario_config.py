@@ -161,6 +161,7 @@ class SolverConfig(_Model):
     seed: int = 0
     deterministic: bool = True
     restarts: int = Field(default=10, ge=0, le=1000)
+    workers: int = Field(default=2, ge=1, le=2)  # processes searching in parallel (2 cores)
 
 
 class BacktestConfig(_Model):
