@@ -209,6 +209,34 @@ def test_hash_ids_do_not_depend_on_parser_path(tmp_path):
     assert fast.incidents["incident_id"].tolist() == slow.incidents["incident_id"].tolist()[:2]
 
 
+def test_hash_id_copies_are_numbered_per_file(tmp_path):
+    """Identical id-less rows are numbered within their own file (all files are hashed in one batch): a copy
+    in a second file gets the first file's id again and is quarantined as duplicate_id, not renumbered."""
+    asb = _street_row("", ctype="Anti-social behaviour")
+    a = _write(tmp_path, "a.csv", STREET_HEADER + "\n" + asb + "\n" + asb + "\n")
+    b = _write(tmp_path, "b.csv", STREET_HEADER + "\n" + asb + "\n" + _street_row("", lon="-0.7302") + "\n")
+    both = ingest([a, b])
+    ids = both.incidents["incident_id"].tolist()
+    assert ids[1] == ids[0] + "#1" and both.report.quarantine_reasons == {"duplicate_id": 1}
+    alone_a, alone_b = ingest(a).incidents["incident_id"].tolist(), ingest(b).incidents["incident_id"].tolist()
+    assert ids == alone_a + alone_b[1:] and alone_b[0] == alone_a[0]
+
+
+def test_distinct_points_match_exact_pairs():
+    """Projection dedup groups rows by exact (lon, lat) pairs, including repeats and signed zeros."""
+    from patrol_planner.incidents.readers import _distinct_points
+
+    rng = np.random.default_rng(3)
+    lon = np.round(rng.uniform(-1, 1, 5000), 2)
+    lat = np.round(rng.uniform(51, 52, 5000), 2)
+    lon[:10], lat[:10] = -0.0, 51.5
+    lon[10:20], lat[10:20] = 0.0, 51.5
+    codes, first = _distinct_points(lon, lat)
+    assert (lon[first][codes] == lon).all() and (lat[first][codes] == lat).all()
+    pairs = pd.Series(list(zip(lon.tolist(), lat.tolist(), np.signbit(lon).tolist(), strict=True)))
+    assert len(first) == pairs.nunique() and (first == np.sort(first)).all()
+
+
 def test_blank_lines_and_padding(tmp_path):
     """Blank lines are not rows; cells with stray spaces are stripped."""
     rows = [_street_row("c1", lon=" -0.731 ", ctype=" Burglary"), "", _street_row("c2"), ""]

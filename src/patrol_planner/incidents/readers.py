@@ -1047,8 +1047,8 @@ def _distinct_points(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.n
     first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)  # the last write per code is its first row
     if (lon[first][codes] == lon).all() and (lat[first][codes] == lat).all():
         return codes, first
-    lon_code, lon_u = pd.factorize(lon)
-    lat_code, lat_u = pd.factorize(lat)
+    lon_code, lon_u = pd.factorize(lon, use_na_sentinel=False)
+    lat_code, lat_u = pd.factorize(lat, use_na_sentinel=False)
     codes, _ = pd.factorize(lon_code.astype(np.int64) * max(lat_u.size, 1) + lat_code)
     first = np.empty(int(codes.max()) + 1 if codes.size else 0, dtype=np.intp)
     first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
