@@ -395,14 +395,25 @@ def detect_format(header: list[str]) -> tuple[str, GenericMapping | None]:
     )
 
 
+def _filled(n: int, value: Any) -> np.ndarray:
+    """Object array of ``n`` references to ``value``.
+
+    ``np.full(n, "text", dtype=object)`` goes through a fixed-width string array and makes a new string
+    object per cell; ``fill`` stores the one object.
+    """
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
 class _Rows:
     """Per-file working arrays: parsed values plus the first-failure reason of each row."""
 
     def __init__(self, n: int):
         self.n = n
         self.ok = np.ones(n, dtype=bool)  # no reason yet (kept in step with ``reason``)
-        self.reason = np.full(n, "", dtype=object)
-        self.detail = np.full(n, "", dtype=object)
+        self.reason = _filled(n, "")
+        self.detail = _filled(n, "")
         self.ids = np.full(n, None, dtype=object)
         self.no_id: np.ndarray | None = None  # where ids is None, when a reader knows it (else pd.isna)
         self.category = np.full(n, None, dtype=object)
@@ -628,7 +639,7 @@ def _read_generic(raw: RawTable, rows: _Rows, m: GenericMapping) -> list[str] | 
         table = dict(_CATEGORY_BY_FOLD) | dict(m.category_map)
         _map_category(rows, raw, m.category_col, table, m.category_col)
     else:
-        rows.category = np.full(rows.n, m.default_category, dtype=object)
+        rows.category = _filled(rows.n, m.default_category)
     if m.id_col:
         v = _col(raw, m.id_col)
         rows.ids = (m.name + ":" + v).where(v != "", None).to_numpy(object)
@@ -982,7 +993,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, 
         for i in qpos.tolist():
             rec = raw.raw_row(i)
             q_raws.append(rec if shown is None else {k: rec[k] for k in shown if k in rec})
-        q_cols["file"].append(np.full(qpos.size, raw.name, dtype=object))
+        q_cols["file"].append(_filled(qpos.size, raw.name))
         q_cols["line"].append(raw.line[qpos])
         q_cols["reason"].append(r.reason[qpos])
         q_cols["detail"].append(r.detail[qpos])
