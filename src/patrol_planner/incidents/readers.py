@@ -100,7 +100,10 @@ class RawTable:
             assert self._data is not None and self._spans is not None
             s, e = int(self._spans[0][i]), int(self._spans[1][i])
             text = self._data[s:e].decode("utf-8").rstrip("\r")
-            fields_ = next(csv.reader([text]), [])
+            try:  # a record may hold quoted line breaks: read it as a stream, not as one line
+                fields_ = next(csv.reader(io.StringIO(text, newline="")), [])
+            except csv.Error:
+                fields_ = [text]
         names = self._cache.get("names")  # worked out once per file
         if names is None:
             names = self._cache["names"] = _unique_names(self.header)
@@ -280,7 +283,12 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
     nf = np.diff(np.searchsorted(seps, ends), prepend=0) + 1
     length = ends - starts
     nf[(length == 0) | ((length == 1) & (b[np.minimum(starts, b.size - 1)] == 13))] = 0  # blank lines
-    header = next(csv.reader([data[: ends[0]].decode("utf-8").rstrip("\r")]))
+    try:
+        header = next(csv.reader([data[: ends[0]].decode("utf-8").rstrip("\r")]))
+    except (csv.Error, StopIteration, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{name}: the header line is not readable CSV ({exc}); not a CSV file?") from None
+    if not any(h.strip() for h in header):
+        raise InputFileError(f"{name}: the first line is blank: a CSV needs its header on line 1")
     ncols = len(header)
     nf_data, st_data = nf[1:], starts[1:]
     # 1-based physical line = newlines before the record's first byte + 1 (quoted newlines count too).
@@ -301,12 +309,12 @@ def _raw_fast(data: bytes, b: np.ndarray, rec_end: np.ndarray, seps: np.ndarray,
             try:
                 parsed = pd.read_csv(io.BytesIO(body), dtype={i: ("float64" if i in floats else object) for i in use},
                                      keep_default_na=False, na_values={i: [""] for i in floats}, **kw)
-            except (pd.errors.ParserError, ValueError, OverflowError):
+            except (pd.errors.ParserError, ValueError, OverflowError, IndexError):
                 parsed = None  # a coordinate cell is not a number: read it as text, the reader will flag it
         if parsed is None:
             try:
                 parsed = pd.read_csv(io.BytesIO(body), dtype=object, na_filter=False, **kw)
-            except (pd.errors.ParserError, ValueError):
+            except (pd.errors.ParserError, ValueError, IndexError):
                 # e.g. a short first row with usecols: the slower csv-module path reads anything csv can.
                 return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns)
         if list(parsed.columns) != use:
@@ -848,7 +856,11 @@ def _peek_header(path: Path) -> list[str]:
             first = fh.readline(65536)
     except OSError:
         return []
-    return next(csv.reader([first.decode("latin-1").lstrip("\ufeff").lstrip("ï»¿").rstrip("\r\n")]), [])
+    line = first.decode("latin-1").lstrip("\ufeff").lstrip("ï»¿").replace("\r", "\n").split("\n", 1)[0]
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
 
 
 def ingest(paths: str | Path | Iterable[str | Path], *, fmt: str | None = None, crs: str | None = None,
