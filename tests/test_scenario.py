@@ -140,6 +140,14 @@ def test_unknown_station_is_named(tmp_path: Path) -> None:
         run_plan(_scenario(raw), cache_dir=tmp_path)
 
 
+def test_station_off_the_network_is_named(tmp_path: Path) -> None:
+    """A station placed in open country far from any road is reported with its name, not moved."""
+    raw = _small()
+    raw["units"][0]["station"] = {"name": "Middle of Rutland Water", "lon": -0.6300, "lat": 52.6520}
+    with pytest.raises(RoutingError, match="Middle of Rutland Water"):
+        run_plan(_scenario(raw), cache_dir=tmp_path)
+
+
 def test_no_units_is_a_clear_error() -> None:
     raw = _small()
     raw["units"] = []
