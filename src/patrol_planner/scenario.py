@@ -384,13 +384,14 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
     st_handle = {n: prob.add_station(i, name=n) for i, n in enumerate(st_names)}
     dwell_s = s.visits.dwell_min * 60.0
     site_ids = []
+    # Prize windows span every shift of the night: the earliest start to the latest end.
+    night_end = max(b for _, b in shifts.values())
     for j, row in enumerate(selected.itertuples(index=False)):
         sid = str(row.cell_id)
         site_ids.append(sid)
         if not site_ok[j]:
             continue
-        a0, a1 = min(shifts.values(), key=lambda ab: ab[0])[0], max(b for _, b in shifts.values())
-        wins = _prize_windows(profile[j], a0, a1, clock)
+        wins = _prize_windows(profile[j], clock.t0, night_end, clock)
         prob.add_site(n_st + j, site_id=sid, prize=float(row.score), dwell_s=dwell_s,
                       max_visits=s.visits.max_visits, min_gap_s=s.visits.min_gap_min * 60.0,
                       repeat_factor=s.visits.repeat_factor, prize_windows=wins)
@@ -490,9 +491,7 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
                    for r in result.routes for v in r.visits)
     harm_first = float(selected["score"].sum())
     harm_cov_first = sum(float(selected.iloc[sel_by_id[sid]]["score"]) for sid in visits_by_site)
-    lines = nw.base_map_lines(nets["drive"]) if "drive" in nets else nw.base_map_lines(next(iter(nets.values())))
-    if lines and not isinstance(lines[0][0], tuple | list):
-        lines = []
+    lines = nw.base_map_lines(nets["drive"] if "drive" in nets else next(iter(nets.values())))
     base_lines = [[(round(float(x), 5), round(float(y), 5)) for x, y in line] for line in lines]
     metrics = {
         "hotspots_offered": len(selected),
