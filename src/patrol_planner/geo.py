@@ -3,6 +3,8 @@
 The working CRS is always projected, in metres:
 
 * EPSG:27700 (British National Grid) when the data lie in Great Britain;
+* EPSG:2157 (Irish Transverse Mercator) when they lie on the island of Ireland (PSNI publishes on
+  police.uk too, and BNG is not defined there);
 * otherwise the WGS 84 / UTM zone (EPSG:326xx north, 327xx south) of the data's median point;
 * or whatever the user names, provided it is projected with metre units.
 
@@ -22,9 +24,18 @@ from patrol_planner.errors import CRSError
 
 WGS84 = "EPSG:4326"
 BNG = "EPSG:27700"
+ITM = "EPSG:2157"
 
 # Great Britain (mainland + islands) in lon/lat; BNG is defined and accurate here.
 _GB_BOUNDS = (-8.82, 49.79, 1.92, 60.94)
+# The island of Ireland, tested before GB because GB's box covers it.
+_IRELAND_BOUNDS = (-10.7, 51.35, -5.35, 55.45)
+
+
+def _in_ireland(lon: float, lat: float) -> bool:
+    w, s, e, n = _IRELAND_BOUNDS
+    # The Mull of Kintyre (Scotland) reaches into the box's north-east corner.
+    return w <= lon <= e and s <= lat <= n and not (lon > -6.1 and lat > 55.25)
 
 
 def parse_crs(crs: str | int | CRS) -> CRS:
@@ -55,8 +66,9 @@ def utm_crs_for(lon: float, lat: float) -> str:
 def choose_working_crs(lon: np.ndarray, lat: np.ndarray, override: str | None = None) -> str:
     """Pick the working CRS for points ``lon, lat`` [deg].
 
-    ``override`` wins (and must be projected in metres). Otherwise British National Grid when the median
-    point is in Great Britain, else the UTM zone of the median point. Empty input gives BNG.
+    ``override`` wins (and must be projected in metres). Otherwise Irish Transverse Mercator when the
+    median point is on the island of Ireland, British National Grid when it is in Great Britain, else the
+    UTM zone of the median point. Empty input gives BNG.
     """
     if override:
         return check_projected(override)
@@ -66,6 +78,8 @@ def choose_working_crs(lon: np.ndarray, lat: np.ndarray, override: str | None = 
     if not ok.any():
         return BNG
     mlon, mlat = float(np.median(lon[ok])), float(np.median(lat[ok]))
+    if _in_ireland(mlon, mlat):
+        return ITM
     w, s, e, n = _GB_BOUNDS
     if w <= mlon <= e and s <= mlat <= n:
         return BNG
