@@ -480,3 +480,18 @@ def test_cli_json_out_quarantine_and_errors(tmp_path):
     assert r.exit_code == 3 and r.output.strip().startswith("error:") and "Traceback" not in r.output
     r = runner.invoke(app, ["ingest", str(bad), "--mapping", "nope"])
     assert r.exit_code == 3 and "unknown mapping" in r.output
+
+
+def test_pre_2013_police_uk_crime_types_map_to_today(tmp_path: Path) -> None:
+    """Old street files say "Violent crime" and "Public disorder and weapons": mapped, not quarantined."""
+    src = (Path(__file__).resolve().parents[1] / "data" / "policeuk-leicestershire-2022"
+           / "2022-08-leicestershire-street.csv").read_text(encoding="utf-8").splitlines()
+    old = [src[0]] + [ln.replace("Violence and sexual offences", "Violent crime")
+                      .replace("Public order", "Public disorder and weapons") for ln in src[1:300]]
+    p = tmp_path / "2012-08-old-street.csv"
+    p.write_text("\n".join(old) + "\n", encoding="utf-8")
+    new = tmp_path / "2022-08-new-street.csv"
+    new.write_text("\n".join(src[:300]) + "\n", encoding="utf-8")
+    a, b = ingest([p]), ingest([new])
+    assert "unknown_category" not in a.report.quarantine_reasons
+    assert a.report.categories == b.report.categories

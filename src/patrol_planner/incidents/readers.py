@@ -35,6 +35,7 @@ from patrol_planner.incidents.schema import (
     DTYPES,
     POLICE_UK_API_SLUGS,
     POLICE_UK_CATEGORIES,
+    POLICE_UK_LEGACY_NAMES,
     QUARANTINE_COLUMNS,
     empty_incidents,
 )
@@ -48,7 +49,8 @@ _API_COLUMNS = ("category", "persistent_id", "date", "lat")
 _STREET_HASH_COLUMNS = ("Month", "Longitude", "Latitude", "Location", "Crime type")
 #: Coordinate columns of every format: parsed straight to float64 where possible.
 _COORD_COLUMNS = frozenset({"Longitude", "Latitude", "lat", "long", "lng", "lon", "easting", "northing"})
-_CATEGORY_BY_FOLD = {c.casefold(): c for c in POLICE_UK_CATEGORIES}
+_CATEGORY_BY_FOLD = {c.casefold(): c for c in POLICE_UK_CATEGORIES} | {
+    k.casefold(): v for k, v in POLICE_UK_LEGACY_NAMES.items()}
 
 
 # --------------------------------------------------------------------------------------------- raw CSV

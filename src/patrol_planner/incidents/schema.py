@@ -116,6 +116,15 @@ POLICE_UK_API_SLUGS: dict[str, str] = {
     "public-disorder-weapons": "Public order",
 }
 
+#: Crime types police.uk street files used before the 2013 reclassification -> today's reference type.
+#: "Public disorder and weapons" was split into Public order and Possession of weapons; its rows go to
+#: Public order, the larger successor (a stated choice: weapons rows cannot be told apart).
+POLICE_UK_LEGACY_NAMES: dict[str, str] = {
+    "Violent crime": "Violence and sexual offences",
+    "Violence against the person": "Violence and sexual offences",
+    "Public disorder and weapons": "Public order",
+}
+
 QUARANTINE_COLUMNS: tuple[str, ...] = ("source_file", "source_line", "reason", "detail", "raw")
 """Quarantine table: ``raw`` is a JSON object of the row's raw values (never intelligence free text)."""
 
