@@ -190,3 +190,37 @@ def test_bundled_scenarios_load() -> None:
 
 def test_all_errors_are_patrol_planner_errors() -> None:
     assert issubclass(ScenarioError, PatrolPlannerError) and issubclass(RoutingError, PatrolPlannerError)
+
+
+def test_police_stations_and_prisons_do_not_make_patrol_hotspots(tmp_path: Path) -> None:
+    """Crimes police.uk places "On or near Police Station"/"Prison" are set aside by default, counted."""
+    import csv
+
+    from patrol_planner.incidents import ingest
+    from patrol_planner.scenario import patrol_relevant
+
+    src = REPO / "data" / "policeuk-leicestershire-2022" / "2022-07-leicestershire-street.csv"
+    with open(src, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))[:2000]
+    for i, r in enumerate(rows):  # as Essex's files have them (858 and 262 rows in 2018)
+        if i % 50 == 0:
+            r["Location"] = "On or near Police Station"
+        elif i % 50 == 1:
+            r["Location"] = "On or near Prison"
+    crafted = tmp_path / "2022-07-crafted-street.csv"
+    with open(crafted, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    inc = ingest([crafted]).incidents
+    s = _scenario(_small())
+    kept, aside = patrol_relevant(inc, s)
+    n_station = int((inc["location"] == "On or near Police Station").sum())
+    assert n_station > 0 and aside["On or near Police Station"] == n_station
+    assert len(kept) == len(inc) - sum(aside.values())
+    assert not kept["location"].isin(["On or near Police Station", "On or near Prison"]).any()
+    assert kept.attrs["crs"] == inc.attrs["crs"]
+    raw = _small()
+    raw["hotspots"] = {**raw["hotspots"], "exclude_locations": [], "use_intelligence": False}
+    kept2, aside2 = patrol_relevant(inc, _scenario(raw))
+    assert len(kept2) == len(inc) and aside2 == {}

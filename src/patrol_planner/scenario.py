@@ -143,6 +143,31 @@ def hotspot_model(s: Scenario) -> Any:
     return HotspotModel(**kw)
 
 
+def patrol_relevant(incidents: pd.DataFrame, s: Scenario) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The records that can make a patrol hotspot, and how many of each kind were set aside.
+
+    Records at the scenario's excluded locations (by default police.uk's "On or near Police Station" and
+    "On or near Prison") and, when ``hotspots.use_intelligence`` is false, intelligence are left out.
+    """
+    keep = np.ones(len(incidents), dtype=bool)
+    dropped: dict[str, int] = {}
+    if s.hotspots.exclude_locations:
+        names = {n.strip().casefold() for n in s.hotspots.exclude_locations}
+        loc = incidents["location"].astype("string").str.strip().str.casefold()
+        hit = loc.isin(names).fillna(False).to_numpy(bool)
+        for name, n in incidents.loc[hit, "location"].value_counts().sort_index().items():
+            dropped[str(name)] = int(n)
+        keep &= ~hit
+    if not s.hotspots.use_intelligence:
+        intel = (incidents["source_kind"] == "intelligence").to_numpy(bool)
+        if intel.any():
+            dropped["intelligence"] = int((intel & keep).sum())
+        keep &= ~intel
+    out = incidents[keep].reset_index(drop=True)
+    out.attrs = dict(incidents.attrs)
+    return out, dropped
+
+
 def default_as_of(incidents: pd.DataFrame) -> pd.Timestamp:
     """Latest end of any record's interval: plan for the night after the data ends."""
     if incidents.empty:
@@ -314,7 +339,11 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
     t = _time.perf_counter()
     say("scoring hotspots")
     as_of = pd.Timestamp(s.as_of) if s.as_of else default_as_of(ing.incidents)
-    model = hotspot_model(s).fit(ing.incidents)
+    usable, set_aside = patrol_relevant(ing.incidents, s)
+    if usable.empty:
+        raise ScenarioError(f"scenario {s.name!r}: every record was set aside ({set_aside}); "
+                            "check hotspots.exclude_locations and hotspots.use_intelligence")
+    model = hotspot_model(s).fit(usable)
     cells = model.score(as_of)
     selected = select_hotspots(cells, top=s.hotspots.top)
     if selected.empty:
@@ -463,7 +492,7 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
         for v in r.visits:
             visits_by_site[v.site_id] = visits_by_site.get(v.site_id, 0) + 1
     polys = cell_polygons_lonlat(selected, crs)
-    labels = cell_labels(model, ing.incidents, site_ids, as_of)
+    labels = cell_labels(model, usable, site_ids, as_of)
     statuses = []
     for j, row in selected.reset_index(drop=True).iterrows():
         sid = str(row["cell_id"])
@@ -510,6 +539,7 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
         "reproducible": bool(s.solver.deterministic and not result.stats.get("hit_time_limit", False)),
         "ingest": {k: ing.report[k] for k in ("rows_read", "rows_loaded", "rows_quarantined",
                                               "quarantine_reasons")},
+        "records_set_aside": set_aside,
     }
     params = s.model_dump(mode="json", exclude={"base_dir"})
     params["hotspot_model"] = {k: (v if isinstance(v, str | int | float | type(None)) else str(v))

@@ -95,6 +95,10 @@ class HotspotConfig(_Model):
     weights: dict[str, float] = Field(default_factory=dict)  # per-category overrides
     top: int = Field(default=20, ge=1, le=500)
     use_intelligence: bool = True
+    # police.uk places crimes recorded at a police station (custody, reports at the front desk) or inside a
+    # prison at those buildings: no street patrol prevents them, so by default they do not make hotspots.
+    exclude_locations: list[str] = Field(default_factory=lambda: ["On or near Police Station",
+                                                                   "On or near Prison"])
 
 
 class VisitConfig(_Model):
