@@ -196,7 +196,8 @@ def _kpis(plan: Plan) -> str:
     n_visits = sum(len(u.stops) for u in plan.units)
     visited = sum(1 for h in plan.hotspots if h.status == "visited")
     harm = sum(u.harm_covered for u in plan.units)
-    harm_all = sum(h.score for h in plan.hotspots)
+    # What the list could yield with every repeat visit, when the plan says so; else first visits only.
+    harm_all = float(plan.metrics.get("harm_offered") or sum(h.score for h in plan.hotspots))
     km = sum(u.road_m for u in plan.units) / 1000
     idle = sum(u.idle_s for u in plan.units) / 60
     items = [
