@@ -267,14 +267,18 @@ def _prize_windows(profile: np.ndarray, shift_start: datetime, shift_end: dateti
     return [(a, b, float(np.clip(m / mean, lo, hi))) for a, b, m in blocks]
 
 
+#: Readable names of the hotspot model's age bands (record age at as-of).
+_AGE_LABELS = {"lt7d": "under 7 days", "7_30d": "7-30 days", "30_90d": "30-90 days", "gt90d": "over 90 days"}
+
+
 def _breakdown(row: pd.Series) -> dict[str, Any]:
     """A cell's score explanation for the briefing: shares by category and by age band, public ids only."""
     own = float(row.get("score_own", row["score"])) or 1.0
     cats = {c[len("score_"):]: round(float(row[c]) / own, 3) for c in row.index
             if c.startswith("score_") and not c.startswith(("score_age_", "score_own", "score_neighbours"))
             and float(row[c]) > 0}
-    ages = {c[len("score_age_"):]: round(float(row[c]) / own, 3) for c in row.index
-            if c.startswith("score_age_") and float(row[c]) > 0}
+    ages = {_AGE_LABELS.get(c[len("score_age_"):], c[len("score_age_"):]): round(float(row[c]) / own, 3)
+            for c in row.index if c.startswith("score_age_") and float(row[c]) > 0}
     ids = row.get("top_incident_ids", [])
     if isinstance(ids, str):
         ids = [i for i in ids.split(";") if i]
