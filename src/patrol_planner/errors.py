@@ -92,3 +92,21 @@ class DataQualityWarning(PatrolPlannerWarning):
 
 class MappingError(InputFileError):
     """A generic-CSV column mapping is invalid, unknown, or names columns the file does not have."""
+
+
+class ProgrammeError(PatrolPlannerError, ValueError):
+    """A hot-spot programme cannot be designed, read or amended (bad design, edited schedule, date outside)."""
+
+    exit_code = 9
+
+
+class DosageError(PatrolPlannerError, ValueError):
+    """GPS tracks cannot be used at all (no file, unknown format, no usable point)."""
+
+    exit_code = 10
+
+
+class EvaluationError(PatrolPlannerError, ValueError):
+    """A programme cannot be evaluated with the data given (no crimes in its dates, no control days...)."""
+
+    exit_code = 11

@@ -1,0 +1,327 @@
+"""A hot-spot programme on disk: the record that the schedule, the daily plans, dosage and evaluation share.
+
+A programme folder holds
+
+============================  ===================================================================
+file                          content
+============================  ===================================================================
+``programme.json``            ``{"format", "design", "power", "provenance", "files"}``; ``files``
+                              holds the SHA-256 of ``schedule.csv`` and ``spots.geojson`` so that a
+                              hand-edited schedule is detected (a schedule in use is a record)
+``schedule.csv``              one row per spot per programme day: ``date`` (YYYY-MM-DD, the
+                              programme day), ``spot_id``, ``treated`` (0/1), ``p_treated``
+                              (probability of treatment that day, in [0, 1]), ``visits``,
+                              ``minutes`` (planned dose that day; 0 on control days)
+``spots.geojson``             FeatureCollection of EPSG:4326 polygons, properties ``spot_id``,
+                              ``place`` (public place name) and the score breakdown
+``amendments.csv`` (optional) changes after the schedule was issued: ``recorded_at`` (ISO
+                              timestamp), ``action`` (one of :data:`AMENDMENT_ACTIONS`), ``date``
+                              (programme day or empty for "from now on"), ``spot_id`` (or empty for
+                              all spots), ``reason`` (free text written by the force)
+============================  ===================================================================
+
+``design`` keys every consumer relies on: ``start_date`` (YYYY-MM-DD), ``days``, ``timezone`` (IANA
+name), ``day_starts_at`` ("HH:MM": the programme day runs from this local time to the same time the next
+calendar day), ``patrol_window`` (``{"start": "HH:MM", "end": "HH:MM"}``, may cross midnight),
+``spot_size_m``, ``dose`` (``{"visits", "minutes"}``), ``seed``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from patrol_planner.errors import ProgrammeError
+from patrol_planner.provenance import sha256_file
+
+FORMAT = "patrol_planner.programme/1"
+SCHEDULE_COLUMNS: tuple[str, ...] = ("date", "spot_id", "treated", "p_treated", "visits", "minutes")
+AMENDMENT_COLUMNS: tuple[str, ...] = ("recorded_at", "action", "date", "spot_id", "reason")
+#: ``cancel_day``: no patrols that day (all spots); ``cancel_spot_day``: one spot on one day;
+#: ``drop_spot``: a spot leaves the programme from ``date`` on (or from the start when empty).
+AMENDMENT_ACTIONS: tuple[str, ...] = ("cancel_day", "cancel_spot_day", "drop_spot")
+_REQUIRED_DESIGN = ("start_date", "days", "timezone", "day_starts_at", "patrol_window", "spot_size_m", "dose", "seed")
+
+
+def _hhmm(text: str, what: str) -> time:
+    try:
+        return datetime.strptime(str(text), "%H:%M").time()
+    except ValueError:
+        raise ProgrammeError(f"{what} must be HH:MM (24-hour clock), got {text!r}") from None
+
+
+@dataclass(frozen=True)
+class Programme:
+    """A programme read from its folder. ``schedule`` is as issued (assigned); amendments are kept apart.
+
+    Attributes
+    ----------
+    folder : Path
+    design : dict
+        The design as written (see module docstring for the keys every consumer uses).
+    schedule : pandas.DataFrame
+        :data:`SCHEDULE_COLUMNS`; ``date`` as ``datetime.date`` objects, ``treated`` int 0/1.
+    spots : dict[str, shapely geometry]
+        Spot polygons in EPSG:4326 [deg], by ``spot_id``, in file order.
+    spot_properties : dict[str, dict]
+        Each spot's GeoJSON properties (place name, score breakdown).
+    amendments : pandas.DataFrame
+        :data:`AMENDMENT_COLUMNS` (empty when there are none).
+    raw : dict
+        The whole ``programme.json`` (power, provenance...).
+    """
+
+    folder: Path
+    design: dict[str, Any]
+    schedule: pd.DataFrame
+    spots: dict[str, BaseGeometry]
+    spot_properties: dict[str, dict[str, Any]]
+    amendments: pd.DataFrame
+    raw: dict[str, Any]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.design["timezone"])
+
+    @property
+    def start_date(self) -> date:
+        return date.fromisoformat(self.design["start_date"])
+
+    @property
+    def dates(self) -> list[date]:
+        return [self.start_date + timedelta(days=i) for i in range(int(self.design["days"]))]
+
+    def day_of(self, when: datetime) -> date:
+        """The programme day a moment belongs to (local time, days start at ``day_starts_at``).
+
+        ``when`` must be timezone-aware; it is converted to the programme's zone.
+        """
+        if when.tzinfo is None:
+            raise ProgrammeError("day_of needs a timezone-aware datetime")
+        local = when.astimezone(self.tz)
+        start = _hhmm(self.design["day_starts_at"], "design.day_starts_at")
+        shifted = local - timedelta(hours=start.hour, minutes=start.minute)
+        return shifted.date()
+
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """Start and end (exclusive) of programme day ``day``, timezone-aware local times."""
+        start = _hhmm(self.design["day_starts_at"], "design.day_starts_at")
+        t0 = datetime.combine(day, start, tzinfo=self.tz)
+        return t0, datetime.combine(day + timedelta(days=1), start, tzinfo=self.tz)
+
+    def window(self, day: date) -> tuple[datetime, datetime]:
+        """The patrol window of programme day ``day`` as timezone-aware local datetimes.
+
+        A window whose end is not after its start crosses midnight (15:00-00:00 ends at the next day's
+        00:00). A window that starts before ``day_starts_at`` lies on the next calendar day.
+        """
+        w = self.design["patrol_window"]
+        ws, we = _hhmm(w["start"], "patrol_window.start"), _hhmm(w["end"], "patrol_window.end")
+        day_start = _hhmm(self.design["day_starts_at"], "design.day_starts_at")
+        d0 = day if ws >= day_start else day + timedelta(days=1)
+        t0 = datetime.combine(d0, ws, tzinfo=self.tz)
+        t1 = datetime.combine(d0, we, tzinfo=self.tz)
+        if t1 <= t0:
+            t1 += timedelta(days=1)
+        return t0, t1
+
+    def check_date(self, day: date) -> None:
+        """Raise :class:`ProgrammeError` when ``day`` is not a day of this programme."""
+        first, last = self.dates[0], self.dates[-1]
+        if not first <= day <= last:
+            raise ProgrammeError(
+                f"{day.isoformat()} is outside the programme ({first.isoformat()} to {last.isoformat()})")
+
+    def delivered_schedule(self) -> pd.DataFrame:
+        """The schedule with amendments applied, beside the assignment.
+
+        Adds ``assigned`` (the issued ``treated``), ``status`` (``as_assigned``, ``cancelled`` or
+        ``dropped``) and sets ``treated``/``visits``/``minutes`` to 0 where an amendment removed the patrol.
+        """
+        out = self.schedule.copy()
+        out["assigned"] = out["treated"]
+        out["status"] = "as_assigned"
+        every = pd.Series(True, index=out.index)
+        for a in self.amendments.itertuples(index=False):
+            a_date = None if pd.isna(a.date) else a.date
+            a_spot = None if pd.isna(a.spot_id) else a.spot_id
+            on_day = out["date"] == a_date if a_date is not None else every
+            on_spot = out["spot_id"] == a_spot if a_spot is not None else every
+            if a.action == "drop_spot":
+                from_day = out["date"] >= a_date if a_date is not None else every
+                hit, status = on_spot & from_day, "dropped"
+            else:
+                hit, status = on_day & on_spot, "cancelled"
+            out.loc[hit & (out["status"] == "as_assigned"), "status"] = status
+        removed = out["status"] != "as_assigned"
+        out.loc[removed, ["treated", "visits", "minutes"]] = 0
+        return out
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProgrammeError(f"{path.parent} is not a programme folder: {path.name} is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProgrammeError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise ProgrammeError(f"{path}: not a patrol_planner programme (format {FORMAT!r} expected)")
+    missing = [k for k in _REQUIRED_DESIGN if k not in raw.get("design", {})]
+    if missing:
+        raise ProgrammeError(f"{path}: design lacks {', '.join(missing)}")
+    try:
+        ZoneInfo(raw["design"]["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ProgrammeError(f"{path}: unknown timezone {raw['design']['timezone']!r}") from None
+    return raw
+
+
+def _check_hash(folder: Path, name: str, raw: Mapping[str, Any]) -> None:
+    expected = raw.get("files", {}).get(name)
+    path = folder / name
+    if not path.exists():
+        raise ProgrammeError(f"{folder} is not a complete programme: {name} is missing")
+    if expected is not None and sha256_file(path) != expected:
+        raise ProgrammeError(
+            f"{path} differs from the schedule that was issued (hash mismatch); a schedule in use is a "
+            "record: restore it and record changes as amendments"
+        )
+
+
+def _read_schedule(path: Path) -> pd.DataFrame:
+    sched = pd.read_csv(path, dtype={"spot_id": str})
+    missing = [c for c in SCHEDULE_COLUMNS if c not in sched.columns]
+    if missing:
+        raise ProgrammeError(f"{path}: missing columns {', '.join(missing)}")
+    sched = sched[list(SCHEDULE_COLUMNS)].copy()
+    sched["date"] = pd.to_datetime(sched["date"], format="%Y-%m-%d").dt.date
+    sched["treated"] = sched["treated"].astype(int)
+    return sched
+
+
+def _read_spots(path: Path) -> tuple[dict[str, BaseGeometry], dict[str, dict[str, Any]]]:
+    fc = json.loads(path.read_text(encoding="utf-8"))
+    geoms: dict[str, BaseGeometry] = {}
+    props: dict[str, dict[str, Any]] = {}
+    for feat in fc.get("features", []):
+        sid = str(feat["properties"]["spot_id"])
+        geoms[sid] = shape(feat["geometry"])
+        props[sid] = dict(feat["properties"])
+    if not geoms:
+        raise ProgrammeError(f"{path}: no spots")
+    return geoms, props
+
+
+def _read_amendments(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in AMENDMENT_COLUMNS})
+    am = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in AMENDMENT_COLUMNS if c not in am.columns]
+    if missing:
+        raise ProgrammeError(f"{path}: missing columns {', '.join(missing)}")
+    bad = sorted(set(am["action"]) - set(AMENDMENT_ACTIONS))
+    if bad:
+        raise ProgrammeError(f"{path}: unknown action(s) {', '.join(bad)}; known: {', '.join(AMENDMENT_ACTIONS)}")
+    am = am[list(AMENDMENT_COLUMNS)].copy()
+    am["date"] = [date.fromisoformat(d) if d else None for d in am["date"]]
+    am["spot_id"] = pd.Series([s or None for s in am["spot_id"]], index=am.index, dtype=object)
+    return am
+
+
+def read_programme(folder: str | Path) -> Programme:
+    """Read and check a programme folder (see the module docstring for its files)."""
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise ProgrammeError(f"{folder} is not a programme folder (no such directory)")
+    raw = _read_json(folder / "programme.json")
+    for name in ("schedule.csv", "spots.geojson"):
+        _check_hash(folder, name, raw)
+    spots, props = _read_spots(folder / "spots.geojson")
+    schedule = _read_schedule(folder / "schedule.csv")
+    unknown = sorted(set(schedule["spot_id"]) - set(spots))
+    if unknown:
+        raise ProgrammeError(f"{folder / 'schedule.csv'}: spots not in spots.geojson: {', '.join(unknown[:5])}")
+    return Programme(folder=folder, design=dict(raw["design"]), schedule=schedule, spots=spots,
+                     spot_properties=props, amendments=_read_amendments(folder / "amendments.csv"), raw=raw)
+
+
+def _text_or_empty(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def write_programme(folder: str | Path, *, design: Mapping[str, Any], schedule: pd.DataFrame,
+                    spots_geojson: Mapping[str, Any], power: Mapping[str, Any] | None = None,
+                    provenance: Mapping[str, Any] | None = None) -> Path:
+    """Write a new programme folder; refuse to replace a different programme already there.
+
+    Writing the same programme again (same schedule and spots bytes) is allowed and changes nothing, so a
+    rerun with the same inputs and seed is harmless; a different one must go to a new folder, because a
+    schedule in use is a record (change it with amendments).
+    """
+    folder = Path(folder).expanduser().resolve()
+    missing = [k for k in _REQUIRED_DESIGN if k not in design]
+    if missing:
+        raise ProgrammeError(f"programme design lacks {', '.join(missing)}")
+    sched_text = schedule[list(SCHEDULE_COLUMNS)].assign(
+        date=[d.isoformat() if hasattr(d, "isoformat") else str(d) for d in schedule["date"]]
+    ).to_csv(index=False, lineterminator="\n", float_format="%.6g")
+    spots_text = json.dumps(spots_geojson, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    old = (_text_or_empty(folder / "schedule.csv"), _text_or_empty(folder / "spots.geojson"))
+    same = old == (sched_text, spots_text)
+    if (folder / "programme.json").exists() and not same:
+        raise ProgrammeError(
+            f"{folder} already holds a different programme; a schedule in use is a record: write the new "
+            "design to another folder, or record changes to this one as amendments"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "schedule.csv").write_text(sched_text, encoding="utf-8")
+    (folder / "spots.geojson").write_text(spots_text, encoding="utf-8")
+    record = {
+        "format": FORMAT,
+        "design": dict(design),
+        "power": dict(power or {}),
+        "provenance": dict(provenance or {}),
+        "files": {n: sha256_file(folder / n) for n in ("schedule.csv", "spots.geojson")},
+    }
+    (folder / "programme.json").write_text(json.dumps(record, indent=1, sort_keys=True, default=str) + "\n",
+                                           encoding="utf-8")
+    return folder
+
+
+def add_amendment(folder: str | Path, *, action: str, reason: str, day: date | None = None,
+                  spot_id: str | None = None, recorded_at: datetime | None = None) -> pd.DataFrame:
+    """Append one amendment to ``amendments.csv`` (created when absent); returns all amendments.
+
+    The schedule itself is never rewritten. ``reason`` is required: an amendment without a reason is not a
+    record anyone can defend later.
+    """
+    prog = read_programme(folder)
+    if action not in AMENDMENT_ACTIONS:
+        raise ProgrammeError(f"unknown amendment action {action!r}; known: {', '.join(AMENDMENT_ACTIONS)}")
+    if not reason.strip():
+        raise ProgrammeError("an amendment needs a reason")
+    if day is not None:
+        prog.check_date(day)
+    if action in ("cancel_day",) and day is None:
+        raise ProgrammeError("cancel_day needs a date")
+    if action in ("cancel_spot_day",) and (day is None or spot_id is None):
+        raise ProgrammeError("cancel_spot_day needs a date and a spot")
+    if spot_id is not None and spot_id not in prog.spots:
+        raise ProgrammeError(f"unknown spot {spot_id!r}")
+    when = (recorded_at or datetime.now(prog.tz)).isoformat(timespec="seconds")
+    row = {"recorded_at": when, "action": action, "date": day.isoformat() if day else "",
+           "spot_id": spot_id or "", "reason": reason.replace("\n", " ").strip()}
+    path = prog.folder / "amendments.csv"
+    frame = pd.DataFrame([row], columns=list(AMENDMENT_COLUMNS))
+    frame.to_csv(path, mode="a", header=not path.exists(), index=False, lineterminator="\n")
+    return read_programme(prog.folder).amendments
