@@ -30,7 +30,7 @@ from patrol_planner.network import (
     snap_points,
     travel_matrix,
 )
-from patrol_planner.network import osm as osm_mod
+from patrol_planner.network import cache as cache_mod
 
 REPO = Path(__file__).resolve().parents[1]
 RUTLAND = REPO / "data" / "osm-rutland-2022" / "rutland-latest.osm.pbf"
@@ -484,7 +484,7 @@ def test_cache_roundtrip_and_invalidation(tmp_path: Path, oneway_square: Path, m
     files[0].write_bytes(pickle.dumps(payload))
     assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
 
-    monkeypatch.setattr(osm_mod, "__version__", "999.0")
+    monkeypatch.setattr(cache_mod, "__version__", "999.0")
     assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
 
 
