@@ -18,7 +18,7 @@ lengths in the working CRS (British National Grid in Great Britain, scale error 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,9 +94,9 @@ def build_graph(path: Path, mode: Mode, crs: str | None, walk_speed_kph: float, 
         )
     edges, used = _edges(_merge_chains(seg, keep, raw), seg, raw, nodes)
     net = _assemble(edges, used, nodes, mode)
-    net.stats.update(raw_nodes=n_raw, scc_nodes=scc_nodes, dropped_nodes=int(junctions.sum()) - scc_nodes,
-                     build_s=round(time.perf_counter() - t0, 3), cached=False)
-    return net
+    stats = dict(net.stats, raw_nodes=n_raw, scc_nodes=scc_nodes, dropped_nodes=int(junctions.sum()) - scc_nodes,
+                 build_s=round(time.perf_counter() - t0, 3), cached=False)
+    return replace(net, stats=stats)
 
 
 def _unique_nodes(raw: RawWays, crs: str | None) -> _Nodes:
