@@ -30,7 +30,7 @@ from patrol_planner.network import (
     snap_points,
     travel_matrix,
 )
-from patrol_planner.network import osm as osm_mod
+from patrol_planner.network import cache as cache_mod
 
 REPO = Path(__file__).resolve().parents[1]
 RUTLAND = REPO / "data" / "osm-rutland-2022" / "rutland-latest.osm.pbf"
@@ -375,6 +375,29 @@ def test_travel_matrix_matches_networkx_dijkstra(drive) -> None:
     assert np.array_equal(T2[0], T2[1]) and np.array_equal(T2[0], T[0])
 
 
+def test_travel_matrix_on_300_snapped_points_matches_networkx(drive) -> None:
+    """Snapped scattered points: every travel time equals networkx Dijkstra on the same graph.
+
+    About 300 points spread over the extract's box are snapped (within 2 km, so most are kept); 20
+    full rows of the square matrix are checked against ``networkx`` by ``travel_time_s``, and every
+    road distance is at least the straight line between its ends.
+    """
+    rng = np.random.default_rng(1)
+    x = rng.uniform(drive.x_m.min(), drive.x_m.max(), 400)
+    y = rng.uniform(drive.y_m.min(), drive.y_m.max(), 400)
+    snap = snap_points(drive, x, y, max_snap_m=2000.0)
+    ids = snap.node_ids[snap.ok]
+    assert len(ids) >= 250
+    T, D = travel_matrix(drive, ids)
+    assert T.shape == D.shape == (len(ids), len(ids)) and np.isfinite(T).all()
+    for i in rng.choice(len(ids), 20, replace=False).tolist():
+        ref = nx.single_source_dijkstra_path_length(drive.graph, int(ids[i]), weight="travel_time_s")
+        assert T[i] == pytest.approx([ref[int(j)] for j in ids], rel=1e-9, abs=1e-9)
+    pos = drive.index_of(ids)
+    straight = np.hypot(drive.x_m[pos][:, None] - drive.x_m[pos][None], drive.y_m[pos][:, None] - drive.y_m[pos][None])
+    assert (straight - 1e-6 <= D).all()
+
+
 def test_unknown_node_ids_are_network_errors(drive) -> None:
     with pytest.raises(NetworkError, match="not in this drive network"):
         travel_matrix(drive, [1, 2, 3])
@@ -484,7 +507,17 @@ def test_cache_roundtrip_and_invalidation(tmp_path: Path, oneway_square: Path, m
     files[0].write_bytes(pickle.dumps(payload))
     assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
 
-    monkeypatch.setattr(osm_mod, "__version__", "999.0")
+    monkeypatch.setattr(cache_mod, "__version__", "999.0")
+    assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
+
+
+def test_cache_key_follows_the_format_version(tmp_path: Path, oneway_square: Path, monkeypatch) -> None:
+    """Bumping CACHE_FORMAT_VERSION (build logic changed) changes the key, so existing entries rebuild."""
+    assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
+    assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is True
+    key = cache_mod.cache_key("0" * 64, {"mode": "drive"})
+    monkeypatch.setattr(cache_mod, "CACHE_FORMAT_VERSION", cache_mod.CACHE_FORMAT_VERSION + 1)
+    assert cache_mod.cache_key("0" * 64, {"mode": "drive"}) != key
     assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
 
 
@@ -549,3 +582,30 @@ def test_leeds_tiny_extract(tmp_path: Path) -> None:
         assert net.crs == "EPSG:27700"
         assert net.stats["nodes"] > 10 and net.stats["dropped_nodes"] > 0
         assert nx.is_strongly_connected(net.graph)
+
+
+# ------------------------------------------------------------------------------------------------
+# Package layout
+
+
+def test_network_modules_import_downward_only() -> None:
+    """The graph type and tag rules are the bottom of network/; queries build on the graph alone.
+
+    Parsed from the source, so a new upward import (the cycle osm <-> travel had) fails here as well as
+    in the structure check.
+    """
+    import ast
+
+    import patrol_planner.network as pkg
+
+    allowed = {
+        "graph": set(), "tags": set(), "reader": {"tags"}, "build": {"graph", "reader", "tags"},
+        "cache": {"graph"}, "stations": {"reader"}, "snap": {"graph"}, "travel": {"graph"},
+        "basemap": {"graph", "tags"},
+    }
+    root = Path(pkg.__file__).parent
+    for name, ok in allowed.items():
+        tree = ast.parse((root / f"{name}.py").read_text())
+        used = {n.module.rsplit(".", 1)[-1] for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("patrol_planner.network.")}
+        assert used <= ok, f"network/{name}.py imports {sorted(used - ok)}"
