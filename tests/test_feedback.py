@@ -1,0 +1,185 @@
+"""Tests for hotspots.feedback: police-generated records, the discovery correction, the feedback loop.
+
+Real data: ``data/policeuk-leicestershire-2022`` (police.uk, Jul-Aug 2022). The loop simulation is
+seeded and runs 200 independent seeds per setting through the module's own guard functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from patrol_planner.errors import HotspotError
+from patrol_planner.hotspots import HotspotModel, select_hotspots
+from patrol_planner.hotspots.feedback import (
+    DEFAULT_FLOOR,
+    POLICE_GENERATED_CATEGORIES,
+    discovery_weights,
+    inverse_discovery_weight,
+    is_police_generated,
+    police_generated_share,
+    simulate_patrol_feedback,
+)
+from patrol_planner.incidents import ingest
+from patrol_planner.incidents import schema as incident_schema
+
+REPO = Path(__file__).resolve().parents[1]
+LEIC = REPO / "data" / "policeuk-leicestershire-2022"
+N_SEEDS = 200
+
+
+@pytest.fixture(scope="module")
+def leic() -> pd.DataFrame:
+    """Both Leicestershire months, ingested."""
+    return ingest(sorted(LEIC.glob("*.csv"))).incidents
+
+
+@pytest.fixture(scope="module")
+def scored(leic: pd.DataFrame) -> tuple[HotspotModel, pd.DataFrame]:
+    """The default model fitted on Leicestershire and scored at the end of the data."""
+    m = HotspotModel().fit(leic)
+    return m, m.score(leic["occurred_to"].max())
+
+
+# -- which records are police-generated -----------------------------------------------------------------
+def test_police_generated_categories_are_drugs_weapons_and_searches() -> None:
+    """Exactly Drugs, Possession of weapons and stop-and-search are flagged; victim crimes and missing are not;
+    if the incident schema defines the same constant it holds the same set."""
+    cats = ["Drugs", "Possession of weapons", "Stop and search", "Burglary", "Violence and sexual offences",
+            "Anti-social behaviour", None]
+    assert is_police_generated(cats).tolist() == [True, True, True, False, False, False, False]
+    assert is_police_generated(pd.Series(cats)).tolist() == is_police_generated(np.array(cats, dtype=object)).tolist()
+    if hasattr(incident_schema, "POLICE_GENERATED_CATEGORIES"):
+        assert set(incident_schema.POLICE_GENERATED_CATEGORIES) == set(POLICE_GENERATED_CATEGORIES)
+
+
+# -- the correction ---------------------------------------------------------------------------------------
+def test_inverse_discovery_weight_is_one_over_presence_floored() -> None:
+    """Police-generated records get 1/max(share, floor), capped at 1/floor; victim records always 1."""
+    pg = np.array([True, True, True, True, False, False])
+    share = np.array([1.0, 0.5, 0.01, 0.0, 0.0, 0.5])
+    w = inverse_discovery_weight(pg, share, floor=0.05)
+    np.testing.assert_allclose(w, [1.0, 2.0, 20.0, 20.0, 1.0, 1.0])
+    with pytest.raises(HotspotError, match="floor"):
+        inverse_discovery_weight(pg, share, floor=0.0)
+    with pytest.raises(HotspotError, match="probability"):
+        inverse_discovery_weight(pg, share * 3, floor=0.05)
+
+
+def test_discovery_weights_on_leicestershire_with_presence_by_cell(scored, leic: pd.DataFrame) -> None:
+    """Monthly police.uk records matched to daily presence by cell: half-day presence all July gives a
+    police-generated July record weight 2, presence below the floor (or none) gives 1/floor, August (no
+    presence) gives 1/floor, and every victim-reported record keeps weight 1."""
+    m, cells = scored
+    cell_of = m.grid_.cell_ids(*m.grid_.index(leic["x_m"].to_numpy(), leic["y_m"].to_numpy()))
+    pg = is_police_generated(leic["category"])
+    july = (leic["occurred_from"] < "2022-08-01").to_numpy()
+    busy = pd.Series(cell_of[pg & july]).value_counts().index[:2]
+    a, b = busy[0], busy[1]
+    days = pd.date_range("2022-07-01", "2022-07-31", freq="D")
+    presence = pd.concat([
+        pd.DataFrame({"date": days, "cell_id": a, "minutes_present": 720.0}),
+        pd.DataFrame({"date": days[:10], "cell_id": b, "minutes_present": 15.0}),
+    ])
+    w = discovery_weights(leic, presence, grid=m.grid_, freq="M")
+    assert w.shape == (len(leic),)
+    assert (w[~pg] == 1.0).all()
+    np.testing.assert_allclose(w[pg & july & (cell_of == a)], 2.0)
+    np.testing.assert_allclose(w[pg & (cell_of == b)], 1 / DEFAULT_FLOOR)
+    np.testing.assert_allclose(w[pg & ~july], 1 / DEFAULT_FLOOR)
+    assert w.max() <= 1 / DEFAULT_FLOOR
+    # the same presence as a share of the day, given per place column instead of a grid
+    share = presence.assign(share=presence["minutes_present"] / 1440.0)
+    w2 = discovery_weights(leic.assign(cell_id=cell_of), share, minutes_col=None, share_col="share", freq="M")
+    np.testing.assert_allclose(w2, w)
+
+
+def test_discovery_weights_reject_bad_presence(leic: pd.DataFrame) -> None:
+    """More than 1440 minutes in a day, a missing column or an undated row is a one-line HotspotError."""
+    inc = leic.assign(cell_id="c1")
+    bad = pd.DataFrame({"date": ["2022-07-01"], "cell_id": ["c1"], "minutes_present": [2000.0]})
+    with pytest.raises(HotspotError, match="1440"):
+        discovery_weights(inc, bad, freq="M")
+    with pytest.raises(HotspotError, match="lacks columns"):
+        discovery_weights(inc, bad.drop(columns="minutes_present"), freq="M")
+    with pytest.raises(HotspotError, match="no valid"):
+        discovery_weights(inc, bad.assign(date="not a date", minutes_present=10.0), freq="M")
+
+
+# -- share of a score from police-generated records -------------------------------------------------------
+def test_police_generated_share_equals_fitting_without_them(scored, leic: pd.DataFrame) -> None:
+    """The breakdown-based police-generated part of each cell's score (own + neighbour smoothing) equals the
+    score lost when the model is refitted without police-generated records; cells that vanish held only
+    police-generated records."""
+    _, cells = scored
+    out = police_generated_share(cells)
+    assert out["cell_id"].tolist() == cells["cell_id"].tolist()
+    assert out["police_generated_share"].between(0, 1).all()
+    assert out["score_police_generated"].sum() > 0
+    without = HotspotModel().fit(leic[~is_police_generated(leic["category"])]).score(leic["occurred_to"].max())
+    lost = out.set_index("cell_id")["score"] - without.set_index("cell_id")["score"]
+    both = lost.dropna().index
+    np.testing.assert_allclose(lost[both].to_numpy(),
+                               out.set_index("cell_id").loc[both, "score_police_generated"].to_numpy(),
+                               rtol=1e-9, atol=1e-9)
+    gone = out[~out["cell_id"].isin(without["cell_id"])]
+    assert len(gone) > 0
+    np.testing.assert_allclose(gone["police_generated_share_own"], 1.0)
+
+
+def test_police_generated_share_refuses_a_selection(scored) -> None:
+    """A top-N selection lacks neighbours' scores: refused rather than understated."""
+    _, cells = scored
+    with pytest.raises(HotspotError, match="whole table"):
+        police_generated_share(select_hotspots(cells, top=20))
+
+
+# -- the feedback loop ------------------------------------------------------------------------------------
+def test_top_ranked_patrol_runs_away_without_guard_and_not_with_exclusion() -> None:
+    """Two areas, equal true rates, the patrol goes to the top-ranked area each day (7-day half-life):
+    unguarded, >= 95% of 200 seeds spend > 90% of 365 days in one area; excluding police-generated
+    records from the ranking, <= 5% do, >= 75% stay within 35-65%, the mean share is 50 +- 3% and the
+    ranking's estimate ends within 35-65% in >= 90% of seeds. Inverse-probability reweighting cannot help
+    a deterministic ranking (the unpatrolled area has discovery probability 0): it still runs away."""
+    kw = {"policy": "top", "half_life_days": 7.0, "n_days": 365, "n_seeds": N_SEEDS, "seed": 1}
+    none = simulate_patrol_feedback(guard="none", **kw)
+    excl = simulate_patrol_feedback(guard="exclude", **kw)
+    rew = simulate_patrol_feedback(guard="reweight", **kw)
+    assert np.mean(none.concentration > 0.9) >= 0.95
+    assert np.mean(excl.concentration > 0.9) <= 0.05
+    share = excl.patrol_share_a
+    assert np.mean((share > 0.35) & (share < 0.65)) >= 0.75
+    assert abs(share.mean() - 0.5) < 0.03
+    est = excl.estimated_share_a
+    assert np.mean((est > 0.35) & (est < 0.65)) >= 0.90
+    assert np.mean(rew.concentration > 0.9) >= 0.95
+
+
+def test_proportional_patrol_drifts_without_guard_and_converges_with_reweighting() -> None:
+    """Patrol sent in proportion to the ranking (running counts, 365 days, reports 0.2/day/area, finds
+    2/day where patrolled): unguarded, the patrol share ends within 35-65% in <= 60% of 200 seeds (a
+    Polya-urn drift); with the inverse-discovery weights of the day's patrol probability, >= 90% do, and
+    excluding police-generated records >= 95%."""
+    kw = {"policy": "proportional", "reporting_prob": 0.1, "n_days": 365, "n_seeds": N_SEEDS, "seed": 2}
+
+    def near_half(sim) -> float:
+        s = sim.patrol_share_a
+        return float(np.mean((s > 0.35) & (s < 0.65)))
+
+    assert near_half(simulate_patrol_feedback(guard="none", **kw)) <= 0.60
+    assert near_half(simulate_patrol_feedback(guard="reweight", **kw)) >= 0.90
+    assert near_half(simulate_patrol_feedback(guard="exclude", **kw)) >= 0.95
+
+
+def test_simulation_is_deterministic_and_checks_its_arguments() -> None:
+    """The same seed gives the same patrols; an unknown policy or guard is a HotspotError."""
+    a = simulate_patrol_feedback(n_days=30, n_seeds=5, seed=3)
+    b = simulate_patrol_feedback(n_days=30, n_seeds=5, seed=3)
+    assert (a.patrolled_a == b.patrolled_a).all()
+    with pytest.raises(HotspotError, match="policy"):
+        simulate_patrol_feedback(policy="random")
+    with pytest.raises(HotspotError, match="guard"):
+        simulate_patrol_feedback(guard="ignore")
