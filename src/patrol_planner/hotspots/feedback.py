@@ -277,6 +277,7 @@ def simulate_patrol_feedback(
     discovery_prob: float = 0.5,
     half_life_days: float = float("inf"),
     prior_records: float = 1.0,
+    record_weights: tuple[float, float] = (1.0, 1.0),
     floor: float = DEFAULT_FLOOR,
     seed: int = 0,
 ) -> FeedbackSimulation:
@@ -290,7 +291,9 @@ def simulate_patrol_feedback(
     ``"proportional"`` patrols A with probability equal to A's share of the ranking. ``guard``:
     ``"none"`` (every record weight 1), ``"exclude"`` (police-generated records weight 0: only reports
     update the ranking) or ``"reweight"`` (:func:`inverse_discovery_weight` with the day's probability of
-    patrolling each area as the presence share).
+    patrolling each area as the presence share). ``record_weights`` (victim-reported, police-generated)
+    multiply those weights [ranking units per record], e.g. a fitted model's harm weight of each kind;
+    ``prior_records`` is then in the same units.
 
     Returns
     -------
@@ -301,6 +304,8 @@ def simulate_patrol_feedback(
         raise HotspotError(f"policy must be one of {POLICIES}, got {policy!r}")
     if guard not in GUARDS:
         raise HotspotError(f"guard must be one of {GUARDS}, got {guard!r}")
+    if len(record_weights) != 2 or min(record_weights) < 0:
+        raise HotspotError(f"record_weights is (victim-reported, police-generated) >= 0, got {record_weights!r}")
     rng = np.random.default_rng(seed)
     keep = 0.5 ** (1.0 / half_life_days) if np.isfinite(half_life_days) else 1.0
     score = np.full((n_seeds, 2), float(prior_records))
@@ -327,7 +332,8 @@ def simulate_patrol_feedback(
             p_here = np.where(go_a, p_a, 1.0 - p_a)
             w_pg = inverse_discovery_weight(np.broadcast_to(pg[1], n_seeds), p_here, floor=floor)
         w_rep = inverse_discovery_weight(np.broadcast_to(pg[0], n_seeds), np.ones(n_seeds), floor=floor)
-        add = reported * w_rep[:, None]
+        add = reported * (w_rep * record_weights[0])[:, None]
+        w_pg = w_pg * record_weights[1]
         add[:, 0] += np.where(go_a, found * w_pg, 0.0)
         add[:, 1] += np.where(go_a, 0.0, found * w_pg)
         score = score * keep + add
