@@ -16,6 +16,7 @@ from patrol_planner.errors import HotspotError
 from patrol_planner.hotspots import HotspotModel, select_hotspots
 from patrol_planner.hotspots.feedback import (
     DEFAULT_FLOOR,
+    DEFAULT_FLOOR_MINUTES,
     POLICE_GENERATED_CATEGORIES,
     discovery_weights,
     inverse_discovery_weight,
@@ -71,9 +72,10 @@ def test_inverse_discovery_weight_is_one_over_presence_floored() -> None:
 
 
 def test_discovery_weights_on_leicestershire_with_presence_by_cell(scored, leic: pd.DataFrame) -> None:
-    """Monthly police.uk records matched to daily presence by cell: half-day presence all July gives a
-    police-generated July record weight 2, presence below the floor (or none) gives 1/floor, August (no
-    presence) gives 1/floor, and every victim-reported record keeps weight 1."""
+    """Monthly police.uk records matched to daily presence by cell (unnormalised, floor 5%): half-day
+    presence all July gives a police-generated July record weight 2, presence below the floor (or none)
+    and August (no presence) give 1/floor, every victim-reported record keeps weight 1; normalised, the
+    police-generated weights average 1 with the same ratios; the minutes default floor is 5 min/day."""
     m, cells = scored
     cell_of = m.grid_.cell_ids(*m.grid_.index(leic["x_m"].to_numpy(), leic["y_m"].to_numpy()))
     pg = is_police_generated(leic["category"])
@@ -85,7 +87,7 @@ def test_discovery_weights_on_leicestershire_with_presence_by_cell(scored, leic:
         pd.DataFrame({"date": days, "cell_id": a, "minutes_present": 720.0}),
         pd.DataFrame({"date": days[:10], "cell_id": b, "minutes_present": 15.0}),
     ])
-    w = discovery_weights(leic, presence, grid=m.grid_, freq="M")
+    w = discovery_weights(leic, presence, grid=m.grid_, freq="M", floor=DEFAULT_FLOOR, normalise=False)
     assert w.shape == (len(leic),)
     assert (w[~pg] == 1.0).all()
     np.testing.assert_allclose(w[pg & july & (cell_of == a)], 2.0)
@@ -94,8 +96,44 @@ def test_discovery_weights_on_leicestershire_with_presence_by_cell(scored, leic:
     assert w.max() <= 1 / DEFAULT_FLOOR
     # the same presence as a share of the day, given per place column instead of a grid
     share = presence.assign(share=presence["minutes_present"] / 1440.0)
-    w2 = discovery_weights(leic.assign(cell_id=cell_of), share, minutes_col=None, share_col="share", freq="M")
+    w2 = discovery_weights(leic.assign(cell_id=cell_of), share, minutes_col=None, share_col="share", freq="M",
+                           normalise=False)
     np.testing.assert_allclose(w2, w)
+    wn = discovery_weights(leic, presence, grid=m.grid_, freq="M", floor=DEFAULT_FLOOR)
+    assert (wn[~pg] == 1.0).all()
+    assert wn[pg].mean() == pytest.approx(1.0)
+    np.testing.assert_allclose(wn[pg] / wn[pg].max(), w[pg] / w[pg].max())
+    # default floor for minutes: 5 min/day; b's 150 min over 31 days (4.8 min/day) sits just under it
+    wd = discovery_weights(leic, presence, grid=m.grid_, freq="M", normalise=False)
+    np.testing.assert_allclose(wd[pg & (cell_of == b)], 1440.0 / DEFAULT_FLOOR_MINUTES)
+    np.testing.assert_allclose(wd[pg & july & (cell_of == a)], 2.0)
+
+
+def test_discovery_weights_recover_equal_true_rates_under_unequal_presence() -> None:
+    """Calibration on a known truth: 20 places with the same police-findable offending (10/day), half
+    patrolled 1-12 h a day and half 10-60 min, each offence found with probability minutes/1440 that day.
+    Raw found counts differ by > 5x between the groups; the inverse-discovery weights (table function,
+    daily presence) bring each group's mean per-place total within 10% of the true 3,650 a year."""
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2024-01-01", periods=365, freq="D")
+    places = np.array([f"p{i:02d}" for i in range(20)])
+    high = np.arange(20) < 10
+    lo_min = np.where(high, 60.0, 10.0)[:, None]
+    hi_min = np.where(high, 720.0, 60.0)[:, None]
+    minutes = rng.uniform(lo_min, hi_min, size=(20, 365))
+    found = rng.binomial(rng.poisson(10.0, size=(20, 365)), minutes / 1440.0)
+    pi, di = np.nonzero(found)
+    reps = found[pi, di]
+    inc = pd.DataFrame({"category": "Drugs", "occurred_from": np.repeat(days[di], reps),
+                        "place": np.repeat(places[pi], reps)})
+    presence = pd.DataFrame({"date": np.tile(days, 20), "place": np.repeat(places, 365),
+                             "minutes_present": minutes.ravel()})
+    w = discovery_weights(inc, presence, place_col="place", normalise=False)
+    raw = inc.groupby("place").size().reindex(places).to_numpy(float)
+    est = pd.Series(w).groupby(inc["place"].to_numpy()).sum().reindex(places).to_numpy()
+    assert raw[high].mean() > 5 * raw[~high].mean()
+    for group in (high, ~high):
+        assert est[group].mean() == pytest.approx(3650.0, rel=0.10)
 
 
 def test_discovery_weights_reject_bad_presence(leic: pd.DataFrame) -> None:

@@ -37,9 +37,12 @@ STOP_AND_SEARCH = "Stop and search"
 #: Categories found by police activity rather than reported by victims or witnesses.
 POLICE_GENERATED_CATEGORIES: frozenset[str] = frozenset({"Drugs", "Possession of weapons", STOP_AND_SEARCH})
 
-#: Default floor of the discovery probability [-]: a police-generated record is never weighted more than
-#: ``1 / DEFAULT_FLOOR`` = 20 records, however little police were present where it was found.
+#: Default floor of the discovery probability when presence is a probability of being sent [-]: a
+#: police-generated record is never weighted more than ``1 / DEFAULT_FLOOR`` = 20 records.
 DEFAULT_FLOOR = 0.05
+#: Default floor when presence is minutes present per day [min/day]: 5 minutes a day, about what response
+#: units passing through give; a Koper visit of 15 min/day is then 3x the floor, not lost under it.
+DEFAULT_FLOOR_MINUTES = 5.0
 MINUTES_PER_DAY = 1440.0
 GUARDS: tuple[str, ...] = ("none", "exclude", "reweight")
 POLICIES: tuple[str, ...] = ("top", "proportional")
@@ -104,8 +107,7 @@ def _presence_share(presence: pd.DataFrame, *, place_col: str, date_col: str, fr
                           "value": np.minimum(value, 1.0)})
     total = frame.groupby(["place", "period"])["value"].sum()
     # days of a period missing from the table count as no presence: divide by the period's length
-    n_days = np.array([p.end_time.normalize().day if freq.upper().startswith("M") else
-                       (p.end_time - p.start_time).days + 1 for p in total.index.get_level_values("period")])
+    n_days = np.array([(p.end_time - p.start_time).days + 1 for p in total.index.get_level_values("period")])
     return (total / n_days).clip(upper=1.0)
 
 
@@ -120,7 +122,8 @@ def discovery_weights(
     minutes_col: str | None = "minutes_present",
     share_col: str | None = None,
     freq: str = "D",
-    floor: float = DEFAULT_FLOOR,
+    floor: float | None = None,
+    normalise: bool = True,
 ) -> np.ndarray:
     """Inverse-discovery-probability weight of each incident (Ensign et al. 2018's correction).
 
@@ -129,7 +132,9 @@ def discovery_weights(
     (``minutes_present / 1440`` averaged over the period's days, days absent from ``presence`` counting as
     0) or, with ``share_col``, the probability a randomised schedule sent them there. Its weight is
     ``1 / pi`` [records]: the number of such records a constant presence would have found, an unbiased
-    (Horvitz-Thompson) count wherever ``s >= floor``. Victim-reported records keep weight 1.
+    (Horvitz-Thompson) count wherever ``s >= floor``. Victim-reported records keep weight 1. With
+    ``normalise`` the police-generated weights are then scaled to average 1 over the table, so they keep
+    their recorded total and only move between places and periods.
 
     Parameters
     ----------
@@ -151,8 +156,11 @@ def discovery_weights(
     freq : str
         Period over which presence and records are matched: ``"D"`` for timed records, ``"M"`` for
         police.uk monthly records (a record's period is that of its ``occurred_from``).
-    floor : float
-        Lowest discovery probability [-]; the weight is at most ``1 / floor``.
+    floor : float, optional
+        Lowest discovery probability [-] (the weight is at most ``1 / floor`` before normalising); default
+        :data:`DEFAULT_FLOOR_MINUTES` / 1440 with ``minutes_col``, :data:`DEFAULT_FLOOR` with ``share_col``.
+    normalise : bool
+        Scale police-generated weights to mean 1 over the table (victim-reported stay 1).
 
     Returns
     -------
@@ -176,7 +184,13 @@ def discovery_weights(
     periods = pd.to_datetime(incidents["occurred_from"]).dt.to_period(freq).to_numpy()
     idx = pd.MultiIndex.from_arrays([np.asarray(places, dtype=object), periods], names=["place", "period"])
     s = share.reindex(idx).fillna(0.0).to_numpy(float)
-    return inverse_discovery_weight(is_police_generated(incidents["category"]), s, floor=floor)
+    if floor is None:
+        floor = DEFAULT_FLOOR_MINUTES / MINUTES_PER_DAY if minutes_col is not None else DEFAULT_FLOOR
+    pg = is_police_generated(incidents["category"])
+    w = inverse_discovery_weight(pg, s, floor=floor)
+    if normalise and pg.any():
+        w[pg] = w[pg] / w[pg].mean()
+    return w
 
 
 def police_generated_share(cells: pd.DataFrame) -> pd.DataFrame:
