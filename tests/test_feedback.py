@@ -169,6 +169,21 @@ def test_police_generated_share_equals_fitting_without_them(scored, leic: pd.Dat
     np.testing.assert_allclose(gone["police_generated_share_own"], 1.0)
 
 
+def test_police_generated_share_on_a_hex_grid_with_more_smoothing(leic: pd.DataFrame) -> None:
+    """On hexagons (6 neighbours) with smoothing 0.25 the breakdown-based police-generated part again equals
+    the score lost by refitting without police-generated records, and enforcement_weight 0 gives share 0."""
+    params = {"grid": "hex", "smoothing": 0.25, "enforcement_weight": 1.0}
+    as_of = leic["occurred_to"].max()
+    out = police_generated_share(HotspotModel(**params).fit(leic).score(as_of)).set_index("cell_id")
+    without = HotspotModel(**params).fit(leic[~is_police_generated(leic["category"])]).score(as_of)
+    without = without.set_index("cell_id")["score"]
+    both = without.index
+    np.testing.assert_allclose((out.loc[both, "score"] - without).to_numpy(),
+                               out.loc[both, "score_police_generated"].to_numpy(), rtol=1e-9, atol=1e-9)
+    zero = police_generated_share(HotspotModel(grid="hex", enforcement_weight=0.0).fit(leic).score(as_of))
+    assert (zero["police_generated_share"] == 0).all()
+
+
 def test_police_generated_share_refuses_a_selection(scored) -> None:
     """A top-N selection lacks neighbours' scores: refused rather than understated."""
     _, cells = scored

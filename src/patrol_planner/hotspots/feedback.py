@@ -107,7 +107,8 @@ def _presence_share(presence: pd.DataFrame, *, place_col: str, date_col: str, fr
                           "value": np.minimum(value, 1.0)})
     total = frame.groupby(["place", "period"])["value"].sum()
     # days of a period missing from the table count as no presence: divide by the period's length
-    n_days = np.array([(p.end_time - p.start_time).days + 1 for p in total.index.get_level_values("period")])
+    per_idx = pd.PeriodIndex(total.index.get_level_values("period"))
+    n_days = ((per_idx.end_time - per_idx.start_time).days + 1).to_numpy(float)
     return (total / n_days).clip(upper=1.0)
 
 
