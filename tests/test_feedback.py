@@ -137,11 +137,14 @@ def test_discovery_weights_recover_equal_true_rates_under_unequal_presence() -> 
 
 
 def test_discovery_weights_reject_bad_presence(leic: pd.DataFrame) -> None:
-    """More than 1440 minutes in a day, a missing column or an undated row is a one-line HotspotError."""
+    """More than 1440 minutes in a day, text for minutes, a missing column or an undated row is a one-line
+    HotspotError."""
     inc = leic.assign(cell_id="c1")
     bad = pd.DataFrame({"date": ["2022-07-01"], "cell_id": ["c1"], "minutes_present": [2000.0]})
     with pytest.raises(HotspotError, match="1440"):
         discovery_weights(inc, bad, freq="M")
+    with pytest.raises(HotspotError, match="1440"):
+        discovery_weights(inc, bad.assign(minutes_present="ten"), freq="M")
     with pytest.raises(HotspotError, match="lacks columns"):
         discovery_weights(inc, bad.drop(columns="minutes_present"), freq="M")
     with pytest.raises(HotspotError, match="no valid"):

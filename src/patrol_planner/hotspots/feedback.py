@@ -95,10 +95,10 @@ def _presence_share(presence: pd.DataFrame, *, place_col: str, date_col: str, fr
     days = pd.to_datetime(presence[date_col], errors="coerce")
     if days.isna().any():
         raise HotspotError(f"presence table has rows with no valid {date_col!r}")
+    col = minutes_col if minutes_col is not None else share_col
+    value = pd.to_numeric(presence[col], errors="coerce").to_numpy(float)  # text -> NaN -> the error below
     if minutes_col is not None:
-        value = presence[minutes_col].to_numpy(float) / MINUTES_PER_DAY
-    else:
-        value = presence[share_col].to_numpy(float)
+        value = value / MINUTES_PER_DAY
     if not (np.isfinite(value).all() and (value >= 0).all() and (value <= 1 + 1e-9).all()):
         what = f"{minutes_col} must be in [0, 1440] min per day" if minutes_col else f"{share_col} must be in [0, 1]"
         raise HotspotError(f"presence table: {what}")
