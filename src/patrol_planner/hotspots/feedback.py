@@ -40,8 +40,9 @@ POLICE_GENERATED_CATEGORIES: frozenset[str] = frozenset({"Drugs", "Possession of
 #: Default floor of the discovery probability when presence is a probability of being sent [-]: a
 #: police-generated record is never weighted more than ``1 / DEFAULT_FLOOR`` = 20 records.
 DEFAULT_FLOOR = 0.05
-#: Default floor when presence is minutes present per day [min/day]: 5 minutes a day, about what response
-#: units passing through give; a Koper visit of 15 min/day is then 3x the floor, not lost under it.
+#: Default floor when presence is minutes present per day [min/day]: a judgement, not an estimate, that
+#: finding by other means (calls, CCTV, response units) is worth 5 minutes of presence a day; a Koper
+#: visit of 15 min/day is then 3x the floor, not lost under it.
 DEFAULT_FLOOR_MINUTES = 5.0
 MINUTES_PER_DAY = 1440.0
 GUARDS: tuple[str, ...] = ("none", "exclude", "reweight")
