@@ -70,7 +70,7 @@ def coord(raw: RawTable, name: str) -> pd.Series:
     file an unquoted decimal comma cannot occur, so only those files are rewritten.
     """
     s = col(raw, name)
-    if raw.sep != "," and s.dtype == object:
+    if raw.sep != "," and s.dtype.kind != "f":
         s = s.str.replace(",", ".", regex=False)
     return s
 
