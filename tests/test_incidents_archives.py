@@ -109,6 +109,8 @@ def test_force_filter_and_forces_in(tmp_path):
     pd.testing.assert_frame_equal(only.incidents, again.incidents)
     with pytest.raises(InputFileError, match="no files of force 'kent'"):
         ingest([a, b], force="kent")
+    with pytest.raises(InputFileError, match="has no member 'nope.csv'"):
+        ingest(f"{a}:nope.csv")
 
 
 def test_folder_of_month_folders_and_gzip(tmp_path, leics):

@@ -121,7 +121,10 @@ def find_sources(paths: str | Path | Iterable[str | Path], *, force: str | None 
     for g in given:
         member = _ZIP_MEMBER.match(str(g)) if not Path(g).exists() else None
         if member is not None:
-            _add(found, _member_source(Path(member.group(1)), member.group(2)), None, force)
+            archive, name = Path(member.group(1)), member.group(2)
+            if name not in {i.filename for i in _open_archive(archive)}:
+                raise InputFileError(f"{archive.name}: has no member {name!r}")
+            _add(found, _member_source(archive, name), None, force)
         elif Path(g).is_dir():
             _walk_folder(found, Path(g), kinds, force)
         elif Path(g).suffix.lower() == ".zip":
@@ -172,8 +175,7 @@ def _add(found: Found, src: Source, kinds: set[str] | None, force: str | None) -
 
 
 def _walk_folder(found: Found, folder: Path, kinds: set[str], force: str | None) -> None:
-    before = len(found.sources)
-    n_before = sum(found.skipped.values())
+    before, skipped_before = len(found.sources), found.skipped.copy()
     for p in sorted(folder.iterdir()):
         if p.is_dir():
             if _MONTH_FOLDER.match(p.name):
@@ -185,7 +187,8 @@ def _walk_folder(found: Found, folder: Path, kinds: set[str], force: str | None)
         else:
             kind, frc = classify(p.name)
             _add(found, Source(p.name, str(p), kind, frc, p), kinds, force)
-    if len(found.sources) == before and sum(found.skipped.values()) - n_before == found.skipped["other"]:
+    seen = found.skipped - skipped_before
+    if len(found.sources) == before and set(seen) <= {"other", "folder"}:
         raise InputFileError(f"{folder}: folder has no .csv files (nor .csv.gz, .zip or YYYY-MM folders)")
 
 
