@@ -1,4 +1,5 @@
-"""``patrol-planner ingest``: read crime/intelligence CSVs into the incident table and report what was kept."""
+"""``patrol-planner ingest``: read crime, stop-and-search and intelligence CSVs (files, folders, police.uk ZIPs)
+into the incident table and report what was kept."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def ingest_cmd(
     list_forces: bool = typer.Option(
         False, "--list-forces", help="Only list the forces whose street files are in FILE... (no rows are read)."),
     fmt: str | None = typer.Option(
-        None, "--format", help="Force a format: police_uk_street, police_uk_api, generic, intelligence."
+        None, "--format", help="Force a format: police_uk_street, police_uk_api, generic, intelligence, "
+        "police_uk_stop_search, police_uk_api_stop_search."
     ),
     mapping: str | None = typer.Option(
         None, "--mapping",
@@ -40,13 +42,13 @@ def ingest_cmd(
 
     if list_forces:
         found = forces_in(files)
-        if as_json:
-            print_json(found)
-        for slug, sources in found.items():
-            if not as_json:
-                typer.echo(f"{slug}\t{len(sources)} street file(s)")
         if not found:
             raise InputFileError("no police.uk street files (YYYY-MM-<force>-street.csv) in the inputs")
+        if as_json:
+            print_json(found)
+        else:
+            for slug, sources in found.items():
+                typer.echo(f"{slug}\t{len(sources)} street file(s)")
         return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
