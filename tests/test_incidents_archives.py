@@ -107,8 +107,9 @@ def test_force_filter_and_forces_in(tmp_path):
     assert only.report.skipped["other_force"] == 2 and list(only.report.forces) == ["rutland"]
     again = ingest(found["rutland"])
     pd.testing.assert_frame_equal(only.incidents, again.incidents)
-    with pytest.raises(InputFileError, match="no files of force 'kent'"):
+    with pytest.raises(InputFileError, match="no files of force 'kent'.*forces found: leicestershire, rutland"):
         ingest([a, b], force="kent")
+    assert ingest([a, b], force=" Rutland ").report.rows_read == 20_429  # slugs are lower case
     with pytest.raises(InputFileError, match="has no member 'nope.csv'"):
         ingest(f"{a}:nope.csv")
 

@@ -85,6 +85,7 @@ class Found:
 
     sources: list[Source] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    forces_seen: set[str] = field(default_factory=set)
 
 
 def classify(name: str) -> tuple[str, str | None]:
@@ -116,6 +117,7 @@ def find_sources(paths: str | Path | Iterable[str | Path], *, force: str | None 
     given = [paths] if isinstance(paths, str | Path) else list(paths)
     if not given:
         raise InputFileError("no input files given")
+    force = force.strip().lower() if force is not None else None
     kinds = set(READ_BY_DEFAULT) | ({"stop-and-search"} if stop_and_search else set())
     found = Found()
     for g in given:
@@ -135,7 +137,8 @@ def find_sources(paths: str | Path | Iterable[str | Path], *, force: str | None 
             _add(found, Source(p.name, str(p), kind, frc, p), None, force)
     if not found.sources:
         if force is not None:
-            raise InputFileError(f"no files of force {force!r} in the inputs (skipped: {_counts(found.skipped)})")
+            seen = ", ".join(sorted(found.forces_seen)) or "none"
+            raise InputFileError(f"no files of force {force!r} in the inputs (forces found: {seen})")
         raise InputFileError(f"nothing to read in the inputs (skipped: {_counts(found.skipped)})")
     return found
 
@@ -166,6 +169,8 @@ def _counts(c: Counter[str]) -> str:
 
 def _add(found: Found, src: Source, kinds: set[str] | None, force: str | None) -> None:
     """Append ``src`` unless its kind is not read here (``kinds``; None: read any) or it is of another force."""
+    if src.force is not None:
+        found.forces_seen.add(src.force)
     if kinds is not None and src.kind not in kinds:
         found.skipped[src.kind] += 1
     elif force is not None and src.force != force:
