@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from patrol_planner.errors import ArchiveError, DataQualityWarning, InputFileError
 from patrol_planner.incidents import (
@@ -274,3 +276,21 @@ def test_zip_member_bytes_match_disk_bytes(tmp_path):
     src = find_sources(z).sources[0]
     assert src.name == "l.zip:2022-07/2022-07-leicestershire-street.csv"
     assert src.read_bytes() == LEICS[0].read_bytes()
+
+
+_JUNK = st.text(alphabet=st.sampled_from(list(';,"\n\r ab01.-:\xe9')), max_size=300)
+
+
+@pytest.mark.filterwarnings("ignore::patrol_planner.errors.DataQualityWarning")
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_JUNK)
+def test_random_junk_under_a_semicolon_header_never_loses_a_row(tmp_path, body):
+    """';'-separated junk: either a clear InputFileError, or every row is loaded or quarantined."""
+    p = tmp_path / "junk.csv"
+    p.write_bytes((STREET_HEADER.replace(",", ";") + "\n" + body).encode("utf-8"))
+    try:
+        res = ingest(p)
+    except InputFileError:
+        return
+    rep = res.report
+    assert rep.rows_read == rep.rows_loaded + rep.rows_quarantined == len(res.incidents) + len(res.quarantine)
