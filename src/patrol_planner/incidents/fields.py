@@ -21,6 +21,7 @@ CATEGORY_BY_FOLD = {c.casefold(): c for c in POLICE_UK_CATEGORIES} | {
 
 
 def lonlat(rows: Rows, lon_s: pd.Series, lat_s: pd.Series) -> None:
+    """Longitude/latitude [deg, EPSG:4326] onto ``rows``; flags no_location, bad_coordinate, outside_area."""
     lon, empty_lon = numbers(lon_s)
     lat, empty_lat = numbers(lat_s)
     rows.flag(empty_lon & empty_lat, "no_location", "no coordinates")
@@ -30,6 +31,7 @@ def lonlat(rows: Rows, lon_s: pd.Series, lat_s: pd.Series) -> None:
 
 
 def xy(rows: Rows, x_s: pd.Series, y_s: pd.Series, crs: str) -> None:
+    """Easting/northing [m] in ``crs`` -> lon/lat [deg]; flags no_location, bad_coordinate, placeholders."""
     x, empty_x = numbers(x_s)
     y, empty_y = numbers(y_s)
     rows.flag(empty_x & empty_y, "no_location", "no coordinates")
@@ -47,6 +49,7 @@ def xy(rows: Rows, x_s: pd.Series, y_s: pd.Series, crs: str) -> None:
 
 
 def month(rows: Rows, raw: RawTable, name: str) -> None:
+    """A ``YYYY-MM`` column -> the interval [first of the month, first of the next); bad_date otherwise."""
     # Monthly files hold one or two distinct months: parse the distinct values only.
     codes, uniq = raw.factorized(name)
     texts = [str(u).strip() for u in uniq]
@@ -72,6 +75,7 @@ def _is_plain_month(t: str) -> bool:
 
 
 def map_category(rows: Rows, raw: RawTable, name: str, table: dict[str, str], what: str) -> None:
+    """Column ``name`` -> reference category through ``table`` (case-folded keys); unknown_category."""
     codes, uniq = raw.factorized(name)  # surrounding spaces are stripped per distinct value below
     mapped = np.array([table.get(str(u).strip().casefold()) for u in uniq] + [None], dtype=object)
     cat = mapped[codes]  # code -1 (missing) picks the trailing None
@@ -82,6 +86,7 @@ def map_category(rows: Rows, raw: RawTable, name: str, table: dict[str, str], wh
 
 
 def timestamps(rows: Rows, s: pd.Series, fmt: str | None) -> None:
+    """A date-time column (``fmt``, or ISO 8601) -> timestamps; a date alone is the whole day."""
     empty = (s == "").to_numpy()
     t0 = parse_datetimes(s, fmt)
     rows.flag(empty | np.isnat(t0), "bad_date", "date/time empty or not in the expected format")
@@ -122,6 +127,7 @@ def parse_datetimes(s: pd.Series, fmt: str | None) -> np.ndarray:
 
 
 def date_time(rows: Rows, d: pd.Series, dfmt: str | None, tcol: pd.Series | None, tfmt: str | None) -> None:
+    """Separate date and time-of-day columns -> timestamps; an empty time cell is the whole day."""
     dt = parse_datetimes(d, dfmt)
     rows.flag(np.isnat(dt), "bad_date", "date empty or not in the expected format")
     day = np.timedelta64(1, "D")

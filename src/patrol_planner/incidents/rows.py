@@ -57,6 +57,7 @@ class Rows:
 
 
 def col(raw: RawTable, name: str) -> pd.Series:
+    """Column ``name`` of ``raw``, stripped of surrounding spaces unless the bytes showed none."""
     s = raw.cells[name]
     if s.dtype.kind == "f":
         return s
@@ -84,6 +85,7 @@ def numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shape_checks(raw: RawTable, rows: Rows) -> None:
+    """Flag records with fewer (truncated_row) or more (extra_fields) fields than the header."""
     ncols = len(raw.header)
     rows.flag(raw.nfields < ncols, "truncated_row", f"fewer fields than the {ncols} in the header")
     rows.flag(raw.nfields > ncols, "extra_fields", f"more fields than the {ncols} in the header")
