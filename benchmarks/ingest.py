@@ -1,6 +1,9 @@
 """Benchmark: ingest() on all seven Essex 2018 police.uk files vs a plain pandas.read_csv of the same files.
 
-Run: ``python benchmarks/ingest.py [--repeat N] [--rounds R]``. Prints the figures and, last, one JSON line.
+Run: ``python benchmarks/ingest.py [--repeat N] [--rounds R] [--archive]``. Prints the figures and, last, one JSON
+line. ``--archive`` adds, in-process, the same seven files read from a police.uk-style ZIP (built in a temporary
+folder, ``YYYY-MM/`` members, deflated): ``ingest(zip)`` against ``ingest(csv files)`` and against a plain
+``pandas.read_csv`` of each member opened with ``zipfile``.
 Target: ingest time <= 2x the plain read. Peak memory is Python-traced allocations (tracemalloc; pandas'
 C parser buffers are not traced, hence the small figure for the plain read) plus the process peak RSS.
 
@@ -23,8 +26,10 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +77,29 @@ def _isolated(rounds: int, repeat: int) -> dict[str, tuple[float, float]]:
     return {k: (v[0], v[1]) for k, v in best.items()}
 
 
+def _archive_figures(files: list[Path], repeat: int) -> dict[str, float]:
+    """Best-of wall and CPU times [s]: ingest of a ZIP of ``files``, of the files, plain read_csv of each member."""
+    with tempfile.TemporaryDirectory() as tmp:
+        z = Path(tmp) / "essex.zip"
+        with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for f in files:
+                zf.write(f, f"{f.name[:7]}/{f.name}")
+
+        def plain_zip() -> None:
+            with zipfile.ZipFile(z) as zf:
+                for name in zf.namelist():
+                    with zf.open(name) as fh:
+                        pd.read_csv(fh)
+
+        ingest(z)  # warm-up
+        best = _best_of([lambda: ingest(z), lambda: ingest(files), plain_zip], repeat)
+        assert ingest(z).report.rows_read == ingest(files).report.rows_read
+    out = {}
+    for key, (wall, cpu) in zip(("archive_ingest", "csv_ingest", "archive_plain_read"), best, strict=True):
+        out[f"{key}_s"], out[f"{key}_cpu_s"] = wall, cpu
+    return out
+
+
 def _peak_mib(fn) -> float:
     gc.collect()
     tracemalloc.start()
@@ -85,6 +113,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each (interleaved); the best is reported")
     ap.add_argument("--rounds", type=int, default=3, help="pairs of child processes for the isolated figures")
+    ap.add_argument("--archive", action="store_true", help="also time reading the files from a ZIP archive")
     ap.add_argument("--child", choices=("plain", "ingest"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     files = sorted(ESSEX.glob("*.csv"))
@@ -123,6 +152,13 @@ def main() -> int:
           f"peak {mem_ingest:.0f} MiB (tracemalloc)")
     print(f"in-process ratio ingest/plain: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU (plain read in a warm heap); "
           f"process peak RSS {rss_mib:.0f} MiB")
+    extra: dict[str, float] = {}
+    if args.archive:
+        extra = _archive_figures(files, args.repeat)
+        print(f"archive    ingest(zip): {extra['archive_ingest_s']:.3f} s wall, {extra['archive_ingest_cpu_s']:.3f} s "
+              f"CPU; ingest(csv files): {extra['csv_ingest_s']:.3f} s, {extra['csv_ingest_cpu_s']:.3f} s CPU; plain "
+              f"read_csv of each member: {extra['archive_plain_read_s']:.3f} s, "
+              f"{extra['archive_plain_read_cpu_s']:.3f} s CPU (best of {args.repeat})")
     print(json.dumps({"benchmark": "ingest", "rows_read": rep.rows_read, "rows_loaded": rep.rows_loaded,
                       "plain_read_s": round(t_plain, 4), "ingest_s": round(t_ingest, 4), "ratio": round(ratio, 3),
                       "plain_read_cpu_s": round(cpu_plain, 4), "ingest_cpu_s": round(cpu_ingest, 4),
@@ -131,7 +167,8 @@ def main() -> int:
                       "isolated_ratio": round(iso_ratio, 3), "isolated_plain_read_cpu_s": round(iso_plain_cpu, 4),
                       "isolated_ingest_cpu_s": round(iso_ingest_cpu, 4), "isolated_cpu_ratio": round(iso_cpu_ratio, 3),
                       "peak_mib_plain": round(mem_plain, 1), "peak_mib_ingest": round(mem_ingest, 1),
-                      "max_rss_mib": round(rss_mib, 1), "rows_per_s": round(rep.rows_read / t_ingest)}))
+                      "max_rss_mib": round(rss_mib, 1), "rows_per_s": round(rep.rows_read / t_ingest),
+                      **{k: round(v, 4) for k, v in extra.items()}}))
     return 0
 
 

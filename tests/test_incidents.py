@@ -224,7 +224,7 @@ def test_hash_id_copies_are_numbered_per_file(tmp_path):
 
 def test_distinct_points_match_exact_pairs():
     """Projection dedup groups rows by exact (lon, lat) pairs, including repeats and signed zeros."""
-    from patrol_planner.incidents.readers import _distinct_points
+    from patrol_planner.incidents.table import distinct_points as _distinct_points
 
     rng = np.random.default_rng(3)
     lon = np.round(rng.uniform(-1, 1, 5000), 2)

@@ -24,6 +24,10 @@ class FormatError(InputFileError):
     """The file's format could not be recognised, or does not match the one asked for."""
 
 
+class ArchiveError(InputFileError):
+    """A ZIP or gzip input cannot be used: corrupt, truncated, empty, or holds no file to read."""
+
+
 class CRSError(PatrolPlannerError, ValueError):
     """A coordinate reference system is unknown, geographic where metres are needed, or mismatched."""
 

@@ -1,4 +1,5 @@
-"""``patrol-planner ingest``: read crime/intelligence CSVs into the incident table and report what was kept."""
+"""``patrol-planner ingest``: read crime, stop-and-search and intelligence CSVs (files, folders, police.uk ZIPs)
+into the incident table and report what was kept."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from patrol_planner.cli._common import print_json, user_errors
 
 
 def ingest_cmd(
-    files: list[Path] = typer.Argument(..., help="Crime or intelligence CSV files (a folder = its *.csv files)."),
+    files: list[Path] = typer.Argument(
+        ..., help="Crime, stop-and-search or intelligence CSVs (.csv, .csv.gz), police.uk ZIP downloads, or folders "
+        "(their files and YYYY-MM subfolders)."),
+    force: str | None = typer.Option(
+        None, "--force", help="Read only this police.uk force's files (slug as in the file names, e.g. kent)."),
+    stop_and_search: bool = typer.Option(
+        False, "--stop-and-search", help="Also read the -stop-and-search.csv files found in folders and archives."),
+    list_forces: bool = typer.Option(
+        False, "--list-forces", help="Only list the forces whose street files are in FILE... (no rows are read)."),
     fmt: str | None = typer.Option(
-        None, "--format", help="Force a format: police_uk_street, police_uk_api, generic, intelligence."
+        None, "--format", help="Force a format: police_uk_street, police_uk_api, generic, intelligence, "
+        "police_uk_stop_search, police_uk_api_stop_search."
     ),
     mapping: str | None = typer.Option(
         None, "--mapping",
@@ -28,11 +38,21 @@ def ingest_cmd(
     import warnings
 
     from patrol_planner.errors import DataQualityWarning, InputFileError
-    from patrol_planner.incidents import ingest
+    from patrol_planner.incidents import forces_in, ingest
 
+    if list_forces:
+        found = forces_in(files)
+        if not found:
+            raise InputFileError("no police.uk street files (YYYY-MM-<force>-street.csv) in the inputs")
+        if as_json:
+            print_json(found)
+        else:
+            for slug, sources in found.items():
+                typer.echo(f"{slug}\t{len(sources)} street file(s)")
+        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
-        res = ingest(files, fmt=fmt, crs=crs, mapping=mapping)
+        res = ingest(files, force=force, stop_and_search=stop_and_search, fmt=fmt, crs=crs, mapping=mapping)
     rep = res.report
     if quarantine is not None:
         _write(res.quarantine, quarantine, what="quarantine")

@@ -7,10 +7,10 @@ Every reader returns a :class:`pandas.DataFrame` with exactly :data:`COLUMNS` (i
 column                    dtype               meaning
 ========================  ==================  =====================================================
 ``incident_id``           string              stable id, unique within the table (see readers)
-``source_kind``           string              ``police_uk_street`` | ``police_uk_api`` | ``generic``
-                                              | ``intelligence``
+``source_kind``           string              one of :data:`SOURCE_KINDS` (the format read)
 ``category``              string              one of :data:`POLICE_UK_CATEGORIES` (reference
-                                              taxonomy; other sources map onto it)
+                                              taxonomy; other sources map onto it), or
+                                              :data:`STOP_AND_SEARCH` for a search
 ``occurred_from``         datetime64[ns]      start of the interval in which it happened, local
                                               wall-clock time of the source, no time zone
 ``occurred_to``           datetime64[ns]      end of that interval (exclusive for a police.uk month:
@@ -30,6 +30,11 @@ column                    dtype               meaning
 ``source_file``           string              file name the row came from
 ``source_line``           int64               1-based physical line in that file (header = 1)
 ========================  ==================  =====================================================
+
+Police-generated records: :data:`POLICE_GENERATED_CATEGORIES` (Drugs, Possession of weapons, Stop and search)
+are found by police activity rather than reported by victims, so their counts follow where officers were
+sent. :func:`is_police_generated` marks them, so that a hotspot model can leave them out of what it scores
+(otherwise patrols create the "crime" that sends more patrols).
 """
 
 from __future__ import annotations
@@ -75,7 +80,8 @@ DTYPES: dict[str, str] = {
     "source_line": "int64",
 }
 
-SOURCE_KINDS: tuple[str, ...] = ("police_uk_street", "police_uk_api", "generic", "intelligence")
+SOURCE_KINDS: tuple[str, ...] = ("police_uk_street", "police_uk_api", "generic", "intelligence",
+                                 "police_uk_stop_search", "police_uk_api_stop_search")
 
 #: The 14 data.police.uk street-level crime types: the reference taxonomy.
 POLICE_UK_CATEGORIES: tuple[str, ...] = (
@@ -94,6 +100,28 @@ POLICE_UK_CATEGORIES: tuple[str, ...] = (
     "Vehicle crime",
     "Violence and sexual offences",
 )
+
+#: Category of a stop-and-search record (police.uk publishes searches apart from the 14 crime types).
+STOP_AND_SEARCH = "Stop and search"
+
+#: Every category the incident table may hold.
+INCIDENT_CATEGORIES: tuple[str, ...] = (*POLICE_UK_CATEGORIES, STOP_AND_SEARCH)
+
+#: Categories found by police activity rather than reported by victims or witnesses: drugs and weapons
+#: possession offences are mostly recorded when officers search someone, and a search is police activity
+#: itself. Their counts measure where police looked as much as where crime happened.
+POLICE_GENERATED_CATEGORIES: frozenset[str] = frozenset({"Drugs", "Possession of weapons", STOP_AND_SEARCH})
+
+
+def is_police_generated(categories: pd.Series | np.ndarray | list[str]) -> np.ndarray:
+    """Boolean array: True where a category is in :data:`POLICE_GENERATED_CATEGORIES`.
+
+    ``categories`` is the ``category`` column of an incident table (or any sequence of category names);
+    missing values are False.
+    """
+    s = pd.Series(categories, dtype=object) if not isinstance(categories, pd.Series) else categories
+    return s.isin(POLICE_GENERATED_CATEGORIES).to_numpy(bool)
+
 
 #: data.police.uk API category slugs -> reference category.
 POLICE_UK_API_SLUGS: dict[str, str] = {
@@ -146,7 +174,7 @@ def validate_incidents(df: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"incident table lacks columns {missing}")
     if "crs" not in df.attrs:
         raise ValueError("incident table has no attrs['crs']: project it with patrol_planner.geo first")
-    bad_cat = set(df["category"].dropna().unique()) - set(POLICE_UK_CATEGORIES)
+    bad_cat = set(df["category"].dropna().unique()) - set(INCIDENT_CATEGORIES)
     if bad_cat:
         raise ValueError(f"unknown categories {sorted(bad_cat)[:5]}: map them to the police.uk types")
     for c in ("x_m", "y_m", "lon", "lat"):
