@@ -14,8 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-#: Why a hotspot was left out of the plan.
-LEFT_OUT_REASONS = ("not_reachable", "not_worth_it", "no_time")
+from patrol_planner.vocabulary import LEFT_OUT_REASONS, LeftOutReason, Station
+
+__all__ = ["LEFT_OUT_REASONS", "Break", "HotspotStatus", "LeftOutReason", "Plan", "Station", "Stop", "UnitPlan"]
 
 PLAN_SCHEMA_VERSION = 1
 
@@ -47,15 +48,6 @@ class Break:
 
     start: datetime
     end: datetime
-
-
-@dataclass(frozen=True)
-class Station:
-    """A unit's start or end place."""
-
-    name: str
-    lon: float
-    lat: float
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress
 
         from patrol_planner.compare import compare_units, plot_harm_vs_units
-        from patrol_planner.scenario_config import load_scenario
+        from patrol_planner.scenario import load_scenario
 
         counts = parse_range(units)
         loaded = [load_scenario(p) for p in scenarios]

@@ -1,23 +1,41 @@
-"""Scenario files: TOML validated into typed, frozen parameter objects.
+"""Scenario files: TOML validated into typed, frozen parameter objects, then resolved once for the pipeline.
 
 A scenario says which data to read, which area and night to plan for, how to score hotspots, which
 units are on duty and how long the solver may think. Every table maps onto one pydantic model below;
-unknown keys are errors (a typo must not silently fall back to a default). Paths are relative to the
-scenario file. See ``docs/scenarios.md``.
+unknown keys are errors (a typo must not silently fall back to a default). Times of day are parsed here
+(``"22:00-06:00"`` becomes a pair of :class:`datetime.time`), so a bad time is a validation error naming
+its field. :meth:`Scenario.resolved` then hands the pipeline everything it needs in one value:
+absolute paths, the timezone object, durations in seconds, the hotspot model's keyword arguments and
+the solver's. Overrides (``--seconds``, ``--seed``, ``compare --units``) go through :meth:`Scenario.replace`,
+which validates like a file does. See ``docs/scenarios.md``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import re
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from patrol_planner.errors import ScenarioError
+from patrol_planner.hotspots.backtest import DEFAULT_BUDGETS
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -41,6 +59,18 @@ def parse_window(text: str) -> tuple[time, time]:
     return a, b
 
 
+def _hhmm(t: time) -> str:
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+#: A time of day: written ``"HH:MM"`` in TOML and JSON, a :class:`datetime.time` in Python.
+ClockTime = Annotated[time, BeforeValidator(lambda v: parse_hhmm(v) if isinstance(v, str) else v),
+                      PlainSerializer(_hhmm, when_used="json")]
+#: A window of the day: written ``"HH:MM-HH:MM"`` (the end may be on the next day), a (start, end) pair in Python.
+Window = Annotated[tuple[time, time], BeforeValidator(lambda v: parse_window(v) if isinstance(v, str) else v),
+                   PlainSerializer(lambda w: f"{_hhmm(w[0])}-{_hhmm(w[1])}", when_used="json")]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -57,7 +87,6 @@ class DataConfig(_Model):
     incidents: list[Source] = Field(min_length=1)
     osm: str | None = None  # .osm.pbf; required when units are planned
     crs: str | None = None  # working CRS override; default: BNG in GB, else UTM
-    stations_from_osm: bool = True  # amenity=police in the extract can be named as unit stations
 
     @field_validator("incidents", mode="before")
     @classmethod
@@ -84,6 +113,13 @@ class AreaConfig(_Model):
 
 
 class HotspotConfig(_Model):
+    """``[hotspots]``: the hotspot model's parameters (same names as ``HotspotModel``) and the selection.
+
+    A field named like a :class:`~patrol_planner.hotspots.HotspotModel` parameter goes to the model
+    unchanged when set (unset keeps the model's default); ``weights`` overrides single categories of the
+    harm table; ``top``, ``use_intelligence`` and ``exclude_locations`` choose what is planned.
+    """
+
     cell_size_m: float | None = Field(default=None, gt=0)
     half_life_days: float | None = Field(default=None, gt=0)
     harm: Literal["cchi", "ons_css"] = "cchi"
@@ -100,8 +136,26 @@ class HotspotConfig(_Model):
     exclude_locations: list[str] = Field(default_factory=lambda: ["On or near Police Station",
                                                                    "On or near Prison"])
 
+    def model_params(self) -> dict[str, Any]:
+        """Keyword arguments for ``HotspotModel``: every set field whose name is one of its parameters."""
+        from patrol_planner.hotspots import HotspotModel, resolve_harm
+
+        names = set(HotspotModel().get_params())
+        kw = {k: v for k, v in self.model_dump(exclude_none=True).items() if k in names}
+        if self.weights:
+            from patrol_planner.incidents import POLICE_UK_CATEGORIES
+
+            bad = sorted(set(self.weights) - set(POLICE_UK_CATEGORIES))
+            if bad:
+                raise ScenarioError(f"hotspots.weights names unknown categories {bad}; "
+                                    f"use the police.uk types, e.g. {POLICE_UK_CATEGORIES[2]!r}")
+            kw["harm"] = {**dict(resolve_harm(self.harm).weights), **self.weights}
+        return kw
+
 
 class VisitConfig(_Model):
+    """``[visits]``: how long and how often a hotspot is visited (minutes in the file)."""
+
     dwell_min: float = Field(default=15, gt=0, le=240)
     max_visits: int = Field(default=2, ge=1, le=6)
     min_gap_min: float = Field(default=120, ge=0)
@@ -116,33 +170,21 @@ class PlaceConfig(_Model):
 
 
 class UnitConfig(_Model):
+    """``[[units]]``: one unit on duty. Times of day are local wall-clock times in the scenario's timezone."""
+
     id: str = Field(min_length=1, max_length=40)
     mode: Literal["drive", "walk"] = "drive"
     station: str | PlaceConfig  # a police station name from the extract, or an explicit place
     end_station: str | PlaceConfig | None = None
-    shift: str  # "22:00-06:00"
-    earliest_leave: str | None = None  # "22:30": after the briefing
+    shift: Window  # "22:00-06:00"
+    earliest_leave: ClockTime | None = None  # "22:30": after the briefing
     break_min: float = Field(default=0, ge=0)
-    break_window: str | None = None  # "01:00-03:00"
+    break_window: Window | None = None  # "01:00-03:00"
     radius_m: float | None = Field(default=None, gt=0)  # foot patrols stay within this of their station
-
-    @field_validator("shift", "break_window")
-    @classmethod
-    def _window(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_window(v)
-        return v
-
-    @field_validator("earliest_leave")
-    @classmethod
-    def _hhmm(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_hhmm(v)
-        return v
 
     @model_validator(mode="after")
     def _break_fits(self) -> UnitConfig:
-        a, b = parse_window(self.shift)
+        a, b = self.shift
         shift_min = ((b.hour * 60 + b.minute) - (a.hour * 60 + a.minute)) % (24 * 60)
         if self.break_min >= shift_min:
             raise ValueError(f"break_min {self.break_min:g} is not shorter than the shift ({shift_min} min)")
@@ -152,7 +194,7 @@ class UnitConfig(_Model):
 
 
 class SolverConfig(_Model):
-    """How long and how the router searches.
+    """``[solver]``: how long and how the router searches; maps field for field onto ``routing.SolveParams``.
 
     ``deterministic`` (default) stops the search on work counts (``restarts`` ruin-and-recreate rounds
     after the first search), so the same scenario and seed give the same plan on any machine;
@@ -167,9 +209,19 @@ class SolverConfig(_Model):
     restarts: int = Field(default=10, ge=0, le=1000)
     workers: int = Field(default=2, ge=1, le=2)  # processes searching in parallel (2 cores)
 
+    def solve_params(self) -> Any:
+        """The equivalent :class:`patrol_planner.routing.SolveParams`."""
+        from patrol_planner.routing import SolveParams
+
+        kw = self.model_dump()
+        names = {f.name for f in dataclasses.fields(SolveParams)}
+        if "det_restarts" in names:  # routing before its det_restarts -> restarts rename (bool `restarts`)
+            kw["det_restarts"] = kw.pop("restarts")
+        return SolveParams(**kw)
+
 
 class BacktestConfig(_Model):
-    budgets: list[float] = Field(default_factory=lambda: [0.001, 0.01, 0.05])
+    budgets: list[float] = Field(default_factory=lambda: list(DEFAULT_BUDGETS))
 
     @field_validator("budgets")
     @classmethod
@@ -179,6 +231,58 @@ class BacktestConfig(_Model):
         return v
 
 
+@dataclass(frozen=True)
+class IncidentGroup:
+    """Incident files read in one ``ingest`` call: absolute paths, the format (None = sniff) and mapping."""
+
+    paths: tuple[Path, ...]
+    fmt: str | None
+    mapping: str | None
+
+
+@dataclass(frozen=True)
+class ResolvedScenario:
+    """A scenario resolved once for the pipeline: nothing left to parse, look up or convert.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The validated file it came from (recorded in the plan's provenance).
+    tz : ZoneInfo
+        The scenario's timezone; shift times become aware datetimes in it.
+    incident_groups : tuple of IncidentGroup
+        Incident files (absolute paths), grouped by format and mapping.
+    osm : Path or None
+        The road network extract (absolute), required to plan routes.
+    as_of : datetime or None
+        Only records before this count; naive local wall-clock time, the incident table's convention.
+        None: the end of the newest record.
+    night : date or None
+        The date the shifts start on; None: the date of ``as_of``.
+    hotspot_params : dict
+        Keyword arguments of ``HotspotModel`` (see :meth:`HotspotConfig.model_params`).
+    dwell_s, min_gap_s : float
+        Time on scene per visit and least time between visits to one hotspot [s].
+    solve_params : routing.SolveParams
+        The solver's parameters.
+    """
+
+    scenario: Scenario
+    tz: ZoneInfo
+    incident_groups: tuple[IncidentGroup, ...]
+    osm: Path | None
+    as_of: datetime | None
+    night: date | None
+    hotspot_params: dict[str, Any]
+    dwell_s: float
+    min_gap_s: float
+    solve_params: Any
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -186,7 +290,7 @@ class Scenario(_Model):
     description: str = ""
     timezone: str = "Europe/London"
     night: date | None = None  # the date the shift starts; default: the day of as_of
-    as_of: datetime | None = None  # only data before this is used; default: end of the newest month
+    as_of: datetime | None = None  # only data before this is used; default: end of the newest record
     data: DataConfig
     area: AreaConfig = AreaConfig()
     hotspots: HotspotConfig = HotspotConfig()
@@ -207,10 +311,11 @@ class Scenario(_Model):
         return self
 
     def resolve(self, path: str) -> list[Path]:
-        """Paths (globs allowed) relative to the scenario file, sorted; raise if nothing matches."""
+        """Absolute paths (globs allowed) relative to the scenario file, sorted; raise if nothing matches."""
         p = Path(path).expanduser()
         if not p.is_absolute():
             p = self.base_dir / p
+        p = p.absolute()
         if any(ch in str(p) for ch in "*?["):
             hits = sorted(Path(h) for h in glob.glob(str(p)))
         else:
@@ -219,15 +324,56 @@ class Scenario(_Model):
             raise ScenarioError(f"scenario {self.name!r}: no file matches {path!r} (looked at {p})")
         return hits
 
+    def resolved(self) -> ResolvedScenario:
+        """Resolve paths, timezone, durations and parameter objects once (see :class:`ResolvedScenario`)."""
+        try:
+            tz = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ScenarioError(f"scenario {self.name!r}: timezone {self.timezone!r} is unknown "
+                                "(e.g. Europe/London)") from None
+        groups: dict[tuple[str, str | None], list[Path]] = {}
+        for src in self.data.incidents:
+            mapping = src.mapping
+            if mapping and Path(mapping).suffix != "":  # a mapping file, not a named mapping
+                mapping = str(self.resolve(mapping)[0])
+            groups.setdefault((src.format, mapping), []).extend(self.resolve(src.path))
+        try:
+            hotspot_params = self.hotspots.model_params()
+        except ScenarioError as exc:
+            raise ScenarioError(f"scenario {self.name!r}: {exc}") from None
+        return ResolvedScenario(
+            scenario=self, tz=tz,
+            incident_groups=tuple(IncidentGroup(tuple(ps), None if fmt == "auto" else fmt, mapping)
+                                  for (fmt, mapping), ps in groups.items()),
+            osm=self.resolve(self.data.osm)[0] if self.data.osm else None,
+            as_of=self.as_of, night=self.night, hotspot_params=hotspot_params,
+            dwell_s=self.visits.dwell_min * 60.0, min_gap_s=self.visits.min_gap_min * 60.0,
+            solve_params=self.solver.solve_params())
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A validated copy with ``changes`` merged in (tables as dicts merge key by key).
+
+        ``s.replace(solver={"time_limit_s": 5})`` checks the new value as a scenario file would, so an
+        override can never produce a scenario that a file could not.
+        """
+        def merge(base: dict[str, Any], upd: Mapping[str, Any]) -> dict[str, Any]:
+            out = dict(base)
+            for k, v in upd.items():
+                out[k] = merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+            return out
+
+        return scenario_from_dict(merge(self.model_dump(exclude={"base_dir"}), changes),
+                                  base_dir=self.base_dir, source=f"{self.name!r} with overrides")
+
     def with_units(self, n: int) -> Scenario:
         """A copy with ``n`` units: the first ``n`` listed, or the listed ones repeated (ids suffixed)."""
         if not self.units:
             raise ScenarioError(f"scenario {self.name!r} has no units to vary")
         units = []
         for i in range(n):
-            u = self.units[i % len(self.units)]
-            units.append(u if i < len(self.units) else u.model_copy(update={"id": f"{u.id}-{i + 1}"}))
-        return self.model_copy(update={"units": units})
+            u = self.units[i % len(self.units)].model_dump()
+            units.append(u if i < len(self.units) else {**u, "id": f"{u['id']}-{i + 1}"})
+        return self.replace(units=units)
 
 
 def _format_errors(err: ValidationError, source: str) -> str:
@@ -251,8 +397,8 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def scenario_from_dict(raw: dict[str, Any], *, base_dir: Path, source: str = "<dict>") -> Scenario:
-    """Validate a scenario given as a dict (e.g. built in a notebook)."""
+    """Validate a scenario given as a dict (e.g. built in a notebook); relative paths start at ``base_dir``."""
     try:
-        return Scenario.model_validate({**raw, "base_dir": base_dir})
+        return Scenario.model_validate({**raw, "base_dir": Path(base_dir).absolute()})
     except ValidationError as exc:
         raise ScenarioError(_format_errors(exc, source)) from None
