@@ -12,8 +12,7 @@ import pytest
 
 from patrol_planner.errors import PatrolPlannerError, RoutingError, ScenarioError
 from patrol_planner.routing import validate
-from patrol_planner.scenario import run_plan
-from patrol_planner.scenario_config import load_scenario, scenario_from_dict
+from patrol_planner.scenario import load_scenario, run_plan, scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 NIGHT = REPO / "scenarios" / "rutland-night.toml"
@@ -214,7 +213,7 @@ def test_police_stations_and_prisons_do_not_make_patrol_hotspots(tmp_path: Path)
         w.writerows(rows)
     inc = ingest([crafted]).incidents
     s = _scenario(_small())
-    kept, aside = patrol_relevant(inc, s)
+    kept, aside = patrol_relevant(inc, s.hotspots)
     n_station = int((inc["location"] == "On or near Police Station").sum())
     assert n_station > 0 and aside["On or near Police Station"] == n_station
     assert len(kept) == len(inc) - sum(aside.values())
@@ -222,5 +221,5 @@ def test_police_stations_and_prisons_do_not_make_patrol_hotspots(tmp_path: Path)
     assert kept.attrs["crs"] == inc.attrs["crs"]
     raw = _small()
     raw["hotspots"] = {**raw["hotspots"], "exclude_locations": [], "use_intelligence": False}
-    kept2, aside2 = patrol_relevant(inc, _scenario(raw))
+    kept2, aside2 = patrol_relevant(inc, _scenario(raw).hotspots)
     assert len(kept2) == len(inc) and aside2 == {}
