@@ -95,11 +95,9 @@ def test_intelligence_text_never_reaches_the_plan(night_run) -> None:
     text = night_run.plan.to_json()
     with open(REPO / "data" / "intel-rutland-synthetic" / "intel.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    col = "text" if "text" in rows[0] else list(rows[0])[-1]
-    for r in rows:
-        fragment = r[col].strip()[:25]
-        if len(fragment) >= 12:
-            assert fragment not in text
+    fragments = [r["text"].strip()[:25] for r in rows]
+    assert len(fragments) >= 10 and min(len(f) for f in fragments) >= 12  # long enough to be telling
+    assert [f for f in fragments if f in text] == []
 
 
 def test_same_seed_same_plan(tmp_path: Path) -> None:

@@ -221,7 +221,10 @@ class SolverConfig(_Model):
 
 
 class BacktestConfig(_Model):
+    """``[backtest]``: maps field for field onto ``hotspots.backtest.backtest`` (unset: its defaults)."""
+
     budgets: list[float] = Field(default_factory=lambda: list(DEFAULT_BUDGETS))
+    folds: int | None = Field(default=None, ge=1, le=36)  # score the last N months; None: the backtest's default
 
     @field_validator("budgets")
     @classmethod

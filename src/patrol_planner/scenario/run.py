@@ -23,7 +23,7 @@ from patrol_planner.errors import RoutingError, ScenarioError
 from patrol_planner.plan import Plan
 from patrol_planner.scenario import adapters as ad
 from patrol_planner.scenario import steps as st
-from patrol_planner.scenario.config import ResolvedScenario, Scenario, load_scenario
+from patrol_planner.scenario.config import BacktestConfig, ResolvedScenario, Scenario, load_scenario
 
 Progress = Callable[[str], None]
 
@@ -160,9 +160,9 @@ def run_scenario_file(path: str | Path | None, **kw: Any) -> PlanRun:
 def run_backtest(s: Scenario) -> pd.DataFrame:
     """Backtest the scenario's hotspot settings against baselines on its incident data."""
     from patrol_planner.hotspots import HotspotModel
-    from patrol_planner.hotspots.backtest import DEFAULT_BUDGETS, backtest
+    from patrol_planner.hotspots.backtest import backtest
 
     r = s.resolved()
     ing = st.ingest_scenario(r)
-    budgets = tuple(s.backtest.budgets) if s.backtest else DEFAULT_BUDGETS
-    return backtest(ing.incidents, budgets=budgets, model_params=HotspotModel(**r.hotspot_params).get_params())
+    kw = (s.backtest or BacktestConfig()).model_dump(exclude_none=True)
+    return backtest(ing.incidents, **kw, model_params=HotspotModel(**r.hotspot_params).get_params())
