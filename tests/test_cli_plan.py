@@ -102,7 +102,8 @@ def test_backtest_scenario_prints_its_tables_without_json(tmp_path: Path) -> Non
     leics = REPO / "data" / "policeuk-leicestershire-2022"
     p = tmp_path / "bt.toml"
     p.write_text(f'name = "Leicestershire backtest"\n[data]\n'
-                 f'incidents = ["{leics}/2022-0*-leicestershire-street.csv"]\n[backtest]\nfolds = 1\n', encoding="utf-8")
+                 f'incidents = ["{leics}/2022-0*-leicestershire-street.csv"]\n[backtest]\nfolds = 1\n',
+                 encoding="utf-8")
     r = runner.invoke(app, ["plan", str(p), "--out", str(tmp_path / "o")])
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
     assert r.exit_code == 0, r.output
