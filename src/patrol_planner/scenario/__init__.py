@@ -36,6 +36,7 @@ from patrol_planner.scenario.run import (
     PIPELINE_STEPS,
     PlanRun,
     default_scenario_path,
+    plan_from_result,
     run_backtest,
     run_plan,
     run_scenario_file,
@@ -56,7 +57,7 @@ __all__ = [
     "MAX_SNAP_M", "PIPELINE_STEPS", "SITE_COLUMNS", "Clock", "Ingested", "PlanRun", "ResolvedScenario",
     "RoutedProblem", "Scenario", "Scored", "UnitConfig", "UnitShift", "build_networks", "cell_labels",
     "default_as_of", "default_scenario_path", "harm_metrics", "hotspot_statuses", "ingest_scenario",
-    "load_scenario", "parse_hhmm", "parse_window", "patrol_relevant", "problem_from_sites", "resolve_station",
-    "run_backtest", "run_plan", "run_scenario_file", "scenario_from_dict", "score_breakdown", "score_hotspots",
-    "site_outcomes", "sites_from_hotspots", "unit_plans_from_result", "units_on_duty",
+    "load_scenario", "parse_hhmm", "parse_window", "patrol_relevant", "plan_from_result", "problem_from_sites",
+    "resolve_station", "run_backtest", "run_plan", "run_scenario_file", "scenario_from_dict", "score_breakdown",
+    "score_hotspots", "site_outcomes", "sites_from_hotspots", "unit_plans_from_result", "units_on_duty",
 ]

@@ -106,8 +106,7 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
         result = rt.solve(routed.problem, r.solve_params)
         rt.validate(routed.problem, result)
     with step("assembling the plan", "plan_s"):
-        plan = _assemble(r, ing, scored, routed, result, ad.unit_plans_from_result(
-            result, routed, units, clock, nets, crs=crs), nets, crs)
+        plan = plan_from_result(result, r, ing, scored, routed, units, clock, nets)
     return PlanRun(scenario=s, plan=plan, ingested=ing, cells=scored.cells, selected=scored.selected,
                    problem=routed.problem, result=result, timings_s=step.timings_s, sites=sites, units=units)
 
@@ -120,13 +119,19 @@ def _check_plannable(r: ResolvedScenario) -> ResolvedScenario:
     return r
 
 
-def _assemble(r: ResolvedScenario, ing: st.Ingested, scored: st.Scored, routed: ad.RoutedProblem, result: Any,
-              unit_plans: tuple[Any, ...], nets: dict[str, Any], crs: str) -> Plan:
-    """The Plan: unit routes, what became of each hotspot, metrics and provenance."""
+def plan_from_result(result: Any, r: ResolvedScenario, ing: st.Ingested, scored: st.Scored,
+                     routed: ad.RoutedProblem, units: tuple[ad.UnitShift, ...], clock: ad.Clock,
+                     nets: dict[str, Any]) -> Plan:
+    """The :class:`Plan` of a routing result: unit routes, what became of each hotspot, metrics, provenance.
+
+    Takes the values the earlier steps returned (see :func:`run_plan`); the working CRS is the incident
+    table's (``ing.incidents.attrs["crs"]``).
+    """
     from patrol_planner.hotspots import cell_polygons_lonlat
     from patrol_planner.provenance import provenance
 
-    s, sel = r.scenario, scored.selected
+    s, sel, crs = r.scenario, scored.selected, ing.incidents.attrs["crs"]
+    unit_plans = ad.unit_plans_from_result(result, routed, units, clock, nets, crs=crs)
     outcomes = ad.site_outcomes(result, routed)
     labels = st.cell_labels(scored.model, scored.usable, list(sel["cell_id"].astype(str)), scored.as_of)
     statuses = ad.hotspot_statuses(sel, outcomes, cell_polygons_lonlat(sel, crs), labels,
