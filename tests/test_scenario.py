@@ -42,6 +42,7 @@ def night_run(tmp_path_factory: pytest.TempPathFactory):
     return run_plan(_scenario(_small()), cache_dir=cache)
 
 
+@pytest.mark.slow
 def test_default_night_plan_is_valid_and_covers_harm(night_run) -> None:
     """The bundled default plan: every unit has visits, the independent validator passes, harm is covered."""
     validate(night_run.problem, night_run.result)
@@ -61,6 +62,7 @@ def test_default_night_plan_is_valid_and_covers_harm(night_run) -> None:
         assert len(u.breaks) == 1 and (u.breaks[0].end - u.breaks[0].start).total_seconds() >= 30 * 60 - 1
 
 
+@pytest.mark.slow
 def test_repeat_visits_are_spaced(night_run) -> None:
     """Successive visits to one hotspot start at least min_gap_min (120) apart, across all units."""
     starts: dict[str, list[datetime]] = {}
@@ -73,6 +75,7 @@ def test_repeat_visits_are_spaced(night_run) -> None:
             assert (b - a).total_seconds() >= 120 * 60 - 1
 
 
+@pytest.mark.slow
 def test_plan_json_has_documented_fields(night_run, tmp_path: Path) -> None:
     d = json.loads(night_run.plan.to_json())
     assert {"units", "hotspots", "metrics", "provenance"} <= set(d)
@@ -88,6 +91,7 @@ def test_plan_json_has_documented_fields(night_run, tmp_path: Path) -> None:
     assert prov["parameters"]["visits"]["dwell_min"] == 15
 
 
+@pytest.mark.slow
 def test_intelligence_text_never_reaches_the_plan(night_run) -> None:
     """The synthetic intelligence file's free text must not appear anywhere in plan.json."""
     import csv
@@ -100,6 +104,7 @@ def test_intelligence_text_never_reaches_the_plan(night_run) -> None:
     assert [f for f in fragments if f in text] == []
 
 
+@pytest.mark.slow
 def test_same_seed_same_plan(tmp_path: Path) -> None:
     """Deterministic mode: two runs of the same scenario and seed give the same stops."""
     raw = _small()
@@ -115,6 +120,7 @@ def test_same_seed_same_plan(tmp_path: Path) -> None:
     assert key(a) == key(b)
 
 
+@pytest.mark.slow
 def test_foot_patrols_stay_near_their_station(tmp_path: Path) -> None:
     """Day scenario: walking units only visit hotspots within their radius of Oakham station."""
     from patrol_planner.geo import BNG, to_xy

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -318,7 +319,7 @@ class Scenario(_Model):
         p = Path(path).expanduser()
         if not p.is_absolute():
             p = self.base_dir / p
-        p = p.absolute()
+        p = Path(os.path.normpath(p.absolute()))  # no "scenarios/../data" in what the pipeline reports
         if any(ch in str(p) for ch in "*?["):
             hits = sorted(Path(h) for h in glob.glob(str(p)))
         else:
