@@ -188,9 +188,14 @@ def build_networks(osm: Path, modes: Sequence[str], *, crs: str,
     return {m: nw.build_network(osm, mode=m, crs=crs, cache_dir=cache_dir) for m in sorted(set(modes))}
 
 
+#: Decimal places of the base map's road lines [deg]: about 1 m, enough to draw, and half the file size.
+BASE_MAP_DECIMALS = 5
+
+
 def base_map(networks: dict[str, Any]) -> dict[str, Any]:
-    """Road lines for the offline briefing map: the drive network's (else the first), [deg], 5 decimals."""
+    """Road lines for the offline briefing map: the drive network's (else the first), ``(lon, lat)`` [deg]."""
     from patrol_planner import network as nw
 
+    nd = BASE_MAP_DECIMALS
     lines = nw.base_map_lines(networks["drive"] if "drive" in networks else next(iter(networks.values())))
-    return {"lines": [[(round(float(x), 5), round(float(y), 5)) for x, y in line] for line in lines]}
+    return {"lines": [[(round(float(x), nd), round(float(y), nd)) for x, y in line] for line in lines]}
