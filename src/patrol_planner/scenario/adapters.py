@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -276,11 +277,16 @@ class RoutedProblem:
 
     def station_location(self, name: str) -> int:
         """Matrix row of a station."""
-        return [s.name for s in self.stations].index(name)
+        return self._station_index[name]
 
-    @property
+    # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass.
+    @cached_property
     def _site_index(self) -> dict[str, int]:
-        return {sid: j for j, sid in enumerate(self.sites["site_id"])}
+        return {str(sid): j for j, sid in enumerate(self.sites["site_id"])}
+
+    @cached_property
+    def _station_index(self) -> dict[str, int]:
+        return {s.name: i for i, s in enumerate(self.stations)}
 
 
 def _distinct_stations(units: Sequence[UnitShift]) -> tuple[Station, ...]:
