@@ -64,11 +64,13 @@ def test_plan_user_mistakes_give_one_line_and_nonzero_exit(tmp_path: Path, edit,
 
 
 def test_plan_missing_scenario_file(tmp_path: Path) -> None:
+    """A scenario path that does not exist: exit 8 and "not found", no traceback."""
     r = runner.invoke(app, ["plan", str(tmp_path / "nope.toml")])
     assert r.exit_code == 8 and "not found" in r.output
 
 
 def test_plan_zero_units(tmp_path: Path) -> None:
+    """A scenario with no units and no [backtest] table: exit 7 saying there are no units."""
     raw = NIGHT.read_text(encoding="utf-8")
     head = raw.split("[[units]]")[0]
     p = _write_scenario(tmp_path, head)
@@ -78,6 +80,7 @@ def test_plan_zero_units(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_compare_sweeps_units_and_draws_a_chart(tmp_path: Path) -> None:
+    """compare --units 1..2 plans both variants, a second car never costs much harm, and a PNG is written."""
     out = tmp_path / "cmp"
     # A small variant (10 hotspots, one restart) with a generous cap: deterministic work, not the clock.
     text = NIGHT.read_text(encoding="utf-8").replace("top = 30", "top = 10").replace(
@@ -93,6 +96,7 @@ def test_compare_sweeps_units_and_draws_a_chart(tmp_path: Path) -> None:
 
 
 def test_compare_bad_range() -> None:
+    """An unreadable --units range is a scenario error (exit 8) naming --units."""
     r = runner.invoke(app, ["compare", str(NIGHT), "--units", "two..8"])
     assert r.exit_code == 8 and "--units" in r.output
 

@@ -42,6 +42,7 @@ def hostile_plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_location_names_with_script_are_inert(browser, open_offline, hostile_plan_dir: Path) -> None:
+    """In Chromium, the hostile place name from the real pipeline shows as text and never runs; no request."""
     html = (hostile_plan_dir / "briefing.html").read_text(encoding="utf-8")
     assert "<script>window.__pwned" not in html and "<img src=x" not in html
     page, seen = open_offline(browser, hostile_plan_dir / "briefing.html")

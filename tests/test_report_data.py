@@ -21,6 +21,7 @@ def test_plan_json_round_trip_is_exact(plan: Plan, tmp_path) -> None:
 
 
 def test_plan_json_is_plain_json_with_documented_top_level(plan: Plan) -> None:
+    """plan.json's top-level keys are exactly the documented ones; times are ISO 8601 with offset."""
     d = json.loads(plan.to_json())
     assert set(d) == {"schema_version", "title", "timezone", "units", "hotspots", "metrics", "provenance",
                       "base_map"}

@@ -77,6 +77,7 @@ def test_repeat_visits_are_spaced(night_run) -> None:
 
 @pytest.mark.slow
 def test_plan_json_has_documented_fields(night_run, tmp_path: Path) -> None:
+    """plan.json has the documented fields, ISO 8601 times with offset (BST), and provenance with input hashes."""
     d = json.loads(night_run.plan.to_json())
     assert {"units", "hotspots", "metrics", "provenance"} <= set(d)
     u = d["units"][0]
@@ -137,6 +138,7 @@ def test_foot_patrols_stay_near_their_station(tmp_path: Path) -> None:
 
 
 def test_unknown_station_is_named(tmp_path: Path) -> None:
+    """A station name not in the OSM extract is a ScenarioError naming the unit and the name."""
     raw = _small()
     raw["units"][0]["station"] = "Atlantis"
     with pytest.raises(ScenarioError, match="RU-A1.*Atlantis"):
@@ -152,6 +154,7 @@ def test_station_off_the_network_is_named(tmp_path: Path) -> None:
 
 
 def test_no_units_is_a_clear_error() -> None:
+    """run_plan on a scenario without units raises RoutingError saying so."""
     raw = _small()
     raw["units"] = []
     with pytest.raises(RoutingError, match="no units"):
@@ -170,6 +173,7 @@ def test_no_units_is_a_clear_error() -> None:
     ],
 )
 def test_scenario_errors_name_the_field(change: dict, match: str) -> None:
+    """Each invalid value is a ScenarioError naming its field's dotted path."""
     raw = _small()
     raw.update(change)
     with pytest.raises(ScenarioError, match=match):
@@ -186,12 +190,14 @@ def test_dwell_longer_than_shift_is_infeasible_and_named(tmp_path: Path) -> None
 
 
 def test_bundled_scenarios_load() -> None:
+    """Every bundled scenario file validates."""
     for p in sorted((REPO / "scenarios").glob("*.toml")):
         s = load_scenario(p)
         assert s.name
 
 
 def test_all_errors_are_patrol_planner_errors() -> None:
+    """Scenario and routing errors are PatrolPlannerErrors, so the CLI maps them to one line and an exit code."""
     assert issubclass(ScenarioError, PatrolPlannerError) and issubclass(RoutingError, PatrolPlannerError)
 
 
