@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 from patrol_planner.errors import PatrolPlannerError
-from patrol_planner.scenario import run_plan
-from patrol_planner.scenario_config import load_scenario
+from patrol_planner.scenario import load_scenario, run_plan
 
 DEFAULT = Path(__file__).resolve().parents[1] / "scenarios" / "rutland-night.toml"
 COLD_NETWORK_S = 5.0  # a network stage slower than this means the graph cache was cold [s]
@@ -61,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'total':14s} {det['total_s']:7.2f} s")
         rows = []
         for sec in budgets:
-            s2 = scen.model_copy(update={"solver": scen.solver.model_copy(
-                update={"deterministic": False, "time_limit_s": float(sec)})})
+            s2 = scen.replace(solver={"deterministic": False, "time_limit_s": float(sec)})
             rows.append(_run(s2, f"{sec:g} s"))
         print()
         print(f"{'solver':>16s} {'harm covered':>13s} {'visits':>7s} {'solve s':>8s} {'total s':>8s}  winner")

@@ -26,6 +26,7 @@ def _write_scenario(tmp_path: Path, text: str) -> Path:
     return p
 
 
+@pytest.mark.slow
 def test_plan_default_writes_the_briefing_pack(tmp_path: Path) -> None:
     """`patrol-planner plan --out DIR` with no scenario plans the bundled Rutland night."""
     out = tmp_path / "out"
@@ -53,19 +54,23 @@ def test_plan_default_writes_the_briefing_pack(tmp_path: Path) -> None:
     ],
 )
 def test_plan_user_mistakes_give_one_line_and_nonzero_exit(tmp_path: Path, edit, needle: str, code: int) -> None:
+    """Each scenario mistake exits with the scenario error code, names the culprit, and shows no traceback."""
     p = _write_scenario(tmp_path, edit(NIGHT.read_text(encoding="utf-8")))
     r = runner.invoke(app, ["plan", str(p), "--out", str(tmp_path / "o"), "--seconds", "1"])
     assert r.exit_code == code, r.output
     assert needle in r.output
-    assert "Traceback" not in r.output and r.exception is None or isinstance(r.exception, SystemExit)
+    assert "Traceback" not in r.output
+    assert isinstance(r.exception, SystemExit), repr(r.exception)  # a clean exit, not an uncaught error
 
 
 def test_plan_missing_scenario_file(tmp_path: Path) -> None:
+    """A scenario path that does not exist: exit 8 and "not found", no traceback."""
     r = runner.invoke(app, ["plan", str(tmp_path / "nope.toml")])
     assert r.exit_code == 8 and "not found" in r.output
 
 
 def test_plan_zero_units(tmp_path: Path) -> None:
+    """A scenario with no units and no [backtest] table: exit 7 saying there are no units."""
     raw = NIGHT.read_text(encoding="utf-8")
     head = raw.split("[[units]]")[0]
     p = _write_scenario(tmp_path, head)
@@ -73,7 +78,9 @@ def test_plan_zero_units(tmp_path: Path) -> None:
     assert r.exit_code == 7 and "no units" in r.output
 
 
+@pytest.mark.slow
 def test_compare_sweeps_units_and_draws_a_chart(tmp_path: Path) -> None:
+    """compare --units 1..2 plans both variants, a second car never costs much harm, and a PNG is written."""
     out = tmp_path / "cmp"
     # A small variant (10 hotspots, one restart) with a generous cap: deterministic work, not the clock.
     text = NIGHT.read_text(encoding="utf-8").replace("top = 30", "top = 10").replace(
@@ -89,10 +96,60 @@ def test_compare_sweeps_units_and_draws_a_chart(tmp_path: Path) -> None:
 
 
 def test_compare_bad_range() -> None:
+    """An unreadable --units range is a scenario error (exit 8) naming --units."""
     r = runner.invoke(app, ["compare", str(NIGHT), "--units", "two..8"])
     assert r.exit_code == 8 and "--units" in r.output
 
 
+def test_backtest_scenario_prints_its_tables_without_json(tmp_path: Path) -> None:
+    """A scenario without units but with [backtest] run as a user runs it (no --json): tables, a CSV, exit 0."""
+    leics = REPO / "data" / "policeuk-leicestershire-2022"
+    p = tmp_path / "bt.toml"
+    p.write_text(f'name = "Leicestershire backtest"\n[data]\n'
+                 f'incidents = ["{leics}/2022-0*-leicestershire-street.csv"]\n[backtest]\nfolds = 1\n',
+                 encoding="utf-8")
+    r = runner.invoke(app, ["plan", str(p), "--out", str(tmp_path / "o")])
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code == 0, r.output
+    assert "model vs best baseline" in r.stdout and "mean over folds 2022-08" in r.stdout
+    assert "backtest table written" in r.output
+    assert (tmp_path / "o" / "backtest.csv").stat().st_size > 0
+
+
+def test_solver_overrides_are_validated(tmp_path: Path) -> None:
+    """`--seconds -1` is refused as a scenario error naming solver.time_limit_s, before any work is done."""
+    r = runner.invoke(app, ["plan", str(NIGHT), "--out", str(tmp_path / "o"), "--seconds", "-1"])
+    assert r.exit_code == 8, r.output
+    assert "solver.time_limit_s" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_unit_sweep_copies_are_validated() -> None:
+    """compare's extra units are validated like a file: a suffixed id longer than 40 characters is refused."""
+    from patrol_planner.errors import ScenarioError
+    from patrol_planner.scenario import load_scenario
+
+    s = load_scenario(NIGHT)
+    long_id = s.replace(units=[{**s.units[0].model_dump(), "id": "X" * 40}])
+    assert len(long_id.with_units(1).units) == 1
+    with pytest.raises(ScenarioError, match="units.1.id"):
+        long_id.with_units(2)
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+@pytest.mark.skipif(not (SHARED / "data" / "raw" / "policeuk-essex-2018").is_dir(),
+                    reason="../shared/data/raw/policeuk-essex-2018 is not present")
+def test_essex_backtest_scenario_prints_tables(tmp_path: Path) -> None:
+    """`patrol-planner plan scenarios/essex-backtest.toml --out DIR` (no --json) prints the tables, exit 0."""
+    r = runner.invoke(app, ["plan", str(REPO / "scenarios" / "essex-backtest.toml"), "--out", str(tmp_path)])
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code == 0, r.output
+    assert "model vs best baseline" in r.stdout and (tmp_path / "backtest.csv").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.shared
 @pytest.mark.skipif(not (SHARED / "data" / "raw" / "policeuk-essex-2018").is_dir(),
                     reason="../shared/data/raw/policeuk-essex-2018 is not present")
 def test_essex_backtest_scenario_runs_without_routing(tmp_path: Path) -> None:

@@ -8,11 +8,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from test_report_briefing import _open, browser  # noqa: F401  (the headless Chromium fixture)
 
 from patrol_planner.report import write_outputs
-from patrol_planner.scenario import run_plan
-from patrol_planner.scenario_config import scenario_from_dict
+from patrol_planner.scenario import run_plan, scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = "On or near <script>window.__pwned='loc'</script><img src=x onerror=\"window.__pwned='img'\">"
@@ -42,10 +40,12 @@ def hostile_plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_location_names_with_script_are_inert(browser, hostile_plan_dir: Path) -> None:  # noqa: F811
+@pytest.mark.slow
+def test_location_names_with_script_are_inert(browser, open_offline, hostile_plan_dir: Path) -> None:
+    """In Chromium, the hostile place name from the real pipeline shows as text and never runs; no request."""
     html = (hostile_plan_dir / "briefing.html").read_text(encoding="utf-8")
     assert "<script>window.__pwned" not in html and "<img src=x" not in html
-    page, seen = _open(browser, hostile_plan_dir / "briefing.html")
+    page, seen = open_offline(browser, hostile_plan_dir / "briefing.html")
     page.wait_for_function("window.ppMapReady === true", timeout=15_000)
     page.hover("#map path.pp-route >> nth=0", force=True)
     page.wait_for_timeout(200)
@@ -56,6 +56,7 @@ def test_location_names_with_script_are_inert(browser, hostile_plan_dir: Path) -
     assert page.locator("#map path.pp-route").count() == 3  # the routes still drew
 
 
+@pytest.mark.slow
 def test_location_names_are_plain_text_in_device_files(hostile_plan_dir: Path) -> None:
     """schedule.csv and plan.geojson carry the name as data; GPX escapes it as XML."""
     import json
@@ -63,5 +64,19 @@ def test_location_names_are_plain_text_in_device_files(hostile_plan_dir: Path) -
 
     gj = json.loads((hostile_plan_dir / "plan.geojson").read_text(encoding="utf-8"))
     assert any(f["properties"].get("label") == HOSTILE for f in gj["features"])
-    for gpx in (hostile_plan_dir / "gpx").glob("*.gpx"):
+    with open(hostile_plan_dir / "schedule.csv", encoding="utf-8", newline="") as fh:
+        assert any(row["place"] == HOSTILE for row in csv.DictReader(fh))
+    gpx_files = sorted((hostile_plan_dir / "gpx").glob("*.gpx"))
+    assert len(gpx_files) == 3
+    for gpx in gpx_files:
         ET.parse(gpx)  # well-formed XML whatever the names hold
+
+
+@pytest.mark.slow
+def test_location_names_are_escaped_in_the_briefing_markup(hostile_plan_dir: Path) -> None:
+    """Without a browser: the hostile place name is in briefing.html only in escaped form."""
+    import html as html_lib
+
+    text = (hostile_plan_dir / "briefing.html").read_text(encoding="utf-8")
+    assert HOSTILE not in text and "<img src=x" not in text
+    assert HOSTILE in html_lib.unescape(text)  # shown, as escaped text

@@ -1,6 +1,6 @@
 """The report stage's files, read back the way a GIS user, a spreadsheet and an in-car device read them.
 
-Uses the hand-made Rutland plan of ``test_report_data.py`` (synthetic, clearly labelled).
+Uses the hand-made Rutland plan of ``conftest.py`` (synthetic, clearly labelled).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from itertools import pairwise
 import pytest
 from rich.console import Console
 from shapely.geometry import Point, shape
-from test_report_data import HOTSPOTS, OAKHAM_STN, make_plan
 
 from patrol_planner.errors import PatrolPlannerError
 from patrol_planner.plan import Plan
@@ -27,14 +26,9 @@ from patrol_planner.report import (
     write_gpx,
     write_outputs,
 )
-from patrol_planner.report.briefing import json_for_script
+from patrol_planner.report.page import json_for_script
 
 GPX = "{http://www.topografix.com/GPX/1/1}"
-
-
-@pytest.fixture
-def plan() -> Plan:
-    return make_plan()
 
 
 def test_write_outputs_writes_every_file(plan: Plan, tmp_path) -> None:
@@ -59,10 +53,10 @@ def test_geojson_is_valid_rfc7946_with_flat_properties(plan: Plan, tmp_path) -> 
         minx, miny, maxx, maxy = g.bounds
         assert -0.8 < minx <= maxx < -0.6 and 52.5 < miny <= maxy < 52.7  # lon first, then lat
         assert all(v is None or isinstance(v, str | int | float | bool) for v in f["properties"].values())
-        if f["geometry"]["type"] == "Polygon":
-            assert g.exterior.is_ccw
         kinds[f["properties"]["kind"]] = kinds.get(f["properties"]["kind"], 0) + 1
     assert kinds == {"route": 2, "stop": 4, "station": 2, "hotspot": 5}
+    rings = [shape(f["geometry"]).exterior for f in fc["features"] if f["geometry"]["type"] == "Polygon"]
+    assert len(rings) == 5 and all(r.is_ccw for r in rings)  # RFC 7946: exterior rings counter-clockwise
 
 
 def test_geojson_routes_follow_roads_through_each_stop(plan: Plan) -> None:
@@ -71,7 +65,8 @@ def test_geojson_routes_follow_roads_through_each_stop(plan: Plan) -> None:
     route = next(f for f in fc["features"] if f["properties"]["kind"] == "route"
                  and f["properties"]["unit_id"] == "Oakham 1")
     coords = [tuple(c) for c in route["geometry"]["coordinates"]]
-    assert coords[0] == OAKHAM_STN and coords[-1] == OAKHAM_STN
+    oakham = (plan.units[0].start.lon, plan.units[0].start.lat)
+    assert coords[0] == oakham and coords[-1] == oakham
     idx = [coords.index(p) for s in plan.units[0].stops for p in s.path_lonlat[1:2]]
     assert idx == sorted(idx)  # the road bends are met in visiting order
     assert route["properties"]["road_km"] == pytest.approx(plan.units[0].road_m / 1000)
@@ -105,7 +100,7 @@ def test_schedule_csv_has_one_row_per_stop_with_iso_times(plan: Plan, tmp_path) 
     assert [int(r["seq"]) for r in oak] == [1, 2, 3]
     assert [float(r["road_km_so_far"]) for r in oak] == pytest.approx([1.3, 2.7, 4.2])
     assert oak[2]["hotspot_id"] == "H01" and oak[2]["visit_no"] == "2" and oak[2]["rank"] == "1"
-    assert float(oak[0]["lon"]) == HOTSPOTS["H01"][0]
+    assert float(oak[0]["lon"]) == next(h.lon for h in plan.hotspots if h.hotspot_id == "H01")
     assert schedule_frame(replace(plan, units=())).empty
 
 
@@ -121,10 +116,11 @@ def test_gpx_per_unit_is_gpx11_with_route_waypoints_and_track(plan: Plan, tmp_pa
     assert len(rtepts) == 5 and rtepts[0].findtext(GPX + "name") == "Oakham Police Station"
     trkpts = root.findall(f"{GPX}trk/{GPX}trkseg/{GPX}trkpt")
     assert len(trkpts) >= 7
-    assert (float(trkpts[0].get("lon")), float(trkpts[0].get("lat"))) == OAKHAM_STN
+    assert (float(trkpts[0].get("lon")), float(trkpts[0].get("lat"))) == (plan.units[0].start.lon,
+                                                                        plan.units[0].start.lat)
 
 
-def test_gpx_escapes_names_and_makes_safe_file_names(tmp_path) -> None:
+def test_gpx_escapes_names_and_makes_safe_file_names(make_plan, tmp_path) -> None:
     """Hostile or clashing unit ids give safe, distinct file names; the id survives intact inside."""
     evil = '../<script>alert(1)</script>&"\x07'
     plan = make_plan(unit_ids=(evil, "..<script>alert(1)</script>&\"\x07"))
@@ -137,7 +133,7 @@ def test_gpx_escapes_names_and_makes_safe_file_names(tmp_path) -> None:
     assert ET.fromstring(text.encode()).findtext(f"{GPX}rte/{GPX}name") == '../<script>alert(1)</script>&"\ufffd'
 
 
-def test_summary_table_prints_ids_literally(tmp_path) -> None:
+def test_summary_table_prints_ids_literally(make_plan, tmp_path) -> None:
     """Rich markup in a unit id is printed as text, and totals add up."""
     plan = make_plan(unit_ids=("[bold red]Oakham[/bold red]", "U2"))
     con = Console(record=True, width=200, color_system=None)

@@ -1,25 +1,18 @@
 """briefing.html as an officer sees it: opened offline in headless Chromium, on screen and for print.
 
 Needs the system Chromium at /usr/bin/chromium (``.ci/run`` installs Debian's package); Playwright's
-own browser download is not used. Uses the hand-made Rutland plan of ``test_report_data.py``.
+own browser download is not used. Uses the hand-made Rutland plan of ``conftest.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-from test_report_data import make_plan
 
 from patrol_planner.plan import Plan
 from patrol_planner.report import render_briefing, write_outputs
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 class _Refs(HTMLParser):
@@ -34,54 +27,44 @@ class _Refs(HTMLParser):
             self.scripts.append(dict(attrs))
 
 
-def test_briefing_is_self_contained() -> None:
+def test_briefing_is_self_contained(plan: Plan) -> None:
     """No external resource is referenced: scripts and styles are inline, a CSP forbids any fetch."""
-    html = render_briefing(make_plan())
+    html = render_briefing(plan)
     parser = _Refs()
     parser.feed(html)
     assert parser.refs and all(r.startswith("#") for r in parser.refs)  # in-page links only
     assert parser.scripts == [{"type": "application/json", "id": "plan-data"}, {}, {}]
-    assert re.search(r"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#x27;none&#x27;", html)
+    # The quotes of 'none' are escaped in the attribute (&#x27; or &#39;, the same character to a browser).
+    assert re.search(r"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#(x27|39);none&#(x27|39);",
+                     html)
     assert "Leaflet 1.9.4" in html and "BSD 2-Clause License" in html  # licence kept
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is absent (apt-get install chromium); the browser tests need it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (a dev dependency) not installed")
-    # Playwright gives each launch a fresh temporary profile itself (it refuses --user-data-dir).
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
+def test_hostile_strings_are_escaped_in_the_markup(make_plan) -> None:
+    """Without a browser: no hostile unit, hotspot, station, title or breakdown key appears unescaped."""
+    html = render_briefing(_hostile_plan(make_plan))
+    for raw in HOSTILE.values():
+        assert raw not in html
+    assert "<script>window" not in html and "</script><img" not in html and "<!--<script>" not in html
+    assert html.count("<script") == 3  # the data block and the two known scripts, nothing injected
 
 
-def _open(browser, path: Path, *, width: int = 1280):
-    """Open a file offline; every request other than the file itself is refused and recorded."""
-    ctx = browser.new_context(viewport={"width": width, "height": 1000}, offline=True)
-    page = ctx.new_page()
-    seen = {"requests": [], "errors": []}
-    own = path.resolve().as_uri()
+def test_base_template_makes_other_offline_pages() -> None:
+    """A page extending base.html.j2 gets the CSP (hashing its own script), the marking and escaping."""
+    from patrol_planner.report.page import OfflinePage, csp_hash, environment
 
-    def route(r) -> None:
-        if r.request.url != own:
-            seen["requests"].append(r.request.url)
-            r.abort()
-        else:
-            r.continue_()
-
-    page.route("**/*", route)
-    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-    page.goto(own)
-    return page, seen
+    tpl = environment().from_string('{% extends "base.html.j2" %}{% block content %}<p>{{ who }}</p>{% endblock %}')
+    page = OfflinePage(title="Calendar <b>", css="body{}", scripts=("console.log(1)",))
+    html = tpl.render(page=page, who="<script>x</script>")
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "Calendar &lt;b&gt;" in html
+    assert csp_hash("console.log(1)").replace("'", "&#39;") in html
+    assert "leaflet" not in html.lower()  # Leaflet only when asked for
 
 
-def test_briefing_renders_offline_with_map_and_tables(browser, tmp_path) -> None:
+def test_briefing_renders_offline_with_map_and_tables(browser, open_offline, plan: Plan, tmp_path) -> None:
     """The map draws roads, a route per unit, every hotspot, stops and stations; tables are filled."""
-    plan: Plan = make_plan()
     html = write_outputs(plan, tmp_path)["briefing.html"]
-    page, seen = _open(browser, html)
+    page, seen = open_offline(browser, html)
     page.wait_for_function("window.ppMapReady === true", timeout=15_000)
     shot = tmp_path / "briefing.png"
     page.screenshot(path=str(shot))
@@ -124,10 +107,10 @@ def test_briefing_renders_offline_with_map_and_tables(browser, tmp_path) -> None
     assert page.locator("#map path.pp-route").count() == 1
 
 
-def test_briefing_prints_on_a4_with_a_page_per_unit(browser, tmp_path) -> None:
+def test_briefing_prints_on_a4_with_a_page_per_unit(browser, open_offline, plan: Plan, tmp_path) -> None:
     """Print styles: no map controls, each unit starts a new page, and the PDF is A4."""
-    html = write_outputs(make_plan(), tmp_path)["briefing.html"]
-    page, _ = _open(browser, html, width=718)
+    html = write_outputs(plan, tmp_path)["briefing.html"]
+    page, _ = open_offline(browser, html, width=718)
     page.wait_for_function("window.ppMapReady === true", timeout=15_000)
     page.emulate_media(media="print")
     style = page.evaluate("""() => ({
@@ -151,28 +134,28 @@ HOSTILE = {
 }
 
 
-def _hostile_plan() -> Plan:
+def _hostile_plan(make_plan) -> Plan:  # noqa: ANN001
     return make_plan(unit_ids=(HOSTILE["unit"], HOSTILE["unit2"]), hotspot_name=HOSTILE["hotspot"],
                      station_name=HOSTILE["station"], title=HOSTILE["title"],
                      breakdown_extra={HOSTILE["key"]: HOSTILE["unit"]})
 
 
 @pytest.mark.parametrize("strip_csp", [False, True], ids=["as-written", "without-csp"])
-def test_hostile_strings_come_out_inert(browser, tmp_path, strip_csp: bool) -> None:
+def test_hostile_strings_come_out_inert(browser, open_offline, make_plan, tmp_path, strip_csp: bool) -> None:
     """Script in a unit id, hotspot id, station or title is shown as text and never runs.
 
     Run also with the Content-Security-Policy removed, so that escaping alone is what is tested.
     """
-    html = render_briefing(_hostile_plan())
+    html = render_briefing(_hostile_plan(make_plan))
     for raw in HOSTILE.values():
         assert raw not in html
     assert "<script>window" not in html and "</script><img" not in html and "<!--<script>" not in html
-    if strip_csp:
-        html, n = re.subn(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
-        assert n == 1
+    stripped, n = re.subn(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    assert n == 1
+    html = stripped if strip_csp else html
     path = tmp_path / "briefing.html"
     path.write_text(html, encoding="utf-8")
-    page, seen = _open(browser, path)
+    page, seen = open_offline(browser, path)
     page.wait_for_function("window.ppMapReady === true", timeout=15_000)
     page.hover("#map path.pp-route >> nth=0", force=True)
     page.locator("table.hotspots li").first.hover()

@@ -12,8 +12,7 @@ import pytest
 
 from patrol_planner.errors import PatrolPlannerError, RoutingError, ScenarioError
 from patrol_planner.routing import validate
-from patrol_planner.scenario import run_plan
-from patrol_planner.scenario_config import load_scenario, scenario_from_dict
+from patrol_planner.scenario import load_scenario, run_plan, scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 NIGHT = REPO / "scenarios" / "rutland-night.toml"
@@ -43,6 +42,7 @@ def night_run(tmp_path_factory: pytest.TempPathFactory):
     return run_plan(_scenario(_small()), cache_dir=cache)
 
 
+@pytest.mark.slow
 def test_default_night_plan_is_valid_and_covers_harm(night_run) -> None:
     """The bundled default plan: every unit has visits, the independent validator passes, harm is covered."""
     validate(night_run.problem, night_run.result)
@@ -62,6 +62,7 @@ def test_default_night_plan_is_valid_and_covers_harm(night_run) -> None:
         assert len(u.breaks) == 1 and (u.breaks[0].end - u.breaks[0].start).total_seconds() >= 30 * 60 - 1
 
 
+@pytest.mark.slow
 def test_repeat_visits_are_spaced(night_run) -> None:
     """Successive visits to one hotspot start at least min_gap_min (120) apart, across all units."""
     starts: dict[str, list[datetime]] = {}
@@ -74,7 +75,9 @@ def test_repeat_visits_are_spaced(night_run) -> None:
             assert (b - a).total_seconds() >= 120 * 60 - 1
 
 
+@pytest.mark.slow
 def test_plan_json_has_documented_fields(night_run, tmp_path: Path) -> None:
+    """plan.json has the documented fields, ISO 8601 times with offset (BST), and provenance with input hashes."""
     d = json.loads(night_run.plan.to_json())
     assert {"units", "hotspots", "metrics", "provenance"} <= set(d)
     u = d["units"][0]
@@ -89,6 +92,7 @@ def test_plan_json_has_documented_fields(night_run, tmp_path: Path) -> None:
     assert prov["parameters"]["visits"]["dwell_min"] == 15
 
 
+@pytest.mark.slow
 def test_intelligence_text_never_reaches_the_plan(night_run) -> None:
     """The synthetic intelligence file's free text must not appear anywhere in plan.json."""
     import csv
@@ -96,13 +100,12 @@ def test_intelligence_text_never_reaches_the_plan(night_run) -> None:
     text = night_run.plan.to_json()
     with open(REPO / "data" / "intel-rutland-synthetic" / "intel.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    col = "text" if "text" in rows[0] else list(rows[0])[-1]
-    for r in rows:
-        fragment = r[col].strip()[:25]
-        if len(fragment) >= 12:
-            assert fragment not in text
+    fragments = [r["text"].strip()[:25] for r in rows]
+    assert len(fragments) >= 10 and min(len(f) for f in fragments) >= 12  # long enough to be telling
+    assert [f for f in fragments if f in text] == []
 
 
+@pytest.mark.slow
 def test_same_seed_same_plan(tmp_path: Path) -> None:
     """Deterministic mode: two runs of the same scenario and seed give the same stops."""
     raw = _small()
@@ -118,6 +121,7 @@ def test_same_seed_same_plan(tmp_path: Path) -> None:
     assert key(a) == key(b)
 
 
+@pytest.mark.slow
 def test_foot_patrols_stay_near_their_station(tmp_path: Path) -> None:
     """Day scenario: walking units only visit hotspots within their radius of Oakham station."""
     from patrol_planner.geo import BNG, to_xy
@@ -134,6 +138,7 @@ def test_foot_patrols_stay_near_their_station(tmp_path: Path) -> None:
 
 
 def test_unknown_station_is_named(tmp_path: Path) -> None:
+    """A station name not in the OSM extract is a ScenarioError naming the unit and the name."""
     raw = _small()
     raw["units"][0]["station"] = "Atlantis"
     with pytest.raises(ScenarioError, match="RU-A1.*Atlantis"):
@@ -149,6 +154,7 @@ def test_station_off_the_network_is_named(tmp_path: Path) -> None:
 
 
 def test_no_units_is_a_clear_error() -> None:
+    """run_plan on a scenario without units raises RoutingError saying so."""
     raw = _small()
     raw["units"] = []
     with pytest.raises(RoutingError, match="no units"):
@@ -167,6 +173,7 @@ def test_no_units_is_a_clear_error() -> None:
     ],
 )
 def test_scenario_errors_name_the_field(change: dict, match: str) -> None:
+    """Each invalid value is a ScenarioError naming its field's dotted path."""
     raw = _small()
     raw.update(change)
     with pytest.raises(ScenarioError, match=match):
@@ -183,12 +190,14 @@ def test_dwell_longer_than_shift_is_infeasible_and_named(tmp_path: Path) -> None
 
 
 def test_bundled_scenarios_load() -> None:
+    """Every bundled scenario file validates."""
     for p in sorted((REPO / "scenarios").glob("*.toml")):
         s = load_scenario(p)
         assert s.name
 
 
 def test_all_errors_are_patrol_planner_errors() -> None:
+    """Scenario and routing errors are PatrolPlannerErrors, so the CLI maps them to one line and an exit code."""
     assert issubclass(ScenarioError, PatrolPlannerError) and issubclass(RoutingError, PatrolPlannerError)
 
 
@@ -214,7 +223,7 @@ def test_police_stations_and_prisons_do_not_make_patrol_hotspots(tmp_path: Path)
         w.writerows(rows)
     inc = ingest([crafted]).incidents
     s = _scenario(_small())
-    kept, aside = patrol_relevant(inc, s)
+    kept, aside = patrol_relevant(inc, s.hotspots)
     n_station = int((inc["location"] == "On or near Police Station").sum())
     assert n_station > 0 and aside["On or near Police Station"] == n_station
     assert len(kept) == len(inc) - sum(aside.values())
@@ -222,5 +231,5 @@ def test_police_stations_and_prisons_do_not_make_patrol_hotspots(tmp_path: Path)
     assert kept.attrs["crs"] == inc.attrs["crs"]
     raw = _small()
     raw["hotspots"] = {**raw["hotspots"], "exclude_locations": [], "use_intelligence": False}
-    kept2, aside2 = patrol_relevant(inc, _scenario(raw))
+    kept2, aside2 = patrol_relevant(inc, _scenario(raw).hotspots)
     assert len(kept2) == len(inc) and aside2 == {}

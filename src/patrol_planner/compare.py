@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from patrol_planner.scenario import run_plan
-from patrol_planner.scenario_config import Scenario
+from patrol_planner.scenario import Scenario, run_plan
 
 COLUMNS = ("scenario", "units", "harm_covered", "harm_offered", "visits", "hotspots_visited", "road_km",
            "travel_min", "idle_min")
@@ -26,7 +25,7 @@ def compare_units(scenarios: Sequence[Scenario], unit_counts: Sequence[int], *, 
         for n in unit_counts:
             v = s.with_units(n)
             if seconds is not None:
-                v = v.model_copy(update={"solver": v.solver.model_copy(update={"time_limit_s": seconds})})
+                v = v.replace(solver={"time_limit_s": seconds})
             m = run_plan(v).plan.metrics
             rows.append({"scenario": s.name, "units": n, **{k: m[k] for k in COLUMNS[2:]}})
             if on_done:
@@ -36,14 +35,11 @@ def compare_units(scenarios: Sequence[Scenario], unit_counts: Sequence[int], *, 
 
 def plot_harm_vs_units(table: pd.DataFrame, path: str | Path, ax=None) -> Path:  # noqa: ANN001
     """Line chart of harm covered against the number of units, one line per scenario; saved as PNG."""
-    import matplotlib
+    # The figure is made with the object API (no pyplot), so no GUI backend is ever chosen or needed.
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    if ax is None:
+        ax = Figure(figsize=(7, 4.5), dpi=110).subplots()
     for name, g in table.groupby("scenario", sort=False):
         ax.plot(g["units"], g["harm_covered"], marker="o", label=str(name))
     ax.set_xlabel("units on duty")
@@ -54,6 +50,4 @@ def plot_harm_vs_units(table: pd.DataFrame, path: str | Path, ax=None) -> Path: 
     p = Path(path)
     ax.figure.tight_layout()
     ax.figure.savefig(p)
-    if own:
-        plt.close(ax.figure)
     return p

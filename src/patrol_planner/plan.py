@@ -14,8 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-#: Why a hotspot was left out of the plan.
-LEFT_OUT_REASONS = ("not_reachable", "not_worth_it", "no_time")
+from patrol_planner.vocabulary import LEFT_OUT_REASONS, LeftOutReason, Station
+
+__all__ = ["LEFT_OUT_REASONS", "PLAN_CRS", "Break", "HotspotStatus", "LeftOutReason", "Plan", "Station", "Stop",
+           "UnitPlan", "to_geo_frame"]
 
 PLAN_SCHEMA_VERSION = 1
 
@@ -47,15 +49,6 @@ class Break:
 
     start: datetime
     end: datetime
-
-
-@dataclass(frozen=True)
-class Station:
-    """A unit's start or end place."""
-
-    name: str
-    lon: float
-    lat: float
 
 
 @dataclass(frozen=True)
@@ -103,7 +96,23 @@ class UnitPlan:
 
     @property
     def harm_covered(self) -> float:
+        """Sum of the stops' prizes [harm]."""
         return sum(s.prize for s in self.stops)
+
+    def route_lonlat(self) -> list[tuple[float, float]]:
+        """The whole road route, start station to end station, as ``(lon, lat)`` [deg, EPSG:4326].
+
+        Each stop's ``path_lonlat`` then the return path; where a leg has no road path (a hand-made plan)
+        it is a straight line. Consecutive repeated points are dropped (they make zero-length segments).
+        """
+        pts: list[tuple[float, float]] = [(self.start.lon, self.start.lat)]
+        for s in self.stops:
+            pts.extend(tuple(p) for p in s.path_lonlat)
+            pts.append((s.lon, s.lat))
+        pts.extend(tuple(p) for p in self.return_path_lonlat)
+        if self.stops or self.return_path_lonlat:
+            pts.append((self.end.lon, self.end.lat))
+        return [p for i, p in enumerate(pts) if i == 0 or p != pts[i - 1]]
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,42 @@ class Plan:
             lines.append(f"  {u.unit_id} ({u.mode}) {len(u.stops)} stops, {u.road_m / 1000:.1f} km, "
                          f"idle {u.idle_s / 60:.0f} min")
         return "\n".join(lines)
+
+    # --- frames for analysts ---------------------------------------------------------------------
+    def stops_frame(self) -> Any:
+        """One row per stop: ``unit_id``, ``mode``, ``seq``, ``hotspot_id``, ``visit_no``, ``arrive``/``depart``
+        (aware datetimes), ``dwell_s``, ``travel_s`` [s], ``road_m`` [m], ``prize`` [harm], ``lon``/``lat``
+        [deg] and a Point ``geometry``, EPSG:4326 (see :func:`to_geo_frame`)."""
+        rows = [{"unit_id": u.unit_id, "mode": u.mode, "seq": s.seq, "hotspot_id": s.hotspot_id,
+                 "visit_no": s.visit_no, "arrive": s.arrive, "depart": s.depart,
+                 "dwell_s": (s.depart - s.arrive).total_seconds(), "travel_s": s.travel_s, "road_m": s.road_m,
+                 "prize": s.prize, "lon": s.lon, "lat": s.lat} for u in self.units for s in u.stops]
+        cols = ["unit_id", "mode", "seq", "hotspot_id", "visit_no", "arrive", "depart", "dwell_s", "travel_s",
+                "road_m", "prize", "lon", "lat"]
+        return to_geo_frame(rows, cols, "point")
+
+    def routes_frame(self) -> Any:
+        """One row per unit: ``unit_id``, ``mode``, ``start``/``end`` (station names), shift and return times,
+        ``stops``, ``road_m`` [m], ``travel_s``/``dwell_s``/``idle_s`` [s], ``harm_covered`` [harm] and the
+        whole route as a LineString ``geometry``, EPSG:4326."""
+        rows = [{"unit_id": u.unit_id, "mode": u.mode, "start": u.start.name, "end": u.end.name,
+                 "shift_start": u.shift_start, "shift_end": u.shift_end, "leave": u.leave,
+                 "return_arrive": u.return_arrive, "stops": len(u.stops), "road_m": u.road_m,
+                 "travel_s": u.travel_s, "dwell_s": u.dwell_s, "idle_s": u.idle_s, "harm_covered": u.harm_covered,
+                 "coords": u.route_lonlat()} for u in self.units]
+        cols = ["unit_id", "mode", "start", "end", "shift_start", "shift_end", "leave", "return_arrive", "stops",
+                "road_m", "travel_s", "dwell_s", "idle_s", "harm_covered"]
+        return to_geo_frame(rows, cols, "line")
+
+    def hotspots_frame(self) -> Any:
+        """One row per hotspot offered: ``hotspot_id``, ``rank``, ``score`` [harm], ``visits``, ``status``
+        (``visited`` or a :class:`LeftOutReason` code), ``reason``, ``label``, ``lon``/``lat`` [deg] and the
+        cell outline as a Polygon ``geometry`` (a Point when the plan has no outline), EPSG:4326."""
+        rows = [{"hotspot_id": h.hotspot_id, "rank": h.rank, "score": h.score, "visits": h.visits,
+                 "status": h.status, "reason": h.reason, "label": h.label, "lon": h.lon, "lat": h.lat,
+                 "coords": h.polygon_lonlat} for h in self.hotspots]
+        cols = ["hotspot_id", "rank", "score", "visits", "status", "reason", "label", "lon", "lat"]
+        return to_geo_frame(rows, cols, "polygon")
 
     # --- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -243,3 +288,38 @@ class Plan:
             return cls.from_dict(d)
         except (KeyError, TypeError, ValueError) as exc:
             raise InputFileError(f"{p} is not a usable plan.json: missing or bad field {exc}") from None
+
+
+#: The CRS of every coordinate in a Plan and of its frames.
+PLAN_CRS = "EPSG:4326"
+
+
+def to_geo_frame(rows: list[dict[str, Any]], columns: list[str], kind: str) -> Any:
+    """Rows as a frame with a shapely ``geometry`` column in EPSG:4326.
+
+    A ``geopandas.GeoDataFrame`` when geopandas is installed (a dev extra, not a dependency); else a pandas
+    DataFrame whose ``attrs["crs"]`` is ``"EPSG:4326"`` (``geopandas.GeoDataFrame(df, crs=df.attrs["crs"])``
+    converts it). ``kind`` is ``"point"`` (from ``lon``/``lat``), ``"line"`` or ``"polygon"`` (from each
+    row's ``coords``; a polygon without outline falls back to its point).
+    """
+    import pandas as pd
+    from shapely.geometry import LineString, Point, Polygon
+
+    def geom(r: dict[str, Any]) -> Any:
+        pts = r.get("coords") or ()
+        if kind == "line" and len(pts) >= 2:
+            return LineString(pts)
+        if kind == "polygon" and len(pts) >= 4:
+            return Polygon(pts)
+        if kind == "line":
+            return LineString() if not pts else Point(pts[0])
+        return Point(r["lon"], r["lat"])
+
+    df = pd.DataFrame([{c: r[c] for c in columns} for r in rows], columns=columns)
+    df["geometry"] = [geom(r) for r in rows]
+    try:
+        import geopandas as gpd
+    except ImportError:
+        df.attrs["crs"] = PLAN_CRS
+        return df
+    return gpd.GeoDataFrame(df, geometry="geometry", crs=PLAN_CRS)

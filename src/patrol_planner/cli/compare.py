@@ -9,6 +9,9 @@ import typer
 from patrol_planner.cli._common import print_json, user_errors
 from patrol_planner.errors import ScenarioError
 
+#: Most units one variant may have: a force-wide night shift, far beyond what one plan should hold.
+MAX_UNITS = 50
+
 
 def parse_range(text: str) -> list[int]:
     """``"2..8"`` -> [2, ..., 8]; ``"2,4,6"`` -> [2, 4, 6]; ``"3"`` -> [3]."""
@@ -20,8 +23,8 @@ def parse_range(text: str) -> list[int]:
             vals = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise ScenarioError(f"--units {text!r}: give a range like 2..8 or a list like 2,4,6") from None
-    if not vals or min(vals) < 1 or max(vals) > 50:
-        raise ScenarioError(f"--units {text!r}: unit counts must be between 1 and 50")
+    if not vals or min(vals) < 1 or max(vals) > MAX_UNITS:
+        raise ScenarioError(f"--units {text!r}: unit counts must be between 1 and {MAX_UNITS}")
     return vals
 
 
@@ -41,7 +44,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress
 
         from patrol_planner.compare import compare_units, plot_harm_vs_units
-        from patrol_planner.scenario_config import load_scenario
+        from patrol_planner.scenario import load_scenario
 
         counts = parse_range(units)
         loaded = [load_scenario(p) for p in scenarios]

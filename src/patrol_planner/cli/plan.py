@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from patrol_planner.cli._common import print_json, user_errors
 
+if TYPE_CHECKING:
+    from patrol_planner.scenario import Scenario
 
-def _override(s, seconds: float | None, seed: int | None):  # noqa: ANN001, ANN202
-    upd = {}
+
+def _override(s: Scenario, seconds: float | None, seed: int | None) -> Scenario:
+    """The scenario with the command-line solver overrides, validated like the file (e.g. --seconds -1 fails)."""
+    upd: dict[str, float | int] = {}
     if seconds is not None:
         upd["time_limit_s"] = seconds
     if seed is not None:
         upd["seed"] = seed
-    return s.model_copy(update={"solver": s.solver.model_copy(update=upd)}) if upd else s
+    return s.replace(solver=upd) if upd else s
 
 
 def register(app: typer.Typer) -> None:
@@ -34,8 +39,13 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from patrol_planner.report import plan_summary_table, write_outputs
-        from patrol_planner.scenario import PIPELINE_STEPS, default_scenario_path, run_backtest, run_plan
-        from patrol_planner.scenario_config import load_scenario
+        from patrol_planner.scenario import (
+            PIPELINE_STEPS,
+            default_scenario_path,
+            load_scenario,
+            run_backtest,
+            run_plan,
+        )
 
         console = Console(stderr=True, quiet=quiet or as_json)
         s = _override(load_scenario(scenario or default_scenario_path()), seconds, seed)
@@ -53,7 +63,7 @@ def register(app: typer.Typer) -> None:
                 print_json({"scenario": s.name, "rows": table.to_dict(orient="records"),
                             "out": str(out / "backtest.csv")})
             elif not quiet:
-                from patrol_planner.cli.hotspots import print_backtest_table
+                from patrol_planner.cli._tables import print_backtest_table
 
                 print_backtest_table(table)
                 console.print(f"backtest table written to {out / 'backtest.csv'}")

@@ -74,15 +74,7 @@ def unit_route_lonlat(unit: UnitPlan) -> list[tuple[float, float]]:
     Concatenates each stop's ``path_lonlat`` and the return path. Where the Plan carries no road path
     for a leg (e.g. a hand-made plan), the leg is drawn as a straight line between its ends.
     """
-    what = f"unit {unit.unit_id!r} route"
-    pts: list[Sequence[float]] = [(unit.start.lon, unit.start.lat)]
-    for s in unit.stops:
-        pts.extend(s.path_lonlat)
-        pts.append((s.lon, s.lat))
-    pts.extend(unit.return_path_lonlat)
-    if unit.stops or unit.return_path_lonlat:
-        pts.append((unit.end.lon, unit.end.lat))
-    return _line(pts, what)
+    return _line(unit.route_lonlat(), f"unit {unit.unit_id!r} route")
 
 
 def _iso(t: datetime | None) -> str | None:

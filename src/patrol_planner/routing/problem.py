@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from patrol_planner.errors import RoutingError
+from patrol_planner.vocabulary import LEFT_OUT_REASONS
 
-#: Why a site was left out of a result (same vocabulary as :data:`patrol_planner.plan.LEFT_OUT_REASONS`).
-UNVISITED_REASONS = ("not_reachable", "not_worth_it", "no_time")
+#: Why a site was left out of a result: the shared codes of :class:`patrol_planner.vocabulary.LeftOutReason`.
+UNVISITED_REASONS = LEFT_OUT_REASONS
 
 
 @dataclass(frozen=True)

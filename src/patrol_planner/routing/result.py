@@ -23,7 +23,7 @@ class Visit:
         Prize collected by this visit [prize units].
     travel_s : float
         Travel time of the leg from the previous stop (or the start station) [s].
-    dist_m : float
+    road_m : float
         Distance of that leg [m].
     """
 
@@ -33,7 +33,7 @@ class Visit:
     depart_s: float
     prize: float
     travel_s: float
-    dist_m: float
+    road_m: float
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class UnitRoute:
         When the unit leaves its start station and arrives at its end station [s].
     break_interval_s : (float, float) or None
         The meal break ``[start, end)`` [s], or ``None`` when the unit has no break.
-    return_travel_s, return_dist_m : float
+    return_travel_s, return_road_m : float
         The leg from the last visit (or the start) to the end station [s], [m].
     """
 
@@ -60,7 +60,7 @@ class UnitRoute:
     return_s: float
     break_interval_s: tuple[float, float] | None = None
     return_travel_s: float = 0.0
-    return_dist_m: float = 0.0
+    return_road_m: float = 0.0
 
     @property
     def travel_s(self) -> float:
@@ -68,9 +68,9 @@ class UnitRoute:
         return sum(v.travel_s for v in self.visits) + self.return_travel_s
 
     @property
-    def dist_m(self) -> float:
+    def road_m(self) -> float:
         """Total distance [m]."""
-        return sum(v.dist_m for v in self.visits) + self.return_dist_m
+        return sum(v.road_m for v in self.visits) + self.return_road_m
 
     @property
     def prize(self) -> float:

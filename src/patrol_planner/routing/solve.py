@@ -226,11 +226,11 @@ def build_result(problem: PatrolProblem, params: SolveParams,
             k = order[si].index(t) + 1
             visits.append(Visit(site_id=s.site_id, visit_no=k, arrive_s=t, depart_s=t + s.dwell_s,
                                 prize=s.visit_prize(k, t), travel_s=float(T[prev, s.location]),
-                                dist_m=float(D[prev, s.location])))
+                                road_m=float(D[prev, s.location])))
             prev = s.location
         routes.append(UnitRoute(unit_id=u.unit_id, visits=tuple(visits), leave_s=leave, return_s=ret,
                                 break_interval_s=brk, return_travel_s=float(T[prev, u.end.location]),
-                                return_dist_m=float(D[prev, u.end.location])))
+                                return_road_m=float(D[prev, u.end.location])))
     unvisited = {s.site_id: left_out_reason(problem, s) for s in problem.sites if s.index not in starts}
     prize = sum(r.prize for r in routes)
     travel = sum(r.travel_s for r in routes)

@@ -67,8 +67,8 @@ def problems_with(problem: PatrolProblem, result: RoutingResult) -> list[str]:
             legs.append((prev_t, v.arrive_s, t, f"{prev_name} -> {v.site_id!r}"))
             if not math.isclose(v.travel_s, t, rel_tol=1e-9, abs_tol=1e-6):
                 errs.append(f"{vw}: travel_s {v.travel_s:g} differs from the matrix {t:g}")
-            if not math.isclose(v.dist_m, float(D[prev_loc, s.location]), rel_tol=1e-9, abs_tol=1e-6):
-                errs.append(f"{vw}: dist_m {v.dist_m:g} differs from the matrix")
+            if not math.isclose(v.road_m, float(D[prev_loc, s.location]), rel_tol=1e-9, abs_tol=1e-6):
+                errs.append(f"{vw}: road_m {v.road_m:g} differs from the matrix")
             if v.depart_s - v.arrive_s < s.dwell_s - tol:
                 errs.append(f"{vw}: on scene {v.depart_s - v.arrive_s:g} s, dwell_s is {s.dwell_s:g} s")
             if v.arrive_s < u.shift_start_s - tol or v.depart_s > u.shift_end_s + tol:

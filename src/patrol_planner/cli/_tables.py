@@ -1,0 +1,38 @@
+"""Rich tables the commands print (kept apart from the commands so that several can share them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+
+def print_backtest_table(res: pd.DataFrame, console: Console | None = None) -> None:
+    """Print a backtest result (``hotspots.backtest.backtest`` output): per budget the methods' mean harm
+    captured, hit rate and PAI over the folds, then the model against the best baseline."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from patrol_planner.hotspots.backtest import model_margin, summarise
+
+    con = console or Console()
+    months = ", ".join(sorted(str(f) for f in res["fold"].unique()))
+    for b, g in summarise(res).groupby("budget"):
+        t = Table(title=f"budget {100 * b:g}% of the study area: mean over folds {months}")
+        for c in ("method", "harm captured", "hit rate", "PAI"):
+            t.add_column(c, justify="left" if c == "method" else "right")
+        for _, r in g.iterrows():
+            t.add_row(Text(str(r["method"])), f"{100 * r['harm_captured']:.1f}%", f"{100 * r['hit_rate']:.1f}%",
+                      f"{r['pai']:.1f}")
+        con.print(t)
+    t = Table(title="model vs best baseline (harm captured)")
+    for c in ("budget", "model", "best baseline", "ratio", "folds won"):
+        t.add_column(c, justify="right")
+    for _, r in model_margin(res).iterrows():
+        t.add_row(f"{100 * r['budget']:g}%", f"{100 * r['model']:.1f}%",
+                  Text(f"{r['best_baseline']} {100 * r['best_baseline_harm']:.1f}%"), f"{r['ratio']:.3f}",
+                  f"{r['folds_won']}/{r['n_folds']}")
+    con.print(t)

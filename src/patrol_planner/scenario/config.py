@@ -1,0 +1,408 @@
+"""Scenario files: TOML validated into typed, frozen parameter objects, then resolved once for the pipeline.
+
+A scenario says which data to read, which area and night to plan for, how to score hotspots, which
+units are on duty and how long the solver may think. Every table maps onto one pydantic model below;
+unknown keys are errors (a typo must not silently fall back to a default). Times of day are parsed here
+(``"22:00-06:00"`` becomes a pair of :class:`datetime.time`), so a bad time is a validation error naming
+its field. :meth:`Scenario.resolved` then hands the pipeline everything it needs in one value:
+absolute paths, the timezone object, durations in seconds, the hotspot model's keyword arguments and
+the solver's. Overrides (``--seconds``, ``--seed``, ``compare --units``) go through :meth:`Scenario.replace`,
+which validates like a file does. See ``docs/scenarios.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from patrol_planner.errors import ScenarioError
+from patrol_planner.hotspots.backtest import DEFAULT_BUDGETS
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_hhmm(text: str) -> time:
+    """``"22:00"`` -> :class:`datetime.time`."""
+    m = _HHMM.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a time of day HH:MM")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def parse_window(text: str) -> tuple[time, time]:
+    """``"22:00-06:00"`` -> (start, end); the end may be on the next day."""
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ValueError(f"{text!r} is not a window HH:MM-HH:MM")
+    a, b = parse_hhmm(parts[0]), parse_hhmm(parts[1])
+    if a == b:
+        raise ValueError(f"window {text!r} has zero length")
+    return a, b
+
+
+def _hhmm(t: time) -> str:
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+#: A time of day: written ``"HH:MM"`` in TOML and JSON, a :class:`datetime.time` in Python.
+ClockTime = Annotated[time, BeforeValidator(lambda v: parse_hhmm(v) if isinstance(v, str) else v),
+                      PlainSerializer(_hhmm, when_used="json")]
+#: A window of the day: written ``"HH:MM-HH:MM"`` (the end may be on the next day), a (start, end) pair in Python.
+Window = Annotated[tuple[time, time], BeforeValidator(lambda v: parse_window(v) if isinstance(v, str) else v),
+                   PlainSerializer(lambda w: f"{_hhmm(w[0])}-{_hhmm(w[1])}", when_used="json")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Model):
+    """One incident or intelligence file (or a glob of files) and how to read it."""
+
+    path: str
+    format: Literal["auto", "police_uk_street", "police_uk_api", "generic", "intelligence"] = "auto"
+    mapping: str | None = None  # a named generic mapping or a mapping file, for format = "generic"
+
+
+class DataConfig(_Model):
+    incidents: list[Source] = Field(min_length=1)
+    osm: str | None = None  # .osm.pbf; required when units are planned
+    crs: str | None = None  # working CRS override; default: BNG in GB, else UTM
+
+    @field_validator("incidents", mode="before")
+    @classmethod
+    def _plain_paths(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"path": s} if isinstance(s, str) else s for s in v]
+        return v
+
+
+class AreaConfig(_Model):
+    """Area of interest as a lon/lat box [deg]; incidents outside are quarantined as ``outside_area``."""
+
+    bbox: tuple[float, float, float, float] | None = None
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox_ok(cls, v: tuple[float, float, float, float] | None) -> Any:
+        if v is None:
+            return v
+        w, s, e, n = v
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            raise ValueError("bbox must be [west, south, east, north] in degrees with west < east, south < north")
+        return v
+
+
+class HotspotConfig(_Model):
+    """``[hotspots]``: the hotspot model's parameters (same names as ``HotspotModel``) and the selection.
+
+    A field named like a :class:`~patrol_planner.hotspots.HotspotModel` parameter goes to the model
+    unchanged when set (unset keeps the model's default); ``weights`` overrides single categories of the
+    harm table; ``top``, ``use_intelligence`` and ``exclude_locations`` choose what is planned.
+    """
+
+    cell_size_m: float | None = Field(default=None, gt=0)
+    half_life_days: float | None = Field(default=None, gt=0)
+    harm: Literal["cchi", "ons_css"] = "cchi"
+    asb_weight: float | None = Field(default=None, ge=0)
+    enforcement_weight: float | None = Field(default=None, ge=0)
+    volume_weight: float | None = Field(default=None, ge=0)
+    smoothing: float | None = Field(default=None, ge=0)
+    grid: Literal["square", "hex"] | None = None
+    weights: dict[str, float] = Field(default_factory=dict)  # per-category overrides
+    top: int = Field(default=20, ge=1, le=500)
+    use_intelligence: bool = True
+    # police.uk places crimes recorded at a police station (custody, reports at the front desk) or inside a
+    # prison at those buildings: no street patrol prevents them, so by default they do not make hotspots.
+    exclude_locations: list[str] = Field(default_factory=lambda: ["On or near Police Station",
+                                                                   "On or near Prison"])
+
+    def model_params(self) -> dict[str, Any]:
+        """Keyword arguments for ``HotspotModel``: every set field whose name is one of its parameters."""
+        from patrol_planner.hotspots import HotspotModel, resolve_harm
+
+        names = set(HotspotModel().get_params())
+        kw = {k: v for k, v in self.model_dump(exclude_none=True).items() if k in names}
+        if self.weights:
+            from patrol_planner.incidents import POLICE_UK_CATEGORIES
+
+            bad = sorted(set(self.weights) - set(POLICE_UK_CATEGORIES))
+            if bad:
+                raise ScenarioError(f"hotspots.weights names unknown categories {bad}; "
+                                    f"use the police.uk types, e.g. {POLICE_UK_CATEGORIES[2]!r}")
+            kw["harm"] = {**dict(resolve_harm(self.harm).weights), **self.weights}
+        return kw
+
+
+class VisitConfig(_Model):
+    """``[visits]``: how long and how often a hotspot is visited (minutes in the file)."""
+
+    dwell_min: float = Field(default=15, gt=0, le=240)
+    max_visits: int = Field(default=2, ge=1, le=6)
+    min_gap_min: float = Field(default=120, ge=0)
+    repeat_factor: float = Field(default=0.5, gt=0, le=1)
+    use_time_profile: bool = True
+
+
+class PlaceConfig(_Model):
+    name: str
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class UnitConfig(_Model):
+    """``[[units]]``: one unit on duty. Times of day are local wall-clock times in the scenario's timezone."""
+
+    id: str = Field(min_length=1, max_length=40)
+    mode: Literal["drive", "walk"] = "drive"
+    station: str | PlaceConfig  # a police station name from the extract, or an explicit place
+    end_station: str | PlaceConfig | None = None
+    shift: Window  # "22:00-06:00"
+    earliest_leave: ClockTime | None = None  # "22:30": after the briefing
+    break_min: float = Field(default=0, ge=0)
+    break_window: Window | None = None  # "01:00-03:00"
+    radius_m: float | None = Field(default=None, gt=0)  # foot patrols stay within this of their station
+
+    @model_validator(mode="after")
+    def _break_fits(self) -> UnitConfig:
+        a, b = self.shift
+        shift_min = ((b.hour * 60 + b.minute) - (a.hour * 60 + a.minute)) % (24 * 60)
+        if self.break_min >= shift_min:
+            raise ValueError(f"break_min {self.break_min:g} is not shorter than the shift ({shift_min} min)")
+        if self.break_min > 0 and self.break_window is None:
+            raise ValueError("break_min is set but break_window is missing (e.g. '01:00-03:00')")
+        return self
+
+
+class SolverConfig(_Model):
+    """``[solver]``: how long and how the router searches; maps field for field onto ``routing.SolveParams``.
+
+    ``deterministic`` (default) stops the search on work counts (``restarts`` ruin-and-recreate rounds
+    after the first search), so the same scenario and seed give the same plan on any machine;
+    ``time_limit_s`` then only caps a runaway search (the plan's metrics say if the cap was hit, and
+    then the plan may not be reproducible). With ``deterministic = false`` the search uses the whole
+    ``time_limit_s``: often a little better, never reproducible.
+    """
+
+    time_limit_s: float = Field(default=30, gt=0, le=3600)
+    seed: int = 0
+    deterministic: bool = True
+    restarts: int = Field(default=10, ge=0, le=1000)
+    workers: int = Field(default=2, ge=1, le=2)  # processes searching in parallel (2 cores)
+
+    def solve_params(self) -> Any:
+        """The equivalent :class:`patrol_planner.routing.SolveParams`."""
+        from patrol_planner.routing import SolveParams
+
+        kw = self.model_dump()
+        names = {f.name for f in dataclasses.fields(SolveParams)}
+        if "det_restarts" in names:  # routing before its det_restarts -> restarts rename (bool `restarts`)
+            kw["det_restarts"] = kw.pop("restarts")
+        return SolveParams(**kw)
+
+
+class BacktestConfig(_Model):
+    """``[backtest]``: maps field for field onto ``hotspots.backtest.backtest`` (unset: its defaults)."""
+
+    budgets: list[float] = Field(default_factory=lambda: list(DEFAULT_BUDGETS))
+    folds: int | None = Field(default=None, ge=1, le=36)  # score the last N months; None: the backtest's default
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, v: list[float]) -> list[float]:
+        if not v or any(not 0 < b < 1 for b in v):
+            raise ValueError("budgets are shares of the study area, each between 0 and 1")
+        return v
+
+
+@dataclass(frozen=True)
+class IncidentGroup:
+    """Incident files read in one ``ingest`` call: absolute paths, the format (None = sniff) and mapping."""
+
+    paths: tuple[Path, ...]
+    fmt: str | None
+    mapping: str | None
+
+
+@dataclass(frozen=True)
+class ResolvedScenario:
+    """A scenario resolved once for the pipeline: nothing left to parse, look up or convert.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The validated file it came from (recorded in the plan's provenance).
+    tz : ZoneInfo
+        The scenario's timezone; shift times become aware datetimes in it.
+    incident_groups : tuple of IncidentGroup
+        Incident files (absolute paths), grouped by format and mapping.
+    osm : Path or None
+        The road network extract (absolute), required to plan routes.
+    as_of : datetime or None
+        Only records before this count; naive local wall-clock time, the incident table's convention.
+        None: the end of the newest record.
+    night : date or None
+        The date the shifts start on; None: the date of ``as_of``.
+    hotspot_params : dict
+        Keyword arguments of ``HotspotModel`` (see :meth:`HotspotConfig.model_params`).
+    dwell_s, min_gap_s : float
+        Time on scene per visit and least time between visits to one hotspot [s].
+    solve_params : routing.SolveParams
+        The solver's parameters.
+    """
+
+    scenario: Scenario
+    tz: ZoneInfo
+    incident_groups: tuple[IncidentGroup, ...]
+    osm: Path | None
+    as_of: datetime | None
+    night: date | None
+    hotspot_params: dict[str, Any]
+    dwell_s: float
+    min_gap_s: float
+    solve_params: Any
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+class Scenario(_Model):
+    """A whole scenario file."""
+
+    name: str
+    description: str = ""
+    timezone: str = "Europe/London"
+    night: date | None = None  # the date the shift starts; default: the day of as_of
+    as_of: datetime | None = None  # only data before this is used; default: end of the newest record
+    data: DataConfig
+    area: AreaConfig = AreaConfig()
+    hotspots: HotspotConfig = HotspotConfig()
+    visits: VisitConfig = VisitConfig()
+    units: list[UnitConfig] = Field(default_factory=list)
+    solver: SolverConfig = SolverConfig()
+    backtest: BacktestConfig | None = None
+    base_dir: Path = Path(".")  # set by load_scenario: where relative paths start
+
+    @model_validator(mode="after")
+    def _units_unique(self) -> Scenario:
+        ids = [u.id for u in self.units]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"unit ids must be unique; repeated: {', '.join(dup)}")
+        if self.units and not self.data.osm:
+            raise ValueError("units are listed but data.osm (the road network .osm.pbf) is missing")
+        return self
+
+    def resolve(self, path: str) -> list[Path]:
+        """Absolute paths (globs allowed) relative to the scenario file, sorted; raise if nothing matches."""
+        p = Path(path).expanduser()
+        if not p.is_absolute():
+            p = self.base_dir / p
+        p = Path(os.path.normpath(p.absolute()))  # no "scenarios/../data" in what the pipeline reports
+        if any(ch in str(p) for ch in "*?["):
+            hits = sorted(Path(h) for h in glob.glob(str(p)))
+        else:
+            hits = [p] if p.exists() else []
+        if not hits:
+            raise ScenarioError(f"scenario {self.name!r}: no file matches {path!r} (looked at {p})")
+        return hits
+
+    def resolved(self) -> ResolvedScenario:
+        """Resolve paths, timezone, durations and parameter objects once (see :class:`ResolvedScenario`)."""
+        try:
+            tz = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ScenarioError(f"scenario {self.name!r}: timezone {self.timezone!r} is unknown "
+                                "(e.g. Europe/London)") from None
+        groups: dict[tuple[str, str | None], list[Path]] = {}
+        for src in self.data.incidents:
+            mapping = src.mapping
+            if mapping and Path(mapping).suffix != "":  # a mapping file, not a named mapping
+                mapping = str(self.resolve(mapping)[0])
+            groups.setdefault((src.format, mapping), []).extend(self.resolve(src.path))
+        try:
+            hotspot_params = self.hotspots.model_params()
+        except ScenarioError as exc:
+            raise ScenarioError(f"scenario {self.name!r}: {exc}") from None
+        return ResolvedScenario(
+            scenario=self, tz=tz,
+            incident_groups=tuple(IncidentGroup(tuple(ps), None if fmt == "auto" else fmt, mapping)
+                                  for (fmt, mapping), ps in groups.items()),
+            osm=self.resolve(self.data.osm)[0] if self.data.osm else None,
+            as_of=self.as_of, night=self.night, hotspot_params=hotspot_params,
+            dwell_s=self.visits.dwell_min * 60.0, min_gap_s=self.visits.min_gap_min * 60.0,
+            solve_params=self.solver.solve_params())
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A validated copy with ``changes`` merged in (tables as dicts merge key by key).
+
+        ``s.replace(solver={"time_limit_s": 5})`` checks the new value as a scenario file would, so an
+        override can never produce a scenario that a file could not.
+        """
+        def merge(base: dict[str, Any], upd: Mapping[str, Any]) -> dict[str, Any]:
+            out = dict(base)
+            for k, v in upd.items():
+                out[k] = merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+            return out
+
+        return scenario_from_dict(merge(self.model_dump(exclude={"base_dir"}), changes),
+                                  base_dir=self.base_dir, source=f"{self.name!r} with overrides")
+
+    def with_units(self, n: int) -> Scenario:
+        """A copy with ``n`` units: the first ``n`` listed, or the listed ones repeated (ids suffixed)."""
+        if not self.units:
+            raise ScenarioError(f"scenario {self.name!r} has no units to vary")
+        units = []
+        for i in range(n):
+            u = self.units[i % len(self.units)].model_dump()
+            units.append(u if i < len(self.units) else {**u, "id": f"{u['id']}-{i + 1}"})
+        return self.replace(units=units)
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"scenario {source} is invalid:"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file; raise :class:`ScenarioError` naming each bad field."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"scenario file not found: {p}")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"scenario {p} is not valid TOML: {exc}") from None
+    return scenario_from_dict(raw, base_dir=p.resolve().parent, source=str(p))
+
+
+def scenario_from_dict(raw: dict[str, Any], *, base_dir: Path, source: str = "<dict>") -> Scenario:
+    """Validate a scenario given as a dict (e.g. built in a notebook); relative paths start at ``base_dir``."""
+    try:
+        return Scenario.model_validate({**raw, "base_dir": Path(base_dir).absolute()})
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(exc, source)) from None

@@ -1,0 +1,173 @@
+"""The pipeline: a validated :class:`~patrol_planner.scenario.config.Scenario` in, a :class:`Plan` out.
+
+This is the only module that calls every stage. It runs them in order::
+
+    ingest -> HotspotModel.fit/score -> select_hotspots -> build_network -> units_on_duty + Clock
+           -> sites_from_hotspots -> problem_from_sites -> solve -> validate -> Plan
+
+with the adapters of :mod:`patrol_planner.scenario.adapters` between the stages.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from patrol_planner.errors import RoutingError, ScenarioError
+from patrol_planner.plan import Plan
+from patrol_planner.scenario import adapters as ad
+from patrol_planner.scenario import steps as st
+from patrol_planner.scenario.config import BacktestConfig, ResolvedScenario, Scenario, load_scenario
+
+Progress = Callable[[str], None]
+
+#: The messages :func:`run_plan` reports, in order (a progress bar can count them).
+PIPELINE_STEPS = ("ingesting incidents", "scoring hotspots", "building road networks", "travel times",
+                  "solving routes", "assembling the plan")
+
+
+def repo_root() -> Path:
+    """The source checkout this package runs from (where ``scenarios/`` and ``data/`` live)."""
+    return Path(__file__).resolve().parents[3]
+
+
+def default_scenario_path() -> Path:
+    """The bundled default scenario: Rutland night-time economy."""
+    for base in (Path.cwd(), repo_root()):
+        p = base / "scenarios" / "rutland-night.toml"
+        if p.is_file():
+            return p
+    raise ScenarioError("the bundled default scenario scenarios/rutland-night.toml was not found; "
+                        "run from the repository root or name a scenario file")
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """Everything a plan run produced, for notebooks and tests (the CLI writes ``plan`` only)."""
+
+    scenario: Scenario
+    plan: Plan
+    ingested: st.Ingested
+    cells: pd.DataFrame
+    selected: pd.DataFrame
+    problem: Any
+    result: Any
+    timings_s: dict[str, float] = field(default_factory=dict)
+    sites: pd.DataFrame | None = None
+    units: tuple[ad.UnitShift, ...] = ()
+
+
+class _Steps:
+    """Reports each step's message and records its wall time [s] under a key."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.say = progress or (lambda _msg: None)
+        self.timings_s: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, message: str, key: str) -> Iterator[None]:
+        self.say(message)
+        t = _time.perf_counter()
+        yield
+        self.timings_s[key] = self.timings_s.get(key, 0.0) + _time.perf_counter() - t
+
+
+def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | Path | None = None) -> PlanRun:
+    """Run the whole pipeline for scenario ``s`` and return the plan with its intermediate values.
+
+    Raises
+    ------
+    ScenarioError, RoutingError, InputFileError, NetworkError, HotspotError
+        With a message naming the culprit; the CLI turns these into one line and a non-zero exit.
+    """
+    from patrol_planner import network as nw
+    from patrol_planner import routing as rt
+
+    r, step = _check_plannable(s.resolved()), _Steps(progress)
+    with step("ingesting incidents", "ingest_s"):
+        ing = st.ingest_scenario(r)
+    with step("scoring hotspots", "hotspots_s"):
+        scored = st.score_hotspots(ing.incidents, r)
+    crs = ing.incidents.attrs["crs"]
+    with step("building road networks", "network_s"):
+        nets = st.build_networks(r.osm, [u.mode for u in s.units], crs=crs, cache_dir=cache_dir)
+        units = ad.units_on_duty(s.units, r.night or scored.as_of.date(), r.tz, nw.police_stations(r.osm))
+    with step("travel times", "matrix_s"):
+        clock = ad.Clock.for_units(units)
+        sites = ad.sites_from_hotspots(scored.selected, s.visits, scored.profile, window=clock.window(units))
+        routed = ad.problem_from_sites(sites, units, clock, nets, crs=crs)
+    with step("solving routes", "solve_s"):
+        result = rt.solve(routed.problem, r.solve_params)
+        rt.validate(routed.problem, result)
+    with step("assembling the plan", "plan_s"):
+        plan = plan_from_result(result, r, ing, scored, routed, units, clock, nets)
+    return PlanRun(scenario=s, plan=plan, ingested=ing, cells=scored.cells, selected=scored.selected,
+                   problem=routed.problem, result=result, timings_s=step.timings_s, sites=sites, units=units)
+
+
+def _check_plannable(r: ResolvedScenario) -> ResolvedScenario:
+    if not r.scenario.units:
+        raise RoutingError(f"scenario {r.name!r} has no units on duty: add at least one [[units]] table")
+    if r.osm is None:
+        raise ScenarioError(f"scenario {r.name!r}: data.osm (the road network .osm.pbf) is required to plan")
+    return r
+
+
+def plan_from_result(result: Any, r: ResolvedScenario, ing: st.Ingested, scored: st.Scored,
+                     routed: ad.RoutedProblem, units: tuple[ad.UnitShift, ...], clock: ad.Clock,
+                     nets: dict[str, Any]) -> Plan:
+    """The :class:`Plan` of a routing result: unit routes, what became of each hotspot, metrics, provenance.
+
+    Takes the values the earlier steps returned (see :func:`run_plan`); the working CRS is the incident
+    table's (``ing.incidents.attrs["crs"]``).
+    """
+    from patrol_planner.hotspots import cell_polygons_lonlat
+    from patrol_planner.provenance import provenance
+
+    s, sel, crs = r.scenario, scored.selected, ing.incidents.attrs["crs"]
+    unit_plans = ad.unit_plans_from_result(result, routed, units, clock, nets, crs=crs)
+    outcomes = ad.site_outcomes(result, routed)
+    labels = st.cell_labels(scored.model, scored.usable, list(sel["cell_id"].astype(str)), scored.as_of)
+    statuses = ad.hotspot_statuses(sel, outcomes, cell_polygons_lonlat(sel, crs), labels,
+                                   [st.score_breakdown(row) for _, row in sel.iterrows()])
+    visited = outcomes[outcomes["visits"] > 0]
+    metrics = {
+        "hotspots_offered": len(sel), "hotspots_visited": len(visited), "visits": int(visited["visits"].sum()),
+        **ad.harm_metrics(routed.sites, result),
+        "road_km": round(sum(u.road_m for u in unit_plans) / 1000, 2),
+        "travel_min": round(sum(u.travel_s for u in unit_plans) / 60, 1),
+        "idle_min": round(sum(u.idle_s for u in unit_plans) / 60, 1),
+        "as_of": scored.as_of.isoformat(), "crs": crs,
+        "solver": {k: v for k, v in result.stats.items() if k not in ("wall_s",)},
+        "reproducible": bool(s.solver.deterministic and not result.stats.get("hit_time_limit", False)),
+        "ingest": {k: ing.report[k] for k in ("rows_read", "rows_loaded", "rows_quarantined", "quarantine_reasons")},
+        "records_set_aside": scored.set_aside,
+    }
+    params = s.model_dump(mode="json", exclude={"base_dir"})
+    params["hotspot_model"] = {k: (v if isinstance(v, str | int | float | type(None)) else str(v))
+                               for k, v in scored.model.get_params().items()}
+    return Plan(units=unit_plans, hotspots=statuses, metrics=metrics,
+                provenance=provenance([*ing.files, r.osm], params), title=s.name, timezone=s.timezone,
+                base_map=st.base_map(nets))
+
+
+def run_scenario_file(path: str | Path | None, **kw: Any) -> PlanRun:
+    """Load a scenario file (default: the bundled Rutland night) and run the plan."""
+    return run_plan(load_scenario(path or default_scenario_path()), **kw)
+
+
+def run_backtest(s: Scenario) -> pd.DataFrame:
+    """Backtest the scenario's hotspot settings against baselines on its incident data."""
+    from patrol_planner.hotspots import HotspotModel
+    from patrol_planner.hotspots.backtest import backtest
+
+    r = s.resolved()
+    ing = st.ingest_scenario(r)
+    kw = (s.backtest or BacktestConfig()).model_dump(exclude_none=True)
+    return backtest(ing.incidents, **kw, model_params=HotspotModel(**r.hotspot_params).get_params())

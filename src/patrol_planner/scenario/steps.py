@@ -1,0 +1,201 @@
+"""The stages as the scenario runs them: read its incidents, score its hotspots, build its road networks.
+
+Each function takes resolved scenario values (:class:`~patrol_planner.scenario.config.ResolvedScenario`)
+or plain frames and returns plain frames or values; the adapters between stages are in
+:mod:`patrol_planner.scenario.adapters`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from patrol_planner.errors import ScenarioError
+from patrol_planner.scenario.config import HotspotConfig, ResolvedScenario
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """Incidents of a scenario: the table (working CRS in ``attrs["crs"]``), the quarantine, a merged report
+    and the files read (absolute paths)."""
+
+    incidents: pd.DataFrame
+    quarantine: pd.DataFrame
+    report: dict[str, Any]
+    files: tuple[Path, ...]
+
+
+def ingest_scenario(r: ResolvedScenario) -> Ingested:
+    """Read every incident source of ``r`` into one table in one working CRS (the first group's)."""
+    from patrol_planner.incidents import ingest
+
+    crs = r.scenario.data.crs
+    results = []
+    for g in r.incident_groups:
+        res = ingest(list(g.paths), fmt=g.fmt, crs=crs, mapping=g.mapping, aoi_lonlat=r.scenario.area.bbox)
+        crs = res.report.crs  # every later group in the same working CRS
+        results.append(res)
+    incidents = pd.concat([x.incidents for x in results], ignore_index=True)
+    quarantine = pd.concat([x.quarantine for x in results], ignore_index=True)
+    report: dict[str, Any] = {"rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0,
+                              "quarantine_reasons": {}, "categories": {}, "crs": crs, "files": []}
+    for x in results:
+        d = x.report.to_dict()
+        for k in ("rows_read", "rows_loaded", "rows_quarantined"):
+            report[k] += d[k]
+        for k in ("quarantine_reasons", "categories"):
+            for kk, v in d[k].items():
+                report[k][kk] = report[k].get(kk, 0) + v
+        report["files"].extend(d["files"])
+    dup = incidents["incident_id"].duplicated()
+    if dup.any():  # ids are unique within one ingest call; across groups keep the first
+        incidents = incidents[~dup].reset_index(drop=True)
+    incidents.attrs["crs"] = crs
+    files = tuple(p for g in r.incident_groups for p in g.paths)
+    return Ingested(incidents=incidents, quarantine=quarantine, report=report, files=files)
+
+
+def patrol_relevant(incidents: pd.DataFrame, hotspots: HotspotConfig) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The records that can make a patrol hotspot, and how many of each kind were set aside.
+
+    Records at ``hotspots.exclude_locations`` (by default police.uk's "On or near Police Station" and
+    "On or near Prison") and, when ``hotspots.use_intelligence`` is false, intelligence are left out.
+    """
+    keep = np.ones(len(incidents), dtype=bool)
+    dropped: dict[str, int] = {}
+    if hotspots.exclude_locations:
+        names = {n.strip().casefold() for n in hotspots.exclude_locations}
+        loc = incidents["location"].astype("string").str.strip().str.casefold()
+        hit = loc.isin(names).fillna(False).to_numpy(bool)
+        for name, n in incidents.loc[hit, "location"].value_counts().sort_index().items():
+            dropped[str(name)] = int(n)
+        keep &= ~hit
+    if not hotspots.use_intelligence:
+        intel = (incidents["source_kind"] == "intelligence").to_numpy(bool)
+        if intel.any():
+            dropped["intelligence"] = int((intel & keep).sum())
+        keep &= ~intel
+    out = incidents[keep].reset_index(drop=True)
+    out.attrs = dict(incidents.attrs)
+    return out, dropped
+
+
+def default_as_of(incidents: pd.DataFrame) -> pd.Timestamp:
+    """Latest end of any record's interval: plan for the night after the data ends."""
+    if incidents.empty:
+        raise ScenarioError("no incidents were loaded, so there is nothing to plan for (see the quarantine)")
+    return pd.Timestamp(incidents["occurred_to"].max())
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The hotspot step's output: the fitted model, all scored cells, the selected ones and their profiles.
+
+    ``selected`` rows are in rank order (``cell_id``, ``rank``, ``score`` [harm], ``lon``/``lat`` [deg],
+    ``x_m``/``y_m`` [m]); ``profile`` is (n_selected, 168) hour-of-week relative risk, or None when the
+    scenario does not use time profiles. ``as_of`` is naive local wall-clock time.
+    """
+
+    model: Any
+    usable: pd.DataFrame
+    set_aside: dict[str, int]
+    cells: pd.DataFrame
+    selected: pd.DataFrame
+    profile: np.ndarray | None
+    as_of: pd.Timestamp
+
+
+def score_hotspots(incidents: pd.DataFrame, r: ResolvedScenario) -> Scored:
+    """Fit the scenario's hotspot model on the patrol-relevant records and select the top cells at ``as_of``."""
+    from patrol_planner.hotspots import HotspotModel, select_hotspots
+
+    s = r.scenario
+    as_of = pd.Timestamp(r.as_of) if r.as_of else default_as_of(incidents)
+    usable, set_aside = patrol_relevant(incidents, s.hotspots)
+    if usable.empty:
+        raise ScenarioError(f"scenario {s.name!r}: every record was set aside ({set_aside}); "
+                            "check hotspots.exclude_locations and hotspots.use_intelligence")
+    model = HotspotModel(**r.hotspot_params).fit(usable)
+    cells = model.score(as_of)
+    selected = select_hotspots(cells, top=s.hotspots.top)
+    if selected.empty:
+        raise ScenarioError(f"scenario {s.name!r}: no hotspot scored above zero before {as_of} "
+                            "(check as_of and the area of interest)")
+    profile = (model.hour_of_week_profile(list(selected["cell_id"]), as_of=as_of)
+               if s.visits.use_time_profile else None)
+    return Scored(model=model, usable=usable, set_aside=set_aside, cells=cells, selected=selected,
+                  profile=profile, as_of=as_of)
+
+
+#: Readable names of the hotspot model's age bands (record age at as-of).
+_AGE_LABELS = {"lt7d": "under 7 days", "7_30d": "7-30 days", "30_90d": "30-90 days", "gt90d": "over 90 days"}
+#: How many record ids a hotspot's breakdown lists.
+BREAKDOWN_TOP_IDS = 5
+
+
+def score_breakdown(row: pd.Series) -> dict[str, Any]:
+    """A cell's score explanation for the briefing: shares by category and by age band, public ids only."""
+    own = float(row.get("score_own", row["score"])) or 1.0
+    cats = {c[len("score_"):]: round(float(row[c]) / own, 3) for c in row.index
+            if c.startswith("score_") and not c.startswith(("score_age_", "score_own", "score_neighbours"))
+            and float(row[c]) > 0}
+    ages = {_AGE_LABELS.get(c[len("score_age_"):], c[len("score_age_"):]): round(float(row[c]) / own, 3)
+            for c in row.index if c.startswith("score_age_") and float(row[c]) > 0}
+    ids = row.get("top_incident_ids", [])
+    if isinstance(ids, str):
+        ids = [i for i in ids.split(";") if i]
+    return {
+        "score_own": round(float(row.get("score_own", row["score"])), 3),
+        "score_neighbours": round(float(row.get("score_neighbours", 0.0)), 3),
+        "n_incidents": int(row.get("n_incidents", 0)),
+        "n_intelligence": int(row.get("n_intelligence", 0)),
+        "n_restricted_intelligence": int(row.get("n_restricted_intelligence", 0)),
+        "by_category": dict(sorted(cats.items(), key=lambda kv: -kv[1])),
+        "by_age": ages,
+        "top_incident_ids": list(ids)[:BREAKDOWN_TOP_IDS],
+    }
+
+
+def cell_labels(model: Any, incidents: pd.DataFrame, cell_ids: Sequence[str], as_of: pd.Timestamp) -> dict[str, str]:
+    """The commonest public location text of each cell's records before ``as_of`` (intelligence excluded)."""
+    inc = incidents[(incidents["source_kind"] != "intelligence") & incidents["location"].notna()
+                    & (incidents["occurred_from"] < as_of)]
+    if inc.empty:
+        return {}
+    ix, iy = model.grid_.index(inc["x_m"].to_numpy(float), inc["y_m"].to_numpy(float))
+    ids = pd.Series(model.grid_.cell_ids(ix, iy), index=inc.index)
+    want = ids.isin(set(cell_ids))
+    sub = pd.DataFrame({"cell": ids[want], "loc": inc.loc[want, "location"].astype(str).str.strip()})
+    sub = sub[sub["loc"] != ""]
+    if sub.empty:
+        return {}
+    # Most frequent text per cell; ties broken alphabetically so the label is deterministic.
+    counts = sub.groupby(["cell", "loc"]).size().reset_index(name="n").sort_values(
+        ["cell", "n", "loc"], ascending=[True, False, True])
+    return dict(counts.drop_duplicates("cell").set_index("cell")["loc"])
+
+
+def build_networks(osm: Path, modes: Sequence[str], *, crs: str,
+                   cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """One road network per travel mode (sorted), in ``crs``, from the extract ``osm`` (cached)."""
+    from patrol_planner import network as nw
+
+    return {m: nw.build_network(osm, mode=m, crs=crs, cache_dir=cache_dir) for m in sorted(set(modes))}
+
+
+#: Decimal places of the base map's road lines [deg]: about 1 m, enough to draw, and half the file size.
+BASE_MAP_DECIMALS = 5
+
+
+def base_map(networks: dict[str, Any]) -> dict[str, Any]:
+    """Road lines for the offline briefing map: the drive network's (else the first), ``(lon, lat)`` [deg]."""
+    from patrol_planner import network as nw
+
+    nd = BASE_MAP_DECIMALS
+    lines = nw.base_map_lines(networks["drive"] if "drive" in networks else next(iter(networks.values())))
+    return {"lines": [[(round(float(x), nd), round(float(y), nd)) for x, y in line] for line in lines]}

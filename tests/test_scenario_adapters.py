@@ -1,0 +1,123 @@
+"""The scenario's configuration and its public adapters, one at a time, on the bundled Rutland data.
+
+Pins what a caller of the steps relies on: the configuration is resolved once (absolute paths, aware
+times, seconds), tables map onto the stages' parameters, overrides are validated, and a *given* list of
+places can be routed without the hotspot step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from patrol_planner.errors import RoutingError, ScenarioError
+from patrol_planner.scenario import (
+    Clock,
+    build_networks,
+    load_scenario,
+    problem_from_sites,
+    site_outcomes,
+    unit_plans_from_result,
+    units_on_duty,
+)
+from patrol_planner.scenario.config import HotspotConfig, SolverConfig
+
+REPO = Path(__file__).resolve().parents[1]
+NIGHT = REPO / "scenarios" / "rutland-night.toml"
+OSM = REPO / "data" / "osm-rutland-2022" / "rutland-latest.osm.pbf"
+LONDON = ZoneInfo("Europe/London")
+
+
+def test_resolved_scenario_is_absolute_aware_and_in_seconds() -> None:
+    """resolved(): absolute existing paths, a ZoneInfo, dwell and gap in seconds, parsed shift times."""
+    s = load_scenario(NIGHT)
+    r = s.resolved()
+    paths = [p for g in r.incident_groups for p in g.paths]
+    assert len(paths) == 3 and all(p.is_absolute() and p.is_file() for p in paths)
+    assert r.osm == OSM.resolve() and r.tz == LONDON
+    assert (r.dwell_s, r.min_gap_s) == (15 * 60.0, 120 * 60.0)
+    assert s.units[0].shift == (time(22, 0), time(6, 0)) and s.units[0].earliest_leave == time(22, 20)
+    assert s.model_dump(mode="json")["units"][0]["shift"] == "22:00-06:00"  # provenance keeps the file's text
+    assert [g.fmt for g in r.incident_groups] == [None, "intelligence"]
+
+
+def test_tables_map_one_to_one_onto_parameters() -> None:
+    """Every HotspotModel parameter but the grid origin is a [hotspots] field; [solver] fills SolveParams."""
+    from patrol_planner.hotspots import HotspotModel
+
+    assert set(HotspotModel().get_params()) - {"origin"} <= set(HotspotConfig.model_fields)
+    assert HotspotConfig(cell_size_m=123, grid="hex").model_params() == {"cell_size_m": 123, "grid": "hex",
+                                                                        "harm": "cchi"}
+    p = SolverConfig(time_limit_s=7, seed=3, restarts=4, workers=1).solve_params()
+    counts = {f.name: getattr(p, f.name) for f in dataclasses.fields(p) if f.name in ("restarts", "det_restarts")}
+    assert (p.time_limit_s, p.seed, p.deterministic, p.workers) == (7, 3, True, 1) and 4 in counts.values()
+
+
+def test_overrides_and_copies_are_validated() -> None:
+    """replace() rejects what a file would; the unused stations_from_osm key is now an unknown key."""
+    s = load_scenario(NIGHT)
+    assert s.replace(solver={"seed": 5}).solver.seed == 5 and s.replace(solver={"seed": 5}).solver.restarts == 10
+    with pytest.raises(ScenarioError, match="solver.time_limit_s"):
+        s.replace(solver={"time_limit_s": 0})
+    with pytest.raises(ScenarioError, match="units.0.shift"):
+        s.replace(units=[{"id": "X", "station": "Oakham", "shift": "25:00-06:00"}])
+    with pytest.raises(ScenarioError, match="stations_from_osm"):
+        s.replace(data={"stations_from_osm": True})
+
+
+def _stations() -> pd.DataFrame:
+    # Two stations by hand (labelled synthetic positions near the real Oakham and Uppingham stations).
+    return pd.DataFrame({"name": ["Oakham police station", "Uppingham police station"],
+                         "lon": [-0.7270, -0.7215], "lat": [52.6700, 52.5880]})
+
+
+def test_units_on_duty_makes_aware_shift_times_across_midnight() -> None:
+    """A 22:00-06:00 shift on 2 Sep ends 06:00 on 3 Sep (BST); the break lands inside; the clock starts at 22:00."""
+    s = load_scenario(NIGHT)
+    units = units_on_duty(s.units[:2], date(2022, 9, 2), LONDON, _stations())
+    u = units[0]
+    assert u.start.name == "Oakham police station" and u.shift_start == datetime(2022, 9, 2, 22, 0, tzinfo=LONDON)
+    assert u.shift_end == datetime(2022, 9, 3, 6, 0, tzinfo=LONDON) and u.shift_end.utcoffset().seconds == 3600
+    assert u.break_window == (datetime(2022, 9, 3, 1, 0, tzinfo=LONDON), datetime(2022, 9, 3, 3, 0, tzinfo=LONDON))
+    clock = Clock.for_units(units)
+    assert clock.seconds(u.earliest_leave) == 20 * 60 and clock.at(8 * 3600) == u.shift_end
+    bad = s.units[0].model_copy(update={"break_window": (time(7, 0), time(8, 0))})
+    with pytest.raises(RoutingError, match="break_window 07:00-08:00 is not inside the shift 22:00-06:00"):
+        units_on_duty([bad], date(2022, 9, 2), LONDON, _stations())
+    with pytest.raises(ScenarioError, match="'Atlantis' is not a police station"):
+        units_on_duty([s.units[0].model_copy(update={"station": "Atlantis"})], date(2022, 9, 2), LONDON, _stations())
+
+
+@pytest.mark.slow
+def test_a_given_list_of_places_is_routed_without_hotspots(tmp_path: Path) -> None:
+    """Three named places (lon/lat only, own dwell and visits) routed for one unit on a given evening window."""
+    from patrol_planner import network as nw
+    from patrol_planner import routing as rt
+    from patrol_planner.geo import BNG
+
+    s = load_scenario(NIGHT)
+    unit = s.units[0].model_copy(update={"shift": (time(18, 0), time(21, 0)), "break_min": 0,
+                                         "break_window": None, "earliest_leave": None})
+    units = units_on_duty([unit], date(2022, 9, 2), LONDON, nw.police_stations(OSM))
+    clock = Clock.for_units(units)
+    places = pd.DataFrame({  # Oakham Market Place, Oakham station road, Uppingham Market Place
+        "site_id": ["oakham-market", "oakham-station-rd", "uppingham-market"],
+        "lon": [-0.7266, -0.7345, -0.7235], "lat": [52.6697, 52.6712, 52.5893],
+        "prize": [3.0, 2.0, 1.0], "dwell_s": [600.0, 900.0, 600.0], "max_visits": [1, 2, 1],
+        "min_gap_s": [3600.0, 3600.0, 0.0], "repeat_factor": [1.0, 0.5, 1.0], "prize_windows": [(), (), ()]})
+    nets = build_networks(OSM, ["drive"], crs=BNG, cache_dir=tmp_path)
+    routed = problem_from_sites(places, units, clock, nets, crs=BNG)
+    result = rt.solve(routed.problem, SolverConfig(restarts=0, workers=1, time_limit_s=30).solve_params())
+    rt.validate(routed.problem, result)
+    plans = unit_plans_from_result(result, routed, units, clock, nets, crs=BNG)
+    stops = plans[0].stops
+    assert {x.hotspot_id for x in stops} == {"oakham-market", "oakham-station-rd", "uppingham-market"}
+    assert all(units[0].shift_start <= x.arrive < x.depart <= units[0].shift_end for x in stops)
+    assert {(x.hotspot_id, (x.depart - x.arrive).total_seconds()) for x in stops} >= {("oakham-market", 600.0)}
+    assert (site_outcomes(result, routed)["status"] == "visited").all()
+    assert all(len(x.path_lonlat) >= 1 for x in stops)
