@@ -444,7 +444,7 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
                       shift_start_s=clock.seconds(a), shift_end_s=clock.seconds(b), earliest_leave_s=leave,
                       break_s=u.break_min * 60.0, break_window_s=bw, max_radius_m=u.radius_m)
     params = rt.SolveParams(time_limit_s=s.solver.time_limit_s, seed=s.solver.seed,
-                            deterministic=s.solver.deterministic, det_restarts=s.solver.restarts,
+                            deterministic=s.solver.deterministic, restarts=s.solver.restarts,
                             workers=s.solver.workers)
     result = rt.solve(prob, params)
     rt.validate(prob, result)
