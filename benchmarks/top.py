@@ -1,11 +1,13 @@
 """Team Orienteering benchmark: solve Chao/Golden/Wasil instances through patrol_planner's routing.
 
-    python benchmarks/top.py INSTANCE [--seconds S] [--json] [--no-portfolio]
-    python benchmarks/top.py --all [DIR] [--seconds S] [--compare]
+    python benchmarks/top.py INSTANCE [--seconds S] [--json] [--no-portfolio] [--deterministic]
+    python benchmarks/top.py --all [DIR] [--seconds S] [--compare] [--deterministic]
 
 One instance: prints ``{"score": ..., "routes": [[i, j, ...], ...]}`` (0-based point indices in file
 order, start and end left out). Every tour is rechecked here in real arithmetic against tmax.
-``--all``: every instance in DIR (default /work/shared/benchmarks/top) that ``best_known.csv`` lists;
+``--seconds`` is a time budget; with ``--deterministic`` the search stops on work counters instead (the
+same scores on every run; ``--seconds`` then only caps it).
+``--all``: every instance in DIR (default ../shared/benchmarks/top beside the repository) that ``best_known.csv`` lists;
 prints the gap per instance and the mean, then one JSON line. ``--compare`` runs OR-Tools alone and the
 portfolio side by side.
 """
@@ -23,13 +25,14 @@ from patrol_planner.errors import PatrolPlannerError
 from patrol_planner.routing import solve
 from patrol_planner.routing.top import read_top, top_params, top_problem, top_routes
 
-DEFAULT_DIR = Path("/work/shared/benchmarks/top")
+DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "top"
 
 
-def run(path: Path, seconds: float, portfolio: bool, seed: int = 0) -> dict:
+def run(path: Path, seconds: float, portfolio: bool, seed: int = 0, deterministic: bool = False) -> dict:
     inst = read_top(path)
     t0 = time.monotonic()
-    res = solve(top_problem(inst), top_params(inst, seconds, portfolio=portfolio, seed=seed))
+    res = solve(top_problem(inst), top_params(inst, seconds, portfolio=portfolio, seed=seed,
+                                              deterministic=deterministic))
     wall = time.monotonic() - t0
     routes = top_routes(res)
     score = float(sum(inst.score[i] for r in routes for i in r))
@@ -39,7 +42,8 @@ def run(path: Path, seconds: float, portfolio: bool, seed: int = 0) -> dict:
         raise SystemExit(f"BUG: {path.name}: invalid TOP solution (max length/tmax {worst:.9f}, "
                          f"{len(flat) - len(set(flat))} repeats)")
     return {"instance": inst.name, "score": score, "routes": routes, "wall_s": round(wall, 2),
-            "solver": res.stats.get("solver"), "max_len_over_tmax": worst}
+            "solver": res.stats.get("solver"), "max_len_over_tmax": worst,
+            "hit_time_limit": bool(res.stats.get("hit_time_limit"))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,12 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", action="store_true", help="with --all: OR-Tools alone vs portfolio")
     ap.add_argument("--no-portfolio", action="store_true", help="OR-Tools only")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--deterministic", action="store_true", help="stop on work counters (reproducible)")
     a = ap.parse_args(argv)
     try:
         if not a.all:
             if not a.instance:
                 ap.error("INSTANCE is required (or --all)")
-            out = run(Path(a.instance), a.seconds, not a.no_portfolio, a.seed)
+            out = run(Path(a.instance), a.seconds, not a.no_portfolio, a.seed, a.deterministic)
             if not a.json:
                 print(f"{out['instance']}: score {out['score']:g} by {out['solver']} in {out['wall_s']} s, "
                       f"longest tour {out['max_len_over_tmax']:.6f} tmax", file=sys.stderr)
@@ -67,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             best = {row["instance"]: float(row["best_known"]) for row in csv.DictReader(fh)}
         modes = [("ortools", False), ("portfolio", True)] if a.compare else \
             [("ortools" if a.no_portfolio else "portfolio", not a.no_portfolio)]
-        summary: dict = {"seconds": a.seconds, "instances": {}}
+        summary: dict = {"seconds": a.seconds, "deterministic": a.deterministic, "instances": {}}
         for name, bk in sorted(best.items()):
             row = {}
             for label, pf in modes:
-                out = run(d / f"{name}.txt", a.seconds, pf, a.seed)
+                out = run(d / f"{name}.txt", a.seconds, pf, a.seed, a.deterministic)
                 gap = 100.0 * (bk - out["score"]) / bk
                 row[label] = {"score": out["score"], "gap_pct": round(gap, 3), "solver": out["solver"]}
             summary["instances"][name] = row

@@ -52,7 +52,7 @@ def test_second_ortools_worker_runs_in_a_child_and_is_valid():
     if not parallel.fork_available():
         pytest.skip("no fork on this platform")
     p = patrol()
-    res = solve(p, SolveParams(time_limit_s=2.0))
+    res = solve(p, SolveParams(time_limit_s=2.0, deterministic=False))
     validate(p, res)
     pf = res.stats["portfolio"]
     assert res.stats["processes"] == 2
@@ -65,7 +65,7 @@ def test_second_ortools_worker_runs_in_a_child_and_is_valid():
 def test_single_worker_runs_one_search():
     """workers=1: no child process, OR-Tools only for a patrol problem."""
     p = patrol()
-    res = solve(p, SolveParams(time_limit_s=1.0, workers=1))
+    res = solve(p, SolveParams(time_limit_s=1.0, deterministic=False, workers=1))
     validate(p, res)
     assert res.stats["processes"] == 1 and set(res.stats["portfolio"]) == {"ortools"}
 
@@ -73,7 +73,7 @@ def test_single_worker_runs_one_search():
 def test_deterministic_two_workers_same_plan_with_and_without_fork(monkeypatch):
     """Deterministic mode: the same plan twice with two processes, and the same again where fork is
     unavailable (the second search then runs in this process after the first)."""
-    params = SolveParams(time_limit_s=30, deterministic=True, det_solution_limit=40, det_restarts=3,
+    params = SolveParams(time_limit_s=30, deterministic=True, det_solution_limit=40, restarts=3,
                          det_restart_solutions=15)
     a, b = solve(patrol(), params), solve(patrol(), params)
     assert a.routes == b.routes and a.objective == b.objective and a.stats["solver"] == b.stats["solver"]
@@ -89,7 +89,7 @@ def test_no_fork_falls_back_to_one_process(monkeypatch):
     """Without fork (Windows, macOS spawn) the solve still succeeds in one process, PyVRP included."""
     monkeypatch.setattr(parallel, "fork_available", lambda: False)
     p = prize_only()
-    res = solve(p, SolveParams(time_limit_s=2.0))
+    res = solve(p, SolveParams(time_limit_s=2.0, deterministic=False))
     validate(p, res)
     assert res.stats["processes"] == 1
     assert {"ortools", "pyvrp"} <= set(res.stats["portfolio"]) and "pyvrp-2" not in res.stats["portfolio"]
@@ -100,7 +100,7 @@ def test_pyvrp_two_seeds_when_it_expresses_the_problem():
     if not parallel.fork_available():
         pytest.skip("no fork on this platform")
     p = prize_only()
-    res = solve(p, SolveParams(time_limit_s=2.0))
+    res = solve(p, SolveParams(time_limit_s=2.0, deterministic=False))
     validate(p, res)
     pf = res.stats["portfolio"]
     assert {"ortools", "pyvrp", "pyvrp-2"} <= set(pf)

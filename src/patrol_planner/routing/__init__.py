@@ -3,11 +3,17 @@
 Knows nothing of hotspots or roads: locations are matrix rows, times are seconds on one axis.
 
 >>> from patrol_planner.routing import PatrolProblem, SolveParams, solve, validate
+
+Modules, lowest first: ``problem`` and ``result`` (plain values), ``params`` (:class:`SolveParams`),
+``scaling`` (seconds and prizes to solver integers), ``plans`` (results from schedules), ``validate``
+(the independent checker), ``ortools_backend`` and ``pyvrp_backend`` (the solvers), ``parallel`` (a
+forked child), ``portfolio`` (which search runs where), ``solve`` (the entry point).
 """
 
+from patrol_planner.routing.params import SolveParams
 from patrol_planner.routing.problem import UNVISITED_REASONS, PatrolProblem, Site, Station, Unit
 from patrol_planner.routing.result import RoutingResult, UnitRoute, Visit
-from patrol_planner.routing.solve import SolveParams, solve
+from patrol_planner.routing.solve import solve
 from patrol_planner.routing.validate import problems_with, validate
 
 __all__ = [

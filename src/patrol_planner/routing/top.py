@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from patrol_planner.errors import FormatError
+from patrol_planner.routing.params import SolveParams
 from patrol_planner.routing.problem import PatrolProblem
 from patrol_planner.routing.result import RoutingResult
-from patrol_planner.routing.solve import SolveParams
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,13 @@ def top_problem(inst: TopInstance) -> PatrolProblem:
 def top_params(inst: TopInstance, seconds: float, **overrides: object) -> SolveParams:
     """Settings for TOP: fine time ticks and a travel weight too small to trade any score for distance.
 
-    A tick of ``tmax * 1e-6`` loses at most ~1e-6 * (stops per tour) of ``tmax`` to rounding up. The
+    ``seconds`` is a time budget (not deterministic) unless ``deterministic=True`` is passed among the
+    overrides. A tick of ``tmax * 1e-6`` loses at most ~1e-6 * (stops per tour) of ``tmax`` to rounding up. The
     whole fleet's travel costs less than a tenth of the smallest score step (integer scores).
     """
     kw: dict[str, object] = {
         "time_limit_s": seconds,
+        "deterministic": False,
         "time_resolution_s": inst.tmax * 1e-6,
         "travel_weight_per_s": 0.1 / (inst.n_vehicles * inst.tmax),
         "prize_resolution": 1e-4,

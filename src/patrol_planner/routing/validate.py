@@ -10,107 +10,125 @@ from __future__ import annotations
 import math
 
 from patrol_planner.errors import PlanValidationError
-from patrol_planner.routing.problem import UNVISITED_REASONS, PatrolProblem
-from patrol_planner.routing.result import RoutingResult
+from patrol_planner.routing.problem import UNVISITED_REASONS, PatrolProblem, Unit
+from patrol_planner.routing.result import RoutingResult, UnitRoute
 
 #: Relative tolerance on times [-], relative to the unit's shift length.
 REL_TOL = 1e-6
-
-
-def _reach(problem: PatrolProblem, unit_index: int, site_index: int) -> bool:
-    u, s = problem.units[unit_index], problem.sites[site_index]
-    T = problem.travel_time_s[u.mode]
-    if not (math.isfinite(T[u.start.location, s.location]) and math.isfinite(T[s.location, u.end.location])):
-        return False
-    if u.max_radius_m is not None:
-        D = problem.distance_m[u.mode]  # type: ignore[index]
-        if max(D[u.start.location, s.location], D[s.location, u.start.location]) > u.max_radius_m:
-            return False
-    return True
+#: A reported leg (travel_s, road_m) must equal the matrix entry up to float noise [-], [s or m].
+MATRIX_REL_TOL = 1e-9
+MATRIX_ABS_TOL = 1e-6
+#: Prizes are recomputed the same way, so only float noise may differ [prize units].
+PRIZE_ABS_TOL = 1e-9
 
 
 def problems_with(problem: PatrolProblem, result: RoutingResult) -> list[str]:
     """Every broken rule as one line (empty when the result is valid)."""
     errs: list[str] = []
-    sites = {s.site_id: s for s in problem.sites}
     seen_units = [r.unit_id for r in result.routes]
     want = [u.unit_id for u in problem.units]
     if sorted(seen_units) != sorted(want):
         errs.append(f"routes are for units {seen_units}, expected each of {want} once")
-    starts: dict[str, list[tuple[float, int, str]]] = {}
+    starts: dict[str, list[tuple[float, int, str]]] = {}  # site -> (start_s, visit_no, label) of its visits
     for route in result.routes:
         try:
             u = problem.unit_by_id(route.unit_id)
         except KeyError:
             continue
-        who = f"unit {u.unit_id!r}"
-        T, D = problem.travel_time_s[u.mode], problem.distance_m[u.mode]  # type: ignore[index]
-        tol = REL_TOL * max(1.0, u.shift_end_s - u.shift_start_s)
-        if route.leave_s < u.leave_min_s - tol:
-            errs.append(f"{who}: leaves at {route.leave_s:g} s, before its earliest {u.leave_min_s:g} s")
-        if route.return_s > u.shift_end_s + tol:
-            errs.append(f"{who}: returns at {route.return_s:g} s, after shift end {u.shift_end_s:g} s "
-                        f"(by {route.return_s - u.shift_end_s:g} s)")
-        # Gaps the unit spends between two fixed points: (from_s, to_s, travel_s, label).
-        legs: list[tuple[float, float, float, str]] = []
-        busy: list[tuple[float, float, str]] = []
-        prev_loc, prev_t, prev_name = u.start.location, route.leave_s, f"station {u.start.name!r}"
-        for n, v in enumerate(route.visits):
-            s = sites.get(v.site_id)
-            if s is None:
-                errs.append(f"{who}: visit {n + 1} is to unknown site {v.site_id!r}")
-                continue
-            vw = f"{who} visit {n + 1} ({v.site_id!r})"
-            if not _reach(problem, u.index, s.index):
-                errs.append(f"{vw}: site is not reachable for this unit (travel or radius)")
-            t = float(T[prev_loc, s.location])
-            legs.append((prev_t, v.arrive_s, t, f"{prev_name} -> {v.site_id!r}"))
-            if not math.isclose(v.travel_s, t, rel_tol=1e-9, abs_tol=1e-6):
-                errs.append(f"{vw}: travel_s {v.travel_s:g} differs from the matrix {t:g}")
-            if not math.isclose(v.road_m, float(D[prev_loc, s.location]), rel_tol=1e-9, abs_tol=1e-6):
-                errs.append(f"{vw}: road_m {v.road_m:g} differs from the matrix")
-            if v.depart_s - v.arrive_s < s.dwell_s - tol:
-                errs.append(f"{vw}: on scene {v.depart_s - v.arrive_s:g} s, dwell_s is {s.dwell_s:g} s")
-            if v.arrive_s < u.shift_start_s - tol or v.depart_s > u.shift_end_s + tol:
-                errs.append(f"{vw}: [{v.arrive_s:g}, {v.depart_s:g}] s is outside the shift")
-            exp = s.visit_prize(v.visit_no, v.arrive_s)
-            if not math.isclose(v.prize, exp, rel_tol=1e-9, abs_tol=1e-9):
-                errs.append(f"{vw}: prize {v.prize:g}, expected {exp:g} for visit {v.visit_no} at {v.arrive_s:g} s")
-            busy.append((v.arrive_s, v.depart_s, vw))
-            starts.setdefault(s.site_id, []).append((v.arrive_s, v.visit_no, vw))
-            prev_loc, prev_t, prev_name = s.location, v.depart_s, repr(v.site_id)
-        t = float(T[prev_loc, u.end.location])
-        legs.append((prev_t, route.return_s, t, f"{prev_name} -> station {u.end.name!r}"))
-        if not math.isclose(route.return_travel_s, t, rel_tol=1e-9, abs_tol=1e-6):
-            errs.append(f"{who}: return_travel_s {route.return_travel_s:g} differs from the matrix {t:g}")
-        brk = route.break_interval_s
-        leg_of_break = None
-        if u.break_s > 0:
-            if brk is None:
-                errs.append(f"{who}: has no break, needs {u.break_s:g} s")
-            else:
-                b0, b1 = brk
-                w0, w1 = u.break_bounds_s
-                if b1 - b0 < u.break_s - tol:
-                    errs.append(f"{who}: break lasts {b1 - b0:g} s, needs {u.break_s:g} s")
-                if b0 < w0 - tol or b1 > w1 + tol:
-                    errs.append(f"{who}: break [{b0:g}, {b1:g}] s is outside its window [{w0:g}, {w1:g}] s")
-                inside = b1 <= route.leave_s + tol or b0 >= route.return_s - tol
-                for k, (f0, f1, _, _) in enumerate(legs):
-                    if b0 >= f0 - tol and b1 <= f1 + tol:
-                        inside, leg_of_break = True, k
-                        break
-                if not inside:
-                    errs.append(f"{who}: break [{b0:g}, {b1:g}] s overlaps a visit or a leave/return")
-        elif brk is not None:
+        errs += _route_problems(problem, u, route, starts)
+    errs += _repeat_problems(problem, starts)
+    errs += _unvisited_problems(problem, result, starts)
+    return errs
+
+
+def _route_problems(problem: PatrolProblem, u: Unit, route: UnitRoute,
+                    starts: dict[str, list[tuple[float, int, str]]]) -> list[str]:
+    """One unit's shift: leave/return, each visit (reach, travel, dwell, prize), then break and legs.
+
+    Adds each visit's start to ``starts`` for the cross-unit repeat checks.
+    """
+    errs: list[str] = []
+    sites = {s.site_id: s for s in problem.sites}
+    who = f"unit {u.unit_id!r}"
+    T, D = problem.travel_time_s[u.mode], problem.distance_m[u.mode]  # type: ignore[index]
+    tol = REL_TOL * max(1.0, u.shift_end_s - u.shift_start_s)
+    if route.leave_s < u.leave_min_s - tol:
+        errs.append(f"{who}: leaves at {route.leave_s:g} s, before its earliest {u.leave_min_s:g} s")
+    if route.return_s > u.shift_end_s + tol:
+        errs.append(f"{who}: returns at {route.return_s:g} s, after shift end {u.shift_end_s:g} s "
+                    f"(by {route.return_s - u.shift_end_s:g} s)")
+    # Gaps the unit spends between two fixed points: (from_s, to_s, travel_s, label).
+    legs: list[tuple[float, float, float, str]] = []
+    prev_loc, prev_t, prev_name = u.start.location, route.leave_s, f"station {u.start.name!r}"
+    for n, v in enumerate(route.visits):
+        s = sites.get(v.site_id)
+        if s is None:
+            errs.append(f"{who}: visit {n + 1} is to unknown site {v.site_id!r}")
+            continue
+        vw = f"{who} visit {n + 1} ({v.site_id!r})"
+        if not problem.can_reach(u, s):
+            errs.append(f"{vw}: site is not reachable for this unit (travel or radius)")
+        t = float(T[prev_loc, s.location])
+        legs.append((prev_t, v.arrive_s, t, f"{prev_name} -> {v.site_id!r}"))
+        if not math.isclose(v.travel_s, t, rel_tol=MATRIX_REL_TOL, abs_tol=MATRIX_ABS_TOL):
+            errs.append(f"{vw}: travel_s {v.travel_s:g} differs from the matrix {t:g}")
+        if not math.isclose(v.road_m, float(D[prev_loc, s.location]), rel_tol=MATRIX_REL_TOL, abs_tol=MATRIX_ABS_TOL):
+            errs.append(f"{vw}: road_m {v.road_m:g} differs from the matrix")
+        if v.depart_s - v.arrive_s < s.dwell_s - tol:
+            errs.append(f"{vw}: on scene {v.depart_s - v.arrive_s:g} s, dwell_s is {s.dwell_s:g} s")
+        if v.arrive_s < u.shift_start_s - tol or v.depart_s > u.shift_end_s + tol:
+            errs.append(f"{vw}: [{v.arrive_s:g}, {v.depart_s:g}] s is outside the shift")
+        exp = s.visit_prize(v.visit_no, v.arrive_s)
+        if not math.isclose(v.prize, exp, rel_tol=MATRIX_REL_TOL, abs_tol=PRIZE_ABS_TOL):
+            errs.append(f"{vw}: prize {v.prize:g}, expected {exp:g} for visit {v.visit_no} at {v.arrive_s:g} s")
+        starts.setdefault(s.site_id, []).append((v.arrive_s, v.visit_no, vw))
+        prev_loc, prev_t, prev_name = s.location, v.depart_s, repr(v.site_id)
+    t = float(T[prev_loc, u.end.location])
+    legs.append((prev_t, route.return_s, t, f"{prev_name} -> station {u.end.name!r}"))
+    if not math.isclose(route.return_travel_s, t, rel_tol=MATRIX_REL_TOL, abs_tol=MATRIX_ABS_TOL):
+        errs.append(f"{who}: return_travel_s {route.return_travel_s:g} differs from the matrix {t:g}")
+    leg_of_break = _break_problems(u, route, legs, tol, errs)
+    for k, (f0, f1, t, label) in enumerate(legs):
+        need = t + (u.break_s if k == leg_of_break else 0.0)
+        if not math.isfinite(t):
+            errs.append(f"{who}: leg {label} is not reachable by {u.mode}")
+        elif f1 - f0 < need - tol:
+            errs.append(f"{who}: leg {label} has {f1 - f0:g} s, needs {need:g} s"
+                        + (" (travel + break)" if k == leg_of_break else ""))
+    return errs
+
+
+def _break_problems(u: Unit, route: UnitRoute, legs: list[tuple[float, float, float, str]], tol: float,
+                    errs: list[str]) -> int | None:
+    """Check the break (length, window, place); append to ``errs``; return the leg it is taken on, if any."""
+    who = f"unit {u.unit_id!r}"
+    brk = route.break_interval_s
+    if u.break_s <= 0:
+        if brk is not None:
             errs.append(f"{who}: has a break but break_s is 0")
-        for k, (f0, f1, t, label) in enumerate(legs):
-            need = t + (u.break_s if k == leg_of_break else 0.0)
-            if not math.isfinite(t):
-                errs.append(f"{who}: leg {label} is not reachable by {u.mode}")
-            elif f1 - f0 < need - tol:
-                errs.append(f"{who}: leg {label} has {f1 - f0:g} s, needs {need:g} s"
-                            + (" (travel + break)" if k == leg_of_break else ""))
+        return None
+    if brk is None:
+        errs.append(f"{who}: has no break, needs {u.break_s:g} s")
+        return None
+    b0, b1 = brk
+    w0, w1 = u.break_bounds_s
+    if b1 - b0 < u.break_s - tol:
+        errs.append(f"{who}: break lasts {b1 - b0:g} s, needs {u.break_s:g} s")
+    if b0 < w0 - tol or b1 > w1 + tol:
+        errs.append(f"{who}: break [{b0:g}, {b1:g}] s is outside its window [{w0:g}, {w1:g}] s")
+    if b1 <= route.leave_s + tol or b0 >= route.return_s - tol:
+        return None  # before leaving or after returning
+    for k, (f0, f1, _, _) in enumerate(legs):
+        if b0 >= f0 - tol and b1 <= f1 + tol:
+            return k
+    errs.append(f"{who}: break [{b0:g}, {b1:g}] s overlaps a visit or a leave/return")
+    return None
+
+
+def _repeat_problems(problem: PatrolProblem, starts: dict[str, list[tuple[float, int, str]]]) -> list[str]:
+    """Across units: at most max_visits per site, numbered by time, starts at least min_gap_s apart."""
+    errs: list[str] = []
+    sites = {s.site_id: s for s in problem.sites}
     for sid, lst in starts.items():
         s = sites[sid]
         lst.sort()
@@ -123,6 +141,14 @@ def problems_with(problem: PatrolProblem, result: RoutingResult) -> list[str]:
             if tb - ta < s.min_gap_s - REL_TOL * max(1.0, s.min_gap_s):
                 errs.append(f"site {sid!r}: visits start {tb - ta:g} s apart ({va}; {vb}), "
                             f"min_gap_s is {s.min_gap_s:g}")
+    return errs
+
+
+def _unvisited_problems(problem: PatrolProblem, result: RoutingResult,
+                        starts: dict[str, list[tuple[float, int, str]]]) -> list[str]:
+    """Every site is visited or listed as unvisited, with a known and true reason."""
+    errs: list[str] = []
+    sites = {s.site_id: s for s in problem.sites}
     for s in problem.sites:
         if s.site_id not in starts and s.site_id not in result.unvisited:
             errs.append(f"site {s.site_id!r}: neither visited nor listed as unvisited")
@@ -134,7 +160,7 @@ def problems_with(problem: PatrolProblem, result: RoutingResult) -> list[str]:
             errs.append(f"site {sid!r}: listed as unvisited ({why}) but visited")
         if why not in UNVISITED_REASONS:
             errs.append(f"site {sid!r}: unknown reason {why!r}, expected one of {UNVISITED_REASONS}")
-        elif why == "not_reachable" and any(_reach(problem, u.index, sites[sid].index) for u in problem.units):
+        elif why == "not_reachable" and any(problem.can_reach(u, sites[sid]) for u in problem.units):
             errs.append(f"site {sid!r}: said not_reachable, but some unit can reach it")
     return errs
 

@@ -12,7 +12,6 @@ which validates like a file does. See ``docs/scenarios.md``.
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import os
 import re
@@ -214,11 +213,7 @@ class SolverConfig(_Model):
         """The equivalent :class:`patrol_planner.routing.SolveParams`."""
         from patrol_planner.routing import SolveParams
 
-        kw = self.model_dump()
-        names = {f.name for f in dataclasses.fields(SolveParams)}
-        if "det_restarts" in names:  # routing before its det_restarts -> restarts rename (bool `restarts`)
-            kw["det_restarts"] = kw.pop("restarts")
-        return SolveParams(**kw)
+        return SolveParams(**self.model_dump())
 
 
 class BacktestConfig(_Model):

@@ -1,10 +1,9 @@
-"""PyVRP as the second member of the solver portfolio, for the problems it expresses exactly.
+"""The PyVRP back end, for the problems it expresses exactly.
 
 PyVRP (prize-collecting VRP with optional clients, several depots, time windows, service durations and
 routing profiles) expresses a :class:`PatrolProblem` exactly when no site can be visited twice for a
-prize, no site has prize windows and no unit has a meal break. It then runs in a separate *process*
-(OR-Tools' routing search is single-threaded and keeps the other core), with the same integer scaling
-as the OR-Tools model; its plan is re-timed in floats and goes through the same validator.
+prize, no site has prize windows and no unit has a meal break. It uses the same integer scaling as the
+OR-Tools model; its plan is re-timed in floats and goes through the same validator.
 """
 
 from __future__ import annotations
@@ -15,8 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from patrol_planner.routing.params import DEADLINE_SLACK_S, SolveParams
+from patrol_planner.routing.plans import UnitPlan, build_result, eligible_units
 from patrol_planner.routing.problem import PatrolProblem
 from patrol_planner.routing.result import RoutingResult
+from patrol_planner.routing.scaling import Scaling
+
+#: Arc cost standing for "this vehicle type may not use this arc": above any prize a client can carry.
+FORBIDDEN_ARC_COST = 10**12
+#: In deterministic mode the clock only caps a runaway PyVRP search, at this many times the budget.
+RUNAWAY_CAP_FACTOR = 10
 
 
 def can_express(problem: PatrolProblem) -> bool:
@@ -28,21 +35,38 @@ def can_express(problem: PatrolProblem) -> bool:
 
 def _groups(problem: PatrolProblem) -> list[list[int]]:
     """Units that are interchangeable for PyVRP (one vehicle type each group)."""
-    keys: dict[tuple, list[int]] = {}
+    keys: dict[tuple[Any, ...], list[int]] = {}
     for u in problem.units:
         k = (u.mode, u.start.index, u.end.index, u.leave_min_s, u.shift_end_s, u.max_radius_m)
         keys.setdefault(k, []).append(u.index)
     return list(keys.values())
 
 
-def search(problem: PatrolProblem, params: Any, sc: Any, budget_s: float, seed: int) -> dict[str, Any]:
+def _profile(problem: PatrolProblem, params: SolveParams, sc: Scaling, unit_index: int, locs: list[int],
+             first_client: int, client_sites: list[int], allowed: dict[int, set[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """One vehicle type's (cost, duration) matrices; sites it may not serve get prohibitive arcs."""
+    u = problem.units[unit_index]
+    # Durations longer than several horizons can never fit a shift, whatever PyVRP adds up.
+    huge = 4 * sc.horizon + 10
+    T = problem.travel_time_s[u.mode][np.ix_(locs, locs)]
+    dur = sc.dur_matrix(T, huge)
+    cost = sc.cost_matrix(T, params.travel_weight_per_s, FORBIDDEN_ARC_COST)
+    for c, si in enumerate(client_sites):
+        if u.index not in allowed[si]:
+            j = first_client + c
+            dur[j, :] = dur[:, j] = huge
+            cost[j, :] = cost[:, j] = FORBIDDEN_ARC_COST
+    np.fill_diagonal(dur, 0)
+    np.fill_diagonal(cost, 0)
+    return cost, dur
+
+
+def search(problem: PatrolProblem, params: SolveParams, sc: Scaling, budget_s: float, seed: int) -> dict[str, Any]:
     """Build and solve the PyVRP model for ``budget_s`` [s] (or, in deterministic mode,
     ``params.det_pyvrp_iterations`` iterations) with ``seed``. Returns plain values only (it may run in
     a child process): ``routes`` (site indices per unit), ``feasible``, ``iterations``, ``wall_s``."""
     import pyvrp
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
-
-    from patrol_planner.routing.solve import eligible_units
 
     t0 = time.monotonic()
     groups = _groups(problem)
@@ -51,28 +75,11 @@ def search(problem: PatrolProblem, params: Any, sc: Any, budget_s: float, seed: 
     st_ids = sorted({problem.units[g[0]].start.index for g in groups}
                     | {problem.units[g[0]].end.index for g in groups})
     locs = [problem.stations[i].location for i in st_ids] + [s.location for s in sites]
-    nloc = len(locs)
     depot_of = {sid: k for k, sid in enumerate(st_ids)}
-    huge = 4 * sc.horizon + 10
-    big_cost = 10 ** 12
     dist_m, dur_m, vtypes = [], [], []
     for g in groups:
         u = problem.units[g[0]]
-        T = problem.travel_time_s[u.mode][np.ix_(locs, locs)]
-        fin = np.isfinite(T)
-        dur = np.full((nloc, nloc), huge, dtype=np.int64)
-        dur[fin] = np.ceil(T[fin] / sc.tick_s - 1e-9).astype(np.int64)
-        cost = np.full((nloc, nloc), big_cost, dtype=np.int64)
-        cost[fin] = np.round(T[fin] * params.travel_weight_per_s / sc.prize_unit).astype(np.int64)
-        for c, s in enumerate(sites):
-            if u.index not in allowed[s.index]:
-                j = len(st_ids) + c
-                dur[j, :] = huge
-                dur[:, j] = huge
-                cost[j, :] = big_cost
-                cost[:, j] = big_cost
-        np.fill_diagonal(dur, 0)
-        np.fill_diagonal(cost, 0)
+        cost, dur = _profile(problem, params, sc, u.index, locs, len(st_ids), [s.index for s in sites], allowed)
         dist_m.append(cost)
         dur_m.append(dur)
         vtypes.append(pyvrp.VehicleType(num_available=len(g), start_depot=depot_of[u.start.index],
@@ -83,13 +90,13 @@ def search(problem: PatrolProblem, params: Any, sc: Any, budget_s: float, seed: 
                             prize=sc.cost(s.prize), required=False, name=s.site_id)
                for c, s in enumerate(sites)]
     depots = [pyvrp.Depot(location=k) for k in range(len(st_ids))]
-    data = pyvrp.ProblemData([pyvrp.Location(0.0, 0.0) for _ in range(nloc)], clients, depots, vtypes,
-                             dist_m, dur_m)
+    data = pyvrp.ProblemData([pyvrp.Location(0.0, 0.0) for _ in locs], clients, depots, vtypes, dist_m, dur_m)
+    stop: Any
     if params.deterministic:
         stop = MultipleCriteria([MaxIterations(params.det_pyvrp_iterations),
-                                 MaxRuntime(max(budget_s, 10 * params.time_limit_s))])
+                                 MaxRuntime(max(budget_s, RUNAWAY_CAP_FACTOR * params.time_limit_s))])
     else:
-        stop = MaxRuntime(max(0.05, budget_s - (time.monotonic() - t0)))
+        stop = MaxRuntime(max(DEADLINE_SLACK_S, budget_s - (time.monotonic() - t0)))
     res = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False)
     best = res.best
     routes: list[list[int]] = [[] for _ in problem.units]
@@ -105,14 +112,12 @@ def search(problem: PatrolProblem, params: Any, sc: Any, budget_s: float, seed: 
 
 
 def to_result(out: dict[str, Any], problem: PatrolProblem,
-              params: Any) -> tuple[RoutingResult | None, dict[str, Any]]:
+              params: SolveParams) -> tuple[RoutingResult | None, dict[str, Any]]:
     """PyVRP's plan (from :func:`search`) re-timed in floats (earliest schedule); ``None`` when it has none."""
-    from patrol_planner.routing.solve import build_result
-
     info = {k: v for k, v in out.items() if k != "routes"}
     if not out["feasible"]:
         return None, info
-    plans = []
+    plans: list[UnitPlan] = []
     for u, seq in zip(problem.units, out["routes"], strict=True):
         T = problem.travel_time_s[u.mode]
         t, prev, stops = u.leave_min_s, u.start.location, []

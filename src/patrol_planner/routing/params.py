@@ -1,0 +1,120 @@
+"""How to search: :class:`SolveParams`, one frozen dataclass whose first fields map one-to-one onto a
+scenario's ``[solver]`` table (``time_limit_s``, ``seed``, ``deterministic``, ``restarts``, ``workers``).
+
+The defaults are the scenario's defaults: a deterministic search capped at 30 s, so ``solve(problem)`` in
+a notebook gives the same plan as the scenario that built the problem, and the same plan on every run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from patrol_planner.errors import RoutingError
+
+#: Default wall-clock cap of a solve [s]; the same as a scenario's ``[solver] time_limit_s`` default.
+DEFAULT_TIME_LIMIT_S = 30.0
+#: Default number of ruin-and-recreate restarts; the same as a scenario's ``[solver] restarts`` default.
+DEFAULT_RESTARTS = 10
+#: Time kept back before a deadline [s]: a search started this close to it could not finish a step.
+DEADLINE_SLACK_S = 0.05
+
+FIRST_SOLUTIONS = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "SEQUENTIAL_CHEAPEST_INSERTION",
+                   "PATH_CHEAPEST_ARC", "SAVINGS", "ALL_UNPERFORMED", "BEST_INSERTION", "AUTOMATIC",
+                   "GLOBAL_CHEAPEST_ARC", "LOCAL_CHEAPEST_COST_INSERTION")
+METAHEURISTICS = ("GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH", "GENERIC_TABU_SEARCH",
+                  "GREEDY_DESCENT", "AUTOMATIC")
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """How to search.
+
+    Parameters
+    ----------
+    time_limit_s : float
+        Wall-clock budget of the whole solve [s]. In deterministic mode only a cap on a runaway search.
+    seed : int
+        Seed for every random choice (PyVRP, restarts).
+    deterministic : bool
+        Stop on work counters instead of the clock (default), so the same input and seed give the same
+        result (``time_limit_s`` then only caps a runaway search; the result records whether the cap
+        cut it: ``RoutingResult.search_cut``).
+    restarts : int
+        Ruin-and-recreate restarts after OR-Tools' first search: remove a random share of visits from
+        the best plan and search again from it. Deterministic mode runs exactly this many; otherwise any
+        value > 0 restarts until the budget is spent, and 0 switches restarts off.
+    workers : int
+        Processes to search with: 2 (default) forks a child for a second search on the other core
+        (PyVRP when it expresses the problem, else OR-Tools with seed + 1 and another first solution);
+        1 searches in this process only. Without ``fork`` (Windows, macOS spawn) the solve falls back to
+        one process; in deterministic mode it then runs the second search after the first, so the plan
+        is the same on every platform.
+    travel_weight_per_s : float
+        Cost of one second of travel in prize units [prize/s]; keep it small so that it only breaks ties
+        and shortens routes, never outweighs a visit.
+    prize_resolution : float or None
+        Smallest prize difference the solver distinguishes [prize units]; ``None`` = the largest prize
+        times ``scaling.DEFAULT_PRIZE_RESOLUTION``.
+    time_resolution_s : float
+        One solver time tick [s]. Travel and dwell are rounded *up* to whole ticks, so any integer
+        plan is feasible with the real values.
+    first_solution : str
+        OR-Tools first solution strategy name.
+    metaheuristic : str
+        OR-Tools local search metaheuristic name.
+    portfolio : bool
+        Also run PyVRP when it can express the problem exactly (no repeat visits, breaks or prize
+        windows); the best *validated* result wins.
+    det_solution_limit : int
+        In deterministic mode, OR-Tools' first search stops after this many solutions.
+    det_restart_solutions : int
+        In deterministic mode, each restart's search stops after this many solutions.
+    det_pyvrp_iterations : int
+        In deterministic mode, PyVRP stops after this many iterations.
+    extra : dict
+        Expert knobs for experiments: ``ls_<operator>`` (bool, an OR-Tools local search operator on or
+        off), ``first_share`` (share of the budget for the first GLS run, default 0.5),
+        ``restart_slice_s`` (GLS time per restart [s]), ``ruin_share`` ((lo, hi) share of visits removed
+        per restart), ``ortools_share`` (share of the budget for OR-Tools in the parent before PyVRP's
+        second seed, when PyVRP expresses the problem; default 0.3), ``second_first_solution`` (first
+        solution strategy of the second OR-Tools worker; default ``PARALLEL_CHEAPEST_INSERTION``),
+        ``second_det_restarts`` (its restarts in deterministic mode; default 0).
+    """
+
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    seed: int = 0
+    deterministic: bool = True
+    restarts: int = DEFAULT_RESTARTS
+    workers: int = 2
+    travel_weight_per_s: float = 1e-4
+    prize_resolution: float | None = None
+    time_resolution_s: float = 1.0
+    first_solution: str = "ALL_UNPERFORMED"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    portfolio: bool = True
+    det_solution_limit: int = 50
+    det_restart_solutions: int = 30
+    det_pyvrp_iterations: int = 3000
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
+            raise RoutingError(f"SolveParams.time_limit_s must be a positive number, got {self.time_limit_s}")
+        if isinstance(self.restarts, bool) or not (isinstance(self.restarts, int) and self.restarts >= 0):
+            raise RoutingError(f"SolveParams.restarts must be an int >= 0, got {self.restarts!r}")
+        if not self.travel_weight_per_s >= 0:
+            raise RoutingError(f"SolveParams.travel_weight_per_s must be >= 0, got {self.travel_weight_per_s}")
+        if not self.time_resolution_s > 0:
+            raise RoutingError(f"SolveParams.time_resolution_s must be > 0, got {self.time_resolution_s}")
+        if self.prize_resolution is not None and not self.prize_resolution > 0:
+            raise RoutingError(f"SolveParams.prize_resolution must be > 0, got {self.prize_resolution}")
+        if not (isinstance(self.workers, int) and self.workers >= 1):
+            raise RoutingError(f"SolveParams.workers must be an int >= 1, got {self.workers!r}")
+        if self.first_solution not in FIRST_SOLUTIONS:
+            raise RoutingError(f"SolveParams.first_solution {self.first_solution!r} unknown; "
+                               f"choose from {list(FIRST_SOLUTIONS)}")
+        if self.metaheuristic not in METAHEURISTICS:
+            raise RoutingError(f"SolveParams.metaheuristic {self.metaheuristic!r} unknown; "
+                               f"choose from {list(METAHEURISTICS)}")

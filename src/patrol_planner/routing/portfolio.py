@@ -1,0 +1,121 @@
+"""What runs where: the two-core portfolio of searches (forking through :mod:`.parallel`).
+
+With ``workers >= 2`` a forked child takes the second core: PyVRP (seed ``s``) when it expresses the
+problem exactly, otherwise a second OR-Tools search (seed ``s + 1``, another first solution). The parent
+runs OR-Tools and, when PyVRP expresses the problem, then PyVRP with seed ``s + 1``. Without fork the
+parent runs the child's search itself: after its own in deterministic mode (so the plan is the same on
+every platform), not at all otherwise (except PyVRP, which then replaces the parent's second seed).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from patrol_planner.routing import ortools_backend, parallel, pyvrp_backend
+from patrol_planner.routing.params import SolveParams
+from patrol_planner.routing.plans import build_result
+from patrol_planner.routing.problem import PatrolProblem
+from patrol_planner.routing.result import RoutingResult
+from patrol_planner.routing.scaling import Scaling
+
+#: Candidates are compared in this order; ties go to the earlier one, so the pick is deterministic.
+ORDER = ("ortools", "ortools-2", "pyvrp", "pyvrp-2")
+#: Share of the budget for OR-Tools in the parent before PyVRP's second seed (PyVRP expresses the problem).
+DEFAULT_ORTOOLS_SHARE = 0.3
+#: PyVRP stops this long before the deadline [s], to leave time to send its plan back and validate it.
+PYVRP_RETURN_S = 0.1
+#: Extra wait for the child after the deadline [s]: it may still be handing its answer over.
+CHILD_GRACE_S = 30.0
+#: In deterministic mode the child stops on work counters; wait up to this many budgets for it.
+DET_CHILD_WAIT_FACTOR = 10
+
+
+def second_ortools_params(params: SolveParams) -> SolveParams:
+    """The second OR-Tools worker: another seed and another first solution, so it explores elsewhere.
+
+    In deterministic mode it spends its work on one long search from its own first solution
+    (``extra["second_det_restarts"]`` restarts, default 0): on the bundled patrol plan the restarts of a
+    search started from ``PARALLEL_CHEAPEST_INSERTION`` found nothing in 20 s, while 50 solutions of its
+    first search gain 12 % of prize over the ``ALL_UNPERFORMED`` worker.
+    """
+    alt = str(params.extra.get("second_first_solution", "PARALLEL_CHEAPEST_INSERTION"))
+    if alt == params.first_solution:
+        alt = "ALL_UNPERFORMED" if params.first_solution != "ALL_UNPERFORMED" else "PARALLEL_CHEAPEST_INSERTION"
+    restarts = int(params.extra.get("second_det_restarts", 0)) if params.deterministic else params.restarts
+    return replace(params, seed=params.seed + 1, first_solution=alt, restarts=restarts)
+
+
+def pyvrp_worker(problem: PatrolProblem, params: SolveParams, sc: Scaling, deadline: float,
+                 seed: int) -> dict[str, Any]:
+    """PyVRP until ``deadline`` (monotonic) [s]; records whether the cap cut a deterministic search."""
+    out = pyvrp_backend.search(problem, params, sc, max(0.05, deadline - time.monotonic() - PYVRP_RETURN_S), seed)
+    if params.deterministic and out["iterations"] < params.det_pyvrp_iterations:
+        out["cut_by_time_limit"] = True
+    return out
+
+
+def run(problem: PatrolProblem, params: SolveParams, sc: Scaling, t_start: float, deadline: float,
+        report: dict[str, Any]) -> tuple[list[tuple[str, RoutingResult]], int]:
+    """Run the searches; return ``[(name, result)]`` in :data:`ORDER` and the number of processes used.
+
+    ``report`` receives each search's statistics under its name.
+    """
+    expr = params.portfolio and pyvrp_backend.can_express(problem)
+    det = params.deterministic
+    child_name: str | None = None
+    child_fn: Callable[..., Any] | None = None
+    child_args: tuple[Any, ...] = ()
+    if params.workers >= 2:
+        if expr:
+            child_name, child_fn, child_args = "pyvrp", pyvrp_worker, (problem, params, sc, deadline, params.seed)
+        else:
+            child_name, child_fn = "ortools-2", ortools_backend.search
+            child_args = (problem, second_ortools_params(params), sc, deadline)
+    pending = parallel.start(child_name, child_fn, *child_args) if child_fn and child_name else None
+    n_proc = 2 if pending is not None else 1
+
+    out: dict[str, tuple[str, Any]] = {}  # name -> (kind, raw)
+    share = float(params.extra.get("ortools_share", DEFAULT_ORTOOLS_SHARE))
+    ot_deadline = deadline if (det or not expr) else t_start + share * params.time_limit_s
+    out["ortools"] = ("ortools", ortools_backend.search(problem, params, sc, ot_deadline))
+    if expr:
+        if pending is not None or (det and child_fn is not None):
+            out["pyvrp-2"] = ("pyvrp", pyvrp_worker(problem, params, sc, deadline, params.seed + 1))
+        else:
+            out["pyvrp"] = ("pyvrp", pyvrp_worker(problem, params, sc, deadline, params.seed))
+    if child_fn is not None and child_name is not None:
+        if pending is not None:
+            wait = (DET_CHILD_WAIT_FACTOR * params.time_limit_s if det
+                    else max(0.0, deadline - time.monotonic())) + CHILD_GRACE_S
+            raw, err = parallel.collect(pending, wait)
+            if err is not None:
+                report[child_name] = {"error": err}
+            else:
+                out[child_name] = ("pyvrp" if expr else "ortools", raw)
+        elif det:  # no fork here: do the child's work in this process, for the same plan everywhere
+            out[child_name] = ("pyvrp" if expr else "ortools", child_fn(*child_args))
+    return _candidates(problem, params, out, report), n_proc
+
+
+def _candidates(problem: PatrolProblem, params: SolveParams, out: dict[str, tuple[str, Any]],
+                report: dict[str, Any]) -> list[tuple[str, RoutingResult]]:
+    """Each search's raw answer as a result (not yet validated), in :data:`ORDER`."""
+    cands: list[tuple[str, RoutingResult]] = []
+    for name in ORDER:
+        if name not in out:
+            continue
+        kind, raw = out[name]
+        if kind == "pyvrp":
+            res_pv, info = pyvrp_backend.to_result(raw, problem, params)
+            report[name] = info
+            if res_pv is not None:
+                cands.append((name, res_pv))
+        else:
+            plans, info = raw
+            report[name] = info
+            if plans is not None:
+                cands.append((name, build_result(problem, params, plans, {})))
+    return cands
