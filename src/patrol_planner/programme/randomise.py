@@ -19,9 +19,11 @@ Trials 9:327), so a spot cannot, by chance, go weeks unpatrolled or be patrolled
     a day in block ``b`` is (treated days of ``j`` in ``b``) / (days in ``b``). The number treated per day
     varies around ``sum(p_j)``.
 
-Limits on consecutive treated or control days are met by redrawing a block (``equal``) or a spot's block
-(``harm``) until they hold. For ``harm`` that changes the day-level probabilities slightly, so these are
-then estimated by drawing the whole design again many times (:func:`simulated_probabilities`).
+Limits on consecutive treated or control days are met inside the draw: day by day a spot at its
+control-run limit is forced in and a spot at its treated-run limit is left out; a draw that reaches a dead
+end redraws the block (``equal``) or that spot's block (``harm``). The ``equal`` design stays symmetric in
+the spots, so ``k / n`` remains exact; for ``harm`` the limits move the day-level probabilities slightly,
+so these are then estimated by drawing the whole design again many times (:func:`simulated_probabilities`).
 
 No library draws blocked schedules with fixed row and column totals, so this is hand-written; numpy's
 ``Generator`` is the only source of randomness.
@@ -77,19 +79,26 @@ def max_run(x: np.ndarray, value: int) -> int:
     return int((ends - starts).max()) if len(starts) else 0
 
 
-def _runs_ok(col: np.ndarray, limits: Limits) -> bool:
-    if limits.max_treated is not None and max_run(col, 1) > limits.max_treated:
-        return False
-    return not (limits.max_control is not None and max_run(col, 0) > limits.max_control)
+def _run_state(prev: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Current treated and control run lengths of each spot at the end of ``prev`` (days x spots)."""
+    run_t = np.zeros(n, dtype=np.int64)
+    run_c = np.zeros(n, dtype=np.int64)
+    for row in prev:
+        run_t = np.where(row == 1, run_t + 1, 0)
+        run_c = np.where(row == 0, run_c + 1, 0)
+    return run_t, run_c
 
 
-def _block_ok(prev: np.ndarray, blk: np.ndarray, limits: Limits) -> bool:
-    """Do the limits hold for every spot over the previous days joined to this block?"""
-    if not limits.active:
-        return True
-    tail = max(limits.max_treated or 0, limits.max_control or 0) + 1
-    both = np.vstack([prev[-tail:], blk]) if len(prev) else blk
-    return all(_runs_ok(both[:, j], limits) for j in range(both.shape[1]))
+def _day_bounds(need: np.ndarray, rem: int, run_t: np.ndarray, run_c: np.ndarray,
+                limits: Limits) -> tuple[np.ndarray, np.ndarray]:
+    """Spots that must be treated today and spots that must not (quota left, run limits)."""
+    must = need >= rem
+    cant = need <= 0
+    if limits.max_control is not None:
+        must |= run_c >= limits.max_control
+    if limits.max_treated is not None:
+        cant |= run_t >= limits.max_treated
+    return must, cant
 
 
 def _curveball(m: np.ndarray, rng: np.random.Generator, trades: int) -> np.ndarray:
@@ -112,19 +121,36 @@ def _curveball(m: np.ndarray, rng: np.random.Generator, trades: int) -> np.ndarr
     return m
 
 
-def _equal_block(col_totals: np.ndarray, length: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """A random ``length x n`` 0/1 matrix with ``k`` per row and ``col_totals`` per column."""
+def _equal_block(col_totals: np.ndarray, length: int, k: int, rng: np.random.Generator, prev: np.ndarray,
+                 limits: Limits) -> np.ndarray | None:
+    """A random ``length x n`` 0/1 matrix with ``k`` per row and ``col_totals`` per column, or None at a dead end.
+
+    Day by day: spots whose quota or control-run limit forces them are taken, spots at their quota or
+    treated-run limit are left, and the rest of the ``k`` are drawn without replacement with probability
+    proportional to the quota each still needs. Without limits the matrix is then mixed by curveball trades.
+    """
     n = len(col_totals)
     need = col_totals.astype(np.int64).copy()
+    run_t, run_c = _run_state(prev, n)
     m = np.zeros((length, n), dtype=np.int8)
     for d in range(length):
-        # the k spots with most treatments still to place (random tie-break): always completes when every
-        # total fits in the block (Gale-Ryser), and the curveball trades then randomise it
-        order = np.lexsort((rng.random(n), -need))
-        pick = order[:k]
-        m[d, pick] = 1
-        need[pick] -= 1
-    return _curveball(m, rng, trades=20 * length)
+        must, cant = _day_bounds(need, length - d, run_t, run_c, limits)
+        free = np.flatnonzero(~must & ~cant)
+        extra = k - int(must.sum())
+        if (must & cant).any() or extra < 0 or len(free) < extra:
+            return None
+        w = need[free].astype(float)
+        pick = np.concatenate([np.flatnonzero(must),
+                               rng.choice(free, size=extra, replace=False, p=w / w.sum()) if extra else []])
+        row = np.zeros(n, dtype=np.int8)
+        row[pick.astype(np.int64)] = 1
+        m[d] = row
+        need -= row
+        run_t = np.where(row == 1, run_t + 1, 0)
+        run_c = np.where(row == 0, run_c + 1, 0)
+    if need.any():
+        return None
+    return m if limits.active else _curveball(m, rng, trades=5 * length)
 
 
 def draw_equal(n_spots: int, k: int, days: int, block_days: int, rng: np.random.Generator,
@@ -132,10 +158,10 @@ def draw_equal(n_spots: int, k: int, days: int, block_days: int, rng: np.random.
     """Days x spots 0/1 schedule with exactly ``k`` treated a day, blocked (see module docstring)."""
     sched = np.zeros((days, n_spots), dtype=np.int8)
     counts = np.zeros(n_spots, dtype=np.int64)
+    tail = max(limits.max_treated or 0, limits.max_control or 0) + 1
     for s, e in blocks(days, block_days):
         length = e - s
-        total = k * length
-        base, extra = divmod(total, n_spots)
+        base, extra = divmod(k * length, n_spots)
         if base + (1 if extra else 0) > length:
             raise ProgrammeError(f"a block of {length} days cannot hold {k} treated spots a day evenly")
         for _ in range(MAX_REDRAWS):
@@ -144,8 +170,8 @@ def draw_equal(n_spots: int, k: int, days: int, block_days: int, rng: np.random.
                 # the extra treatments go to the spots with fewest so far: totals stay within one of each other
                 order = np.lexsort((rng.random(n_spots), counts))
                 col[order[:extra]] += 1
-            blk = _equal_block(col, length, k, rng)
-            if _block_ok(sched[:s], blk, limits):
+            blk = _equal_block(col, length, k, rng, sched[max(0, s - tail):s], limits)
+            if blk is not None:
                 break
         else:
             raise ProgrammeError(_infeasible(limits, k, n_spots))
@@ -197,23 +223,48 @@ def harm_quotas(p: np.ndarray, days: int, block_days: int) -> np.ndarray:
     return np.diff(np.vstack([np.zeros((1, len(p)), np.int64), cum]), axis=0)
 
 
+def _harm_block(quota: np.ndarray, length: int, rng: np.random.Generator, prev: np.ndarray,
+                limits: Limits) -> tuple[np.ndarray, np.ndarray]:
+    """Each spot's ``quota`` days placed at random in a block; returns the block and the spots at a dead end.
+
+    Day by day each spot is treated with probability (days it still needs) / (days left), which places its
+    quota uniformly at random when no limit binds; limits force or forbid a day.
+    """
+    n = len(quota)
+    need = quota.astype(np.int64).copy()
+    run_t, run_c = _run_state(prev, n)
+    m = np.zeros((length, n), dtype=np.int8)
+    dead = np.zeros(n, dtype=bool)
+    for d in range(length):
+        rem = length - d
+        must, cant = _day_bounds(need, rem, run_t, run_c, limits)
+        dead |= must & cant
+        row = np.where(must, 1, np.where(cant, 0, rng.random(n) < need / rem)).astype(np.int8)
+        m[d] = row
+        need -= row
+        run_t = np.where(row == 1, run_t + 1, 0)
+        run_c = np.where(row == 0, run_c + 1, 0)
+    return m, dead | (need != 0)
+
+
 def draw_harm(p: np.ndarray, days: int, block_days: int, rng: np.random.Generator,
               limits: Limits = Limits()) -> np.ndarray:
     """Days x spots 0/1 schedule, spot ``j`` treated on ``round(p_j * days)`` days, blocked."""
     n = len(p)
     quotas = harm_quotas(p, days, block_days)
     sched = np.zeros((days, n), dtype=np.int8)
+    tail = max(limits.max_treated or 0, limits.max_control or 0) + 1
     for b, (s, e) in enumerate(blocks(days, block_days)):
-        length = e - s
-        for j in range(n):
-            for _ in range(MAX_REDRAWS):
-                col = np.zeros(length, dtype=np.int8)
-                col[rng.choice(length, size=int(quotas[b, j]), replace=False)] = 1
-                if not limits.active or _block_ok(sched[:s, [j]], col[:, None], limits):
-                    break
-            else:
-                raise ProgrammeError(_infeasible(limits, float(p.sum()), n))
-            sched[s:e, j] = col
+        todo = np.arange(n)
+        for _ in range(MAX_REDRAWS):
+            blk, dead = _harm_block(quotas[b, todo], e - s, rng, sched[max(0, s - tail):s][:, todo], limits)
+            ok = ~dead
+            sched[s:e, todo[ok]] = blk[:, ok]
+            todo = todo[dead]
+            if len(todo) == 0:
+                break
+        else:
+            raise ProgrammeError(_infeasible(limits, float(p.sum()), n))
     return sched
 
 
