@@ -60,11 +60,11 @@ def _grid(prog: Programme) -> tuple[list[str], list[dict[str, Any]]]:
         cells = []
         for sid in spot_ids:
             r = g.loc[sid]
+            # P: patrol; x: a patrol an amendment cancelled; -: a control spot dropped; blank: control
             if r["status"] != "as_assigned":
-                mark = "x" if r["assigned"] else "-"
+                cells.append("x" if r["assigned"] else "-")
             else:
-                mark = "P" if r["treated"] else ""
-            cells.append(mark)
+                cells.append("P" if r["treated"] else "")
         rows.append({"date": d.isoformat(), "dow": d.strftime("%a"), "week_start": d.weekday() == 0,
                      "cells": cells, "n": int(g["treated"].sum())})
     return spot_ids, rows

@@ -147,7 +147,8 @@ def _draw(p: ProgrammeParams, scores: np.ndarray) -> tuple[np.ndarray, np.ndarra
         if limits.active:
             probs = rz.simulated_probabilities(lambda g: rz.draw_harm(target, days, block, g, limits), p.seed,
                                                PROBABILITY_DRAWS)
-            method["p_treated"] = f"estimated: share of {PROBABILITY_DRAWS} re-draws of the design treating the spot-day"
+            method["p_treated"] = (f"estimated: share of {PROBABILITY_DRAWS} re-draws of the design treating "
+                                   "the spot-day")
         else:
             probs = rz.exact_harm_probabilities(target, days, block)
             method["p_treated"] = "exact: the spot's treated days in the block / days in the block"

@@ -130,8 +130,8 @@ class ProgrammeParams(BaseModel):
         if self.p_floor > self.p_cap:
             raise ValueError(f"p_floor ({self.p_floor:g}) is above p_cap ({self.p_cap:g})")
         if self.randomisation == "harm" and not self.p_floor * n <= self.treated_per_day <= self.p_cap * n:
-            raise ValueError(f"treated_per_day ({self.treated_per_day}) cannot be met with probabilities in "
-                             f"[{self.p_floor:g}, {self.p_cap:g}] over {n} spots")
+            raise ValueError(f"treated_per_day ({self.treated_per_day}) cannot be met with p_floor "
+                             f"{self.p_floor:g} and p_cap {self.p_cap:g} over {n} spots")
         return self
 
     @property
