@@ -101,3 +101,26 @@ def test_too_many_spots_is_a_clear_error(loaded):
     s, p = _with(loaded, spots=400, treated_per_day=100)
     with pytest.raises(ProgrammeError, match="spots were asked for"):
         design_programme(s, p)
+
+
+def test_separated_choice_on_square_and_hex_grids():
+    """Greedy choice in rank order skips every cell touching a chosen one, on square and hexagonal grids."""
+    import pandas as pd
+
+    from patrol_planner.programme.spots import choose_separated, touching_pairs
+
+    xs, ys = np.meshgrid(np.arange(12), np.arange(12))
+    rng = np.random.default_rng(4)
+    for kind, offsets in (("square", [(1, 1), (-1, 1), (1, 0)]), ("hex", [(1, -1), (0, 1), (-1, 0)])):
+        cells = pd.DataFrame({"ix": xs.ravel(), "iy": ys.ravel(), "score": rng.random(144) + 0.1})
+        cells["cell_id"] = [f"c{a}_{b}" for a, b in zip(cells["ix"], cells["iy"], strict=True)]
+        cells = cells.sort_values("score", ascending=False).reset_index(drop=True)
+        cells["rank"] = np.arange(1, 145)
+        cells.attrs["grid"] = kind
+        chosen = choose_separated(cells, 10, separation_cells=1)
+        assert len(chosen) == 10 and chosen["rank"].iloc[0] == 1
+        assert touching_pairs(chosen, separation_cells=1) == []
+        # the neighbour offsets of this grid kind are at distance 1
+        for dx, dy in offsets:
+            assert cell_distance(kind, np.array([dx]), np.array([dy]), 0, 0)[0] == 1
+    assert cell_distance("hex", np.array([1]), np.array([1]), 0, 0)[0] == 2  # not a hex neighbour

@@ -66,7 +66,7 @@ class ProgrammeDesign:
             "control_spot_days": int(len(self.schedule) - treated),
             "treated_per_day_min": int(self.schedule.groupby("date")["treated"].sum().min()),
             "treated_per_day_max": int(self.schedule.groupby("date")["treated"].sum().max()),
-            "mde_at_80_power": self.power.get("mde_rate_ratio") if self.power.get("power") == 0.8 else None,
+            "mde_at_80_power": self.power.get("mde_at_80_power"),
             "mde_rate_ratio": self.power.get("mde_rate_ratio"),
             "mde_reduction_pct": self.power.get("mde_reduction_pct"),
             "expected_records_without_effect": self.power.get("expected_records_without_effect"),
@@ -251,6 +251,9 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
         "lat": chosen["lat"].to_numpy(float)})
     power = minimum_detectable_effect(rates, treated_days, p.days - treated_days, power=p.power, alpha=p.alpha,
                                       dispersion=p.dispersion)
+    at80 = power if p.power == 0.8 else minimum_detectable_effect(
+        rates, treated_days, p.days - treated_days, power=0.8, alpha=p.alpha, dispersion=p.dispersion)
+    power["mde_at_80_power"] = at80["mde_rate_ratio"]
     power["rates_from"] = (f"recorded crimes (not intelligence) in each spot over the {span_days:.0f} days of "
                            f"history before {as_of.date().isoformat()}; police.uk months spread evenly over days")
     inputs = [*ing.files] + ([Path(scenario_file)] if scenario_file else [])
