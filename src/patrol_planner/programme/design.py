@@ -17,11 +17,11 @@ import pandas as pd
 
 from patrol_planner.errors import ProgrammeError
 from patrol_planner.programme import randomise as rz
+from patrol_planner.programme._scenario import Scenario, parse_hhmm
 from patrol_planner.programme.params import ProgrammeParams
 from patrol_planner.programme.power import minimum_detectable_effect
 from patrol_planner.programme.record import write_programme
 from patrol_planner.programme.spots import choose_separated, listed_cells, touching_pairs
-from patrol_planner.scenario_config import Scenario, parse_hhmm
 
 #: Re-draws of the design used to estimate day-level probabilities when limits make them uneven.
 PROBABILITY_DRAWS = 400
@@ -224,18 +224,17 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
     ProgrammeError
         No history before the start, too few separated cells, touching listed spots, infeasible limits.
     """
+    from patrol_planner.programme import _scenario as sc
     from patrol_planner.provenance import provenance
-    from patrol_planner.scenario import cell_labels, hotspot_model, ingest_scenario, patrol_relevant
 
     as_of = _as_of(s, p)
-    ing = ingest_scenario(s)
-    usable, _ = patrol_relevant(ing.incidents, s)
-    hist, span_days = _history(usable, as_of, p.history_days)
-    model = hotspot_model(s).set_params(cell_size_m=p.spot_size_m).fit(hist)
+    incidents, files = sc.ingest(s)
+    hist, span_days = _history(sc.usable_records(incidents, s), as_of, p.history_days)
+    model = sc.hotspot_model(s, cell_size_m=p.spot_size_m).fit(hist)
     cells = model.score(as_of)
     chosen = _choose(p, cells, model)
     cell_ids = chosen["cell_id"].astype(str).tolist()
-    labels = cell_labels(model, hist, cell_ids, as_of)
+    labels = sc.place_labels(model, hist, cell_ids, as_of)
     rates = _spot_rates(model, hist, cell_ids, span_days)
     sched, probs, target, method = _draw(p, chosen["score"].to_numpy(float))
     width = max(2, len(str(len(cell_ids))))
@@ -256,7 +255,7 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
     power["mde_at_80_power"] = at80["mde_rate_ratio"]
     power["rates_from"] = (f"recorded crimes (not intelligence) in each spot over the {span_days:.0f} days of "
                            f"history before {as_of.date().isoformat()}; police.uk months spread evenly over days")
-    inputs = [*ing.files] + ([Path(scenario_file)] if scenario_file else [])
+    inputs = [*files] + ([Path(scenario_file)] if scenario_file else [])
     prov = provenance(inputs, {"programme": p.model_dump(mode="json"), "hotspots": {
         k: v for k, v in model.get_params().items() if k != "harm"} | {"harm": model.harm_.name},
         "scenario": s.name, "seed": p.seed})

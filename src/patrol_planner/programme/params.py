@@ -1,6 +1,6 @@
 """The ``[programme]`` table of a scenario file, validated, and the loader that reads it.
 
-The scenario models in :mod:`patrol_planner.scenario_config` forbid unknown tables, so the loader reads the
+The scenario models forbid unknown tables, so the loader reads the
 TOML once, takes the ``[programme]`` table out, validates it into :class:`ProgrammeParams` and hands the
 rest of the file to the existing scenario validation unchanged. Every error names the field it is about.
 See ``docs/programme.md`` for the meaning of each field and its sources.
@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from patrol_planner.errors import ProgrammeError
-from patrol_planner.scenario_config import Scenario, parse_hhmm, parse_window, scenario_from_dict
+from patrol_planner.programme._scenario import Scenario, parse_hhmm, parse_window, scenario_from_dict
 
 
 class SpotPoint(BaseModel):
@@ -186,8 +186,8 @@ def programme_params_from_dict(table: dict[str, Any], *, source: str = "<dict>")
 def load_programme_scenario(path: str | Path) -> tuple[Scenario, ProgrammeParams]:
     """Read a scenario file holding a ``[programme]`` table.
 
-    Returns the scenario (validated by :func:`~patrol_planner.scenario_config.scenario_from_dict` without the
-    programme table) and the programme parameters.
+    Returns the scenario (validated by the scenario package's ``scenario_from_dict`` without the programme
+    table) and the programme parameters.
     """
     p = Path(path)
     if not p.is_file():
