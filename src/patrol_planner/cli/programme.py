@@ -1,0 +1,98 @@
+"""``patrol-planner programme``, ``programme-amend`` and ``programme-day``: design, amend and read a programme."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from patrol_planner.cli._common import print_json, user_errors
+
+
+def _date(text: str, what: str) -> date:
+    from patrol_planner.errors import ProgrammeError
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ProgrammeError(f"{what} must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def programme(
+    scenario: Path = typer.Argument(..., help="Scenario TOML file with a [programme] table."),
+    out: Path = typer.Option(..., "--out", help="Programme folder to write (must be new or hold this programme)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
+) -> None:
+    """Design a randomised hot-spot programme and write its folder (schedule, spots, design, calendar)."""
+    from patrol_planner.programme import read_programme
+    from patrol_planner.programme.calendar import write_calendar
+    from patrol_planner.programme.design import design_programme
+    from patrol_planner.programme.params import load_programme_scenario
+
+    s, params = load_programme_scenario(scenario)
+    d = design_programme(s, params, scenario_file=scenario)
+    folder = d.write(out)
+    write_calendar(read_programme(folder))
+    summary = d.summary() | {"out": str(folder)}
+    if as_json:
+        print_json(summary)
+        return
+    typer.echo(f"{summary['spots']} spots, {summary['days']} days from {summary['start_date']}: "
+               f"{summary['treated_spot_days']} treated and {summary['control_spot_days']} control spot-days")
+    if summary["mde_rate_ratio"] is not None:
+        typer.echo(f"detectable with {params.power:.0%} power at the {params.alpha:.0%} level: a "
+                   f"{summary['mde_reduction_pct']}% fall (rate ratio {summary['mde_rate_ratio']})")
+    else:
+        typer.echo(f"warning: {summary['note']}", err=True)
+    typer.echo(f"written to {folder} (schedule.csv, spots.geojson, programme.json, calendar.html)")
+
+
+def programme_amend(
+    folder: Path = typer.Argument(..., help="Programme folder."),
+    action: str = typer.Option(..., "--action", help="cancel_day, cancel_spot_day or drop_spot."),
+    day: str | None = typer.Option(None, "--date", help="Programme day YYYY-MM-DD (drop_spot: from this day)."),
+    spot: str | None = typer.Option(None, "--spot", help="Spot id, e.g. S03."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept in amendments.csv; no sensitive detail)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
+) -> None:
+    """Record an amendment beside the schedule (the schedule itself is never rewritten)."""
+    from patrol_planner.programme import add_amendment, read_programme
+    from patrol_planner.programme.calendar import write_calendar
+
+    when = _date(day, "--date") if day else None
+    am = add_amendment(folder, action=action, reason=reason, day=when, spot_id=spot)
+    prog = read_programme(folder)
+    write_calendar(prog)
+    delivered = prog.delivered_schedule()
+    summary = {"amendments": len(am), "treated_spot_days_assigned": int(delivered["assigned"].sum()),
+               "treated_spot_days_after_amendments": int(delivered["treated"].sum())}
+    if as_json:
+        print_json(summary)
+        return
+    typer.echo(f"amendment recorded ({summary['amendments']} in all); treated spot-days now "
+               f"{summary['treated_spot_days_after_amendments']} of {summary['treated_spot_days_assigned']} assigned")
+
+
+def programme_day(
+    folder: Path = typer.Argument(..., help="Programme folder."),
+    day: str = typer.Option(..., "--date", help="Programme day YYYY-MM-DD."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Print one day's tasking: the patrol window, the spots to patrol and the control spots to keep away from."""
+    from patrol_planner.programme.tasking import day_tasking
+
+    t = day_tasking(folder, _date(day, "--date"))
+    if as_json:
+        print_json(t)
+        return
+    typer.echo(f"{t['date']}: patrol window {t['window_start']} to {t['window_end']}; dose {t['visits']} x "
+               f"{t['minutes']:g} min")
+    typer.echo("patrol: " + (", ".join(f"{s['spot_id']} {s['place']}" for s in t["treated"]) or "none"))
+    typer.echo("keep away (controls): " + ", ".join(f"{s['spot_id']} {s['place']}" for s in t["control"]))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("programme")(user_errors(programme))
+    app.command("programme-amend")(user_errors(programme_amend))
+    app.command("programme-day")(user_errors(programme_day))
