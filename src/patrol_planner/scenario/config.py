@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,27 +35,8 @@ from pydantic import (
 
 from patrol_planner.errors import ScenarioError
 from patrol_planner.hotspots.backtest import DEFAULT_BUDGETS
-
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-def parse_hhmm(text: str) -> time:
-    """``"22:00"`` -> :class:`datetime.time`."""
-    m = _HHMM.match(text.strip())
-    if not m:
-        raise ValueError(f"{text!r} is not a time of day HH:MM")
-    return time(int(m.group(1)), int(m.group(2)))
-
-
-def parse_window(text: str) -> tuple[time, time]:
-    """``"22:00-06:00"`` -> (start, end); the end may be on the next day."""
-    parts = text.split("-")
-    if len(parts) != 2:
-        raise ValueError(f"{text!r} is not a window HH:MM-HH:MM")
-    a, b = parse_hhmm(parts[0]), parse_hhmm(parts[1])
-    if a == b:
-        raise ValueError(f"window {text!r} has zero length")
-    return a, b
+from patrol_planner.scenario.programme_table import ProgrammeParams, normalise_programme_table
+from patrol_planner.scenario.timetext import parse_hhmm, parse_window
 
 
 def _hhmm(t: time) -> str:
@@ -297,7 +277,13 @@ class Scenario(_Model):
     units: list[UnitConfig] = Field(default_factory=list)
     solver: SolverConfig = SolverConfig()
     backtest: BacktestConfig | None = None
+    programme: ProgrammeParams | None = None  # a hot-spot programme's design (docs/programme.md)
     base_dir: Path = Path(".")  # set by load_scenario: where relative paths start
+
+    @field_validator("programme", mode="before")
+    @classmethod
+    def _programme_table(cls, v: Any) -> Any:
+        return normalise_programme_table(v) if isinstance(v, dict) else v
 
     @model_validator(mode="after")
     def _units_unique(self) -> Scenario:
