@@ -1,0 +1,1 @@
+"""Evaluation of a hot-spot programme: did the patrols reduce harm, and who bore them."""
