@@ -157,7 +157,7 @@ def fit_rate_ratio(table: pd.DataFrame, *, outcome: str = "crimes", terms: Seque
     x = x.loc[:, (x != 0).any(axis=0)]  # a left-out spot's dummy is all zero
     x = pd.concat([sub[list(terms)].astype(float), x], axis=1)
     y = sub[outcome].to_numpy(float)
-    is_count = np.allclose(y, np.round(y))
+    is_count = "harm" not in outcome and np.allclose(y, np.round(y))  # harm is never modelled as a count
     pois = _fit(y, x, sm.families.Poisson(), se, sub)
     disp = float(pois.pearson_chi2 / pois.df_resid)
     alpha, ct_p = cameron_trivedi(y, pois.mu) if is_count else (float("nan"), float("nan"))
