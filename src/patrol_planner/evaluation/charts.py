@@ -9,10 +9,13 @@ import pandas as pd
 
 
 def _svg(fig) -> str:
+    import matplotlib
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    # a fixed id salt and no date keep the page byte-identical for the same inputs
+    with matplotlib.rc_context({"svg.hashsalt": "patrol_planner"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG sits inside HTML

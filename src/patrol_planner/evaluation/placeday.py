@@ -111,7 +111,7 @@ def spot_day_table(programme: Programme, incidents: pd.DataFrame, *, ring_m: flo
         raise EvaluationError("the schedule does not cover every spot-day of the programme")
     out = out.fillna({"crimes": 0, "harm_days": 0.0, "ring_crimes": 0, "ring_harm_days": 0.0})
     out["treated"] = out["treated"].astype(int)
-    out["dow"] = pd.to_datetime(out["date"]).dt.dayofweek
+    out["dow"] = pd.to_datetime(out["date"]).dt.day_of_week
     out["after_treated"] = after_treated(out)
     for c in ("crimes", "ring_crimes"):
         out[c] = out[c].astype(int)
