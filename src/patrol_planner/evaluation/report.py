@@ -24,7 +24,7 @@ from patrol_planner.programme import Programme
 ESTIMATE_COLUMNS = ("analysis", "outcome", "term", "rate_ratio", "ci_low", "ci_high", "p_value", "randomisation_p",
                     "family", "se", "treated_total", "control_total")
 WDD_COLUMNS = ("measure", "t0", "t1", "c0", "c1", "d0", "d1", "cd0", "cd1", "wdd", "z", "p_value", "rate_ratio",
-               "ci_low", "ci_high")
+               "ci_low", "ci_high", "rate_ratio_p")
 
 
 def _env() -> jinja2.Environment:

@@ -201,13 +201,16 @@ def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, param
                                 buffer_m=params.ring_m)
     results = wdd_test(incidents, spots_xy, controls, before, after, buffer_m=params.ring_m)
     main = results[0]
-    text, weak = V.verdict(main.rate_ratio, main.ci_low, main.ci_high, main.p_value, events=main.t0 + main.t1,
-                           what="crimes", where="at the spots after the start (relative to matched controls)")
+    where = "at the spots after the start (relative to matched controls)"
+    text, weak = V.verdict(main.rate_ratio, main.ci_low, main.ci_high, main.rate_ratio_p,
+                           events=main.t0 + main.t1, what="crimes", where=where)
     verdicts = [text, f"Weighted displacement difference: {main.wdd:+.0f} crimes (z = {main.z:.2f}, "
                       f"p = {main.p_value:.3f}); negative means fewer crimes than the controls suggest."]
+    if (main.p_value < 0.05) != (main.rate_ratio_p < 0.05):
+        verdicts.append("The two month-level measures disagree (one finds a change, the other does not): "
+                        "no firm conclusion should be drawn.")
     h = results[1]
-    where = "at the spots after the start (relative to matched controls)"
-    verdicts.append(V.verdict(h.rate_ratio, h.ci_low, h.ci_high, h.p_value, events=main.t0 + main.t1,
+    verdicts.append(V.verdict(h.rate_ratio, h.ci_low, h.ci_high, h.rate_ratio_p, events=main.t0 + main.t1,
                               what="victim harm", where=where)[0])
     caveats = list(V.GENERAL_CAVEATS[:3]) + [
         "Month-level: police.uk gives only the month of each crime, so patrol days cannot be compared with control "
@@ -219,7 +222,7 @@ def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, param
     summary = {
         "method": "month-level WDD", "outcome": "crimes", "rate_ratio": main.rate_ratio, "ci_low": main.ci_low,
         "ci_high": main.ci_high, "p_value": main.p_value, "p_value_kind": "WDD z test (Poisson)",
-        "wdd": main.wdd, "wdd_z": main.z, "treated_spot_days": None, "control_spot_days": None,
+        "rate_ratio_p": main.rate_ratio_p, "wdd": main.wdd, "wdd_z": main.z, "treated_spot_days": None, "control_spot_days": None,
         "months_before": [str(m) for m in before_m], "months_after": [str(m) for m in after_m],
         "spots": len(spots_xy), "weak": weak,
     }

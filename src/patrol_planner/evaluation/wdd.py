@@ -56,6 +56,7 @@ class WDDResult:
     rate_ratio: float
     ci_low: float
     ci_high: float
+    rate_ratio_p: float
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,33 +83,37 @@ def _grid_cells(x: np.ndarray, y: np.ndarray, cell_m: float) -> pd.DataFrame:
 
 def matched_controls(incidents: pd.DataFrame, spots_xy: dict[str, BaseGeometry], before: np.ndarray, *,
                      cell_m: float, buffer_m: float) -> dict[str, BaseGeometry]:
-    """One control cell per spot, matched on before-period victim harm (nearest, without replacement).
+    """One control cell per spot, matched on before-period victim harm and crime count, without replacement.
 
-    Candidates are grid cells of ``cell_m`` [m] with crimes before, farther than ``2 * buffer_m`` from any
-    spot and from controls already chosen, so no ring overlaps a spot or another control.
+    Distance: ``|log(1 + harm_s) - log(1 + harm_c)| + |log(1 + n_s) - log(1 + n_c)|``. Harm alone is not
+    enough: WDD compares absolute changes, so a control with the same harm but a third of the crimes (a few
+    violent crimes against many thefts) changes by less in crimes when everything falls with the season, and
+    the test reads that as an effect. Candidates are grid cells of ``cell_m`` [m] with crimes before,
+    farther than ``2 * buffer_m`` from any spot and from controls already chosen, so no ring overlaps a
+    spot or another control. Spots are matched busiest first.
     """
     harm = victim_harm(incidents["category"])
     cells = _grid_cells(incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float), cell_m)
-    prior = cells[before].assign(h=harm[before]).groupby(["cx", "cy"])["h"].sum()
-    cand = [(float(h), box(cx * cell_m, cy * cell_m, (cx + 1) * cell_m, (cy + 1) * cell_m))
-            for (cx, cy), h in prior.items()]
+    grouped = cells[before].assign(h=harm[before], n=1).groupby(["cx", "cy"])[["h", "n"]].sum()
     polys = list(spots_xy.values())
     taken = shapely.union_all(polys).buffer(2 * buffer_m)
-    spot_tree = shapely.STRtree(polys)
+    boxes = [box(cx * cell_m, cy * cell_m, (cx + 1) * cell_m, (cy + 1) * cell_m) for cx, cy in grouped.index]
+    free = ~shapely.intersects(np.array(boxes, dtype=object), taken) if boxes else np.zeros(0, bool)
+    ch, cn = np.log1p(grouped["h"].to_numpy(float)), np.log1p(grouped["n"].to_numpy(float))
     pts = shapely.points(incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float))
-    pi, si = spot_tree.query(pts[before], predicate="intersects")
+    pi, si = shapely.STRtree(polys).query(pts[before], predicate="intersects")
     spot_h = np.bincount(si, weights=harm[before][pi], minlength=len(polys))
-    order = np.argsort(-spot_h)
+    spot_n = np.bincount(si, minlength=len(polys)).astype(float)
     out: dict[str, BaseGeometry] = {}
     ids = list(spots_xy)
-    free = [c for c in cand if not c[1].intersects(taken)]
-    for k in order:
-        if not free:
+    centres = shapely.centroid(np.array(boxes, dtype=object)) if boxes else np.zeros(0, object)
+    for k in np.argsort(-spot_h, kind="stable"):
+        if not free.any():
             raise EvaluationError("not enough control cells away from the spots; narrow the buffer")
-        j = int(np.argmin([abs(h - spot_h[k]) for h, _ in free]))
-        out[f"C-{ids[k]}"] = free[j][1]
-        zone = free[j][1].buffer(2 * buffer_m)
-        free = [c for c in free if not c[1].intersects(zone)]
+        dist = np.abs(ch - np.log1p(spot_h[k])) + np.abs(cn - np.log1p(spot_n[k]))
+        j = int(np.argmin(np.where(free, dist, np.inf)))
+        out[f"C-{ids[k]}"] = boxes[j]
+        free &= shapely.distance(centres, boxes[j].centroid) > 2 * buffer_m + cell_m * 1.5
     return out
 
 
@@ -150,10 +155,12 @@ def _wdd_from(measure: str, v: dict[str, float], sq: dict[str, float]) -> WDDRes
         # delta method: Var(log S) = sum(w^2) / S^2 (= 1 / S for counts)
         se = np.sqrt(sum(sq[k] / v[k] ** 2 for k in core))
         rr, lo, hi = np.exp(lrr), np.exp(lrr - 1.96 * se), np.exp(lrr + 1.96 * se)
+        rr_p = float(2 * stats.norm.sf(abs(lrr / se)))
     else:
-        rr = lo = hi = float("nan")
+        rr = lo = hi = rr_p = float("nan")
     return WDDResult(measure=measure, **v, wdd=float(wdd), variance=float(variance), z=float(z), p_value=p,
-                     rate_ratio=float(rr), ci_low=float(lo), ci_high=float(hi))
+                     rate_ratio=float(rr), ci_low=float(lo), ci_high=float(hi),
+                     rate_ratio_p=rr_p)
 
 
 def month_masks(incidents: pd.DataFrame, before: list[pd.Period], after: list[pd.Period]):
