@@ -222,7 +222,8 @@ def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, param
     summary = {
         "method": "month-level WDD", "outcome": "crimes", "rate_ratio": main.rate_ratio, "ci_low": main.ci_low,
         "ci_high": main.ci_high, "p_value": main.p_value, "p_value_kind": "WDD z test (Poisson)",
-        "rate_ratio_p": main.rate_ratio_p, "wdd": main.wdd, "wdd_z": main.z, "treated_spot_days": None, "control_spot_days": None,
+        "rate_ratio_p": main.rate_ratio_p, "wdd": main.wdd, "wdd_z": main.z, "treated_spot_days": None,
+        "control_spot_days": None,
         "months_before": [str(m) for m in before_m], "months_after": [str(m) for m in after_m],
         "spots": len(spots_xy), "weak": weak,
     }
