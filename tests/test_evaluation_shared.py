@@ -68,6 +68,31 @@ def test_nyc_evaluate_command_json(nyc, tmp_path):
 
 
 @pytest.mark.slow
+def test_nyc_with_dosage_reports_as_delivered_and_contamination(nyc, tmp_path):
+    """With dosage the page adds as-delivered estimates (with their not-randomised caveat) and counts the
+    control spot-days where officers were present (contamination). Dosage here is written by the test."""
+    import pandas as pd
+
+    prog, *_ = nyc
+    sched = prog.schedule
+    minutes = sched["treated"] * 15.0
+    minutes[sched.index % 97 == 0] = 10.0  # a few control days visited, a few treated days shortened
+    (tmp_path / "D").mkdir()
+    sched.assign(date=[d.isoformat() for d in sched["date"]], minutes_present=minutes)[
+        ["date", "spot_id", "treated", "minutes_present", "visits"]].to_csv(tmp_path / "D" / "dosage.csv", index=False)
+    r = runner.invoke(app, ["evaluate", str(prog.folder), "--crimes", str(NYC), "--mapping", "nyc-vehicle-thefts",
+                            "--dosage", str(tmp_path / "D"), "--out", str(tmp_path / "E"), "--draws", "99"])
+    assert r.exit_code == 0, r.output
+    est = pd.read_csv(tmp_path / "E" / "estimates.csv")
+    assert {"as delivered (any GPS presence)", "as delivered (per 15 min present)"} <= set(est["analysis"])
+    delivery = json.loads((tmp_path / "E" / "evaluation.json").read_text())["delivery"]
+    expected = int(((sched["treated"] == 0) & (sched.index % 97 == 0)).sum())
+    assert delivery["control_days_with_presence"] == expected > 0
+    html = (tmp_path / "E" / "evaluation.html").read_text()
+    assert "Contamination" in html and "not randomised" in html
+
+
+@pytest.mark.slow
 def test_nyc_aa_calibration(nyc):
     """No patrols: over 60 schedules the 95% interval holds 1 in at least 85% and the randomisation test
     rejects in at most 15% (the benchmark's 200 schedules give the precise figures)."""
