@@ -52,9 +52,11 @@ def register(app: typer.Typer) -> None:
         lsoa = eq.incident_lsoas(incidents, files)
         report, reason = None, ""
         if lsoa.notna().any():
-            spots = eq.spot_lsoas(project_spots(prog.spots, incidents.attrs["crs"]), incidents, lsoa)
+            spots_xy = project_spots(prog.spots, incidents.attrs["crs"])
+            spots = eq.spot_lsoas(spots_xy, incidents, lsoa)
             delivered = ev.spot_days if dose is not None else None
-            report = eq.equity_report(prog.schedule, spots, incidents, lsoa, eq.load_ons(ons), delivered=delivered)
+            report = eq.equity_report(prog.schedule, spots, incidents, lsoa, eq.load_ons(ons), delivered=delivered,
+                                      spots_xy=spots_xy)
         else:
             reason = ("No equity report: the crimes carry no LSOA codes (only police.uk street files do), so spots "
                       "cannot be linked to deprivation deciles or populations.")

@@ -116,12 +116,36 @@ class EquityReport:
     counts: dict = field(default_factory=dict)
 
 
+def _nearby_deciles(sp: pd.DataFrame, spots_xy: dict[str, BaseGeometry], incidents: pd.DataFrame,
+                    inc_dec: pd.Series, max_link_m: float) -> pd.DataFrame:
+    """For spots whose own LSOA has no IoD 2019 decile (a 2021 code from a boundary change), take the most common
+    decile of the crimes within ``max_link_m`` [m] whose LSOA has one; flagged in ``decile_source``."""
+    known = (inc_dec != "unknown").to_numpy()
+    pts = shapely.points(incidents["x_m"].to_numpy(float)[known], incidents["y_m"].to_numpy(float)[known])
+    decs = inc_dec.to_numpy()[known]
+    tree = shapely.STRtree(pts) if len(pts) else None
+    sp = sp.copy()
+    sp["decile_source"] = np.where(sp["imd_decile"] == "unknown", "none", "own LSOA")
+    for i in sp.index[sp["imd_decile"] == "unknown"]:
+        geom = spots_xy.get(sp.at[i, "spot_id"])
+        if tree is None or geom is None:
+            continue
+        near = tree.query(geom.buffer(max_link_m), predicate="intersects")
+        if len(near):
+            sp.at[i, "imd_decile"] = int(pd.Series(decs[near]).astype(int).mode().iloc[0])
+            sp.at[i, "decile_source"] = "nearby LSOAs"
+    return sp
+
+
 def equity_report(schedule: pd.DataFrame, spots: pd.DataFrame, incidents: pd.DataFrame, lsoa: pd.Series,
-                  ons: OnsTables, *, delivered: pd.DataFrame | None = None) -> EquityReport:
+                  ons: OnsTables, *, delivered: pd.DataFrame | None = None,
+                  spots_xy: dict[str, BaseGeometry] | None = None, max_link_m: float = 500.0) -> EquityReport:
     """Minutes and spots by IMD decile against each decile's share of victim harm.
 
     ``spots`` from :func:`spot_lsoas`; ``lsoa`` the incidents' codes (:func:`incident_lsoas`); the area
     is every LSOA named on the crimes given. ``delivered``: spot-days with ``minutes_present`` [min].
+    With ``spots_xy`` (projected spot polygons), a spot whose LSOA code has no IoD 2019 decile takes the
+    most common decile of crimes within ``max_link_m`` [m] (``decile_source`` = ``nearby LSOAs``).
     """
     area = pd.Series(lsoa.dropna().unique(), dtype=str)
     dec_of = area.map(ons.deciles)
@@ -142,6 +166,8 @@ def equity_report(schedule: pd.DataFrame, spots: pd.DataFrame, incidents: pd.Dat
         sp["delivered_minutes"] = sp["spot_id"].map(dm).fillna(0.0)
     harm = pd.Series(victim_harm(incidents["category"]), index=incidents.index)
     inc_dec = lsoa.map(lambda c: decile(c) if isinstance(c, str) else "unknown")
+    if spots_xy is not None:
+        sp = _nearby_deciles(sp, spots_xy, incidents, inc_dec, max_link_m)
     keys = [*range(1, 11), "unknown"]
     t = pd.DataFrame({"imd_decile": keys})
     t["spots"] = t["imd_decile"].map(sp.groupby("imd_decile").size()).fillna(0).astype(int)
@@ -167,6 +193,8 @@ def equity_report(schedule: pd.DataFrame, spots: pd.DataFrame, incidents: pd.Dat
         "incidents_without_lsoa": int(lsoa.isna().sum()),
         "spots_unlinked": int((sp["link"] == "unlinked").sum()),
         "spots_without_decile": int((sp["imd_decile"] == "unknown").sum()),
+        "spots_decile_from_nearby_lsoas": int((sp.get("decile_source") == "nearby LSOAs").sum())
+        if "decile_source" in sp else 0,
         "ons_folder": ons.folder,
     }
     return EquityReport(table=t[list(EQUITY_COLUMNS)], spots=sp, counts=counts)
