@@ -151,6 +151,7 @@ def _leics_programme(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     return folder, inc
 
 
+@pytest.mark.slow
 def test_evaluate_month_level_on_bundled_police_uk_with_equity(tmp_path):
     """police.uk months give the month-level WDD; the page is offline, escaped and says what it found; the
     equity table links spots to IMD deciles through police.uk LSOA codes and counts what did not match."""

@@ -93,6 +93,31 @@ def test_nyc_with_dosage_reports_as_delivered_and_contamination(nyc, tmp_path):
 
 
 @pytest.mark.slow
+def test_nyc_amendments_compare_the_amended_schedule_apart(nyc, tmp_path):
+    """A cancelled day changes the as-amended comparison (treated crimes that day move to the control side) and
+    leaves intention to treat as assigned."""
+    import shutil
+
+    from patrol_planner.evaluation.run import EvaluationParams, evaluate
+    from patrol_planner.programme import add_amendment
+
+    prog, inc, _, table = nyc
+    folder = shutil.copytree(prog.folder, tmp_path / "prog")
+    treated_hits = table[(table["treated"] == 1) & (table["crimes"] > 0)]
+    day = treated_hits["date"].iloc[len(treated_hits) // 2]  # a day whose cancellation moves crimes
+    add_amendment(folder, action="cancel_day", day=day, reason="major incident")
+    ev = evaluate(read_programme(folder), inc, params=EvaluationParams(n_draws=99))
+    est = ev.estimates.set_index("analysis")
+    itt = est.loc["intention to treat (spots)"]
+    itt = itt[itt["outcome"] == "crimes"].iloc[0]
+    amended = est.loc["as delivered (schedule after amendments)"]
+    lost = table.loc[(table["date"] == day) & (table["treated"] == 1), "crimes"].sum()
+    assert lost > 0
+    assert itt["treated_total"] == table.loc[table["treated"] == 1, "crimes"].sum()
+    assert amended["treated_total"] == itt["treated_total"] - lost
+
+
+@pytest.mark.slow
 def test_nyc_aa_calibration(nyc):
     """No patrols: over 60 schedules the 95% interval holds 1 in at least 85% and the randomisation test
     rejects in at most 15% (the benchmark's 200 schedules give the precise figures)."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from patrol_planner.errors import EvaluationError
 from patrol_planner.evaluation import verdict as V
-from patrol_planner.evaluation.countmodel import RateRatio, fit_rate_ratio, fixed_effects
+from patrol_planner.evaluation.countmodel import SE_KINDS, RateRatio, fit_rate_ratio, fixed_effects
 from patrol_planner.evaluation.design import Design, k_of_n_design_from_schedule, reference_matrix
 from patrol_planner.evaluation.dosage import attach_dosage, delivery_summary
 from patrol_planner.evaluation.placeday import project_spots, spot_day_table
@@ -40,6 +40,8 @@ class EvaluationParams:
     def __post_init__(self) -> None:
         if not self.ring_m > 0:
             raise EvaluationError(f"ring_m must be > 0 m, got {self.ring_m}")
+        if self.se not in SE_KINDS:
+            raise EvaluationError(f"se must be one of {', '.join(SE_KINDS)}, not {self.se!r}")
         if self.n_draws < 99:
             raise EvaluationError(f"n_draws must be at least 99 for a usable p-value, got {self.n_draws}")
 
@@ -149,8 +151,9 @@ def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params:
     caveats = list(V.GENERAL_CAVEATS) + [V.CARRY_OVER_CAVEAT, V.DISPLACEMENT_CAVEAT]
     delivery = None
     if len(programme.amendments):
-        amended = programme.delivered_schedule()
-        t2 = table.assign(delivered_amend=amended["treated"].to_numpy(int))
+        amended = programme.delivered_schedule().assign(spot_id=lambda d: d["spot_id"].astype(str))
+        by_key = amended.set_index(["date", "spot_id"])["treated"].rename("delivered_amend")
+        t2 = table.join(by_key, on=["date", "spot_id"])  # schedule.csv order need not be the table's order
         for r in _safe_fit(t2, notes, outcome="crimes", terms=("delivered_amend",), se=params.se, fe=fe):
             rows.append(_row(r, "as delivered (schedule after amendments)", None))
     if dosage is not None:
