@@ -143,6 +143,7 @@ def _leics_programme(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     """Rutland spots (busiest 250 m cells in July 2022) on a programme starting 1 August 2022; no patrols."""
     inc = ingest(LEICS, aoi_lonlat=(-0.8229, 52.5236, -0.4277, 52.7611)).incidents
     spots = top_cell_spots(inc, cell_m=250, n_spots=8, until="2022-08-01")
+    spots["features"][0]["properties"]["spot_id"] = "<i>S01</i>"  # markup in a name must be shown, not run
     ids = [f["properties"]["spot_id"] for f in spots["features"]]
     design = k_of_n(ids, date(2022, 8, 1), 31, 4)
     folder = write_programme(tmp_path / "rutland", design=programme_design(
@@ -165,6 +166,7 @@ def test_evaluate_month_level_on_bundled_police_uk_with_equity(tmp_path):
         assert k in js
     assert js["method"] == "month-level WDD" and js["months_before"] == ["2022-07"]
     assert js["equity"]["spots_unlinked"] == 0 and js["equity"]["lsoas_without_imd_decile"] == 0
+    assert js["equity"]["incidents_without_lsoa"] == 0  # every ingested row found its raw row's LSOA code
     eq = pd.read_csv(out / "equity.csv")
     assert eq["spots"].sum() == 8 and eq["harm_share"].sum() == pytest.approx(1.0)
     assert eq["planned_minutes"].sum() == pd.read_csv(folder / "schedule.csv")["minutes"].sum()
@@ -172,6 +174,19 @@ def test_evaluate_month_level_on_bundled_police_uk_with_equity(tmp_path):
     assert "default-src 'none'" in html and "<script" not in html
     assert 'src="http' not in html and 'href="http' not in html
     assert "Weighted Displacement Difference" in html and "not proof" in html
+    assert "&lt;i&gt;S01&lt;/i&gt;" in html and "<i>S01" not in html
+
+
+def test_equity_for_programme_matches_the_command(tmp_path):
+    """The one-call equity function (for the calendar page) gives planned minutes by decile summing to the
+    schedule's minutes, with every bundled spot linked."""
+    from patrol_planner.evaluation.equity import equity_for_programme
+
+    folder, _ = _leics_programme(tmp_path)
+    prog = read_programme(folder)
+    rep = equity_for_programme(prog, LEICS)
+    assert rep.table["planned_minutes"].sum() == prog.schedule["minutes"].sum()
+    assert rep.counts["spots_unlinked"] == 0 and rep.table["spots"].sum() == len(prog.spots)
 
 
 def test_evaluate_command_errors_are_one_line(tmp_path):
@@ -180,7 +195,7 @@ def test_evaluate_command_errors_are_one_line(tmp_path):
     assert r.exit_code == 9 and "error:" in r.output and "Traceback" not in r.output
     folder, _ = _leics_programme(tmp_path)
     (tmp_path / "D").mkdir()
-    pd.DataFrame({"date": ["2022-08-01"], "spot_id": ["S01"], "treated": [1], "minutes_present": [15],
+    pd.DataFrame({"date": ["2022-08-01"], "spot_id": ["S02"], "treated": [1], "minutes_present": [15],
                   "visits": [1]}).to_csv(tmp_path / "D" / "dosage.csv", index=False)
     r = runner.invoke(app, ["evaluate", str(folder), "--crimes", str(LEICS[0]), "--crimes", str(LEICS[1]),
                             "--dosage", str(tmp_path / "D"), "--out", str(tmp_path / "E")])

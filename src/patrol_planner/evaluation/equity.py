@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -198,3 +199,20 @@ def equity_report(schedule: pd.DataFrame, spots: pd.DataFrame, incidents: pd.Dat
         "ons_folder": ons.folder,
     }
     return EquityReport(table=t[list(EQUITY_COLUMNS)], spots=sp, counts=counts)
+
+
+def equity_for_programme(programme: Any, crime_paths: list[str | Path], *, ons: str | Path | None = None,
+                         dosage: pd.DataFrame | None = None) -> EquityReport:
+    """One call for a page (e.g. the programme calendar): read the police.uk crimes, link spots to LSOAs and
+    build the report. ``programme`` is a :class:`patrol_planner.programme.Programme`; ``dosage`` a frame with
+    ``date, spot_id, minutes_present`` [min] (optional)."""
+    from patrol_planner.evaluation.placeday import project_spots
+    from patrol_planner.incidents import ingest
+
+    incidents = ingest(crime_paths).incidents
+    lsoa = incident_lsoas(incidents, list(crime_paths))
+    if not lsoa.notna().any():
+        raise EvaluationError("the crimes carry no LSOA codes (only police.uk street files do): no equity report")
+    spots_xy = project_spots(programme.spots, incidents.attrs["crs"])
+    return equity_report(programme.schedule, spot_lsoas(spots_xy, incidents, lsoa), incidents, lsoa, load_ons(ons),
+                         delivered=dosage, spots_xy=spots_xy)
