@@ -190,13 +190,30 @@ def test_equity_for_programme_matches_the_command(tmp_path):
 
 
 def test_evaluate_command_errors_are_one_line(tmp_path):
-    """A missing programme folder, and dosage with month-only crimes, give one-line errors and their exit codes."""
+    """A missing programme folder and dosage naming an unknown spot give one-line errors and their exit codes."""
     r = runner.invoke(app, ["evaluate", str(tmp_path / "nope"), "--crimes", str(LEICS[0])])
     assert r.exit_code == 9 and "error:" in r.output and "Traceback" not in r.output
     folder, _ = _leics_programme(tmp_path)
     (tmp_path / "D").mkdir()
-    pd.DataFrame({"date": ["2022-08-01"], "spot_id": ["S02"], "treated": [1], "minutes_present": [15],
+    pd.DataFrame({"date": ["2022-08-01"], "spot_id": ["S99"], "treated": [1], "minutes_present": [15],
                   "visits": [1]}).to_csv(tmp_path / "D" / "dosage.csv", index=False)
     r = runner.invoke(app, ["evaluate", str(folder), "--crimes", str(LEICS[0]), "--crimes", str(LEICS[1]),
                             "--dosage", str(tmp_path / "D"), "--out", str(tmp_path / "E")])
-    assert r.exit_code == 11 and "timestamped" in r.output
+    assert r.exit_code == 10 and "S99" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.slow
+def test_month_level_with_dosage_gives_delivered_minutes_by_decile(tmp_path):
+    """With police.uk months, dosage still gives delivery figures and delivered minutes in the equity table."""
+    folder, _ = _leics_programme(tmp_path)
+    sched = read_programme(folder).schedule
+    (tmp_path / "D").mkdir()
+    sched.assign(date=[d.isoformat() for d in sched["date"]], minutes_present=sched["treated"] * 12.0)[
+        ["date", "spot_id", "treated", "minutes_present", "visits"]].to_csv(tmp_path / "D" / "dosage.csv", index=False)
+    r = runner.invoke(app, ["evaluate", str(folder), *sum((["--crimes", str(p)] for p in LEICS), []),
+                            "--dosage", str(tmp_path / "D"), "--out", str(tmp_path / "E")])
+    assert r.exit_code == 0, r.output
+    eq = pd.read_csv(tmp_path / "E" / "equity.csv")
+    assert eq["delivered_minutes"].sum() == pytest.approx(12.0 * sched["treated"].sum())
+    delivery = json.loads((tmp_path / "E" / "evaluation.json").read_text())["delivery"]
+    assert delivery["control_days_with_presence"] == 0 and delivery["treated_days_without_presence"] == 0

@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         if lsoa.notna().any():
             spots_xy = project_spots(prog.spots, incidents.attrs["crs"])
             spots = eq.spot_lsoas(spots_xy, incidents, lsoa)
-            delivered = ev.spot_days if dose is not None else None
+            delivered = dose  # spot_id, minutes_present [min]
             report = eq.equity_report(prog.schedule, spots, incidents, lsoa, eq.load_ons(ons), delivered=delivered,
                                       spots_xy=spots_xy)
         else:

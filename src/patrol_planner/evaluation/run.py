@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -248,8 +248,15 @@ def evaluate(programme: Programme, incidents: pd.DataFrame, *, params: Evaluatio
         if len(timed) < len(incidents):
             ev.caveats.append(f"{len(incidents) - len(timed)} crimes without a time of day were left out.")
         return ev
+    ev = evaluate_month_level(programme, incidents, params=params)
     if dosage is not None:
-        raise EvaluationError("dosage needs timestamped crimes (a place-day analysis); police.uk months cannot use it")
-    return evaluate_month_level(programme, incidents, params=params)
+        # Months cannot be split into patrol and control days, so dosage gives fidelity figures only.
+        days = programme.schedule[["date", "spot_id", "treated"]].assign(spot_id=lambda d: d["spot_id"].astype(str))
+        delivery = delivery_summary(attach_dosage(days, dosage))
+        ev = replace(ev, delivery=delivery, caveats=[*ev.caveats, (
+            "Dosage was read for delivery figures only: with monthly crime data there is no as-delivered estimate."
+        ), *([f"Contamination: officers were present on {delivery['control_days_with_presence']} control spot-days."]
+             if delivery["control_days_with_presence"] else [])])
+    return ev
 
 
