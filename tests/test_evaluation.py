@@ -175,6 +175,11 @@ def test_evaluate_month_level_on_bundled_police_uk_with_equity(tmp_path):
     assert 'src="http' not in html and 'href="http' not in html
     assert "Weighted Displacement Difference" in html and "not proof" in html
     assert "&lt;i&gt;S01&lt;/i&gt;" in html and "<i>S01" not in html
+    again = runner.invoke(app, ["evaluate", str(folder), *sum((["--crimes", str(p)] for p in LEICS), []),
+                                "--out", str(tmp_path / "E2"), "--json"])
+    assert again.exit_code == 0
+    for name in ("evaluation.html", "evaluation.json", "equity.csv", "estimates.csv"):
+        assert (out / name).read_bytes() == (tmp_path / "E2" / name).read_bytes(), name
 
 
 def test_equity_for_programme_matches_the_command(tmp_path):
