@@ -222,3 +222,15 @@ def test_month_level_with_dosage_gives_delivered_minutes_by_decile(tmp_path):
     assert eq["delivered_minutes"].sum() == pytest.approx(12.0 * sched["treated"].sum())
     delivery = json.loads((tmp_path / "E" / "evaluation.json").read_text())["delivery"]
     assert delivery["control_days_with_presence"] == 0 and delivery["treated_days_without_presence"] == 0
+
+
+def test_verdicts_say_weak_estimates_and_no_effect_in_plain_words():
+    """A clear fall is stated as a percentage; an interval across 1 is 'no clear effect ... not proof'; few events
+    or a wide interval make the estimate 'weak' in the text and the flag."""
+    from patrol_planner.evaluation.verdict import verdict
+
+    text, weak = verdict(0.6, 0.45, 0.8, 0.001, events=300)
+    assert text.startswith("There were 40% fewer crimes") and not weak
+    text, weak = verdict(0.95, 0.52, 1.75, 0.84, events=41)
+    assert "No clear effect" in text and "not proof" in text and "48% fewer to 75% more" in text
+    assert weak and "weak (only 41 events and a wide interval)" in text

@@ -124,6 +124,36 @@ def _safe_fit(table: pd.DataFrame, notes: list[str], **kw: Any) -> list[RateRati
         return []
 
 
+def _as_delivered(programme: Programme, table: pd.DataFrame, dosage: pd.DataFrame | None, *,
+                  params: EvaluationParams, fe: pd.DataFrame, rows: list, notes: list[str],
+                  caveats: list[str]) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """Not-randomised comparisons: the schedule after amendments, and GPS presence from dosage.
+
+    Appends estimate rows and caveats; returns the table (with dosage columns) and the delivery figures.
+    """
+    if len(programme.amendments):
+        amended = programme.delivered_schedule().assign(spot_id=lambda d: d["spot_id"].astype(str))
+        by_key = amended.set_index(["date", "spot_id"])["treated"].rename("delivered_amend")
+        t2 = table.join(by_key, on=["date", "spot_id"])  # schedule.csv order need not be the table's order
+        for r in _safe_fit(t2, notes, outcome="crimes", terms=("delivered_amend",), se=params.se, fe=fe):
+            rows.append(_row(r, "as delivered (schedule after amendments)", None))
+    if dosage is None:
+        return table, None
+    table = attach_dosage(table, dosage)
+    delivery = delivery_summary(table)
+    for term, label in (("delivered", "as delivered (any GPS presence)"),
+                        ("dose_15min", "as delivered (per 15 min present)")):
+        for r in _safe_fit(table, notes, outcome="crimes", terms=(term,), se=params.se, fe=fe):
+            rows.append(_row(r, label, None))
+    caveats.append(V.AS_DELIVERED_CAVEAT)
+    if delivery["control_days_with_presence"]:
+        caveats.append(
+            f"Contamination: officers were present on {delivery['control_days_with_presence']} control spot-days "
+            f"({delivery['contamination_share']:.0%} of control days), which pulls the intention-to-treat "
+            "estimate towards no effect.")
+    return table, delivery
+
+
 def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params: EvaluationParams,
                        dosage: pd.DataFrame | None = None,
                        design: Design | Callable[[int], pd.DataFrame] | None = None) -> Evaluation:
@@ -135,40 +165,21 @@ def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params:
     fe = fixed_effects(table)
     index = pd.MultiIndex.from_arrays([table["date"], table["spot_id"]])
     ref = reference_matrix(design or design_for(programme), index, params.n_draws, seed=params.seed)
-    rows, rand = [], {}
+    rows: list[dict[str, Any]] = []
     for outcome, label in (("crimes", "spots"), ("harm_days", "spots"), ("ring_crimes", "rings"),
                            ("ring_harm_days", "rings")):
         if table[outcome].sum() == 0:
             notes.append(f"No {outcome.replace('_', ' ')} in the programme: not estimated.")
             continue
         rt = randomisation_test(table, ref, outcome=outcome, mu0=null_expected(table, outcome, fe=fe))
-        rand[outcome] = rt.p_value
         for r in _safe_fit(table, notes, outcome=outcome, se=params.se, fe=fe):
             rows.append(_row(r, f"intention to treat ({label})", rt.p_value))
     for r in _safe_fit(table, notes, outcome="crimes", terms=("treated", "after_treated"), se=params.se, fe=fe):
         if r.term == "after_treated":
             rows.append(_row(r, "carry-over (control day after a treated day)", None))
     caveats = list(V.GENERAL_CAVEATS) + [V.CARRY_OVER_CAVEAT, V.DISPLACEMENT_CAVEAT]
-    delivery = None
-    if len(programme.amendments):
-        amended = programme.delivered_schedule().assign(spot_id=lambda d: d["spot_id"].astype(str))
-        by_key = amended.set_index(["date", "spot_id"])["treated"].rename("delivered_amend")
-        t2 = table.join(by_key, on=["date", "spot_id"])  # schedule.csv order need not be the table's order
-        for r in _safe_fit(t2, notes, outcome="crimes", terms=("delivered_amend",), se=params.se, fe=fe):
-            rows.append(_row(r, "as delivered (schedule after amendments)", None))
-    if dosage is not None:
-        table = attach_dosage(table, dosage)
-        delivery = delivery_summary(table)
-        for term, label in (("delivered", "as delivered (any GPS presence)"),
-                            ("dose_15min", "as delivered (per 15 min present)")):
-            for r in _safe_fit(table, notes, outcome="crimes", terms=(term,), se=params.se, fe=fe):
-                rows.append(_row(r, label, None))
-        caveats.append(V.AS_DELIVERED_CAVEAT)
-        if delivery["control_days_with_presence"]:
-            caveats.append(
-                f"Contamination: officers were present on {delivery['control_days_with_presence']} control spot-days "
-                f"({delivery['contamination_share']:.0%} of control days), which pulls the intention-to-treat "
-                "estimate towards no effect.")
+    table, delivery = _as_delivered(programme, table, dosage, params=params, fe=fe, rows=rows, notes=notes,
+                                    caveats=caveats)
     est = pd.DataFrame(rows)
     if est.empty or not (est["term"] == "treated").any():
         raise EvaluationError("the effect could not be estimated: " + " ".join(notes))
@@ -181,6 +192,13 @@ def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params:
         verdicts.append(V.verdict(hm.iloc[0].rate_ratio, hm.iloc[0].ci_low, hm.iloc[0].ci_high,
                                   hm.iloc[0].randomisation_p, events=main.treated_total + main.control_total,
                                   what="victim harm")[0])
+    ring = est[(est["term"] == "treated") & (est["outcome"] == "ring_crimes")]
+    if len(ring):
+        r0 = ring.iloc[0]
+        verdicts.append(V.verdict(r0.rate_ratio, r0.ci_low, r0.ci_high, r0.randomisation_p,
+                                  events=r0.treated_total + r0.control_total,
+                                  what="crimes", where=f"in the {params.ring_m:.0f} m rings around the spots on "
+                                  "patrol days (displacement check)")[0])
     summary = {
         "method": "place-day", "outcome": "crimes", "rate_ratio": main.rate_ratio, "ci_low": main.ci_low,
         "ci_high": main.ci_high, "p_value": main.randomisation_p, "p_value_kind": "randomisation",
@@ -204,9 +222,9 @@ def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, param
                                 buffer_m=params.ring_m)
     results = wdd_test(incidents, spots_xy, controls, before, after, buffer_m=params.ring_m)
     main = results[0]
-    where = "at the spots after the start (relative to matched controls)"
+    where, versus = "at the spots after the start", "than the matched controls suggest"
     text, weak = V.verdict(main.rate_ratio, main.ci_low, main.ci_high, main.rate_ratio_p,
-                           events=main.t0 + main.t1, what="crimes", where=where)
+                           events=main.t0 + main.t1, what="crimes", where=where, versus=versus)
     verdicts = [text, f"Weighted displacement difference: {main.wdd:+.0f} crimes (z = {main.z:.2f}, "
                       f"p = {main.p_value:.3f}); negative means fewer crimes than the controls suggest."]
     if (main.p_value < 0.05) != (main.rate_ratio_p < 0.05):
@@ -214,7 +232,7 @@ def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, param
                         "no firm conclusion should be drawn.")
     h = results[1]
     verdicts.append(V.verdict(h.rate_ratio, h.ci_low, h.ci_high, h.rate_ratio_p, events=main.t0 + main.t1,
-                              what="victim harm", where=where)[0])
+                              what="victim harm", where=where, versus=versus)[0])
     caveats = list(V.GENERAL_CAVEATS[:3]) + [
         "Month-level: police.uk gives only the month of each crime, so patrol days cannot be compared with control "
         "days; the spots as a whole are compared before and after the start with matched control cells. This is "

@@ -19,22 +19,25 @@ def pct(rr: float) -> str:
 
 
 def verdict(rate_ratio: float, ci_low: float, ci_high: float, p_value: float, *, events: float,
-            what: str = "crimes", where: str = "at the spots on patrol days") -> tuple[str, bool]:
+            what: str = "crimes", where: str = "at the spots on patrol days",
+            versus: str = "than on control days") -> tuple[str, bool]:
     """One paragraph in plain words, and whether the estimate is weak."""
     if not all(math.isfinite(v) for v in (rate_ratio, ci_low, ci_high)):
         return (f"No estimate could be made for {what}: too few events on one side of the comparison.", True)
     weak = events < FEW_EVENTS or (ci_low > 0 and ci_high / ci_low > WIDE_RATIO)
     rng = f"(rate ratio {rate_ratio:.2f}, 95% interval {ci_low:.2f} to {ci_high:.2f}, p = {p_value:.3f})"
     if ci_high < 1 and p_value < 0.05:
-        text = f"There were {pct(rate_ratio)} {what} {where} than on control days {rng}."
+        text = f"There were {pct(rate_ratio)} {what} {where} {versus} {rng}."
     elif ci_low > 1 and p_value < 0.05:
-        text = f"There were {pct(rate_ratio)} {what} {where} than on control days {rng}: an increase, not a fall."
+        text = f"There were {pct(rate_ratio)} {what} {where} {versus} {rng}: an increase, not a fall."
     else:
-        text = (f"No clear effect on {what} was found {rng}. This is not proof that patrols had no effect: the data "
-                f"are consistent with anything from {pct(ci_low)} to {pct(ci_high)} {what}.")
+        text = (f"No clear effect on {what} {where} was found {rng}. This is not proof that patrols had no effect: "
+                f"the data are consistent with anything from {pct(ci_low)} to {pct(ci_high)} {what}.")
     if weak:
-        text += (f" The estimate is weak ({events:.0f} events in the spots; the interval is wide), so it should "
-                 "not be relied on alone.")
+        why = [f"only {events:.0f} events"] if events < FEW_EVENTS else []
+        if ci_low > 0 and ci_high / ci_low > WIDE_RATIO:
+            why.append("a wide interval")
+        text += f" The estimate is weak ({' and '.join(why)}), so it should not be relied on alone."
     return text, weak
 
 
