@@ -147,6 +147,10 @@ class Plan:
     title: str = "Patrol plan"
     timezone: str = "Europe/London"
     base_map: dict[str, Any] = field(default_factory=dict)  # optional road lines for offline maps
+    #: A programme day's tasking when the plan follows a programme (``plan --programme``): ``programme``,
+    #: ``date``, ``window_start``/``window_end`` (ISO local), ``dose`` and ``control``/``cancelled`` spots
+    #: (``spot_id``, ``place``, ``lon``, ``lat``); empty for a plan made from hotspots alone.
+    tasking: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
         """A few human-readable lines."""
@@ -225,6 +229,7 @@ class Plan:
             "metrics": conv(self.metrics),
             "provenance": conv(self.provenance),
             "base_map": conv(self.base_map),
+            "tasking": conv(self.tasking),
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -263,7 +268,8 @@ class Plan:
         )
         return cls(units=tuple(units), hotspots=hotspots, metrics=d.get("metrics", {}),
                    provenance=d.get("provenance", {}), title=d.get("title", "Patrol plan"),
-                   timezone=d.get("timezone", "Europe/London"), base_map=d.get("base_map") or {})
+                   timezone=d.get("timezone", "Europe/London"), base_map=d.get("base_map") or {},
+                   tasking=d.get("tasking") or {})
 
     @classmethod
     def from_json(cls, path: str | Path) -> Plan:

@@ -4,7 +4,8 @@ Design: :func:`load_programme_scenario` reads a scenario with a ``[programme]`` 
 :class:`ProgrammeParams`; :func:`design_programme` chooses the spots, draws the schedule and computes its
 power; :meth:`ProgrammeDesign.write` writes the folder. Use: :func:`read_programme` (the record, with
 ``window(day)``, ``day_of`` and ``delivered_schedule()``), :func:`day_tasking` (one day's patrol and control
-spots), :func:`add_amendment`, :func:`write_calendar`. See ``docs/programme.md``.
+spots), :func:`add_amendment`, :func:`write_calendar`, :func:`redraw_design` (the design re-run with
+another seed, for randomisation tests). See ``docs/programme.md``.
 """
 
 from patrol_planner.programme.calendar import render_calendar, write_calendar
@@ -18,6 +19,7 @@ from patrol_planner.programme.record import (
     read_programme,
     write_programme,
 )
+from patrol_planner.programme.redraw import redraw_design
 from patrol_planner.programme.tasking import day_tasking
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "load_programme_scenario",
     "programme_params_from_dict",
     "read_programme",
+    "redraw_design",
     "render_calendar",
     "write_calendar",
     "write_programme",

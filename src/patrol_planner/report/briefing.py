@@ -143,7 +143,7 @@ def briefing_context(plan: Plan) -> dict[str, Any]:
         "visited": sorted((h for h in plan.hotspots if h.status == VISITED), key=lambda h: h.rank),
         "left_out": sorted((h for h in plan.hotspots if h.status != VISITED), key=lambda h: h.rank),
         "visiting": _visiting_units(plan), "provenance": dict(prov), "metrics": plan.metrics,
-        "map_json": json_for_script(_map_data(plan)),
+        "map_json": json_for_script(_map_data(plan)), "tasking": plan.tasking,
     }
 
 
