@@ -1,0 +1,249 @@
+"""Simulated GPS tracks with known answers, for tests, benchmarks and demonstrations (synthetic data).
+
+A unit's day is a list of :class:`Stop` s: it drives from a base to each spot's centre, walks a loop round
+the centre for the dwell time, drives on, and returns to base. The noise-free path is piecewise linear
+(keyframes), so the position at any time is one :func:`numpy.interp`. Pings are taken every ``ping_s``
+seconds with Gaussian GPS noise, minus dropouts. The ground truth is the noise-free path sampled every
+second, minus the dropouts longer than the dosage ``max_gap_s`` (the measurement says those are not
+presence), put through the same visit rules (:func:`patrol_planner.dosage.visits.daily_figures`).
+Everything random comes from ``numpy.random.default_rng(seed)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from patrol_planner.dosage.params import DosageParams
+from patrol_planner.dosage.presence import SpotZones, split_at
+from patrol_planner.dosage.visits import daily_figures
+from patrol_planner.geo import choose_working_crs, to_lonlat
+from patrol_planner.programme import Programme
+
+WALK_MPS = 1.3
+DRIVE_MPS = 8.0  # ~29 km/h, urban patrol driving
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Go to ``spot_id``'s centre and walk a loop there for ``dwell_s`` [s]."""
+
+    spot_id: str
+    dwell_s: float
+
+
+@dataclass(frozen=True)
+class UnitDay:
+    """One unit's route on one programme day.
+
+    ``start``: tz-aware departure from base; ``dropouts``: (seconds after start, length [s]) with no pings;
+    ``tail_s``: pinging time at base after the last stop [s].
+    """
+
+    unit: str
+    start: datetime
+    stops: tuple[Stop, ...]
+    dropouts: tuple[tuple[float, float], ...] = ()
+    drive_mps: float = DRIVE_MPS
+    tail_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Pings (``unit``, ``t_s`` [s, UTC], ``lon``, ``lat`` [deg]) and per-unit true presence intervals."""
+
+    pings: pd.DataFrame
+    truth_intervals: pd.DataFrame = field(repr=False)
+    crs: str = ""
+
+    def to_csv(self, path: str | Path, *, naive_tz: str | None = None) -> Path:
+        """Write the pings as a ``unit,time,lon,lat`` CSV (ISO times in UTC with ``Z``, or naive local in
+        ``naive_tz``)."""
+        t = pd.to_datetime(self.pings["t_s"], unit="s", utc=True)
+        text = (t.dt.tz_convert(naive_tz).dt.strftime("%Y-%m-%dT%H:%M:%S") if naive_tz
+                else t.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        out = pd.DataFrame({"unit": self.pings["unit"], "time": text, "lon": self.pings["lon"].round(7),
+                            "lat": self.pings["lat"].round(7)})
+        out.to_csv(path, index=False, lineterminator="\n")
+        return Path(path)
+
+
+def _loop(cx: float, cy: float, radius_m: float, t0: float, dwell_s: float, theta0: float) -> np.ndarray:
+    """Keyframes (t, x, y) of a walk round a circle at walking pace for ``dwell_s``, from angle ``theta0``."""
+    r = radius_m
+    n = max(int(math.ceil(dwell_s / 10.0)), 2)
+    tt = np.linspace(0.0, dwell_s, n + 1)
+    ang = theta0 + WALK_MPS / max(r, 1.0) * tt
+    xs, ys = cx + r * np.cos(ang), cy + r * np.sin(ang)
+    return np.column_stack([t0 + tt, xs, ys])
+
+
+def keyframes(ud: UnitDay, centres: dict[str, tuple[float, float]], base: tuple[float, float],
+              rng: np.random.Generator, loop_radius_m: float = 40.0) -> np.ndarray:
+    """The noise-free path of a unit-day as keyframes (t [s, UTC], x [m], y [m]) in the working CRS."""
+    t = ud.start.timestamp()
+    frames = [(t, *base)]
+    x, y = base
+    for stop in ud.stops:
+        cx, cy = centres[stop.spot_id]
+        theta = float(rng.uniform(0, 2 * math.pi))
+        ex, ey = cx + loop_radius_m * math.cos(theta), cy + loop_radius_m * math.sin(theta)
+        t += math.hypot(ex - x, ey - y) / ud.drive_mps
+        lp = _loop(cx, cy, loop_radius_m, t, stop.dwell_s, theta)
+        frames.extend(map(tuple, lp))
+        t, x, y = lp[-1]
+    t += math.hypot(base[0] - x, base[1] - y) / ud.drive_mps
+    frames.append((t, *base))
+    frames.append((t + ud.tail_s, *base))
+    return np.asarray(frames, dtype=float)
+
+
+def _sample(kf: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.interp(times, kf[:, 0], kf[:, 1]), np.interp(times, kf[:, 0], kf[:, 2])
+
+
+def _in_dropout(times: np.ndarray, start_s: float, dropouts: Iterable[tuple[float, float]],
+                min_len_s: float = 0.0) -> np.ndarray:
+    out = np.zeros(times.size, dtype=bool)
+    for off, length in dropouts:
+        if length >= min_len_s:
+            out |= (times >= start_s + off) & (times < start_s + off + length)
+    return out
+
+
+def simulate_tracks(prog: Programme, unit_days: Sequence[UnitDay], *, seed: int = 0, ping_s: float = 5.0,
+                    noise_m: float = 7.0, params: DosageParams | None = None, truth: bool = True,
+                    base_offset_m: float = 3000.0) -> Simulation:
+    """Pings for ``unit_days`` through ``prog``'s spots, and (``truth=True``) the true presence intervals.
+
+    ``noise_m``: standard deviation of the GPS error on each axis [m]. The base sits ``base_offset_m`` [m]
+    south of the spots' centre. True intervals leave out dropouts longer than ``params.max_gap_s`` (the
+    measurement does not count them either) and use the same zones (``params.tolerance_m``).
+    """
+    params = params or DosageParams()
+    rng = np.random.default_rng(seed)
+    spots = list(prog.spots.values())
+    cent = shapely.centroid(spots)
+    crs = choose_working_crs(shapely.get_x(cent), shapely.get_y(cent))
+    zones = SpotZones.build(prog.spots, params.tolerance_m, crs)
+    centres = {sid: (z.centroid.x, z.centroid.y) for sid, z in zip(zones.spot_ids, zones.zones_xy, strict=True)}
+    mx = float(np.mean([c[0] for c in centres.values()]))
+    my = float(np.mean([c[1] for c in centres.values()]))
+    base = (mx, my - base_offset_m)
+    pings, truths = [], []
+    codes = {u: i for i, u in enumerate(sorted({ud.unit for ud in unit_days}))}
+    for ud in unit_days:
+        kf = keyframes(ud, centres, base, rng)
+        t0, t1 = kf[0, 0], kf[-1, 0]
+        times = np.arange(t0 + rng.uniform(0, ping_s), t1, ping_s)
+        times = times[~_in_dropout(times, t0, ud.dropouts)]
+        x, y = _sample(kf, times)
+        x, y = x + rng.normal(0, noise_m, x.size), y + rng.normal(0, noise_m, y.size)
+        lon, lat = to_lonlat(x, y, crs)
+        pings.append(pd.DataFrame({"unit": ud.unit, "t_s": times, "lon": lon, "lat": lat}))
+        if truth:
+            truths.append(_true_intervals(kf, ud, zones, codes[ud.unit], params.max_gap_s))
+    pf = pd.concat(pings, ignore_index=True).sort_values(["unit", "t_s"], kind="stable").reset_index(drop=True)
+    tf = pd.concat(truths, ignore_index=True) if truths else pd.DataFrame(columns=["spot", "unit", "a_s", "b_s"])
+    return Simulation(pf, tf, crs)
+
+
+def _true_intervals(kf: np.ndarray, ud: UnitDay, zones: SpotZones, code: int, max_gap_s: float) -> pd.DataFrame:
+    """Runs of whole seconds the noise-free path spends inside each zone (outside long dropouts)."""
+    t = np.arange(kf[0, 0], kf[-1, 0], 1.0)
+    x, y = _sample(kf, t + 0.5)
+    live = ~_in_dropout(t + 0.5, kf[0, 0], ud.dropouts, min_len_s=max_gap_s)
+    rows = []
+    for k, zone in enumerate(zones.zones_xy):
+        inside = shapely.contains_xy(zone, x, y) & live
+        if not inside.any():
+            continue
+        edges = np.diff(np.r_[0, inside.astype(np.int8), 0])
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        rows.append(pd.DataFrame({"spot": k, "unit": code, "a_s": t[starts], "b_s": t[ends - 1] + 1.0}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["spot", "unit", "a_s", "b_s"])
+
+
+def true_dosage(prog: Programme, sim: Simulation, params: DosageParams | None = None) -> pd.DataFrame:
+    """The ground truth as daily figures: ``date``, ``spot_id``, ``minutes_present``, ``visits``,
+    ``unit_minutes`` (spot-days without presence have no row)."""
+    params = params or DosageParams()
+    dates = prog.dates
+    bounds = np.asarray([prog.day_bounds(d)[0].timestamp() for d in dates]
+                        + [prog.day_bounds(dates[-1])[1].timestamp()])
+    iv = sim.truth_intervals.astype({"spot": "int64", "unit": "int64", "a_s": float, "b_s": float})
+    iv = split_at(iv, bounds)
+    iv = iv[(iv["day"] >= 0) & (iv["day"] < len(dates))]
+    daily, _ = daily_figures(iv, merge_gap_s=params.merge_gap_s, min_visit_s=params.min_visit_s)
+    ids = list(prog.spots)
+    return daily.assign(spot_id=[ids[int(s)] for s in daily["spot"]],
+                        date=[dates[int(d)].isoformat() for d in daily["day"]])[
+        ["date", "spot_id", "minutes_present", "visits", "unit_minutes"]]
+
+
+def plan_unit_days(prog: Programme, *, units: int = 3, seed: int = 0, skip: Iterable[tuple[date, str]] = (),
+                   linger: Iterable[tuple[date, str, float]] = (), dropouts_per_day: int = 0,
+                   dropout_s: tuple[float, float] = (150.0, 400.0)) -> list[UnitDay]:
+    """Routes that deliver the delivered schedule: each treated spot-day gets one stop of its planned minutes.
+
+    Treated spots of a day are dealt round-robin to ``units`` units (``U1``...), each leaving base at the
+    patrol window's start plus up to 10 minutes. ``skip``: (date, spot_id) stops left out (a unit that does
+    not go); ``linger``: (date, spot_id, minutes) extra stops, e.g. in a control spot. ``dropouts_per_day``
+    random dropouts per unit-day, lengths uniform in ``dropout_s`` [s].
+    """
+    rng = np.random.default_rng(seed)
+    sched = prog.delivered_schedule()
+    skip_set = {(d, s) for d, s in skip}
+    extra: dict[date, list[tuple[str, float]]] = {}
+    for d, s, m in linger:
+        extra.setdefault(d, []).append((s, m))
+    out = []
+    for day in prog.dates:
+        rows = sched[(sched["date"] == day) & (sched["treated"] == 1)]
+        stops = [Stop(r.spot_id, float(r.minutes) * 60) for r in rows.itertuples() if (day, r.spot_id) not in skip_set]
+        stops += [Stop(s, m * 60) for s, m in extra.get(day, [])]
+        w0, _ = prog.window(day)
+        for u in range(units):
+            mine = tuple(stops[u::units])
+            if not mine:
+                continue
+            span = sum(s.dwell_s for s in mine) + 1200
+            drops = tuple((float(rng.uniform(0, span)), float(rng.uniform(*dropout_s)))
+                          for _ in range(dropouts_per_day))
+            out.append(UnitDay(f"U{u + 1}", w0 + timedelta(minutes=float(rng.uniform(0, 10))), mine, drops))
+    return out
+
+
+def write_gpx(path: str | Path, pings: pd.DataFrame, *, version: str = "1.1", name: str | None = None,
+              naive_tz: str | None = None, segments: int = 1) -> Path:
+    """Write pings (``t_s``, ``lon``, ``lat``) as a GPX track (``version`` "1.0" or "1.1").
+
+    ``naive_tz``: write local times without a zone (as some handhelds do); ``segments``: split into that
+    many ``<trkseg>`` s.
+    """
+    ns = {"1.0": "http://www.topografix.com/GPX/1/0", "1.1": "http://www.topografix.com/GPX/1/1"}[version]
+    t = pd.to_datetime(pings["t_s"], unit="s", utc=True)
+    times = (t.dt.tz_convert(naive_tz).dt.strftime("%Y-%m-%dT%H:%M:%S") if naive_tz
+             else t.dt.strftime("%Y-%m-%dT%H:%M:%SZ")).tolist()
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<gpx version="{version}" creator="patrol_planner.dosage.simulate" xmlns="{ns}">', "<trk>"]
+    if name:
+        lines.append(f"<name>{name}</name>")
+    chunks = np.array_split(np.arange(len(pings)), max(segments, 1))
+    lon, lat = pings["lon"].to_numpy(), pings["lat"].to_numpy()
+    for chunk in chunks:
+        lines.append("<trkseg>")
+        lines.extend(f"<trkpt lat={quoteattr(f'{lat[i]:.7f}')} lon={quoteattr(f'{lon[i]:.7f}')}>"
+                     f"<time>{times[i]}</time></trkpt>" for i in chunk)
+        lines.append("</trkseg>")
+    lines += ["</trk>", "</gpx>"]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Path(path)
