@@ -53,13 +53,13 @@ def quarantine_rows(source_file: np.ndarray | str, point: np.ndarray, unit: np.n
 
     return pd.DataFrame({
         "source_file": pd.Series(col(source_file), dtype="string"),
-        "point": pd.Series(np.asarray(point), dtype="int64"),
+        "point": pd.Series(np.broadcast_to(np.asarray(point), (n,)), dtype="int64"),
         "unit": pd.Series(col(unit), dtype="string"),
         "reason": pd.Series(col(reason), dtype="string"),
         "detail": pd.Series(col(detail), dtype="string"),
         "time": pd.Series(col(time), dtype="string"),
-        "lon": pd.Series(np.asarray(lon, dtype=float)),
-        "lat": pd.Series(np.asarray(lat, dtype=float)),
+        "lon": pd.Series(np.broadcast_to(np.asarray(lon, dtype=float), (n,))),
+        "lat": pd.Series(np.broadcast_to(np.asarray(lat, dtype=float), (n,))),
     })
 
 
