@@ -82,7 +82,7 @@ def parse_times(text: pd.Series, tz: ZoneInfo | str, *, time_format: str | None 
         return t_s, status, naive
     vals = s.iloc[idx].reset_index(drop=True)
     if time_format == "epoch_s":
-        num = pd.to_numeric(vals, errors="coerce").to_numpy(dtype=float)
+        num = pd.to_numeric(vals, errors="coerce").to_numpy(dtype=float, copy=True)
         num[~np.isfinite(num)] = np.nan
         t_s[idx] = num
         status[idx[np.isnan(num)]] = "bad_time"
