@@ -138,10 +138,10 @@ def clean_tracks(pings: pd.DataFrame, params: DosageParams,
     lon, lat = df["lon"].to_numpy(), df["lat"].to_numpy()
     out = ~((lon >= w) & (lon <= e) & (lat >= s) & (lat <= n))
     parts.append(_rows(df, out, "outside_area", f"more than {params.area_margin_km:g} km from the programme's spots"))
-    df = df[~out].reset_index(drop=True)
+    df = _drop(df, out)
     ooo = _out_of_order(df)
     parts.append(_rows(df, ooo, "out_of_order", "earlier than the points around it in its track"))
-    df = df[~ooo].reset_index(drop=True)
+    df = _drop(df, ooo)
     code, units = pd.factorize(df["unit"], sort=True)
     t = df["t_s"].to_numpy()
     order = np.lexsort((t, df["_track"].to_numpy(), code))  # stable: file order breaks time ties
@@ -149,8 +149,7 @@ def clean_tracks(pings: pd.DataFrame, params: DosageParams,
         df, code, t = df.iloc[order].reset_index(drop=True), code[order], t[order]
     dup = np.r_[False, (code[1:] == code[:-1]) & (t[1:] == t[:-1])]
     parts.append(_rows(df, dup, "duplicate_time", "the unit already has a point at this time"))
-    keep = ~dup
-    df, code = df[keep].reset_index(drop=True), code[keep]
+    df, code = _drop(df, dup), code[~dup]
     df, code, spike_rows = _drop_spikes(df, code, params.max_speed_kph)
     parts.extend(spike_rows)
     t, lon, lat = df["t_s"].to_numpy(), df["lon"].to_numpy(), df["lat"].to_numpy()
@@ -163,6 +162,11 @@ def clean_tracks(pings: pd.DataFrame, params: DosageParams,
         else empty_quarantine()
     return CleanTracks(units=[str(u) for u in units], unit_code=code.astype(np.int64), t_s=t, lon=lon, lat=lat,
                        brk=brk, quarantine=q)
+
+
+def _drop(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """``df`` without the rows in ``mask`` (no copy when there are none: tracks are large)."""
+    return df[~mask].reset_index(drop=True) if mask.any() else df
 
 
 def _drop_spikes(df: pd.DataFrame, code: np.ndarray, max_kph: float) -> tuple[pd.DataFrame, np.ndarray, list]:

@@ -135,6 +135,19 @@ def _header(path: Path, encoding: str) -> list[str]:
     return [c.strip() for c in next(csv.reader([first]))]
 
 
+def _read(path: Path, m: PingMapping) -> pd.DataFrame:
+    """The mapped columns; coordinates as floats directly (fast), or as text when some are not numbers."""
+    kw = dict(usecols=list(m.columns()), encoding=m.encoding, keep_default_na=False, na_values=[""],
+              skipinitialspace=True)
+    nums = [c for c in (m.lon_col, m.lat_col, m.x_col, m.y_col) if c] + ([m.time_col] if m.time_format == "epoch_s"
+                                                                         else [])
+    text = {c: str for c in m.columns() if c not in nums}
+    try:
+        return pd.read_csv(path, dtype={**text, **{c: "float64" for c in nums}}, **kw)
+    except ValueError:  # a coordinate that is not a number: read as text, the row is quarantined later
+        return pd.read_csv(path, dtype=str, **kw)
+
+
 def _number(col: pd.Series) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
 
@@ -159,8 +172,7 @@ def read_ping_csv(path: str | Path, tz: ZoneInfo | str, *, mapping: str | Path |
         missing = [c for c in m.columns() if c not in header]
         if missing:
             raise MappingError(f"{path.name}: mapping {m.name!r} needs columns {missing} that the file lacks")
-        df = pd.read_csv(path, usecols=list(m.columns()), dtype=str, encoding=m.encoding, keep_default_na=False,
-                         na_values=[""], skipinitialspace=True)
+        df = _read(path, m)
     except MappingError as exc:
         return FileRead(path.name, "csv", empty_pings(), error=str(exc))
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:

@@ -70,8 +70,7 @@ def parse_times(text: pd.Series, tz: ZoneInfo | str, *, time_format: str | None 
     or strftime codes (``%z`` for a zone). Returns ``t_s`` (NaN where unusable), a status array
     (``""`` ok, ``"no_time"``, ``"bad_time"``, ``"ambiguous_time"``) and a boolean ``naive`` array.
     """
-    s = text.astype(object).where(text.notna(), None)
-    s = s.map(lambda v: v.strip() if isinstance(v, str) else v)
+    s = text if text.dtype == object else text.astype(object)
     missing = s.isna().to_numpy() | (s == "").to_numpy()
     n = len(s)
     t_s = np.full(n, np.nan)
@@ -134,12 +133,11 @@ def split_bad(source_file: str, unit: np.ndarray, seg: np.ndarray, point: np.nda
     """
     t_s, status, naive = parse_times(time_text, tz, time_format=time_format)
     unit = np.asarray(unit, dtype=object)
-    no_unit = np.array([u is None or (isinstance(u, float) and np.isnan(u)) or str(u).strip() == "" for u in unit])
+    no_unit = pd.isna(unit) | (unit == "")
     status = np.where(no_unit, "no_unit", status)
     bad_xy = ~coordinate_ok(lon, lat)
     status = np.where((status == "") & bad_xy, "bad_coordinate", status)
     parts = []
-    shown = time_text.astype(object).where(time_text.notna(), "").astype(str).to_numpy()
     for reason, detail in (("no_unit", "empty unit id"), ("no_time", "no time"),
                            ("bad_time", "unparsable time"),
                            ("ambiguous_time", "local time repeated or skipped at a clock change"),
@@ -147,14 +145,15 @@ def split_bad(source_file: str, unit: np.ndarray, seg: np.ndarray, point: np.nda
         m = status == reason
         if m.any():
             parts.append(quarantine_rows(source_file, point[m], np.where(no_unit[m], "", unit[m].astype(str)),
-                                         reason, detail, shown[m], lon[m], lat[m]))
+                                         reason, detail, time_text[m].fillna("").astype(str).to_numpy(dtype=object),
+                                         lon[m], lat[m]))
     ok = status == ""
     pings = pd.DataFrame({
-        "unit": pd.Series(unit[ok].astype(str), dtype="string"),
+        "unit": pd.Categorical(unit[ok]),
         "seg": pd.Series(np.asarray(seg)[ok], dtype="int64"),
         "point": pd.Series(np.asarray(point)[ok], dtype="int64"),
         "t_s": t_s[ok], "lon": np.asarray(lon, float)[ok], "lat": np.asarray(lat, float)[ok],
-        "source_file": pd.Series(np.full(int(ok.sum()), source_file, dtype=object), dtype="string"),
+        "source_file": pd.Categorical.from_codes(np.zeros(int(ok.sum()), dtype=np.int8), [source_file]),
     })
     quarantine = pd.concat(parts, ignore_index=True) if parts else empty_quarantine()
     return FileRead(source_file, kind, pings, quarantine, naive_points=int(naive[ok].sum()))

@@ -247,3 +247,50 @@ def write_gpx(path: str | Path, pings: pd.DataFrame, *, version: str = "1.1", na
     lines += ["</trk>", "</gpx>"]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return Path(path)
+
+
+def hot_cell_programme(folder: str | Path, lon: np.ndarray, lat: np.ndarray, *, days: int = 4, n_spots: int = 6,
+                       seed: int = 0, start: str = "2025-03-28", minutes: int = 15, cell_m: float = 150.0,
+                       min_apart_m: float = 400.0, crs: str = "EPSG:27700") -> Path:
+    """A programme folder for tests and benchmarks (not a designed programme: use the programme designer).
+
+    Spots are the ``n_spots`` ``cell_m`` [m] grid cells (in ``crs``) holding most of the points ``lon, lat``
+    [deg] (e.g. real crimes), at least ``min_apart_m`` [m] apart; each day a random half is treated with one
+    visit of ``minutes``. Times are Europe/London, days start 06:00, patrol window 15:00-00:00.
+    """
+    from shapely.geometry import box
+
+    from patrol_planner.geo import to_xy
+    from patrol_planner.programme import write_programme
+
+    rng = np.random.default_rng(seed)
+    x, y = to_xy(np.asarray(lon, float), np.asarray(lat, float), crs)
+    cells = pd.Series(list(zip(np.floor(x / cell_m), np.floor(y / cell_m), strict=True))).value_counts()
+    corners: list[tuple[float, float]] = []
+    for cx, cy in cells.index:
+        x0, y0 = cx * cell_m, cy * cell_m
+        if all(math.hypot(x0 - a, y0 - b) >= min_apart_m for a, b in corners):
+            corners.append((x0, y0))
+        if len(corners) == n_spots:
+            break
+    feats = []
+    for i, (x0, y0) in enumerate(corners):
+        ring = np.asarray(box(x0, y0, x0 + cell_m, y0 + cell_m).exterior.coords)
+        rlon, rlat = to_lonlat(ring[:, 0], ring[:, 1], crs)
+        geom = {"type": "Polygon", "coordinates": [[[float(a), float(b)] for a, b in zip(rlon, rlat, strict=True)]]}
+        feats.append({"type": "Feature", "geometry": geom,
+                      "properties": {"spot_id": f"S{i + 1:02d}", "place": f"cell {i + 1}"}})
+    design = {"start_date": start, "days": days, "timezone": "Europe/London", "day_starts_at": "06:00",
+              "patrol_window": {"start": "15:00", "end": "00:00"}, "spot_size_m": cell_m,
+              "dose": {"visits": 1, "minutes": minutes}, "seed": seed}
+    rows = []
+    d0 = date.fromisoformat(start)
+    n = len(corners)
+    for i in range(days):
+        treated = set(rng.choice(n, size=n // 2, replace=False).tolist())
+        for k in range(n):
+            t = int(k in treated)
+            rows.append({"date": d0 + timedelta(days=i), "spot_id": f"S{k + 1:02d}", "treated": t,
+                         "p_treated": 0.5, "visits": t, "minutes": minutes * t})
+    return write_programme(folder, design=design, schedule=pd.DataFrame(rows),
+                           spots_geojson={"type": "FeatureCollection", "features": feats})
