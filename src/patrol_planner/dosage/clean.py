@@ -87,6 +87,12 @@ def area_box(spots_bounds_lonlat: tuple[float, float, float, float], margin_km: 
     return w - dlon, s - dlat, e + dlon, n + dlat
 
 
+def _is_sorted(code: np.ndarray, track: np.ndarray, t: np.ndarray) -> bool:
+    """True when rows are already ordered by unit, track, time (the usual export; saves a 3-key sort)."""
+    dc, dk, dt = np.diff(code), np.diff(track), np.diff(t)
+    return bool(np.all((dc > 0) | ((dc == 0) & ((dk > 0) | ((dk == 0) & (dt >= 0))))))
+
+
 def _out_of_order(df: pd.DataFrame) -> np.ndarray:
     """Mask of points not in their track's longest time-ordered run (track = file + segment, file order)."""
     t = df["t_s"].to_numpy()
@@ -144,16 +150,15 @@ def clean_tracks(pings: pd.DataFrame, params: DosageParams,
     df = _drop(df, ooo)
     code, units = pd.factorize(df["unit"], sort=True)
     t = df["t_s"].to_numpy()
-    order = np.lexsort((t, df["_track"].to_numpy(), code))  # stable: file order breaks time ties
-    if not np.array_equal(order, np.arange(order.size)):
+    if not _is_sorted(code, df["_track"].to_numpy(), t):
+        order = np.lexsort((t, df["_track"].to_numpy(), code))  # stable: file order breaks time ties
         df, code, t = df.iloc[order].reset_index(drop=True), code[order], t[order]
     dup = np.r_[False, (code[1:] == code[:-1]) & (t[1:] == t[:-1])]
     parts.append(_rows(df, dup, "duplicate_time", "the unit already has a point at this time"))
     df, code = _drop(df, dup), code[~dup]
-    df, code, spike_rows = _drop_spikes(df, code, params.max_speed_kph)
+    df, code, spike_rows, v = _drop_spikes(df, code, params.max_speed_kph)
     parts.extend(spike_rows)
     t, lon, lat = df["t_s"].to_numpy(), df["lon"].to_numpy(), df["lat"].to_numpy()
-    v = _speeds(code, t, lon, lat)
     jump = v > params.max_speed_kph
     parts.append(_rows(df, jump, "speed_jump", [f"{x:.0f} km/h from the previous point" for x in v[jump]]))
     track = df["_track"].to_numpy()
@@ -169,11 +174,15 @@ def _drop(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     return df[~mask].reset_index(drop=True) if mask.any() else df
 
 
-def _drop_spikes(df: pd.DataFrame, code: np.ndarray, max_kph: float) -> tuple[pd.DataFrame, np.ndarray, list]:
-    """Drop points reached and left faster than ``max_kph`` (up to three passes: a spike can hide another)."""
+def _drop_spikes(df: pd.DataFrame, code: np.ndarray, max_kph: float
+                 ) -> tuple[pd.DataFrame, np.ndarray, list, np.ndarray]:
+    """Drop points reached and left faster than ``max_kph`` (up to three passes: a spike can hide another).
+
+    Returns the kept rows, their unit codes, the quarantine rows and the speeds [km/h] of the kept rows.
+    """
     rows = []
+    v = _speeds(code, df["t_s"].to_numpy(), df["lon"].to_numpy(), df["lat"].to_numpy())
     for _ in range(3):
-        v = _speeds(code, df["t_s"].to_numpy(), df["lon"].to_numpy(), df["lat"].to_numpy())
         v_out = np.r_[v[1:], np.nan]
         spike = (v > max_kph) & (v_out > max_kph)
         if not spike.any():
@@ -181,4 +190,5 @@ def _drop_spikes(df: pd.DataFrame, code: np.ndarray, max_kph: float) -> tuple[pd
         rows.append(_rows(df, spike, "too_fast", [f"{a:.0f} km/h in, {b:.0f} km/h out"
                                                   for a, b in zip(v[spike], v_out[spike], strict=True)]))
         df, code = df[~spike].reset_index(drop=True), code[~spike]
-    return df, code, rows
+        v = _speeds(code, df["t_s"].to_numpy(), df["lon"].to_numpy(), df["lat"].to_numpy())
+    return df, code, rows, v

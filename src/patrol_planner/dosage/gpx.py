@@ -79,7 +79,7 @@ def _walk(path: Path, unit_from: str) -> tuple[list, list, list, list, list, lis
         stack.pop()
         parent = depth_names[-1] if depth_names else ""
         if name == "time" and parent == "trkpt":
-            pt_time = elem.text.strip() if elem.text else None
+            pt_time = elem.text.strip() or None if elem.text else None
         elif name == "name" and parent == "trk":
             trk_name = (elem.text or "").strip()
         elif name == "trkpt":

@@ -27,6 +27,8 @@ from patrol_planner.dosage.quarantine import empty_quarantine, quarantine_rows
 
 PING_COLUMNS: tuple[str, ...] = ("unit", "seg", "point", "t_s", "lon", "lat", "source_file")
 # An ISO 8601 time that names its zone: ends in Z or a +hh[:mm] / -hh[:mm] offset after the time of day.
+#: Codes of the status array of :func:`parse_times` / the readers' checks (0 = usable).
+STATUS: tuple[str, ...] = ("", "no_unit", "no_time", "bad_time", "ambiguous_time", "bad_coordinate")
 _AWARE = re.compile(r"(?:[zZ]|[T ]\d\d(?::?\d\d(?::?\d\d(?:[.,]\d+)?)?)?[+-]\d\d(?::?\d\d)?)\s*$")
 
 
@@ -67,15 +69,16 @@ def parse_times(text: pd.Series, tz: ZoneInfo | str, *, time_format: str | None 
     """Parse times to [s since epoch, UTC]; times without a zone are read in ``tz``.
 
     ``time_format``: None for ISO 8601 (zone optional per value), ``"epoch_s"`` for seconds since 1970 UTC,
-    or strftime codes (``%z`` for a zone). Returns ``t_s`` (NaN where unusable), a status array
-    (``""`` ok, ``"no_time"``, ``"bad_time"``, ``"ambiguous_time"``) and a boolean ``naive`` array.
+    or strftime codes (``%z`` for a zone). Returns ``t_s`` (NaN where unusable), an int8 status array
+    (indices into :data:`STATUS`: 0 ok, ``no_time``, ``bad_time``, ``ambiguous_time``) and a boolean
+    ``naive`` array.
     """
     s = text if text.dtype == object else text.astype(object)
-    missing = s.isna().to_numpy() | (s == "").to_numpy()
+    missing = s.isna().to_numpy()  # readers give None/NaN for an empty time
     n = len(s)
     t_s = np.full(n, np.nan)
     naive = np.zeros(n, dtype=bool)
-    status = np.where(missing, "no_time", "").astype(object)
+    status = np.where(missing, STATUS.index("no_time"), 0).astype(np.int8)
     idx = np.flatnonzero(~missing)
     if idx.size == 0:
         return t_s, status, naive
@@ -84,7 +87,7 @@ def parse_times(text: pd.Series, tz: ZoneInfo | str, *, time_format: str | None 
         num = pd.to_numeric(vals, errors="coerce").to_numpy(dtype=float, copy=True)
         num[~np.isfinite(num)] = np.nan
         t_s[idx] = num
-        status[idx[np.isnan(num)]] = "bad_time"
+        status[idx[np.isnan(num)]] = STATUS.index("bad_time")
         return t_s, status, naive
     fmt = time_format or "ISO8601"
     try:
@@ -111,8 +114,8 @@ def parse_times(text: pd.Series, tz: ZoneInfo | str, *, time_format: str | None 
     bad = np.isnan(secs) & ~amb
     t_s[idx] = secs
     naive[idx] = ~aware & ~np.isnan(secs)
-    status[idx[bad]] = "bad_time"
-    status[idx[amb]] = "ambiguous_time"
+    status[idx[bad]] = STATUS.index("bad_time")
+    status[idx[amb]] = STATUS.index("ambiguous_time")
     return t_s, status, naive
 
 
@@ -124,32 +127,33 @@ def coordinate_ok(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return ok
 
 
-def split_bad(source_file: str, unit: np.ndarray, seg: np.ndarray, point: np.ndarray, time_text: pd.Series,
-              lon: np.ndarray, lat: np.ndarray, tz: ZoneInfo | str, *, kind: str,
+def split_bad(source_file: str, unit: np.ndarray | pd.Categorical, seg: np.ndarray, point: np.ndarray,
+              time_text: pd.Series, lon: np.ndarray, lat: np.ndarray, tz: ZoneInfo | str, *, kind: str,
               time_format: str | None = None) -> FileRead:
     """Parse times and check coordinates of one file's points; quarantine the bad ones, keep the rest.
 
     ``unit`` may hold None/"" (``no_unit``); ``lon, lat`` NaN where a coordinate was unparsable.
     """
     t_s, status, naive = parse_times(time_text, tz, time_format=time_format)
-    unit = np.asarray(unit, dtype=object)
-    no_unit = pd.isna(unit) | (unit == "")
-    status = np.where(no_unit, "no_unit", status)
+    if not isinstance(unit, pd.Categorical):
+        unit = pd.Categorical(np.asarray(unit, dtype=object))
+    no_unit = (unit.codes == -1) | np.isin(unit.codes, np.flatnonzero(unit.categories.astype(str).str.strip() == ""))
+    status[no_unit] = STATUS.index("no_unit")
     bad_xy = ~coordinate_ok(lon, lat)
-    status = np.where((status == "") & bad_xy, "bad_coordinate", status)
+    status[(status == 0) & bad_xy] = STATUS.index("bad_coordinate")
     parts = []
     for reason, detail in (("no_unit", "empty unit id"), ("no_time", "no time"),
                            ("bad_time", "unparsable time"),
                            ("ambiguous_time", "local time repeated or skipped at a clock change"),
                            ("bad_coordinate", "coordinate missing, not a number or out of range")):
-        m = status == reason
+        m = status == STATUS.index(reason)
         if m.any():
-            parts.append(quarantine_rows(source_file, point[m], np.where(no_unit[m], "", unit[m].astype(str)),
-                                         reason, detail, time_text[m].fillna("").astype(str).to_numpy(dtype=object),
-                                         lon[m], lat[m]))
-    ok = status == ""
+            units = np.where(no_unit[m], "", np.asarray(unit[m], dtype=str))
+            shown = time_text[m].fillna("").astype(str).to_numpy(dtype=object)
+            parts.append(quarantine_rows(source_file, point[m], units, reason, detail, shown, lon[m], lat[m]))
+    ok = status == 0
     pings = pd.DataFrame({
-        "unit": pd.Categorical(unit[ok]),
+        "unit": unit[ok],
         "seg": pd.Series(np.asarray(seg)[ok], dtype="int64"),
         "point": pd.Series(np.asarray(point)[ok], dtype="int64"),
         "t_s": t_s[ok], "lon": np.asarray(lon, float)[ok], "lat": np.asarray(lat, float)[ok],

@@ -111,10 +111,13 @@ def spot_intervals(tracks: CleanTracks, zones: SpotZones, params: DosageParams) 
     start = np.flatnonzero(ok & (near[:-1] | near[1:]))
     if start.size == 0:
         return empty
-    pts = np.unique(np.r_[start, start + 1])
+    need = np.zeros(n, dtype=bool)
+    need[start] = True
+    need[start + 1] = True
+    pts = np.flatnonzero(need)
     x, y = to_xy(tracks.lon[pts], tracks.lat[pts], zones.crs)
-    i0 = np.searchsorted(pts, start)
-    i1 = i0 + 1  # pts holds start+1 right after start
+    i0 = (np.cumsum(need) - 1)[start]  # position of each interval's first ping among the projected points
+    i1 = i0 + 1  # its second ping comes right after it there
     pieces = []
     for k, zone in enumerate(zones.zones_xy):
         bw, bs, be, bn = zone.bounds
