@@ -6,8 +6,8 @@ Prints the figures and, last, one JSON line. Target: read + compute under 60 s a
 
 * The programme: ``--spots`` real 150 m hot cells of the bundled Leicestershire police.uk data (synthetic
   schedule: half treated each day). The tracks: each unit-day a 9.26 h shift (6,667 pings at 5 s) that
-  patrols spots for about half of the shift (5-20 minute walks round a spot, driving between), 7 m GPS
-  noise, two dropouts per unit-day (:mod:`patrol_planner.dosage.simulate`, seeded).
+  patrols spots for about half of the shift (5-20 minute walks round a spot, driving between), then waits
+  at base; 7 m GPS noise, two dropouts per unit-day (:mod:`patrol_planner.dosage.simulate`, seeded).
 * Generation and the CSV write are not timed as part of the target (they stand in for the force's export).
 * read + compute run in a child process, so its peak RSS is theirs alone: ``read`` is
   :func:`~patrol_planner.dosage.pingcsv.read_ping_csv` of the 12M-row CSV (ISO times with ``Z``); ``compute``
@@ -48,31 +48,43 @@ def _programme(folder: Path, days: int, spots: int) -> Path:
 
 
 def _unit_days(prog, units: int, seed: int):
-    from patrol_planner.dosage.simulate import Stop, UnitDay
+    """Shifts of SHIFT_S: stops at random spots (5-20 min loops, driving between them at the simulator's
+    speed) for about half the shift, then the rest at base; two dropouts of 2.5-7 min each."""
+    from patrol_planner.dosage.simulate import DRIVE_MPS, Stop, UnitDay
+    from patrol_planner.geo import to_xy
 
     rng = np.random.default_rng(seed)
     ids = list(prog.spots)
+    cx, cy = to_xy(np.array([g.centroid.x for g in prog.spots.values()]),
+                   np.array([g.centroid.y for g in prog.spots.values()]), "EPSG:27700")
+    base = (float(cx.mean()), float(cy.mean()) - 3000.0)  # where simulate_tracks puts it
     out = []
     for day in prog.dates:
         w0, _ = prog.window(day)
         for u in range(units):
-            stops, used = [], 0.0
-            while used < SHIFT_S / 2:  # about half the shift in spots (walking loops) and driving between them
+            stops, used, here = [], 0.0, base
+            while used < SHIFT_S / 2:
+                k = int(rng.integers(len(ids)))
                 dwell = float(rng.uniform(300, 1200))
-                stops.append(Stop(ids[int(rng.integers(len(ids)))], dwell))
-                used += dwell + 300
+                used += dwell + np.hypot(cx[k] - here[0], cy[k] - here[1]) / DRIVE_MPS
+                stops.append(Stop(ids[k], dwell))
+                here = (cx[k], cy[k])
+            used += np.hypot(base[0] - here[0], base[1] - here[1]) / DRIVE_MPS
             drops = tuple((float(rng.uniform(0, SHIFT_S)), float(rng.uniform(150, 400))) for _ in range(2))
-            out.append(UnitDay(f"U{u + 1:02d}", w0, tuple(stops), drops, tail_s=max(SHIFT_S - used - 400, 0.0)))
+            out.append(UnitDay(f"U{u + 1:02d}", w0, tuple(stops), drops, tail_s=max(SHIFT_S - used, 0.0)))
     return out
 
 
-def _write_csv(sim_pings: pd.DataFrame, path: Path) -> None:
-    """unit,time,lon,lat with ISO times (numpy formatting: pandas' strftime is slow for 12M rows)."""
-    t = np.datetime_as_string((sim_pings["t_s"].to_numpy() * 1e3).astype("datetime64[ms]").astype("datetime64[s]"),
-                              unit="s")
-    frame = pd.DataFrame({"unit": sim_pings["unit"].to_numpy(), "time": np.char.add(t.astype(str), "Z"),
-                          "lon": sim_pings["lon"].round(7), "lat": sim_pings["lat"].round(7)})
-    frame.to_csv(path, index=False, lineterminator="\n")
+def _write_csv(sim_pings: pd.DataFrame, path: Path, chunk: int = 1_000_000) -> None:
+    """unit,time,lon,lat with ISO times, in chunks (numpy time formatting: pandas' strftime is slow for 12M rows,
+    and one 12M-row frame of strings would take gigabytes)."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for k, a in enumerate(range(0, len(sim_pings), chunk)):
+            part = sim_pings.iloc[a:a + chunk]
+            t = np.datetime_as_string(part["t_s"].to_numpy().astype("int64").astype("datetime64[s]"), unit="s")
+            frame = pd.DataFrame({"unit": part["unit"].to_numpy(), "time": np.char.add(t, "Z"),
+                                  "lon": part["lon"].round(7), "lat": part["lat"].round(7)})
+            frame.to_csv(fh, index=False, header=k == 0, lineterminator="\n")
 
 
 def _rss_mb() -> float:
