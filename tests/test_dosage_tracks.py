@@ -250,3 +250,23 @@ def test_cli_writes_outputs_and_exits_nonzero_only_when_nothing_is_usable(prog, 
     r2 = runner.invoke(app, ["dosage", str(prog.folder), "--tracks", str(bad), "--out", str(tmp_path / "o2")])
     assert r2.exit_code == DosageError.exit_code
     assert "Traceback" not in r2.output and r2.output.strip().startswith("error:")
+
+
+def test_csv_read_in_chunks_is_the_same_as_whole(prog, tmp_path):
+    """Reading a CSV in chunks (to bound memory) gives the same pings, units, line numbers and quarantine as
+    reading it whole, also when a bad coordinate forces the text fallback."""
+    from patrol_planner.dosage.pingcsv import read_ping_csv
+
+    df = pd.concat([_stay(prog).assign(unit=u) for u in ("A", "B")], ignore_index=True)
+    iso = pd.to_datetime(df["t_s"], unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frame = pd.DataFrame({"unit": df["unit"], "time": iso, "lon": df["lon"].astype(str), "lat": df["lat"]})
+    frame.loc[70, "lon"] = "n/a"
+    frame.loc[75, "time"] = ""
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    whole = read_ping_csv(tmp_path / "p.csv", prog.tz)
+    parts = read_ping_csv(tmp_path / "p.csv", prog.tz, chunk_rows=7)
+    pd.testing.assert_frame_equal(whole.pings.astype({"unit": str}), parts.pings.astype({"unit": str}))
+    pd.testing.assert_frame_equal(whole.quarantine, parts.quarantine)
+    # CSV line numbers (header is line 1)
+    assert dict(zip(whole.quarantine["point"], whole.quarantine["reason"], strict=True)) == {
+        72: "bad_coordinate", 77: "no_time"}

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from patrol_planner.dosage.pings import FileRead, empty_pings, split_bad
 from patrol_planner.errors import MappingError
@@ -135,25 +136,39 @@ def _header(path: Path, encoding: str) -> list[str]:
     return [c.strip() for c in next(csv.reader([first]))]
 
 
-def _read(path: Path, m: PingMapping) -> pd.DataFrame:
-    """The mapped columns; coordinates as floats directly (fast), or as text when some are not numbers."""
-    # object (not str/category) text columns and float coordinates: the fastest the C parser offers here
-    kw = dict(usecols=list(m.columns()), encoding=m.encoding, keep_default_na=False, na_values=[""])
+#: Rows per chunk of a CSV read: a 16M-row export read whole needs ~8 GB of Python strings; in chunks the
+#: strings of one chunk at a time, and the table keeps only numbers and unit codes.
+CHUNK_ROWS = 1_000_000
+
+
+def _read_chunks(path: Path, m: PingMapping, tz: ZoneInfo | str, chunk_rows: int) -> list[FileRead]:
+    """Read the mapped columns chunk by chunk; coordinates as floats directly (fast), or, when some are not
+    numbers, the whole file again as text (those rows are quarantined)."""
+    kw = dict(usecols=list(m.columns()), encoding=m.encoding, keep_default_na=False, na_values=[""],
+              chunksize=chunk_rows)
     nums = [c for c in (m.lon_col, m.lat_col, m.x_col, m.y_col) if c] + ([m.time_col] if m.time_format == "epoch_s"
                                                                          else [])
-    text = {c: object for c in m.columns() if c not in nums}
-    try:
-        return pd.read_csv(path, dtype={**text, **{c: "float64" for c in nums}}, **kw)
-    except ValueError:  # a coordinate that is not a number: read as text, the row is quarantined later
-        return pd.read_csv(path, dtype=object, **kw)
+    text = {c: object for c in m.columns() if c not in nums}  # object, not str: the fastest the C parser offers
+    for dtype in ({**text, **{c: "float64" for c in nums}}, object):
+        try:
+            with pd.read_csv(path, dtype=dtype, **kw) as reader:
+                parts, offset = [], 0
+                for chunk in reader:
+                    parts.append(_from_frame(path.name, chunk, m, tz, first_line=offset + 2))
+                    offset += len(chunk)
+                return parts
+        except ValueError:
+            if dtype is object:
+                raise
+    return []
 
 
 def _number(col: pd.Series) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
 
 
-def read_ping_csv(path: str | Path, tz: ZoneInfo | str, *, mapping: str | Path | PingMapping | None = None
-                  ) -> FileRead:
+def read_ping_csv(path: str | Path, tz: ZoneInfo | str, *, mapping: str | Path | PingMapping | None = None,
+                  chunk_rows: int = CHUNK_ROWS) -> FileRead:
     """Read one ping CSV; a file that cannot be used comes back with ``error`` set, never an exception.
 
     ``mapping`` None detects a built-in layout from the header. Each unit's rows form one segment; the
@@ -172,18 +187,33 @@ def read_ping_csv(path: str | Path, tz: ZoneInfo | str, *, mapping: str | Path |
         missing = [c for c in m.columns() if c not in header]
         if missing:
             raise MappingError(f"{path.name}: mapping {m.name!r} needs columns {missing} that the file lacks")
-        df = _read(path, m)
+        parts = _read_chunks(path, m, tz, chunk_rows)
     except MappingError as exc:
         return FileRead(path.name, "csv", empty_pings(), error=str(exc))
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
         return FileRead(path.name, "csv", empty_pings(), error=f"{path.name}: not a readable CSV "
                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
-    if df.empty:
+    if not parts or sum(len(p.pings) + len(p.quarantine) for p in parts) == 0:
         return FileRead(path.name, "csv", empty_pings(), error=f"{path.name}: CSV with a header and no rows")
-    return _from_frame(path.name, df, m, tz)
+    read = _combine(path.name, parts)
+    if m.sort_by_time and not read.pings.empty:
+        read.pings = read.pings.sort_values(["seg", "t_s"], kind="stable").reset_index(drop=True)
+    return read
 
 
-def _from_frame(name: str, df: pd.DataFrame, m: PingMapping, tz: ZoneInfo | str) -> FileRead:
+def _combine(name: str, parts: list[FileRead]) -> FileRead:
+    """One file's chunks as one read; each unit is one segment."""
+    pings = [p.pings for p in parts]
+    units = union_categoricals([p["unit"] for p in pings])
+    table = pd.concat([p.drop(columns="unit") for p in pings], ignore_index=True)
+    table.insert(0, "unit", units)
+    table["seg"] = units.codes.astype(np.int64)
+    qs = [p.quarantine for p in parts if not p.quarantine.empty]
+    return FileRead(name, "csv", table, pd.concat(qs, ignore_index=True) if qs else parts[0].quarantine,
+                    naive_points=sum(p.naive_points for p in parts))
+
+
+def _from_frame(name: str, df: pd.DataFrame, m: PingMapping, tz: ZoneInfo | str, *, first_line: int) -> FileRead:
     if m.lon_col is not None:
         lon, lat = _number(df[m.lon_col]), _number(df[m.lat_col])
     else:
@@ -193,9 +223,6 @@ def _from_frame(name: str, df: pd.DataFrame, m: PingMapping, tz: ZoneInfo | str)
         lon[ok], lat[ok] = to_lonlat(x[ok], y[ok], m.coord_crs)
     codes, uniques = pd.factorize(df[m.unit_col].to_numpy(dtype=object))
     unit = pd.Categorical.from_codes(codes, categories=pd.Index(uniques.astype(str), dtype=object))
-    point = np.arange(2, len(df) + 2)  # header is line 1
-    read = split_bad(name, unit, unit.codes.astype(np.int64), point, df[m.time_col], lon, lat, tz, kind="csv",
-                     time_format=m.time_format)
-    if m.sort_by_time and not read.pings.empty:
-        read.pings = read.pings.sort_values(["seg", "t_s"], kind="stable").reset_index(drop=True)
-    return read
+    point = np.arange(first_line, first_line + len(df))  # header is line 1
+    return split_bad(name, unit, unit.codes.astype(np.int64), point, df[m.time_col].reset_index(drop=True), lon,
+                     lat, tz, kind="csv", time_format=m.time_format)
