@@ -270,3 +270,15 @@ def test_csv_read_in_chunks_is_the_same_as_whole(prog, tmp_path):
     # CSV line numbers (header is line 1)
     assert dict(zip(whole.quarantine["point"], whole.quarantine["reason"], strict=True)) == {
         72: "bad_coordinate", 77: "no_time"}
+
+
+def test_csv_row_without_unit(prog, tmp_path):
+    """A CSV ping with an empty unit cannot be put on any track: no_unit, the other rows are used."""
+    df = _stay(prog, n=10)
+    iso = pd.to_datetime(df["t_s"], unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frame = pd.DataFrame({"unit": df["unit"], "time": iso, "lon": df["lon"], "lat": df["lat"]})
+    frame.loc[4, "unit"] = ""
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    res = measure_dosage(prog, [tmp_path / "p.csv"])
+    assert _reasons(res) == {"no_unit": 1} and res.quarantine["point"].tolist() == [6]
+    assert res.summary["points_used"] == 9
