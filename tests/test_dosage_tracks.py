@@ -282,3 +282,26 @@ def test_csv_row_without_unit(prog, tmp_path):
     res = measure_dosage(prog, [tmp_path / "p.csv"])
     assert _reasons(res) == {"no_unit": 1} and res.quarantine["point"].tolist() == [6]
     assert res.summary["points_used"] == 9
+
+
+def test_interleaved_csv_units_and_a_unit_in_several_files(prog, tmp_path):
+    """Rows of several units interleaved in one CSV are still checked for order per unit (one point stamped
+    late is out_of_order); a unit's day split over two files, given in reverse order, is one time line with
+    no interval across the files."""
+    a, b = _stay(prog), _stay(prog).assign(unit="B")
+    a.loc[20, "t_s"] += 3600
+    mixed = pd.concat([a, b]).sort_index(kind="stable").reset_index(drop=True)  # A, B, A, B, ...
+    iso = pd.to_datetime(mixed["t_s"], unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    pd.DataFrame({"unit": mixed["unit"], "time": iso, "lon": mixed["lon"], "lat": mixed["lat"]}).to_csv(
+        tmp_path / "mixed.csv", index=False)
+    res = measure_dosage(prog, [tmp_path / "mixed.csv"])
+    assert _reasons(res) == {"out_of_order": 1}
+    assert res.quarantine[["unit", "point"]].values.tolist() == [["A", 2 + 2 * 20]]
+    kept = a.drop(index=20)
+    first = _gpx(tmp_path / "first.gpx", _pts(kept.iloc[:30]), name="PC1")
+    second = _gpx(tmp_path / "second.gpx", _pts(kept.iloc[30:]), name="PC1")
+    got = measure_dosage(prog, [second, first], params=DosageParams(unit_from="name"))
+    row = got.table.set_index(["date", "spot_id"]).loc[(prog.dates[0].isoformat(), "S01")]
+    assert _reasons(got) == {} and row["units"] == 1
+    # 295 s from first to last point, less the 5 s between the files
+    assert row["minutes_present"] == pytest.approx(290 / 60, abs=0.01)

@@ -87,10 +87,21 @@ def area_box(spots_bounds_lonlat: tuple[float, float, float, float], margin_km: 
     return w - dlon, s - dlat, e + dlon, n + dlat
 
 
-def _is_sorted(code: np.ndarray, track: np.ndarray, t: np.ndarray) -> bool:
-    """True when rows are already ordered by unit, track, time (the usual export; saves a 3-key sort)."""
-    dc, dk, dt = np.diff(code), np.diff(track), np.diff(t)
-    return bool(np.all((dc > 0) | ((dc == 0) & ((dk > 0) | ((dk == 0) & (dt >= 0))))))
+def _is_sorted(code: np.ndarray, t: np.ndarray, track: np.ndarray) -> bool:
+    """True when rows are already ordered by unit, time, track (the usual export; saves a 3-key sort)."""
+    dc, dt, dk = np.diff(code), np.diff(t), np.diff(track)
+    return bool(np.all((dc > 0) | ((dc == 0) & ((dt > 0) | ((dt == 0) & (dk >= 0))))))
+
+
+def _group_tracks(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each track together, each track in file order (a CSV interleaves its units' rows)."""
+    key = df["_track"].to_numpy()
+    if key.size == 0:
+        return df
+    distinct = np.count_nonzero(np.bincount(key)) if key.max() < 50_000_000 else pd.unique(key).size
+    if np.count_nonzero(key[1:] != key[:-1]) + 1 == distinct:
+        return df  # already contiguous: as many runs as tracks
+    return df.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
 
 
 def _out_of_order(df: pd.DataFrame) -> np.ndarray:
@@ -145,13 +156,16 @@ def clean_tracks(pings: pd.DataFrame, params: DosageParams,
     out = ~((lon >= w) & (lon <= e) & (lat >= s) & (lat <= n))
     parts.append(_rows(df, out, "outside_area", f"more than {params.area_margin_km:g} km from the programme's spots"))
     df = _drop(df, out)
+    df = _group_tracks(df)
     ooo = _out_of_order(df)
     parts.append(_rows(df, ooo, "out_of_order", "earlier than the points around it in its track"))
     df = _drop(df, ooo)
     code, units = pd.factorize(df["unit"], sort=True)
     t = df["t_s"].to_numpy()
-    if not _is_sorted(code, df["_track"].to_numpy(), t):
-        order = np.lexsort((t, df["_track"].to_numpy(), code))  # stable: file order breaks time ties
+    # A unit's tracks (one file per day, say) merge into one time line; a new track still breaks the
+    # interval where it starts (brk below), so two files are never bridged.
+    if not _is_sorted(code, t, df["_track"].to_numpy()):
+        order = np.lexsort((df["_track"].to_numpy(), t, code))
         df, code, t = df.iloc[order].reset_index(drop=True), code[order], t[order]
     dup = np.r_[False, (code[1:] == code[:-1]) & (t[1:] == t[:-1])]
     parts.append(_rows(df, dup, "duplicate_time", "the unit already has a point at this time"))
