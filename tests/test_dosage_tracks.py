@@ -305,3 +305,36 @@ def test_interleaved_csv_units_and_a_unit_in_several_files(prog, tmp_path):
     assert _reasons(got) == {} and row["units"] == 1
     # 295 s from first to last point, less the 5 s between the files
     assert row["minutes_present"] == pytest.approx(290 / 60, abs=0.01)
+
+
+def test_gpx_metadata_waypoints_and_extensions_are_not_pings(prog, tmp_path):
+    """Only <trkpt> are pings: the <metadata> time, a <wpt> with a time and a <rte> are ignored, and
+    extension elements inside a <trkpt> (speed, heart rate) do not disturb its time."""
+    pts = _pts(_stay(prog, n=5))
+    trk = "".join(f'<trkpt lat="{a}" lon="{b}"><ele>60</ele><time>{t}</time><extensions><x:speed>1.2</x:speed>'
+                  f"<x:time>garbage</x:time></extensions></trkpt>" for a, b, t in pts)
+    text = ('<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1" '
+            'xmlns:x="urn:example"><metadata><time>2020-01-01T00:00:00Z</time></metadata>'
+            f'<wpt lat="{pts[0][0]}" lon="{pts[0][1]}"><time>2020-01-01T00:00:00Z</time></wpt>'
+            f'<rte><rtept lat="{pts[0][0]}" lon="{pts[0][1]}"/></rte><trk><trkseg>{trk}</trkseg></trk></gpx>')
+    (tmp_path / "A.gpx").write_text(text)
+    read = read_tracks([tmp_path / "A.gpx"], prog.tz)[0]
+    assert read.error is None and len(read.pings) == 5 and read.quarantine.empty
+    assert read.pings["t_s"].min() == pd.Timestamp(T0).timestamp()
+
+
+def test_cli_takes_a_folder_of_tracks_and_rejects_bad_parameters(prog, tmp_path):
+    """--tracks FOLDER reads its .gpx/.csv files; an impossible parameter is a one-line DosageError."""
+    folder = tmp_path / "radios"
+    folder.mkdir()
+    _gpx(folder / "A.gpx", _pts(_stay(prog)))
+    (folder / "readme.txt").write_text("not a track")
+    runner = CliRunner()
+    r = runner.invoke(app, ["dosage", str(prog.folder), "--tracks", str(folder), "--out", str(tmp_path / "o"),
+                            "--json", "--no-page"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout.strip().splitlines()[-1])["files"] == 1
+    assert not (tmp_path / "o" / "compliance.html").exists()
+    r2 = runner.invoke(app, ["dosage", str(prog.folder), "--tracks", str(folder), "--out", str(tmp_path / "o2"),
+                             "--tolerance-m", "-5"])
+    assert r2.exit_code == DosageError.exit_code and "tolerance_m" in r2.output and "Traceback" not in r2.output
