@@ -38,60 +38,55 @@ def _float(text: str | None) -> float:
         return float("nan")
 
 
-def _drop(elem: ET.Element, stack: list[ET.Element]) -> None:
-    """Forget a finished element so a long track does not pile up in memory (it is its parent's last child)."""
-    elem.clear()
-    if stack and len(stack[-1]) and stack[-1][-1] is elem:
-        del stack[-1][-1]
+def _root(path: Path) -> str:
+    """The namespace of the root element; :class:`DosageError` when the root is not a GPX ``<gpx>``."""
+    for _event, elem in ET.iterparse(path, events=("start",)):
+        ns, name = _local(elem.tag)
+        if name != "gpx" or ns not in (*GPX_NAMESPACES, ""):
+            raise DosageError(f"{path.name}: not a GPX file (root element <{name}>{' in ' + ns if ns else ''})")
+        return ns
+    raise DosageError(f"{path.name}: no XML element")
 
 
 def _walk(path: Path, unit_from: str) -> tuple[list, list, list, list, list, list]:
-    """Stream the file's track points: units, segment ids, point numbers, time texts, lon, lat."""
+    """Stream the file's track points: units, segment ids, point numbers, time texts, lon, lat.
+
+    Only "end" events are handled (half the callbacks of start+end): a point's time is its ``<time>`` child,
+    a segment id moves on at each ``</trkseg>`` and ``</trk>``, and a track's ``<name>`` is applied to its
+    points when the track ends.
+    """
+    q = f"{{{ns}}}" if (ns := _root(path)) else ""
+    tag_pt, tag_time, tag_seg, tag_trk, tag_name = (q + n for n in ("trkpt", "time", "trkseg", "trk", "name"))
+    drop = {q + n for n in ("rte", "wpt", "metadata")}
     units: list[str] = []
     segs: list[int] = []
     times: list[str | None] = []
     lons: list[float] = []
     lats: list[float] = []
-    seg = -1
-    trk_name = ""
-    depth_names: list[str] = []
-    stack: list[ET.Element] = []
-    root_seen = False
-    pt_time: str | None = None
-    for event, elem in ET.iterparse(path, events=("start", "end")):
-        ns, name = _local(elem.tag)
-        if event == "start":
-            if not root_seen:
-                root_seen = True
-                if name != "gpx" or ns not in (*GPX_NAMESPACES, ""):
-                    raise DosageError(f"{path.name}: not a GPX file (root element <{name}>"
-                                      f"{' in ' + ns if ns else ''})")
-            if name in ("trk", "trkseg"):
-                seg += 1
-                if name == "trk":
-                    trk_name = ""
-            elif name == "trkpt":
-                pt_time = None
-            depth_names.append(name)
-            stack.append(elem)
-            continue
-        depth_names.pop()
-        stack.pop()
-        parent = depth_names[-1] if depth_names else ""
-        if name == "time" and parent == "trkpt":
-            pt_time = elem.text.strip() or None if elem.text else None
-        elif name == "name" and parent == "trk":
-            trk_name = (elem.text or "").strip()
-        elif name == "trkpt":
-            units.append(trk_name if unit_from == "name" and trk_name else path.stem)
+    seg = 0
+    trk_start = 0
+    for _event, elem in ET.iterparse(path, events=("end",)):
+        tag = elem.tag
+        if tag == tag_pt:
+            t = elem.findtext(tag_time)
+            times.append(t.strip() or None if t else None)
             segs.append(seg)
-            times.append(pt_time)
             lons.append(_float(elem.get("lon")))
             lats.append(_float(elem.get("lat")))
-            _drop(elem, stack)
-        elif name in ("trk", "rte", "wpt", "metadata"):
-            _drop(elem, stack)
-    return units, segs, list(range(len(units))), times, lons, lats
+            elem.clear()  # the parent keeps an empty shell until its segment ends
+        elif tag == tag_seg:
+            seg += 1
+            elem.clear()
+        elif tag == tag_trk:
+            name = (elem.findtext(tag_name) or "").strip()
+            units.extend([name if unit_from == "name" and name else path.stem] * (len(times) - len(units)))
+            trk_start = len(times)
+            seg += 1
+            elem.clear()
+        elif tag in drop:
+            elem.clear()
+    units.extend([path.stem] * (len(times) - trk_start))  # points outside any <trk> (malformed, still read)
+    return units, segs, list(range(len(times))), times, lons, lats
 
 
 def read_gpx(path: str | Path, tz: ZoneInfo | str, *, unit_from: str = "file") -> FileRead:
