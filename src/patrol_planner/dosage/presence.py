@@ -147,20 +147,16 @@ def spot_intervals(tracks: CleanTracks, zones: SpotZones, params: DosageParams) 
 def split_at(intervals: pd.DataFrame, boundaries_s: np.ndarray) -> pd.DataFrame:
     """Split intervals at sorted ``boundaries_s`` [s] and number each piece's period (``day``: index of the
     boundary at or before its start; -1 before the first boundary, len-1 after the last)."""
-    a, b = intervals["a_s"].to_numpy(), intervals["b_s"].to_numpy()
+    last = boundaries_s.size - 1
+    rest = intervals.assign(day=np.searchsorted(boundaries_s, intervals["a_s"].to_numpy(), side="right") - 1)
     cuts: list[pd.DataFrame] = []
-    rest = intervals.assign(day=np.searchsorted(boundaries_s, a, side="right") - 1)
-    while not rest.empty:
+    while True:  # each pass cuts every interval at its next boundary; intervals are short, so few passes
         d = rest["day"].to_numpy()
-        nxt = np.where(d + 1 < boundaries_s.size, boundaries_s[np.minimum(d + 1, boundaries_s.size - 1)], np.inf)
-        b = rest["b_s"].to_numpy()
-        over = b > nxt
+        nxt = np.where(d < last, boundaries_s[np.clip(d + 1, 0, last)], np.inf)
+        over = rest["b_s"].to_numpy() > nxt
         cuts.append(rest[~over])
         if not over.any():
             break
-        head = rest[over].assign(b_s=nxt[over])
-        tail = rest[over].assign(a_s=nxt[over], day=d[over] + 1)
-        cuts.append(head)
-        rest = tail
-        a = rest["a_s"].to_numpy()
-    return pd.concat(cuts, ignore_index=True) if cuts else intervals.assign(day=pd.Series(dtype="int64"))
+        cuts.append(rest[over].assign(b_s=nxt[over]))
+        rest = rest[over].assign(a_s=nxt[over], day=d[over] + 1)
+    return pd.concat(cuts, ignore_index=True)
