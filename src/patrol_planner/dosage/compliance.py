@@ -43,21 +43,26 @@ def _per_day(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _day_chart(days: list[dict[str, Any]]) -> dict[str, Any]:
-    """Bars per day: planned (outline), delivered in treated spots, presence in control spots (highlight)."""
+    """Bars per day: planned (outline), delivered in treated spots, presence in control spots (highlight).
+
+    Bars narrow as days are added so a 90-day programme still fits about 1,000 px.
+    """
+    bar = max(3, min(_BAR_W, 950 // max(3 * len(days) + len(days) // 2, 1)))
+    step = 3 * bar + max(bar // 2, 2)
     top = max([1.0] + [max(r["planned"], r["present"], r["control"]) for r in days])
     scale = (_CHART_H - 20) / top
     bars = []
     for i, r in enumerate(days):
-        x = 40 + i * (3 * _BAR_W + 8)
-        for j, (key, cls) in enumerate((("planned", "planned"), ("present", "present"), ("control", "control"))):
+        x = 40 + i * step
+        for j, key in enumerate(("planned", "present", "control")):
             h = r[key] * scale
-            bars.append({"x": x + j * _BAR_W, "y": _CHART_H - h, "w": _BAR_W - 2, "h": h, "cls": cls,
+            bars.append({"x": x + j * bar, "y": _CHART_H - h, "w": max(bar - 1, 1), "h": h, "cls": key,
                          "title": f"{r['date']}: {key} {r[key]:.1f} min"})
         if r["all_cancelled"]:
-            bars.append({"x": x, "y": 10, "w": 3 * _BAR_W - 2, "h": _CHART_H - 10, "cls": "cancelled",
+            bars.append({"x": x, "y": 10, "w": 3 * bar - 1, "h": _CHART_H - 10, "cls": "cancelled",
                          "title": f"{r['date']}: cancelled (not a missed patrol)"})
     ticks = [{"y": _CHART_H - v * scale, "label": f"{v:.0f}"} for v in (0, top / 2, top)]
-    return {"bars": bars, "width": 60 + len(days) * (3 * _BAR_W + 8), "height": _CHART_H + 10, "ticks": ticks}
+    return {"bars": bars, "width": 60 + len(days) * step, "height": _CHART_H + 10, "ticks": ticks}
 
 
 def _per_spot(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -150,7 +150,10 @@ def measure_dosage(prog: Programme, files: Sequence[str | Path], *, params: Dosa
     if not usable:
         errors = "; ".join(r.error or f"{r.source_file}: no usable point" for r in reads)
         raise DosageError(f"no usable GPS point in {len(reads)} file(s): {errors}")
-    return measure_pings(prog, pd.concat(usable, ignore_index=True), params=params, crs=crs, reads=reads)
+    res = measure_pings(prog, pd.concat(usable, ignore_index=True), params=params, crs=crs, reads=reads)
+    spec = mapping.name if isinstance(mapping, PingMapping) else (str(mapping) if mapping is not None else "auto")
+    res.summary["parameters"]["mapping"] = spec  # for CSV files; "auto" = detected from each header
+    return res
 
 
 def _table(prog: Programme, daily: pd.DataFrame, spot_ids: list[str], dates: list) -> pd.DataFrame:
@@ -246,7 +249,7 @@ def write_dosage(result: DosageResult, out: str | Path, *, inputs: Sequence[str 
         "summary": result.summary,
         "notes": result.notes,
         "files": result.files,
-        "provenance": provenance([*existing, *prog_files], {**result.params.to_dict(), "crs": result.crs}),
+        "provenance": provenance([*existing, *prog_files], {**result.summary["parameters"], "crs": result.crs}),
     }
     paths["json"].write_text(json.dumps(record, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
     if page:
