@@ -338,3 +338,17 @@ def test_cli_takes_a_folder_of_tracks_and_rejects_bad_parameters(prog, tmp_path)
     r2 = runner.invoke(app, ["dosage", str(prog.folder), "--tracks", str(folder), "--out", str(tmp_path / "o2"),
                              "--tolerance-m", "-5"])
     assert r2.exit_code == DosageError.exit_code and "tolerance_m" in r2.output and "Traceback" not in r2.output
+
+
+def test_all_points_set_aside_is_an_error_not_an_empty_result(prog, tmp_path):
+    """Tracks that are all far away (another county) give a DosageError naming the reason, not a table of
+    zeros that reads like 'no patrols'; per-file counts include points set aside by the track checks."""
+    df = _stay(prog)
+    far = df.assign(lon=df["lon"] - 3.0)
+    with pytest.raises(DosageError, match="outside_area"):
+        measure_pings(prog, far)
+    g1 = _gpx(tmp_path / "far.gpx", _pts(far))
+    g2 = _gpx(tmp_path / "near.gpx", _pts(df))
+    files = {f["file"]: f for f in measure_dosage(prog, [g1, g2]).files}
+    assert files["far.gpx"]["points_used"] == 0 and files["far.gpx"]["points_quarantined"] == 60
+    assert files["near.gpx"]["points_used"] == 60

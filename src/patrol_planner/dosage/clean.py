@@ -160,6 +160,11 @@ def clean_tracks(pings: pd.DataFrame, params: DosageParams,
     ooo = _out_of_order(df)
     parts.append(_rows(df, ooo, "out_of_order", "earlier than the points around it in its track"))
     df = _drop(df, ooo)
+    if df.empty:  # nothing left to order or check
+        parts = [p for p in parts if not p.empty]
+        nothing = np.zeros(0)
+        return CleanTracks([], nothing.astype(np.int64), nothing, nothing, nothing, nothing.astype(bool),
+                           pd.concat(parts, ignore_index=True) if parts else empty_quarantine())
     code, units = pd.factorize(df["unit"], sort=True)
     t = df["t_s"].to_numpy()
     # A unit's tracks (one file per day, say) merge into one time line; a new track still breaks the

@@ -106,6 +106,9 @@ def measure_pings(prog: Programme, pings: pd.DataFrame, *, params: DosageParams 
     spots = list(prog.spots.values())
     west, south, east, north = shapely.total_bounds(spots)
     tracks = clean_tracks(pings, params, (west, south, east, north))
+    if len(tracks) == 0:
+        raise DosageError(f"no usable GPS point: all {len(pings)} point(s) were set aside "
+                          f"({reason_counts(tracks.quarantine)}); see the reasons in docs/dosage.md")
     cent = shapely.centroid(spots)
     crs = choose_working_crs(shapely.get_x(cent), shapely.get_y(cent), crs)
     zones = SpotZones.build(prog.spots, params.tolerance_m, crs)
@@ -130,8 +133,10 @@ def measure_pings(prog: Programme, pings: pd.DataFrame, *, params: DosageParams 
     summary = _summary(table, quarantine, reads, len(pings), len(tracks), params, crs, prog)
     summary["minutes_outside_programme_days"] = round(float((outside_days["b_s"] - outside_days["a_s"]).sum()) / 60, 2)
     notes = _notes(summary, prog)
-    files = [{"file": r.source_file, "kind": r.kind, "points_used": len(r.pings), "naive_time_points": r.naive_points,
-              "points_quarantined": len(r.quarantine), "error": r.error} for r in reads]
+    dropped = tracks.quarantine[tracks.quarantine["reason"] != "speed_jump"]["source_file"].value_counts()
+    files = [{"file": r.source_file, "kind": r.kind, "naive_time_points": r.naive_points, "error": r.error,
+              "points_used": len(r.pings) - int(dropped.get(r.source_file, 0)),
+              "points_quarantined": len(r.quarantine) + int(dropped.get(r.source_file, 0))} for r in reads]
     return DosageResult(table, vis, quarantine, files, summary, params, crs, notes)
 
 
