@@ -11,6 +11,8 @@ from html import unescape
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_dosage import real_programme, spot_centre_bng
 
 from patrol_planner.dosage import DosageParams, measure_pings
@@ -120,3 +122,27 @@ def test_compliance_page_offline_highlights_control_and_cancellations(folder, tm
     assert 'class="ctlhit"' in html and 'class="warn"' in html
     assert html.count('class="cancelled"') >= len(prog.spots)
     assert "severe weather" not in html  # amendment reasons are free text written by the force
+
+
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 2), st.floats(0, 5000), st.floats(1, 900)),
+                min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_union_and_visit_invariants(rows):
+    """For any intervals: spot-time (counted + passing) equals the measure of their union, unit-time of counted
+    visits is at least their spot-time, and no visit is shorter than min_visit_s."""
+    iv = _iv([(s, 0, u, a, a + d) for s, u, a, d in rows])
+    daily, vis = daily_figures(iv, merge_gap_s=180, min_visit_s=60)
+    for spot, g in iv.groupby("spot"):
+        pts = sorted(zip(g["a_s"], g["b_s"], strict=True))
+        union, end = 0.0, -np.inf
+        for a, b in pts:  # reference union by a plain sweep
+            if a > end:
+                union += b - a
+                end = b
+            elif b > end:
+                union += b - end
+                end = b
+        d = daily[daily["spot"] == spot].iloc[0]
+        assert d["minutes_present"] + d["passing_minutes"] == pytest.approx(union / 60, abs=1e-6)
+        assert d["unit_minutes"] >= d["minutes_present"] - 1e-9
+    assert (vis.loc[vis["counted"], "present_s"] >= 60).all()
