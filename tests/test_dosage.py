@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from patrol_planner.dosage import measure_pings, write_dosage
+from patrol_planner.dosage import DosageParams, measure_pings, write_dosage
 from patrol_planner.dosage.simulate import (
     Stop,
     UnitDay,
@@ -83,7 +83,7 @@ def test_minutes_recovered_within_a_minute_with_noise_dropouts_skip_and_linger(p
 
 def test_dropout_inside_a_spot_is_not_presence(programme):
     """A 5-minute dropout in the middle of a 20-minute stay removes those 5 minutes (a gap over max_gap_s is
-    never presence), while the same stay without the dropout reads 20 minutes."""
+    never presence) but not the visit, while the same stay without the dropout reads 20 minutes."""
     prog = read_programme(programme)
     day = prog.dates[0]
     w0, _ = prog.window(day)
@@ -96,7 +96,11 @@ def test_dropout_inside_a_spot_is_not_presence(programme):
     assert abs(got[0]["minutes_present"] - 20.0) <= 1.0
     assert abs(got[0]["minutes_present"] - got[1]["minutes_present"] - 5.0) <= 0.5
     assert got[0]["visits"] == 1
-    assert got[1]["visits"] == 2  # the 5-minute hole is longer than merge_gap_s (180 s): two visits
+    # the hole is a dropout with both ends inside the spot: the visit stays whole (bridge_gap_s 900 s) ...
+    assert got[1]["visits"] == 1
+    # ... and without bridging, 5 minutes is longer than merge_gap_s (180 s): two visits
+    split = measure_pings(prog, cut.pings, params=DosageParams(bridge_gap_s=0))
+    assert split.table.set_index(["date", "spot_id"]).loc[(day.isoformat(), "S01"), "visits"] == 2
 
 
 def test_two_units_together_give_spot_minutes_and_unit_minutes(programme):

@@ -146,3 +146,15 @@ def test_union_and_visit_invariants(rows):
         assert d["minutes_present"] + d["passing_minutes"] == pytest.approx(union / 60, abs=1e-6)
         assert d["unit_minutes"] >= d["minutes_present"] - 1e-9
     assert (vis.loc[vis["counted"], "present_s"] >= 60).all()
+
+
+def test_a_dropout_inside_the_spot_keeps_the_visit_whole():
+    """A bridge (dropout with both pings inside) covering a 400 s absence joins the two stretches into one
+    visit without adding its time; a bridge that does not reach the next stretch does not."""
+    iv = _iv([(0, 0, 0, 0, 300), (0, 0, 0, 700, 1000), (1, 0, 0, 0, 300), (1, 0, 0, 700, 1000)])
+    bridges = _iv([(0, 0, 0, 300, 700), (1, 0, 0, 300, 500)])
+    both = pd.concat([iv.assign(bridge=False), bridges.assign(bridge=True)], ignore_index=True)
+    daily, _ = daily_figures(both, merge_gap_s=180, min_visit_s=60)
+    d = daily.set_index("spot")
+    assert d.loc[0, "visits"] == 1 and d.loc[0, "minutes_present"] == pytest.approx(10.0)
+    assert d.loc[1, "visits"] == 2 and d.loc[1, "minutes_present"] == pytest.approx(10.0)

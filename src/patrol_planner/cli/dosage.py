@@ -24,6 +24,8 @@ def dosage_cmd(
     max_gap_s: float = typer.Option(120.0, "--max-gap-s", help="Longer gaps between pings are dropouts [s]."),
     merge_gap_s: float = typer.Option(180.0, "--merge-gap-s", help="Absences up to this join one visit [s]."),
     min_visit_s: float = typer.Option(60.0, "--min-visit-s", help="Shorter presence is a pass-through [s]."),
+    bridge_gap_s: float = typer.Option(900.0, "--bridge-gap-s", help="A dropout up to this long with both pings "
+                                       "inside a spot does not split the visit (0 = off) [s]."),
     max_speed_kph: float = typer.Option(200.0, "--max-speed-kph", help="Faster movement is a GPS error [km/h]."),
     area_margin_km: float = typer.Option(50.0, "--area-margin-km",
                                          help="Points farther from the spots are set aside [km]."),
@@ -42,7 +44,7 @@ def dosage_cmd(
     prog = read_programme(programme)
     params = DosageParams(tolerance_m=tolerance_m, max_gap_s=max_gap_s, merge_gap_s=merge_gap_s,
                           min_visit_s=min_visit_s, max_speed_kph=max_speed_kph, area_margin_km=area_margin_km,
-                          unit_from=unit_from)
+                          unit_from=unit_from, bridge_gap_s=bridge_gap_s)
     files = _expand(tracks)
     res = measure_dosage(prog, files, params=params, mapping=mapping, crs=crs)
     paths = write_dosage(res, out, inputs=files, prog=prog, page=page)

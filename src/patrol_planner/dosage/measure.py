@@ -114,7 +114,7 @@ def measure_pings(prog: Programme, pings: pd.DataFrame, *, params: DosageParams 
     zones = SpotZones.build(prog.spots, params.tolerance_m, crs)
     dates, bounds, wins = _day_grid(prog)
     iv = split_at(spot_intervals(tracks, zones, params), bounds)
-    outside_days = iv[(iv["day"] < 0) | (iv["day"] >= len(dates))]
+    outside_days = iv[((iv["day"] < 0) | (iv["day"] >= len(dates))) & ~iv["bridge"].to_numpy(bool)]
     iv = iv[(iv["day"] >= 0) & (iv["day"] < len(dates))]
     daily, vis = daily_figures(iv, merge_gap_s=params.merge_gap_s, min_visit_s=params.min_visit_s, windows_s=wins)
     table = _table(prog, daily, zones.spot_ids, dates)

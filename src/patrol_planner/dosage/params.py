@@ -24,6 +24,9 @@ class DosageParams:
         interval is a dropout and counts as nothing, even with both pings inside the spot.
     merge_gap_s : float
         Absences from a spot up to this long [s] join the presence before and after into one visit.
+    bridge_gap_s : float
+        A dropout up to this long [s] whose pings before and after are inside the same spot does not split
+        the visit (a radio losing its fix in a doorway); its time still counts as nothing. 0 switches off.
     min_visit_s : float
         A visit with less presence than this [s] is a pass-through: it is not a visit and its minutes are
         reported as ``passing_minutes``, not in ``minutes_present``.
@@ -40,6 +43,7 @@ class DosageParams:
     tolerance_m: float = 25.0
     max_gap_s: float = 120.0
     merge_gap_s: float = 180.0
+    bridge_gap_s: float = 900.0
     min_visit_s: float = 60.0
     max_speed_kph: float = 200.0
     area_margin_km: float = 50.0
@@ -50,6 +54,7 @@ class DosageParams:
             (0 <= self.tolerance_m <= 500, "tolerance_m must be between 0 and 500 m"),
             (0 < self.max_gap_s <= 3600, "max_gap_s must be in (0, 3600] s"),
             (0 <= self.merge_gap_s <= 3600, "merge_gap_s must be between 0 and 3600 s"),
+            (0 <= self.bridge_gap_s <= 7200, "bridge_gap_s must be between 0 and 7200 s"),
             (0 <= self.min_visit_s <= 3600, "min_visit_s must be between 0 and 3600 s"),
             (5 <= self.max_speed_kph <= 1000, "max_speed_kph must be between 5 and 1000 km/h"),
             (0 < self.area_margin_km <= 1000, "area_margin_km must be in (0, 1000] km"),

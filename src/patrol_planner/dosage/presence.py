@@ -12,7 +12,8 @@ Definitions (docs/dosage.md has the long form):
 * Intervals are split at programme-day boundaries. The *spot-time* of a spot-day is the union of all
   units' intervals (minutes the spot had at least one patrol present); *unit-time* is their sum
   (person-minutes: two units together for 10 minutes give 10 spot-minutes and 20 unit-minutes).
-* Stretches of spot-time separated by at most ``merge_gap_s`` form one *visit*; a visit with less than
+* Stretches of spot-time separated by at most ``merge_gap_s``, or by a dropout of at most ``bridge_gap_s``
+  with the pings before and after it inside the zone, form one *visit*; a visit with less than
   ``min_visit_s`` of presence is a *pass-through*: not a visit, and its minutes are ``passing_minutes``,
   not ``minutes_present``.
 """
@@ -31,8 +32,9 @@ from patrol_planner.dosage.clean import CleanTracks
 from patrol_planner.dosage.params import DosageParams
 from patrol_planner.geo import to_lonlat, to_xy
 
-#: Columns of the interval table: spot index, unit code, start and end [s since epoch, UTC].
-INTERVAL_COLUMNS: tuple[str, ...] = ("spot", "unit", "a_s", "b_s")
+#: Columns of the interval table: spot index, unit code, start and end [s since epoch, UTC], and ``bridge``:
+#: True for a dropout inside the spot (not presence; it only keeps a visit whole).
+INTERVAL_COLUMNS: tuple[str, ...] = ("spot", "unit", "a_s", "b_s", "bridge")
 
 
 @dataclass(frozen=True)
@@ -100,15 +102,18 @@ def spot_intervals(tracks: CleanTracks, zones: SpotZones, params: DosageParams) 
     and each zone tests its own points with shapely's ``contains_xy``.
     """
     n = len(tracks)
-    empty = pd.DataFrame({c: pd.Series(dtype="int64" if c in ("spot", "unit") else "float64")
-                          for c in INTERVAL_COLUMNS})
+    empty = pd.DataFrame({c: pd.Series(dtype="int64" if c in ("spot", "unit") else "bool" if c == "bridge"
+                                       else "float64") for c in INTERVAL_COLUMNS})
     if n < 2 or not zones.spot_ids:
         return empty
     t = tracks.t_s
-    ok = (tracks.unit_code[1:] == tracks.unit_code[:-1]) & ~tracks.brk[1:] & (np.diff(t) <= params.max_gap_s)
+    same = (tracks.unit_code[1:] == tracks.unit_code[:-1]) & ~tracks.brk[1:]
+    dt = np.diff(t)
+    ok = same & (dt <= params.max_gap_s)
+    gap = same & (dt > params.max_gap_s) & (dt <= params.bridge_gap_s)
     near = zones.near_mask(tracks.lon, tracks.lat)
     # An interval matters when one of its ends is near a zone; project just those ends.
-    start = np.flatnonzero(ok & (near[:-1] | near[1:]))
+    start = np.flatnonzero((ok | gap) & (near[:-1] | near[1:]))
     if start.size == 0:
         return empty
     need = np.zeros(n, dtype=bool)
@@ -127,7 +132,11 @@ def spot_intervals(tracks: CleanTracks, zones: SpotZones, params: DosageParams) 
         inside = np.zeros(pts.size, dtype=bool)
         inside[cand] = shapely.contains_xy(zone, x[cand], y[cand])
         a_in, b_in = inside[i0], inside[i1]
-        sel = a_in | b_in
+        bridge = gap[start] & a_in & b_in
+        if bridge.any():
+            pieces.append(pd.DataFrame({"spot": k, "unit": tracks.unit_code[start[bridge]], "a_s": t[start[bridge]],
+                                        "b_s": t[start[bridge] + 1], "bridge": True}))
+        sel = (a_in | b_in) & ok[start]
         if not sel.any():
             continue
         j0, j1, ia, ib = i0[sel], i1[sel], a_in[sel], b_in[sel]
@@ -137,7 +146,8 @@ def spot_intervals(tracks: CleanTracks, zones: SpotZones, params: DosageParams) 
         frac[part] = _fraction_inside(zone, x[j0[part]], y[j0[part]], x[j1[part]], y[j1[part]])
         dur = (tb - ta) * frac
         a = np.where(ia, ta, tb - dur)
-        pieces.append(pd.DataFrame({"spot": k, "unit": tracks.unit_code[start[sel]], "a_s": a, "b_s": a + dur}))
+        pieces.append(pd.DataFrame({"spot": k, "unit": tracks.unit_code[start[sel]], "a_s": a, "b_s": a + dur,
+                                    "bridge": False}))
     if not pieces:
         return empty
     out = pd.concat(pieces, ignore_index=True)

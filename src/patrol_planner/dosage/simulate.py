@@ -5,7 +5,8 @@ the centre for the dwell time, drives on, and returns to base. The noise-free pa
 (keyframes), so the position at any time is one :func:`numpy.interp`. Pings are taken every ``ping_s``
 seconds with Gaussian GPS noise, minus dropouts. The ground truth is the noise-free path sampled every
 second, minus the dropouts longer than the dosage ``max_gap_s`` (the measurement says those are not
-presence), put through the same visit rules (:func:`patrol_planner.dosage.visits.daily_figures`).
+presence; those with both ends inside a spot keep its visit whole, as in the measurement), put through the
+same visit rules (:func:`patrol_planner.dosage.visits.daily_figures`).
 Everything random comes from ``numpy.random.default_rng(seed)``.
 """
 
@@ -150,26 +151,44 @@ def simulate_tracks(prog: Programme, unit_days: Sequence[UnitDay], *, seed: int 
         lon, lat = to_lonlat(x, y, crs)
         pings.append(pd.DataFrame({"unit": ud.unit, "t_s": times, "lon": lon, "lat": lat}))
         if truth:
-            truths.append(_true_intervals(kf, ud, zones, codes[ud.unit], params.max_gap_s))
+            truths.append(_true_intervals(kf, ud, zones, codes[ud.unit], params))
     pf = pd.concat(pings, ignore_index=True).sort_values(["unit", "t_s"], kind="stable").reset_index(drop=True)
-    tf = pd.concat(truths, ignore_index=True) if truths else pd.DataFrame(columns=["spot", "unit", "a_s", "b_s"])
+    tf = pd.concat(truths, ignore_index=True) if truths else pd.DataFrame(columns=list(_TRUTH_COLUMNS))
     return Simulation(pf, tf, crs)
 
 
-def _true_intervals(kf: np.ndarray, ud: UnitDay, zones: SpotZones, code: int, max_gap_s: float) -> pd.DataFrame:
-    """Runs of whole seconds the noise-free path spends inside each zone (outside long dropouts)."""
+_TRUTH_COLUMNS = ("spot", "unit", "a_s", "b_s", "bridge")
+
+
+def _true_intervals(kf: np.ndarray, ud: UnitDay, zones: SpotZones, code: int, params: DosageParams) -> pd.DataFrame:
+    """Runs of whole seconds the noise-free path spends inside each zone (outside dropouts longer than
+    ``max_gap_s``), and those dropouts as bridges where the path is inside the zone at both of their ends
+    (and they are at most ``bridge_gap_s`` long), as the measurement treats them."""
     t = np.arange(kf[0, 0], kf[-1, 0], 1.0)
     x, y = _sample(kf, t + 0.5)
-    live = ~_in_dropout(t + 0.5, kf[0, 0], ud.dropouts, min_len_s=max_gap_s)
+    merged: list[list[float]] = []  # overlapping dropouts are one gap in the pings
+    for off, length in sorted(ud.dropouts):
+        if merged and off <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], off + length)
+        else:
+            merged.append([off, off + length])
+    gaps = [(a, b - a) for a, b in merged]
+    live = ~_in_dropout(t + 0.5, kf[0, 0], gaps, min_len_s=params.max_gap_s)
+    drops = [(kf[0, 0] + off, kf[0, 0] + off + length) for off, length in gaps
+             if params.max_gap_s <= length <= params.bridge_gap_s]
     rows = []
     for k, zone in enumerate(zones.zones_xy):
         inside = shapely.contains_xy(zone, x, y) & live
-        if not inside.any():
-            continue
-        edges = np.diff(np.r_[0, inside.astype(np.int8), 0])
-        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        rows.append(pd.DataFrame({"spot": k, "unit": code, "a_s": t[starts], "b_s": t[ends - 1] + 1.0}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["spot", "unit", "a_s", "b_s"])
+        if inside.any():
+            edges = np.diff(np.r_[0, inside.astype(np.int8), 0])
+            starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+            rows.append(pd.DataFrame({"spot": k, "unit": code, "a_s": t[starts], "b_s": t[ends - 1] + 1.0,
+                                      "bridge": False}))
+        for d0, d1 in drops:
+            bx, by = _sample(kf, np.array([d0, d1]))
+            if shapely.contains_xy(zone, bx, by).all():
+                rows.append(pd.DataFrame({"spot": [k], "unit": [code], "a_s": [d0], "b_s": [d1], "bridge": [True]}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(_TRUTH_COLUMNS))
 
 
 def true_dosage(prog: Programme, sim: Simulation, params: DosageParams | None = None) -> pd.DataFrame:
@@ -179,7 +198,7 @@ def true_dosage(prog: Programme, sim: Simulation, params: DosageParams | None = 
     dates = prog.dates
     bounds = np.asarray([prog.day_bounds(d)[0].timestamp() for d in dates]
                         + [prog.day_bounds(dates[-1])[1].timestamp()])
-    iv = sim.truth_intervals.astype({"spot": "int64", "unit": "int64", "a_s": float, "b_s": float})
+    iv = sim.truth_intervals.astype({"spot": "int64", "unit": "int64", "a_s": float, "b_s": float, "bridge": bool})
     iv = split_at(iv, bounds)
     iv = iv[(iv["day"] >= 0) & (iv["day"] < len(dates))]
     daily, _ = daily_figures(iv, merge_gap_s=params.merge_gap_s, min_visit_s=params.min_visit_s)

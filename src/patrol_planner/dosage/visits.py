@@ -27,14 +27,31 @@ def _unions(iv: pd.DataFrame) -> pd.DataFrame:
     return iv.assign(union=np.cumsum(new) - 1)
 
 
+def _bridged(un: pd.DataFrame, apart: np.ndarray, bridges: pd.DataFrame, eps_s: float = 1.0) -> np.ndarray:
+    """Positions of unions whose gap from the previous union of the spot-day one bridge covers (within
+    ``eps_s`` [s]: the bridge starts at the last ping inside and ends at the next one)."""
+    if bridges.empty or not apart.any():
+        return np.zeros(0, dtype=np.int64)
+    prev_end = np.r_[np.nan, un["end_s"].to_numpy()[:-1]]
+    gaps = pd.DataFrame({"spot": un["spot"].to_numpy()[apart], "day": un["day"].to_numpy()[apart],
+                         "pe": prev_end[apart], "ns": un["start_s"].to_numpy()[apart], "row": np.flatnonzero(apart)})
+    m = gaps.merge(bridges[["spot", "day", "a_s", "b_s"]], on=["spot", "day"])
+    hit = m[(m["a_s"] <= m["pe"] + eps_s) & (m["b_s"] >= m["ns"] - eps_s)]
+    return np.unique(hit["row"].to_numpy(np.int64))
+
+
 def visits_table(intervals: pd.DataFrame, *, merge_gap_s: float, min_visit_s: float) -> tuple[pd.DataFrame,
                                                                                              pd.DataFrame]:
     """Visits (:data:`VISIT_COLUMNS`) and the intervals labelled with ``union``, ``visit`` and ``counted``.
 
-    A visit is a run of union stretches of one spot-day whose gaps are at most ``merge_gap_s`` [s];
-    ``present_s`` [s] is the union time inside it (gaps not counted); ``counted`` is False for a
-    pass-through (``present_s < min_visit_s``).
+    A visit is a run of union stretches of one spot-day whose gaps are at most ``merge_gap_s`` [s] or are
+    covered by a ``bridge`` interval (a dropout inside the spot; bridges are not presence and are dropped
+    from the returned intervals); ``present_s`` [s] is the union time inside it (gaps not counted);
+    ``counted`` is False for a pass-through (``present_s < min_visit_s``).
     """
+    bridges = intervals[intervals["bridge"].to_numpy(bool)] if "bridge" in intervals else intervals.iloc[:0]
+    if "bridge" in intervals:
+        intervals = intervals[~intervals["bridge"].to_numpy(bool)].drop(columns="bridge")
     if intervals.empty:
         vis = pd.DataFrame({c: pd.Series(dtype="bool" if c == "counted" else "float64") for c in VISIT_COLUMNS})
         return vis, intervals.assign(union=pd.Series(dtype="int64"), visit=pd.Series(dtype="int64"),
@@ -45,7 +62,9 @@ def visits_table(intervals: pd.DataFrame, *, merge_gap_s: float, min_visit_s: fl
     key = un["spot"].to_numpy(np.int64) * 1_000_003 + un["day"].to_numpy(np.int64)
     first = np.r_[True, key[1:] != key[:-1]]
     gap = un["start_s"].to_numpy() - np.r_[-np.inf, un["end_s"].to_numpy()[:-1]]
-    un["visit"] = np.cumsum(first | (gap > merge_gap_s)) - 1
+    apart = ~first & (gap > merge_gap_s)
+    apart[_bridged(un, apart, bridges)] = False
+    un["visit"] = np.cumsum(first | apart) - 1
     un["len_s"] = un["end_s"] - un["start_s"]
     vis = un.groupby("visit", sort=True).agg(spot=("spot", "first"), day=("day", "first"), start_s=("start_s", "min"),
                                              end_s=("end_s", "max"), present_s=("len_s", "sum"))
