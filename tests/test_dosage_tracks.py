@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_dosage import real_programme, spot_centre_bng
 from typer.testing import CliRunner
 
@@ -352,3 +354,15 @@ def test_all_points_set_aside_is_an_error_not_an_empty_result(prog, tmp_path):
     files = {f["file"]: f for f in measure_dosage(prog, [g1, g2]).files}
     assert files["far.gpx"]["points_used"] == 0 and files["far.gpx"]["points_quarantined"] == 60
     assert files["near.gpx"]["points_used"] == 60
+
+
+@given(data=st.binary(max_size=400), head=st.sampled_from([b"", b"<?xml version='1.0'?><gpx>", b"unit,time,lon,lat\n"]))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_random_bytes_never_raise(prog, tmp_path, data, head):
+    """Whatever bytes a track file holds, reading it gives pings, quarantined points or a one-line file error,
+    never an exception."""
+    path = tmp_path / "x.gpx"
+    path.write_bytes(head + data)
+    read = read_tracks([path], prog.tz)[0]
+    assert read.error is None or "\n" not in read.error
+    assert len(read.pings) + len(read.quarantine) > 0 or read.error is not None
