@@ -13,7 +13,8 @@ import typer
 from patrol_planner.errors import PatrolPlannerError
 
 #: Modules under patrol_planner.cli that register commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("ingest", "hotspots", "network", "plan", "compare", "programme", "evaluate")
+COMMAND_MODULES: tuple[str, ...] = ("ingest", "hotspots", "network", "plan", "compare", "programme", "evaluate",
+                                   "dosage")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,0 +1,76 @@
+"""``patrol-planner dosage``: minutes of patrol presence per spot per programme day, from GPS tracks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from patrol_planner.cli._common import print_json, user_errors
+
+_SUMMARY_KEYS = ("spot_days", "treated_days", "treated_days_patrolled", "treated_days_dose_met",
+                 "treated_minutes_planned", "treated_minutes_present", "control_days_with_presence",
+                 "control_minutes_present", "points_used", "points_quarantined")
+
+
+def dosage_cmd(
+    programme: Path = typer.Argument(..., help="Programme folder (programme.json, schedule.csv, spots.geojson)."),
+    tracks: list[Path] = typer.Option(..., "--tracks", help="GPX or CSV ping files (repeat; a folder = its "
+                                      "*.gpx and *.csv files)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for dosage.csv, dosage.json, visits.csv, "
+                             "quarantine.csv and compliance.html."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the summary."),
+    tolerance_m: float = typer.Option(25.0, "--tolerance-m", help="GPS tolerance: spots are buffered by this [m]."),
+    max_gap_s: float = typer.Option(120.0, "--max-gap-s", help="Longer gaps between pings are dropouts [s]."),
+    merge_gap_s: float = typer.Option(180.0, "--merge-gap-s", help="Absences up to this join one visit [s]."),
+    min_visit_s: float = typer.Option(60.0, "--min-visit-s", help="Shorter presence is a pass-through [s]."),
+    bridge_gap_s: float = typer.Option(900.0, "--bridge-gap-s", help="A dropout up to this long with both pings "
+                                       "inside a spot does not split the visit (0 = off) [s]."),
+    max_speed_kph: float = typer.Option(200.0, "--max-speed-kph", help="Faster movement is a GPS error [km/h]."),
+    area_margin_km: float = typer.Option(50.0, "--area-margin-km",
+                                         help="Points farther from the spots are set aside [km]."),
+    unit_from: str = typer.Option("file", "--unit-from", help="GPX unit id: file (name of the file) or name "
+                                  "(<trk><name>)."),
+    mapping: str | None = typer.Option(None, "--mapping", help="CSV column mapping: lonlat, bng, or a "
+                                       ".toml/.json file (default: detected from the header)."),
+    crs: str | None = typer.Option(None, "--crs", help="Working CRS (projected, metres); default chosen from "
+                                   "the spots."),
+    page: bool = typer.Option(True, "--page/--no-page", help="Write compliance.html."),
+) -> None:
+    """Measure patrol presence in the programme's spots from GPS tracks; bad points are quarantined with reasons."""
+    from patrol_planner.dosage import DosageParams, measure_dosage, write_dosage
+    from patrol_planner.programme import read_programme
+
+    prog = read_programme(programme)
+    params = DosageParams(tolerance_m=tolerance_m, max_gap_s=max_gap_s, merge_gap_s=merge_gap_s,
+                          min_visit_s=min_visit_s, max_speed_kph=max_speed_kph, area_margin_km=area_margin_km,
+                          unit_from=unit_from, bridge_gap_s=bridge_gap_s)
+    files = _expand(tracks)
+    res = measure_dosage(prog, files, params=params, mapping=mapping, crs=crs)
+    paths = write_dosage(res, out, inputs=files, prog=prog, page=page)
+    for f in res.files:
+        if f["error"]:
+            typer.echo(f"error: {f['error']}", err=True)
+    if as_json:
+        print_json({**res.summary, "notes": res.notes, "outputs": {k: str(v) for k, v in paths.items()}})
+        return
+    for k in _SUMMARY_KEYS:
+        typer.echo(f"{k:30s} {res.summary[k]}")
+    for note in res.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in (".gpx", ".csv")))
+        else:
+            out.append(p)
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``dosage`` command to ``app``."""
+    app.command("dosage")(user_errors(dosage_cmd))
