@@ -157,3 +157,19 @@ def _open(browser, path: Path, *, width: int = 1280):  # noqa: ANN001, ANN202
 def open_offline() -> Callable[..., tuple[object, dict]]:
     """``open_offline(browser, path, width=1280)`` -> (page, seen): the page offline, requests recorded."""
     return _open
+
+
+@pytest.fixture(scope="session")
+def rutland_programme(tmp_path_factory) -> tuple[Path, dict]:
+    """The bundled Rutland programme built once through the CLI: (folder, the --json summary)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from patrol_planner.cli import app
+
+    out = tmp_path_factory.mktemp("prog") / "rutland"
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "rutland-programme.toml"
+    res = CliRunner().invoke(app, ["programme", str(scenario), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    return out, json.loads(res.stdout.strip().splitlines()[-1])

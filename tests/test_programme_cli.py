@@ -20,11 +20,8 @@ FILES = ("schedule.csv", "spots.geojson", "programme.json", "calendar.html")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("prog") / "rutland"
-    res = CliRunner().invoke(app, ["programme", str(SCENARIO), "--out", str(out), "--json"])
-    assert res.exit_code == 0, res.output
-    return out, json.loads(res.stdout.strip().splitlines()[-1])
+def built(rutland_programme):
+    return rutland_programme
 
 
 def test_programme_writes_the_record_and_summary(built):

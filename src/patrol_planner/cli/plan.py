@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Road graph cache folder."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table: for cron."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the plan's metrics."),
+        programme: Path | None = typer.Option(None, "--programme", help="Programme folder: route that day's "
+                                              "treated spots instead of tonight's hotspots (needs --date)."),
+        day: str | None = typer.Option(None, "--date", help="Programme day YYYY-MM-DD (with --programme)."),
     ) -> None:
         """Plan tonight's patrols: ingest -> hotspots -> network -> routing -> briefing pack in OUT."""
         from rich.console import Console
@@ -49,6 +52,9 @@ def register(app: typer.Typer) -> None:
 
         console = Console(stderr=True, quiet=quiet or as_json)
         s = _override(load_scenario(scenario or default_scenario_path()), seconds, seed)
+        if programme is not None or day is not None:
+            _programme_day(s, programme, day, out, cache_dir, console, quiet=quiet, as_json=as_json)
+            return
         if not s.units:
             if s.backtest is None:
                 from patrol_planner.errors import RoutingError
@@ -91,3 +97,42 @@ def register(app: typer.Typer) -> None:
         if not quiet:
             Console().print(plan_summary_table(run.plan))
             console.print(f"briefing: {paths['briefing.html']}  ({len(paths)} files in {out})")
+
+
+def _programme_day(s: Scenario, folder: Path | None, day: str | None, out: Path, cache_dir: Path | None,
+                   console: Any, *, quiet: bool, as_json: bool) -> None:
+    """``plan --programme DIR --date D``: route one programme day and write the same briefing pack."""
+    from datetime import date
+
+    from patrol_planner.errors import ProgrammeError
+    from patrol_planner.programme.dayplan import plan_programme_day
+    from patrol_planner.report import plan_summary_table, write_outputs
+
+    if folder is None or day is None:
+        raise ProgrammeError("--programme and --date go together: plan --programme DIR --date YYYY-MM-DD")
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise ProgrammeError(f"--date must be YYYY-MM-DD, got {day!r}") from None
+    with console.status(f"{s.name}: routing programme day {when.isoformat()}"):
+        run = plan_programme_day(s, folder, when, cache_dir=cache_dir)
+    paths = write_outputs(run.plan, out)
+    m = run.plan.metrics
+    short = m["treated_spots"] - m["treated_spots_full_dose"]
+    if short:
+        console.print(f"[yellow]warning:[/] {short} of {m['treated_spots']} spots to patrol today could not be "
+                      "given their full dose inside the patrol window with these units; the briefing lists them")
+    if s.solver.deterministic and not m.get("reproducible", True):
+        console.print("[yellow]warning:[/] the solver hit its time cap before its fixed amount of work, so a "
+                      "rerun may give a different plan; raise --seconds (or solver.time_limit_s)")
+    if as_json:
+        print_json({"scenario": s.name, "programme": str(folder), "date": when.isoformat(), "out": str(out),
+                    "metrics": m, "control_spots": [c["spot_id"] for c in run.tasking["control"]],
+                    "files": sorted(paths)})
+        return
+    if not quiet:
+        from rich.console import Console
+
+        Console().print(plan_summary_table(run.plan))
+        console.print(f"briefing: {paths['briefing.html']}  ({len(paths)} files in {out}); "
+                      f"{len(run.tasking['control'])} control spots listed as 'do not patrol today'")
