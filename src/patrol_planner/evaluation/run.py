@@ -76,13 +76,17 @@ def plain(obj: Any) -> Any:
 
 
 def design_for(programme: Programme) -> Design:
-    """The programme's own re-draw: the designer's when the programme package offers one, else K-of-N."""
+    """The programme's own re-draw (:func:`patrol_planner.programme.redraw_design`), else K-of-N per day."""
     import patrol_planner.programme as prog_pkg
 
-    maker = getattr(prog_pkg, "redraw_design", None)
-    if callable(maker):
-        return maker(programme)
-    return k_of_n_design_from_schedule(programme.schedule)
+    from patrol_planner.errors import ProgrammeError
+
+    try:
+        return prog_pkg.redraw_design(programme)
+    except ProgrammeError:
+        # a folder written without the designer's randomisation record (e.g. the calibration helpers):
+        # re-draw it as K-of-N per day, which k_of_n_design_from_schedule checks the schedule is
+        return k_of_n_design_from_schedule(programme.schedule)
 
 
 def _row(r: RateRatio, analysis: str, rand_p: float | None) -> dict[str, Any]:
