@@ -78,7 +78,6 @@ def plain(obj: Any) -> Any:
 def design_for(programme: Programme) -> Design:
     """The programme's own re-draw (:func:`patrol_planner.programme.redraw_design`), else K-of-N per day."""
     import patrol_planner.programme as prog_pkg
-
     from patrol_planner.errors import ProgrammeError
 
     try:
