@@ -153,7 +153,8 @@ def measure_dosage(prog: Programme, files: Sequence[str | Path], *, params: Dosa
     reads = read_tracks(files, prog.tz, mapping=mapping, unit_from=params.unit_from)
     usable = [r.pings for r in reads if not r.pings.empty]
     if not usable:
-        errors = "; ".join(r.error or f"{r.source_file}: no usable point" for r in reads)
+        errors = "; ".join(r.error or f"{r.source_file}: no usable point ({reason_counts(r.quarantine) or 'empty'})"
+                           for r in reads)
         raise DosageError(f"no usable GPS point in {len(reads)} file(s): {errors}")
     res = measure_pings(prog, pd.concat(usable, ignore_index=True), params=params, crs=crs, reads=reads)
     spec = mapping.name if isinstance(mapping, PingMapping) else (str(mapping) if mapping is not None else "auto")
