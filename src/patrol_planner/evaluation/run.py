@@ -23,7 +23,14 @@ from patrol_planner.evaluation.design import Design, k_of_n_design_from_schedule
 from patrol_planner.evaluation.dosage import attach_dosage, delivery_summary
 from patrol_planner.evaluation.placeday import project_spots, spot_day_table
 from patrol_planner.evaluation.randomisation import null_expected, randomisation_test
-from patrol_planner.evaluation.wdd import matched_controls, month_masks, month_periods, months_of, wdd_test
+from patrol_planner.evaluation.wdd import (
+    matched_controls,
+    matching_months,
+    month_masks,
+    month_periods,
+    months_of,
+    wdd_test,
+)
 from patrol_planner.programme import Programme
 
 
@@ -220,8 +227,10 @@ def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, param
     """Month-level WDD against matched control cells (see :mod:`patrol_planner.evaluation.wdd`)."""
     before_m, after_m = month_periods(programme, months_of(incidents))
     before, after = month_masks(incidents, before_m, after_m)
+    match_m = matching_months(programme, months_of(incidents))
+    match, _ = month_masks(incidents, match_m, [])
     spots_xy = project_spots(programme.spots, incidents.attrs["crs"])
-    controls = matched_controls(incidents, spots_xy, before, cell_m=float(programme.design["spot_size_m"]),
+    controls = matched_controls(incidents, spots_xy, match, cell_m=float(programme.design["spot_size_m"]),
                                 buffer_m=params.ring_m)
     results = wdd_test(incidents, spots_xy, controls, before, after, buffer_m=params.ring_m)
     main = results[0]
@@ -230,9 +239,13 @@ def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, param
                            events=main.t0 + main.t1, what="crimes", where=where, versus=versus)
     verdicts = [text, f"Weighted displacement difference: {main.wdd:+.0f} crimes (z = {main.z:.2f}, "
                       f"p = {main.p_value:.3f}); negative means fewer crimes than the controls suggest."]
+    scale = main.c0 / main.t0 if main.t0 > 0 else float("nan")
+    unequal = not 0.75 <= scale <= 1.33
     if (main.p_value < 0.05) != (main.rate_ratio_p < 0.05):
         verdicts.append("The two month-level measures disagree (one finds a change, the other does not): "
-                        "no firm conclusion should be drawn.")
+                        "no firm conclusion should be drawn."
+                        + (" The controls are not as busy as the spots, so the WDD (which compares absolute "
+                           "changes) is not on the same scale; the rate ratio is the headline." if unequal else ""))
     h = results[1]
     verdicts.append(V.verdict(h.rate_ratio, h.ci_low, h.ci_high, h.rate_ratio_p, events=main.t0 + main.t1,
                               what="victim harm", where=where, versus=versus)[0])
@@ -241,12 +254,15 @@ def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, param
         "days; the spots as a whole are compared before and after the start with matched control cells. This is "
         "not randomised: anything else that changed at the spots at the same time is mixed in.",
         "police.uk positions are snapped to anonymised map points, so small spots gain and lose crimes at their edges.",
-    ]
+    ] + ([f"The matched controls had {scale:.2f} times the spots' crimes before the start: the busiest spots have no "
+          "equally busy cells away from them. The headline is the rate ratio (relative change); the WDD, which "
+          "compares absolute changes, is shown beside it."] if unequal else [])
     est = pd.DataFrame([{**r.to_dict(), "analysis": "month-level WDD"} for r in results])
     summary = {
         "method": "month-level WDD", "outcome": "crimes", "rate_ratio": main.rate_ratio, "ci_low": main.ci_low,
-        "ci_high": main.ci_high, "p_value": main.p_value, "p_value_kind": "WDD z test (Poisson)",
-        "rate_ratio_p": main.rate_ratio_p, "wdd": main.wdd, "wdd_z": main.z, "treated_spot_days": None,
+        "ci_high": main.ci_high, "p_value": main.rate_ratio_p, "p_value_kind": "rate ratio (Poisson, log scale)",
+        "rate_ratio_p": main.rate_ratio_p, "wdd": main.wdd, "wdd_z": main.z, "wdd_p_value": main.p_value,
+        "control_to_spot_scale": scale, "treated_spot_days": None,
         "control_spot_days": None,
         "months_before": [str(m) for m in before_m], "months_after": [str(m) for m in after_m],
         "spots": len(spots_xy), "weak": weak,
