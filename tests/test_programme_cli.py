@@ -104,3 +104,15 @@ def test_amend_and_day_tasking(built, tmp_path):
     res = CliRunner().invoke(app, ["programme-amend", str(out), "--action", "cancel_day", "--date", "2023-01-01",
                                    "--reason", "x"])
     assert res.exit_code == 9 and "outside the programme" in res.stderr
+
+
+def test_calendar_shows_who_bears_the_patrols(built):
+    """The programme writes an equity table by deprivation decile and the calendar shows it."""
+    import pandas as pd
+
+    out, summary = built
+    assert summary["equity"] == "equity.csv"
+    table = pd.read_csv(out / "equity.csv")
+    assert table["planned_minutes"].sum() == pytest.approx(summary["treated_spot_days"] * 15)
+    html = (out / "calendar.html").read_text()
+    assert "Who bears the patrols" in html and "IoD 2019" in html

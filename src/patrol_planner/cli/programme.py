@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -23,6 +24,8 @@ def programme(
     scenario: Path = typer.Argument(..., help="Scenario TOML file with a [programme] table."),
     out: Path = typer.Option(..., "--out", help="Programme folder to write (must be new or hold this programme)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
+    ons: Path | None = typer.Option(None, "--ons", help="Folder with iod2019_eng.csv and census21_pop.csv for "
+                                    "the equity table (default: the bundled Leicestershire subset)."),
 ) -> None:
     """Design a randomised hot-spot programme and write its folder (schedule, spots, design, calendar)."""
     from patrol_planner.programme import read_programme
@@ -33,8 +36,9 @@ def programme(
     s, params = load_programme_scenario(scenario)
     d = design_programme(s, params, scenario_file=scenario)
     folder = d.write(out)
-    write_calendar(read_programme(folder))
-    summary = d.summary() | {"out": str(folder)}
+    prog = read_programme(folder)
+    summary = d.summary() | {"out": str(folder), "equity": _write_equity(prog, s, ons)}
+    write_calendar(prog)
     if as_json:
         print_json(summary)
         return
@@ -46,6 +50,26 @@ def programme(
     else:
         typer.echo(f"warning: {summary['note']}", err=True)
     typer.echo(f"written to {folder} (schedule.csv, spots.geojson, programme.json, calendar.html)")
+
+
+def _write_equity(prog: Any, s: Any, ons: Path | None) -> str:
+    """Write ``equity.csv`` (and a note) beside the schedule for the calendar page; return what happened."""
+    from patrol_planner.errors import PatrolPlannerError
+    from patrol_planner.evaluation.equity import equity_for_programme
+
+    files = [p for g in s.resolved().incident_groups for p in g.paths if g.fmt in (None, "police_uk_street")]
+    note = prog.folder / "equity-note.txt"
+    try:
+        rep = equity_for_programme(prog, files, ons=ons)
+    except PatrolPlannerError as exc:
+        note.write_text(f"No equity table: {exc}\n", encoding="utf-8")
+        return f"none: {exc}"
+    rep.table.to_csv(prog.folder / "equity.csv", index=False)
+    c = rep.counts
+    missing = c.get("lsoas_without_imd_decile", 0)
+    note.write_text(f"Spots are linked to areas (LSOAs) through the codes on police.uk rows; {missing} area code(s) "
+                    "had no IoD 2019 decile (2021 codes that changed since 2011).\n", encoding="utf-8")
+    return "equity.csv"
 
 
 def programme_amend(

@@ -15,6 +15,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from patrol_planner.programme.record import Programme
 
 #: Drawing area of the SVG map [px].
@@ -92,7 +94,19 @@ def render_calendar(prog: Programme) -> str:
         first=prog.dates[0].isoformat(), last=prog.dates[-1].isoformat(),
         version=prog.raw.get("provenance", {}).get("versions", {}).get("patrol-planner"),
         schedule_sha=prog.raw.get("files", {}).get("schedule.csv", "")[:16],
-        treated_total=int(sched["treated"].sum()), spot_days=len(sched))
+        treated_total=int(sched["treated"].sum()), spot_days=len(sched), **_equity(prog))
+
+
+def _equity(prog: Programme) -> dict[str, Any]:
+    """The equity table the programme command wrote beside the schedule (``equity.csv``), if any."""
+    path = prog.folder / "equity.csv"
+    note_path = prog.folder / "equity-note.txt"
+    note = note_path.read_text(encoding="utf-8").strip() if note_path.exists() else ""
+    if not path.exists():
+        return {"equity": [], "equity_note": note or "No equity table: the programme was designed without "
+                "police.uk street files (their LSOA codes link spots to deprivation deciles)."}
+    table = pd.read_csv(path).fillna(0)
+    return {"equity": table.to_dict("records"), "equity_note": note}
 
 
 def write_calendar(prog: Programme, path: str | Path | None = None) -> Path:
