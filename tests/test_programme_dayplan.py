@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from shapely.geometry import Point
 from typer.testing import CliRunner
@@ -89,3 +90,40 @@ def test_redraw_with_the_issued_seed_gives_the_issued_schedule(rutland_programme
     assert other["treated"].tolist() != prog.schedule["treated"].tolist()
     per_day = other.groupby("date")["treated"].sum()
     assert set(per_day) == {int(prog.design["randomisation"]["treated_per_day"])}
+
+
+def test_dosage_recovers_the_planned_minutes_from_tracks_walked_along_the_plan(day_plan, tmp_path):
+    """Officers who follow the day's plan (GPS noise, one dropout between stops) get each treated spot's planned
+    minutes back within 1 minute; an officer who lingers 10 minutes in a control spot is found there."""
+    import pandas as pd
+
+    from patrol_planner.dosage.simulate import tracks_from_plan, write_gpx
+    from patrol_planner.plan import Plan
+
+    folder, out, summary = day_plan
+    plan = Plan.from_json(out / "plan.json")
+    unit = next(u for u in plan.units if len(u.stops) >= 2)
+    gap = (unit.stops[0].depart.timestamp() + 60, unit.stops[1].arrive.timestamp() - 60)  # between spots
+    pings = tracks_from_plan(plan, seed=3, noise_m=8.0, dropouts=[(unit.unit_id, *gap)])
+    files = []
+    for uid, g in pings.groupby("unit"):
+        files += ["--tracks", str(write_gpx(tmp_path / f"{uid}.gpx", g, name=str(uid)))]
+    prog = read_programme(folder)
+    control = summary["control_spots"][0]
+    c = prog.spots[control].centroid
+    t0 = prog.window(date.fromisoformat(DAY))[0].timestamp() + 3600
+    linger = pd.DataFrame({"t_s": t0 + np.arange(0, 600, 5.0), "lon": c.x, "lat": c.y})
+    files += ["--tracks", str(write_gpx(tmp_path / "LINGER.gpx", linger, name="LINGER"))]
+    res = CliRunner().invoke(app, ["dosage", str(folder), *files, "--out", str(tmp_path / "D"), "--json"])
+    assert res.exit_code == 0, res.output
+    dose = pd.read_csv(tmp_path / "D" / "dosage.csv", dtype={"spot_id": str})
+    today = dose[dose["date"] == DAY].set_index("spot_id")
+    planned = {s.hotspot_id: (s.depart - s.arrive).total_seconds() / 60 for u in plan.units for s in u.stops}
+    for sid, minutes in planned.items():
+        assert abs(today.at[sid, "minutes_present"] - minutes) <= 1.0, sid
+        assert today.at[sid, "visits"] == 1
+    assert today.at[control, "minutes_present"] == pytest.approx(10, abs=1)
+    others = today.drop(index=[*planned, control])
+    assert (others["minutes_present"] == 0).all()
+    js = json.loads(res.stdout.strip().splitlines()[-1])
+    assert js["control_days_with_presence"] == 1

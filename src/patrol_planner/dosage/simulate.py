@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -313,3 +314,61 @@ def hot_cell_programme(folder: str | Path, lon: np.ndarray, lat: np.ndarray, *, 
                          "p_treated": 0.5, "visits": t, "minutes": minutes * t})
     return write_programme(folder, design=design, schedule=pd.DataFrame(rows),
                            spots_geojson={"type": "FeatureCollection", "features": feats})
+
+
+def _plan_keyframes(unit: Any, crs: str) -> np.ndarray:
+    """``(t_s, x_m, y_m)`` keyframes of one planned unit: along each road path at an even pace between the
+    previous departure and the arrival, then still at the stop until its departure, then home."""
+    from patrol_planner.geo import to_xy
+
+    rows: list[tuple[float, float, float]] = []
+
+    def leg(path: Sequence[tuple[float, float]], t0: float, t1: float) -> None:
+        if len(path) < 2:
+            return
+        pts = np.asarray(path, dtype=float)
+        x, y = to_xy(pts[:, 0], pts[:, 1], crs)
+        d = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+        frac = d / d[-1] if d[-1] > 0 else np.linspace(0, 1, len(d))
+        rows.extend(zip(t0 + frac * (t1 - t0), x, y, strict=True))
+
+    t = unit.leave.timestamp() if unit.leave else unit.shift_start.timestamp()
+    for s in unit.stops:
+        leg(s.path_lonlat, t, s.arrive.timestamp())
+        sx, sy = to_xy(np.array([s.lon]), np.array([s.lat]), crs)
+        rows += [(s.arrive.timestamp(), float(sx[0]), float(sy[0])), (s.depart.timestamp(), float(sx[0]), float(sy[0]))]
+        t = s.depart.timestamp()
+    if unit.return_arrive is not None:
+        leg(unit.return_path_lonlat, t, unit.return_arrive.timestamp())
+    kf = np.array(sorted(rows), dtype=float)
+    return kf[np.concatenate([[True], np.diff(kf[:, 0]) > 0])] if len(kf) else kf
+
+
+def tracks_from_plan(plan: Any, *, seed: int = 0, ping_s: float = 5.0, noise_m: float = 7.0,
+                     dropouts: Sequence[tuple[str, float, float]] = ()) -> pd.DataFrame:
+    """Pings (``unit, t_s, lon, lat``) of officers who follow ``plan`` (a :class:`~patrol_planner.plan.Plan`)
+    exactly: along each planned road path at an even pace, still at each stop from arrival to departure.
+
+    ``dropouts``: ``(unit_id, start_s, end_s)`` [s since epoch] windows with no pings. Synthetic, seeded.
+    The planned stop times are the known answer: a unit in a spot for a planned stop of 15 min gives 15 min
+    of presence (plus the seconds its road path spends inside the spot on the way in and out).
+    """
+    rng = np.random.default_rng(seed)
+    lon0 = np.array([s.lon for u in plan.units for s in u.stops] or [u.start.lon for u in plan.units])
+    lat0 = np.array([s.lat for u in plan.units for s in u.stops] or [u.start.lat for u in plan.units])
+    crs = choose_working_crs(lon0, lat0)
+    out = []
+    for u in plan.units:
+        kf = _plan_keyframes(u, crs)
+        if len(kf) < 2:
+            continue
+        times = np.arange(kf[0, 0] + rng.uniform(0, ping_s), kf[-1, 0], ping_s)
+        for unit_id, a, b in dropouts:
+            if unit_id == u.unit_id:
+                times = times[(times < a) | (times >= b)]
+        x, y = _sample(kf, times)
+        lon, lat = to_lonlat(x + rng.normal(0, noise_m, x.size), y + rng.normal(0, noise_m, y.size), crs)
+        out.append(pd.DataFrame({"unit": u.unit_id, "t_s": times, "lon": lon, "lat": lat}))
+    if not out:
+        return pd.DataFrame({"unit": pd.Series(dtype=str), "t_s": [], "lon": [], "lat": []})
+    return pd.concat(out, ignore_index=True)
