@@ -54,7 +54,7 @@ def test_small_plan_is_valid_and_uses_dwell():
     for v in r.visits:
         assert v.depart_s - v.arrive_s == pytest.approx(600)
     assert res.prize == pytest.approx(sum(v.prize for v in r.visits))
-    assert res.stats["solver"] == "ortools" and res.stats["wall_s"] > 0
+    assert res.stats["solver"] in ("ortools", "construct") and res.stats["wall_s"] > 0
 
 
 def test_repeat_visits_respect_gap_and_diminish():
