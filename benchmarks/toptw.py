@@ -1,6 +1,6 @@
 """Team Orienteering with Time Windows: solve Solomon/Cordeau TOPTW instances through patrol_planner's routing.
 
-    python benchmarks/toptw.py FILE --vehicles M [--seconds S] [--json] [--search auto|lns|ortools]
+    python benchmarks/toptw.py FILE --vehicles M [--seconds S] [--json] [--search lns|auto|ortools]
     python benchmarks/toptw.py --all [DIR] [--seconds S] [--vehicles 1 2 3 4] [--compare]
 
 One instance: prints ``{"score": ..., "routes": [[i, j, ...], ...]}`` (one list per vehicle, customer
@@ -8,8 +8,8 @@ numbers as in the file, depot left out). Every tour is rechecked here with trunc
 (``routing.toptw.check_toptw``) against the windows and the depot's closing time.
 ``--all``: every (instance, m) that DIR/reference.csv lists (default ../shared/benchmarks/toptw beside
 the repository); prints the gap per case and the mean, then one JSON line. ``--compare`` runs the
-default search ("auto": OR-Tools + PyVRP for these problems) and the ruin-and-recreate search ("lns")
-side by side. Times are time budgets, not deterministic.
+ruin-and-recreate search ("lns", the default here) and "auto" (for these problems: the OR-Tools + PyVRP
+portfolio, the search before the construction existed) side by side. Times are time budgets, not deterministic.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from patrol_planner.routing.toptw import check_toptw, read_toptw, toptw_params, 
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "toptw"
 
 
-def run(path: Path, vehicles: int, seconds: float, search: str = "auto", seed: int = 0) -> dict:
+def run(path: Path, vehicles: int, seconds: float, search: str = "lns", seed: int = 0) -> dict:
     inst = read_toptw(path)
     t0 = time.monotonic()
     res = solve(toptw_problem(inst, vehicles), toptw_params(inst, seconds, search=search, seed=seed))
@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--json", action="store_true", help="print only the JSON object")
     ap.add_argument("--all", action="store_true")
-    ap.add_argument("--compare", action="store_true", help="with --all: auto vs lns side by side")
-    ap.add_argument("--search", default="auto", choices=["auto", "lns", "ortools"])
+    ap.add_argument("--compare", action="store_true", help="with --all: lns vs auto side by side")
+    ap.add_argument("--search", default="lns", choices=["lns", "auto", "ortools"])
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     try:
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             ref = {(r["instance"], int(r["m"])): float(r["reference"]) for r in csv.DictReader(fh)}
         if a.vehicles:
             ref = {k: v for k, v in ref.items() if k[1] in a.vehicles}
-        modes = ["auto", "lns"] if a.compare else [a.search]
+        modes = ["lns", "auto"] if a.compare else [a.search]
         summary: dict = {"seconds": a.seconds, "cases": {}}
         for (name, m), bk in sorted(ref.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             row = {}

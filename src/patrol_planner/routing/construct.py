@@ -244,11 +244,32 @@ class _Plan:
                     rows.append((s.index, s.location, lo, hi, s.dwell_s, gain))
         return rows
 
-    def evaluate(self, r: _Route, pc: dict[str, np.ndarray], noise: np.ndarray | None
+    def evaluate(self, routes: list[_Route], pc: dict[str, np.ndarray], noise: np.ndarray | None
                  ) -> tuple[np.ndarray, np.ndarray]:
-        """Best score and slot of every piece in route ``r`` (score ``-inf`` where it does not fit)."""
-        a = r.arrays
-        T = self.problem.travel_time_s[r.unit.mode]
+        """Best score and slot of every piece in each of ``routes``: arrays (pieces, routes); score
+        ``-inf`` where it does not fit. Routes of one travel mode are tested in one stacked pass."""
+        out_s = np.full((len(pc["site"]), len(routes)), -np.inf)
+        out_k = np.zeros((len(pc["site"]), len(routes)), dtype=np.int64)
+        by_mode: dict[str, list[int]] = {}
+        for c, r in enumerate(routes):
+            by_mode.setdefault(r.unit.mode, []).append(c)
+        for mode, cols in by_mode.items():
+            rs = [routes[c] for c in cols]
+            a = {k: np.concatenate([r.arrays[k] for r in rs]) for k in rs[0].arrays}
+            sizes = [len(r.arrays["dep"]) for r in rs]
+            unit_col = np.repeat([r.unit.index for r in rs], sizes)
+            score = self._scores(self.problem.travel_time_s[mode], a, pc, noise, unit_col)
+            off = 0
+            for c, size in zip(cols, sizes, strict=True):
+                seg = score[:, off:off + size]
+                k = np.argmax(seg, axis=1)
+                out_s[:, c], out_k[:, c] = seg[np.arange(len(k)), k], k
+                off += size
+        return out_s, out_k
+
+    def _scores(self, T: np.ndarray, a: dict[str, np.ndarray], pc: dict[str, np.ndarray],
+                noise: np.ndarray | None, unit_col: np.ndarray) -> np.ndarray:
+        """Score of each piece (rows) in each slot (columns, stacked over routes); ``-inf`` = no fit."""
         A = T[np.ix_(a["phys"], pc["loc"])].T  # previous stop -> piece, (P, S)
         B = T[np.ix_(pc["loc"], a["nxt"])]  # piece -> next stop, (P, S)
         arr = a["dep"][None, :] + A
@@ -258,15 +279,13 @@ class _Plan:
         ok &= w <= a["brk_hi"][None, :]
         arr2 = w + a["brk_b"][None, :] + B
         ok &= np.maximum(arr2, a["lo_nxt"][None, :]) <= a["l_nxt"][None, :]
+        ok &= self.elig[pc["site"]][:, unit_col]
         # time used: the detour, the dwell and any wait before the visit
         used = A + B - a["base"][None, :] + pc["dwell"][:, None] + (start - arr)
         score = pc["gain"][:, None] / (np.maximum(used, 0.0) + self.floor_s)
         if noise is not None:
             score = score * noise[:, None]
-        ok &= self.elig[pc["site"], r.unit.index][:, None]
-        score = np.where(ok, score, -np.inf)
-        slot = np.argmax(score, axis=1)
-        return score[np.arange(len(slot)), slot], slot
+        return np.where(ok, score, -np.inf)
 
     def insert(self, r: _Route, slot: int, site: Site, lo: float, hi: float) -> None:
         """Put a visit of ``site`` with start bounds ``[lo, hi]`` [s] before element ``slot``."""
@@ -295,13 +314,12 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
     scores = np.full((len(pc["site"]), n_u), -np.inf)
     slots = np.zeros((len(pc["site"]), n_u), dtype=np.int64)
 
-    def evaluate(rows: dict[str, np.ndarray], ui: int) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(rows: dict[str, np.ndarray], cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
         noise = None if rng is None else rng.uniform(1 - SCORE_NOISE, 1 + SCORE_NOISE, len(rows["site"]))
-        return plan.evaluate(plan.routes[ui], rows, noise)
+        return plan.evaluate([plan.routes[c] for c in cols], rows, noise)
 
     if len(pc["site"]):
-        for ui in range(n_u):
-            scores[:, ui], slots[:, ui] = evaluate(pc, ui)
+        scores[:], slots[:] = evaluate(pc, list(range(n_u)))
     while len(pc["site"]):
         if deadline is not None and time.monotonic() > deadline:
             return
@@ -311,13 +329,14 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
         si = int(pc["site"][p])
         r = plan.routes[ui]
         slot = int(slots[p, ui])
-        before = {k: [e.t for e in lst] for k, lst in plan.site_visits().items()}
+        before = {k: [e.t for e in lst] for k, lst in visits.items()}
         plan.insert(r, slot, plan.problem.sites[si], float(pc["lo"][p]), float(pc["hi"][p]))
         visits = plan.site_visits()
         plan.schedule(r, visits)
         if not r.feasible:  # should not happen (the slot test is exact); undo and never try it again
             del r.elems[slot]
-            plan.schedule(r, plan.site_visits())
+            visits = plan.site_visits()
+            plan.schedule(r, visits)
             scores[p, ui] = -np.inf
             continue
         # routes holding another visit of this site have new gap bounds: reschedule them too
@@ -325,7 +344,7 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
         for k in sorted(touched - {ui}):
             plan.schedule(plan.routes[k], visits)
         # pieces depend on the times of the site's visits: redo them for every site whose visits moved
-        visits = plan.site_visits()
+        # (the lists in ``visits`` are the same elements, rescheduled in place; their order holds)
         moved = sorted({si} | {k for k, lst in visits.items() if [e.t for e in lst] != before.get(k)})
         keep = ~np.isin(pc["site"], moved)
         new = _as_arrays([row for k in moved for row in plan.site_pieces(plan.problem.sites[k], visits.get(k, []))])
@@ -333,12 +352,12 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
         scores = np.concatenate([scores[keep], np.full((len(new["site"]), n_u), -np.inf)])
         slots = np.concatenate([slots[keep], np.zeros((len(new["site"]), n_u), dtype=np.int64)])
         n_new = len(new["site"])
-        for k in range(n_u):
-            if k in touched:
-                scores[:, k], slots[:, k] = evaluate(pc, k)
-            elif n_new:
-                tail = {c: v[-n_new:] for c, v in pc.items()}
-                scores[-n_new:, k], slots[-n_new:, k] = evaluate(tail, k)
+        cols = sorted(touched)
+        scores[:, cols], slots[:, cols] = evaluate(pc, cols)
+        rest = [k for k in range(n_u) if k not in touched]
+        if n_new and rest:
+            tail = {c: v[-n_new:] for c, v in pc.items()}
+            scores[-n_new:, rest], slots[-n_new:, rest] = evaluate(tail, rest)
 
 
 def _ruin(plan: _Plan, rng: np.random.Generator) -> None:
@@ -366,6 +385,13 @@ def _ruin(plan: _Plan, rng: np.random.Generator) -> None:
     # a later visit of a site keeps its number only if the earlier one stays: otherwise its prize and
     # gap bounds change, which the refresh below recomputes from the remaining visits
     plan.refresh()
+    # Travel times need not obey the triangle inequality (snapping to roads, truncated distances), so
+    # a shorter route can arrive later: drop visits from its end until it fits again.
+    for r in plan.routes:
+        while not r.feasible and any(e.site >= 0 for e in r.elems):
+            last = max(i for i, e in enumerate(r.elems) if e.site >= 0)
+            del r.elems[last]
+            plan.schedule(r)
 
 
 def _as_plans(plan: _Plan) -> list[UnitPlan]:
