@@ -13,7 +13,9 @@ For each scenario (default: the bundled night, ``scenarios/rutland-scale-60.toml
    patrol nights; ``ortools``: the OR-Tools portfolio, today's search before the construction existed)
    deterministically, then time-bounded with each budget, and prints harm covered (visit prizes with
    repeat discounts, as ``plan.metrics["harm_covered"]``), time-weighted harm (the routing prize, as
-   ``harm_covered_time_weighted``), visits, solve time and whether the cap cut the search.
+   ``harm_covered_time_weighted``), visits, solve time, the busiest search worker's CPU seconds (on a
+   shared machine: about the wall time on two free cores; ruin-and-recreate workers only) and whether
+   the cap cut the search.
 
 Each (scenario, profile) ends with one JSON line; the run ends with one JSON line holding everything.
 Timings depend on the machine and its load.
@@ -73,7 +75,9 @@ def harm_covered(problem: rt.PatrolProblem, res: rt.RoutingResult) -> float:
 def _solve(problem: rt.PatrolProblem, label: str, **kw: Any) -> dict:
     t0 = time.perf_counter()
     res = rt.solve(problem, rt.SolveParams(**kw))
+    cpu = [v.get("cpu_s") for v in res.stats.get("portfolio", {}).values() if v.get("cpu_s") is not None]
     return {"label": label, "search": kw.get("search"), "harm_covered": round(harm_covered(problem, res), 1),
+            "worker_cpu_s": round(max(cpu), 2) if cpu else None,
             "harm_time_weighted": round(res.prize, 1), "visits": sum(len(r.visits) for r in res.routes),
             "solve_s": round(time.perf_counter() - t0, 2), "solver": res.stats.get("solver"),
             "search_cut": res.search_cut, "time_limit_s": kw.get("time_limit_s")}
@@ -100,10 +104,11 @@ def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], 
         for sec in budgets:
             rows.append(_solve(problem, f"{search} {sec:g} s", search=search, deterministic=False,
                                time_limit_s=float(sec)))
-    print(f"{'search':>24s} {'harm':>9s} {'time-w.':>9s} {'visits':>7s} {'solve s':>8s}  winner")
+    print(f"{'search':>24s} {'harm':>9s} {'time-w.':>9s} {'visits':>7s} {'solve s':>8s} {'cpu s':>7s}  winner")
     for r in rows:
+        cpu = f"{r['worker_cpu_s']:7.1f}" if r["worker_cpu_s"] is not None else f"{'-':>7s}"
         print(f"{r['label']:>24s} {r['harm_covered']:9.0f} {r['harm_time_weighted']:9.0f} {r['visits']:7d} "
-              f"{r['solve_s']:8.2f}  {r['solver']}" + ("  (cut by the cap)" if r["search_cut"] else ""),
+              f"{r['solve_s']:8.2f} {cpu}  {r['solver']}" + ("  (cut by the cap)" if r["search_cut"] else ""),
               flush=True)
     out = {"scenario": scen.name, "time_profile": profile, "sites": len(problem.sites),
            "units": len(problem.units), "end_to_end": e2e, "curve": rows}
