@@ -10,7 +10,8 @@ For each scenario (default: the bundled night, ``scenarios/rutland-scale-60.toml
    cold first run is repeated) and prints the time per stage (``PlanRun.timings_s``) and the total [s];
    the routing problem the scenario builds is kept for step 2;
 2. solves that same problem with each search (``lns``: construction + ruin and recreate, the default for
-   patrol nights; ``ortools``: the OR-Tools portfolio, today's search before the construction existed)
+   patrol nights; ``ortools``: the OR-Tools portfolio, today's search before the construction existed,
+   which now also gets the construction as a candidate: its own objective is printed beside it)
    deterministically, then time-bounded with each budget, and prints harm covered (visit prizes with
    repeat discounts, as ``plan.metrics["harm_covered"]``), time-weighted harm (the routing prize, as
    ``harm_covered_time_weighted``), visits, solve time, the busiest search worker's CPU seconds (on a
@@ -80,6 +81,9 @@ def _solve(problem: rt.PatrolProblem, label: str, **kw: Any) -> dict:
             "worker_cpu_s": round(max(cpu), 2) if cpu else None,
             "harm_time_weighted": round(res.prize, 1), "visits": sum(len(r.visits) for r in res.routes),
             "solve_s": round(time.perf_counter() - t0, 2), "solver": res.stats.get("solver"),
+            # each search's own objective (prize - travel cost): "ortools" alone is today's search
+            "objectives": {k: round(v["objective"], 1) for k, v in res.stats.get("portfolio", {}).items()
+                           if "objective" in v},
             "search_cut": res.search_cut, "time_limit_s": kw.get("time_limit_s")}
 
 
@@ -107,9 +111,11 @@ def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], 
     print(f"{'search':>24s} {'harm':>9s} {'time-w.':>9s} {'visits':>7s} {'solve s':>8s} {'cpu s':>7s}  winner")
     for r in rows:
         cpu = f"{r['worker_cpu_s']:7.1f}" if r["worker_cpu_s"] is not None else f"{'-':>7s}"
+        own = {k: v for k, v in r["objectives"].items() if k in ("ortools", "ortools-2")}
+        alone = f"  [OR-Tools alone: objective {max(own.values()):.0f}]" if own else ""
         print(f"{r['label']:>24s} {r['harm_covered']:9.0f} {r['harm_time_weighted']:9.0f} {r['visits']:7d} "
-              f"{r['solve_s']:8.2f} {cpu}  {r['solver']}" + ("  (cut by the cap)" if r["search_cut"] else ""),
-              flush=True)
+              f"{r['solve_s']:8.2f} {cpu}  {r['solver']}" + ("  (cut by the cap)" if r["search_cut"] else "")
+              + alone, flush=True)
     out = {"scenario": scen.name, "time_profile": profile, "sites": len(problem.sites),
            "units": len(problem.units), "end_to_end": e2e, "curve": rows}
     print(json.dumps(out, sort_keys=True), flush=True)
