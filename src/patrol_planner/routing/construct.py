@@ -38,6 +38,9 @@ from patrol_planner.routing.problem import PatrolProblem, Site, Unit
 #: A visit pushed later must still start strictly inside its prize-window segment ``[a, b)``: its
 #: latest start is ``b - SEGMENT_EPS_S`` [s].
 SEGMENT_EPS_S = 1e-3
+#: Least gap between two visits of one site even when ``min_gap_s`` is 0 [s]: two visits starting at the
+#: same instant could not be numbered 1 and 2 by time.
+MIN_GAP_FLOOR_S = 1e-3
 #: Floor on the time an insertion uses, as a share of the longest shift: keeps the prize/time ratio
 #: finite for zero-dwell, zero-detour visits (orienteering benchmarks).
 TIME_FLOOR_SHARE = 1e-4
@@ -137,14 +140,14 @@ class _Plan:
     def _gap_bounds(self, e: _Elem, visits: dict[int, list[_Elem]]) -> tuple[float, float]:
         """Earliest/latest start of a visit so that its site's other visits stay ``min_gap_s`` away and
         its prize segment does not change."""
-        s = self.problem.sites[e.site]
+        gap = max(self.problem.sites[e.site].min_gap_s, MIN_GAP_FLOOR_S)
         lo, hi = e.lo, e.hi
         lst = visits.get(e.site, [])
         k = next(i for i, x in enumerate(lst) if x is e)
         if k > 0:
-            lo = max(lo, lst[k - 1].t + s.min_gap_s)
+            lo = max(lo, lst[k - 1].t + gap)
         if k + 1 < len(lst):
-            hi = min(hi, lst[k + 1].t - s.min_gap_s)
+            hi = min(hi, lst[k + 1].t - gap)
         for a, b, _m in self.segs[e.site]:
             if a <= e.t < b:
                 lo, hi = max(lo, a), min(hi, b - SEGMENT_EPS_S)
@@ -229,7 +232,8 @@ class _Plan:
         old = sum(s.visit_prize(k, t) for k, t in enumerate(times, start=1))
         lo0, hi0 = max(s.open_s, self.t0), min(s.close_s, self.t1)
         # allowed starts lie between the exclusion zones (t - gap, t + gap) of the existing visits
-        cuts = [(-math.inf, lo0)] + [(t - s.min_gap_s, t + s.min_gap_s) for t in times] + [(hi0, math.inf)]
+        gap = max(s.min_gap_s, MIN_GAP_FLOOR_S)
+        cuts = [(-math.inf, lo0)] + [(t - gap, t + gap) for t in times] + [(hi0, math.inf)]
         rows = []
         for rank, ((_, a), (b, _)) in enumerate(zip(cuts, cuts[1:], strict=False)):
             if b < a:
