@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from patrol_planner.routing import construct, ortools_backend, parallel, pyvrp_backend
-from patrol_planner.routing.params import SolveParams
+from patrol_planner.routing.params import DEFAULT_LNS_ITERATIONS, LNS_ITERATIONS_PER_VISIT, SolveParams
 from patrol_planner.routing.plans import build_result
 from patrol_planner.routing.problem import PatrolProblem
 from patrol_planner.routing.result import RoutingResult
@@ -71,7 +71,12 @@ def uses_lns(problem: PatrolProblem, params: SolveParams) -> bool:
 
 def lns_worker(problem: PatrolProblem, params: SolveParams, deadline: float, seed: int) -> tuple[Any, dict[str, Any]]:
     """Construction then ruin and recreate with ``seed``, in plain values (it may run in a child)."""
-    iterations = params.lns_iterations if params.deterministic else None
+    iterations = None
+    if params.deterministic:
+        iterations = params.lns_iterations
+        if iterations is None:
+            visits = sum(s.max_visits for s in problem.sites if s.prize > 0)
+            iterations = max(DEFAULT_LNS_ITERATIONS, LNS_ITERATIONS_PER_VISIT * visits)
     return construct.improve(problem, params, deadline, iterations, seed)
 
 
