@@ -200,13 +200,15 @@ def test_toptw_checker(tmp_path):
         check_toptw(inst, [[1], [2]], 1)
 
 
-def test_toptw_solved_through_the_patrol_model(tmp_path):
-    """The small instance through solve(): the checker accepts the tours; with two vehicles points
-    1, 2 and 3 (35) fit, point 4 (99) is out of reach in time."""
+@pytest.mark.parametrize("search", ["lns", "auto", "ortools"])
+def test_toptw_solved_through_the_patrol_model(tmp_path, search):
+    """The small instance through solve() with each search (ruin and recreate; OR-Tools + PyVRP, which
+    carry the windows as cumul ranges and client time windows): the checker accepts the tours; with two
+    vehicles points 1, 2 and 3 (35) fit, point 4 (99) is out of reach in time."""
     f = tmp_path / "c999.txt"
     f.write_text(SMALL)
     inst = read_toptw(f)
-    res = solve(toptw_problem(inst, 2), toptw_params(inst, 2.0, workers=1))
+    res = solve(toptw_problem(inst, 2), toptw_params(inst, 2.0, search=search))
     routes = toptw_routes(res)
     assert len(routes) == 2
     assert check_toptw(inst, routes, 2) == 35
