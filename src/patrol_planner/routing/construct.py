@@ -69,7 +69,7 @@ class _Elem:
 class _Route:
     unit: Unit
     elems: list[_Elem] = field(default_factory=list)
-    # slot arrays (insertion after element i - 1, i = 0 .. len(elems)); filled by _Plan.refresh
+    # slot arrays (insertion before element i, i = 0 .. len(elems)); filled by _Plan.schedule
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     feasible: bool = True
 
@@ -99,6 +99,7 @@ class _Plan:
 
     # --- state ----------------------------------------------------------------------------------
     def copy(self) -> _Plan:
+        """An independent copy of the routes (problem data and caches are shared, never mutated)."""
         new = object.__new__(_Plan)
         new.__dict__.update(self.__dict__)
         new.routes = [_Route(r.unit, [_Elem(**vars(e)) for e in r.elems], dict(r.arrays), r.feasible)
@@ -125,6 +126,7 @@ class _Plan:
         return prize - self.w * self.travel_s()
 
     def travel_s(self) -> float:
+        """Total travel time of the plan [s]."""
         total = 0.0
         for r in self.routes:
             T = self.problem.travel_time_s[r.unit.mode]
