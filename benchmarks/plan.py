@@ -1,13 +1,25 @@
-"""Nightly plan benchmark: the bundled default scenario end to end, and plan quality against solver time.
+"""Plan benchmark: scenarios end to end, and harm covered against solver time, new search vs today's.
 
-    python benchmarks/plan.py [SCENARIO] [--quick] [--seconds 5 15 30 60]
+    python benchmarks/plan.py [SCENARIO ...] [--budgets 1 5 15 30 60 120] [--searches lns ortools]
+                              [--profile on off] [--no-curve]
 
-1. Runs the scenario as configured (deterministic by default) with the graph cache warm (a cold first
-   run is repeated) and prints the time per stage (``PlanRun.timings_s``) and the total [s].
-2. Runs it again in NON-deterministic mode with ``time_limit_s`` = 5, 15, 30 and 60 s (``--quick``: 5
-   and 15 s) and prints how the harm covered grows with solver time, next to the deterministic plan.
+For each scenario (default: the bundled night, ``scenarios/rutland-scale-60.toml`` and
+``rutland-scale-150.toml``) and each time-profile setting (``[visits] use_time_profile`` on / off):
 
-Ends with one JSON line holding every figure. Numbers depend on the machine and its load.
+1. runs the scenario end to end as configured (deterministic by default) with the graph cache warm (a
+   cold first run is repeated) and prints the time per stage (``PlanRun.timings_s``) and the total [s];
+   the routing problem the scenario builds is kept for step 2;
+2. solves that same problem with each search (``lns``: construction + ruin and recreate, the default for
+   patrol nights; ``ortools``: the OR-Tools portfolio, today's search before the construction existed,
+   which now also gets the construction as a candidate: its own objective is printed beside it)
+   deterministically, then time-bounded with each budget, and prints harm covered (visit prizes with
+   repeat discounts, as ``plan.metrics["harm_covered"]``), time-weighted harm (the routing prize, as
+   ``harm_covered_time_weighted``), visits, solve time, the busiest search worker's CPU seconds (on a
+   shared machine: about the wall time on two free cores; ruin-and-recreate workers only) and whether
+   the cap cut the search.
+
+Each (scenario, profile) ends with one JSON line; the run ends with one JSON line holding everything.
+Timings depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -18,58 +30,98 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import patrol_planner.routing as rt
 from patrol_planner.errors import PatrolPlannerError
 from patrol_planner.scenario import load_scenario, run_plan
 
-DEFAULT = Path(__file__).resolve().parents[1] / "scenarios" / "rutland-night.toml"
+SCEN = Path(__file__).resolve().parents[1] / "scenarios"
+DEFAULTS = [SCEN / "rutland-night.toml", SCEN / "rutland-scale-60.toml", SCEN / "rutland-scale-150.toml"]
 COLD_NETWORK_S = 5.0  # a network stage slower than this means the graph cache was cold [s]
 
 
-def _run(scen, label: str) -> dict:
+def _end_to_end(scen: Any) -> tuple[dict, rt.PatrolProblem]:
+    """Run the scenario as configured; return its figures and the routing problem it built."""
     t0 = time.perf_counter()
     run = run_plan(scen)
     total = time.perf_counter() - t0
     st = run.result.stats
-    return {"label": label, "deterministic": scen.solver.deterministic, "time_limit_s": scen.solver.time_limit_s,
-            "harm_covered": float(run.plan.metrics["harm_covered"]), "total_s": round(total, 2),
-            "timings_s": {k: round(v, 2) for k, v in run.timings_s.items()},
-            "solver": st.get("solver"), "processes": st.get("processes"),
-            "hit_time_limit": bool(st.get("hit_time_limit", False)),
-            "visits": sum(len(u.stops) for u in run.plan.units)}
+    return {"total_s": round(total, 2), "timings_s": {k: round(v, 2) for k, v in run.timings_s.items()},
+            "harm_covered": float(run.plan.metrics["harm_covered"]),
+            "harm_covered_time_weighted": float(run.plan.metrics["harm_covered_time_weighted"]),
+            "visits": sum(len(u.stops) for u in run.plan.units), "solver": st.get("solver"),
+            "search_cut": bool(st.get("search_cut", st.get("hit_time_limit", False)))}, run.problem
+
+
+def harm_covered(problem: rt.PatrolProblem, res: rt.RoutingResult) -> float:
+    """Visit prizes with repeat discounts, before time-of-day multipliers (``plan.metrics["harm_covered"]``)."""
+    sites = {s.site_id: s for s in problem.sites}
+    return float(sum(sites[v.site_id].prize * sites[v.site_id].repeat_factor ** (v.visit_no - 1)
+                     for r in res.routes for v in r.visits))
+
+
+def _solve(problem: rt.PatrolProblem, label: str, **kw: Any) -> dict:
+    t0 = time.perf_counter()
+    res = rt.solve(problem, rt.SolveParams(**kw))
+    cpu = [v.get("cpu_s") for v in res.stats.get("portfolio", {}).values() if v.get("cpu_s") is not None]
+    return {"label": label, "search": kw.get("search"), "harm_covered": round(harm_covered(problem, res), 1),
+            "worker_cpu_s": round(max(cpu), 2) if cpu else None,
+            "harm_time_weighted": round(res.prize, 1), "visits": sum(len(r.visits) for r in res.routes),
+            "solve_s": round(time.perf_counter() - t0, 2), "solver": res.stats.get("solver"),
+            # each search's own objective (prize - travel cost): "ortools" alone is today's search
+            "objectives": {k: round(v["objective"], 1) for k, v in res.stats.get("portfolio", {}).items()
+                           if "objective" in v},
+            "search_cut": res.search_cut, "time_limit_s": kw.get("time_limit_s")}
+
+
+def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], cap_s: float) -> dict:
+    scen = load_scenario(path)
+    scen = scen.replace(visits={"use_time_profile": profile})
+    e2e, problem = _end_to_end(scen)
+    if e2e["timings_s"].get("network_s", 0.0) > COLD_NETWORK_S:
+        print(f"(graph cache was cold: network took {e2e['timings_s']['network_s']} s; running again)",
+              file=sys.stderr)
+        e2e, problem = _end_to_end(scen)
+    tag = f"{scen.name} [time profile {'on' if profile else 'off'}]"
+    print(f"\n{tag}: {len(problem.sites)} sites, {len(problem.units)} units; end to end {e2e['total_s']:.1f} s "
+          f"on {os.cpu_count()} cores, harm {e2e['harm_covered']:.0f} (time-weighted "
+          f"{e2e['harm_covered_time_weighted']:.0f}), {e2e['visits']} visits, {e2e['solver']}"
+          + (", SEARCH CUT" if e2e["search_cut"] else ""))
+    for k, v in e2e["timings_s"].items():
+        print(f"  {k:14s} {v:8.2f} s")
+    rows = []
+    for search in searches:
+        rows.append(_solve(problem, f"{search} deterministic", search=search, time_limit_s=cap_s))
+        for sec in budgets:
+            rows.append(_solve(problem, f"{search} {sec:g} s", search=search, deterministic=False,
+                               time_limit_s=float(sec)))
+    print(f"{'search':>24s} {'harm':>9s} {'time-w.':>9s} {'visits':>7s} {'solve s':>8s} {'cpu s':>7s}  winner")
+    for r in rows:
+        cpu = f"{r['worker_cpu_s']:7.1f}" if r["worker_cpu_s"] is not None else f"{'-':>7s}"
+        own = {k: v for k, v in r["objectives"].items() if k in ("ortools", "ortools-2")}
+        alone = f"  [OR-Tools alone: objective {max(own.values()):.0f}]" if own else ""
+        print(f"{r['label']:>24s} {r['harm_covered']:9.0f} {r['harm_time_weighted']:9.0f} {r['visits']:7d} "
+              f"{r['solve_s']:8.2f} {cpu}  {r['solver']}" + ("  (cut by the cap)" if r["search_cut"] else "")
+              + alone, flush=True)
+    out = {"scenario": scen.name, "time_profile": profile, "sites": len(problem.sites),
+           "units": len(problem.units), "end_to_end": e2e, "curve": rows}
+    print(json.dumps(out, sort_keys=True), flush=True)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scenario", nargs="?", default=str(DEFAULT))
-    ap.add_argument("--quick", action="store_true", help="only 5 and 15 s in the sweep")
-    ap.add_argument("--seconds", type=float, nargs="+", default=None, help="solver budgets of the sweep [s]")
+    ap.add_argument("scenario", nargs="*", default=[str(p) for p in DEFAULTS])
+    ap.add_argument("--budgets", type=float, nargs="*", default=[1, 5, 15, 30, 60, 120],
+                    help="time-bounded solver budgets of the curve [s]")
+    ap.add_argument("--searches", nargs="+", default=["lns", "ortools"], choices=["lns", "ortools"])
+    ap.add_argument("--profile", nargs="+", default=["on", "off"], choices=["on", "off"])
+    ap.add_argument("--cap", type=float, default=600.0, help="cap of the deterministic solves [s]")
     a = ap.parse_args(argv)
-    budgets = a.seconds or ([5.0, 15.0] if a.quick else [5.0, 15.0, 30.0, 60.0])
     try:
-        scen = load_scenario(a.scenario)
-        det = _run(scen, "default")
-        if det["timings_s"].get("network_s", 0.0) > COLD_NETWORK_S:
-            print(f"(graph cache was cold: network took {det['timings_s']['network_s']} s; running again)",
-                  file=sys.stderr)
-            det = _run(scen, "default")
-        print(f"{scen.name}: end to end {det['total_s']:.1f} s on {os.cpu_count()} cores "
-              f"(solver: deterministic={det['deterministic']}, time_limit_s={det['time_limit_s']:g})")
-        for k, v in det["timings_s"].items():
-            print(f"  {k:14s} {v:7.2f} s")
-        print(f"  {'total':14s} {det['total_s']:7.2f} s")
-        rows = []
-        for sec in budgets:
-            s2 = scen.replace(solver={"deterministic": False, "time_limit_s": float(sec)})
-            rows.append(_run(s2, f"{sec:g} s"))
-        print()
-        print(f"{'solver':>16s} {'harm covered':>13s} {'visits':>7s} {'solve s':>8s} {'total s':>8s}  winner")
-        for r in [*rows, det]:
-            name = r["label"] if r is not det else f"deterministic ({r['time_limit_s']:g})"
-            print(f"{name:>16s} {r['harm_covered']:13.1f} {r['visits']:7d} {r['timings_s'].get('solve_s', 0):8.2f} "
-                  f"{r['total_s']:8.2f}  {r['solver']}")
-        print(json.dumps({"scenario": scen.name, "cores": os.cpu_count(), "default": det, "sweep": rows},
-                         sort_keys=True))
+        runs = [bench(Path(p), prof == "on", a.searches, a.budgets, a.cap) for p in a.scenario for prof in a.profile]
+        print(json.dumps({"cores": os.cpu_count(), "runs": runs}, sort_keys=True))
         return 0
     except PatrolPlannerError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Team Orienteering benchmark: solve Chao/Golden/Wasil instances through patrol_planner's routing.
 
     python benchmarks/top.py INSTANCE [--seconds S] [--json] [--no-portfolio] [--deterministic]
-    python benchmarks/top.py --all [DIR] [--seconds S] [--compare] [--deterministic]
+    python benchmarks/top.py --all [DIR] [--seconds S] [--compare] [--deterministic] [--search lns]
 
 One instance: prints ``{"score": ..., "routes": [[i, j, ...], ...]}`` (0-based point indices in file
 order, start and end left out). Every tour is rechecked here in real arithmetic against tmax.
@@ -28,11 +28,12 @@ from patrol_planner.routing.top import read_top, top_params, top_problem, top_ro
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "top"
 
 
-def run(path: Path, seconds: float, portfolio: bool, seed: int = 0, deterministic: bool = False) -> dict:
+def run(path: Path, seconds: float, portfolio: bool, seed: int = 0, deterministic: bool = False,
+        search: str = "auto") -> dict:
     inst = read_top(path)
     t0 = time.monotonic()
     res = solve(top_problem(inst), top_params(inst, seconds, portfolio=portfolio, seed=seed,
-                                              deterministic=deterministic))
+                                              deterministic=deterministic, search=search))
     wall = time.monotonic() - t0
     routes = top_routes(res)
     score = float(sum(inst.score[i] for r in routes for i in r))
@@ -56,12 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-portfolio", action="store_true", help="OR-Tools only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--deterministic", action="store_true", help="stop on work counters (reproducible)")
+    ap.add_argument("--search", default="auto", choices=["auto", "lns", "ortools"],
+                    help="auto (default): OR-Tools + PyVRP for TOP; lns: construction + ruin and recreate")
     a = ap.parse_args(argv)
     try:
         if not a.all:
             if not a.instance:
                 ap.error("INSTANCE is required (or --all)")
-            out = run(Path(a.instance), a.seconds, not a.no_portfolio, a.seed, a.deterministic)
+            out = run(Path(a.instance), a.seconds, not a.no_portfolio, a.seed, a.deterministic, a.search)
             if not a.json:
                 print(f"{out['instance']}: score {out['score']:g} by {out['solver']} in {out['wall_s']} s, "
                       f"longest tour {out['max_len_over_tmax']:.6f} tmax", file=sys.stderr)
@@ -72,11 +75,12 @@ def main(argv: list[str] | None = None) -> int:
             best = {row["instance"]: float(row["best_known"]) for row in csv.DictReader(fh)}
         modes = [("ortools", False), ("portfolio", True)] if a.compare else \
             [("ortools" if a.no_portfolio else "portfolio", not a.no_portfolio)]
-        summary: dict = {"seconds": a.seconds, "deterministic": a.deterministic, "instances": {}}
+        summary: dict = {"seconds": a.seconds, "deterministic": a.deterministic, "search": a.search,
+                         "instances": {}}
         for name, bk in sorted(best.items()):
             row = {}
             for label, pf in modes:
-                out = run(d / f"{name}.txt", a.seconds, pf, a.seed, a.deterministic)
+                out = run(d / f"{name}.txt", a.seconds, pf, a.seed, a.deterministic, a.search)
                 gap = 100.0 * (bk - out["score"]) / bk
                 row[label] = {"score": out["score"], "gap_pct": round(gap, 3), "solver": out["solver"]}
             summary["instances"][name] = row

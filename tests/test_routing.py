@@ -54,7 +54,7 @@ def test_small_plan_is_valid_and_uses_dwell():
     for v in r.visits:
         assert v.depart_s - v.arrive_s == pytest.approx(600)
     assert res.prize == pytest.approx(sum(v.prize for v in r.visits))
-    assert res.stats["solver"] == "ortools" and res.stats["wall_s"] > 0
+    assert res.stats["solver"] in ("ortools", "construct") and res.stats["wall_s"] > 0
 
 
 def test_repeat_visits_respect_gap_and_diminish():
@@ -431,3 +431,15 @@ def test_top_reader_errors(tmp_path):
     inst = read_top(f)
     assert (inst.n_vehicles, inst.tmax, len(inst.score)) == (2, 5.5, 4)
     assert math.isclose(inst.route_length([1, 2]), math.sqrt(2) + 1 + 1)
+
+
+def test_solve_params_default_to_a_scenario_solver_table():
+    """SolveParams() is what a scenario's [solver] table defaults to (deterministic, same cap and
+    restarts), and every [solver] field is a SolveParams field of the same name, so tables map one-to-one."""
+    from patrol_planner.scenario.config import SolverConfig
+
+    cfg, params = SolverConfig(), SolveParams()
+    for name, value in cfg.model_dump().items():
+        assert getattr(params, name) == value, name
+    assert params.deterministic and params.time_limit_s == cfg.time_limit_s
+    assert SolveParams(**cfg.model_dump()) == params

@@ -52,7 +52,7 @@ def test_second_ortools_worker_runs_in_a_child_and_is_valid():
     if not parallel.fork_available():
         pytest.skip("no fork on this platform")
     p = patrol()
-    res = solve(p, SolveParams(time_limit_s=2.0, deterministic=False))
+    res = solve(p, SolveParams(time_limit_s=2.0, deterministic=False, search="ortools"))
     validate(p, res)
     pf = res.stats["portfolio"]
     assert res.stats["processes"] == 2
@@ -63,18 +63,18 @@ def test_second_ortools_worker_runs_in_a_child_and_is_valid():
 
 
 def test_single_worker_runs_one_search():
-    """workers=1: no child process, OR-Tools only for a patrol problem."""
+    """workers=1 with today's OR-Tools search: no child process, the construction and OR-Tools only."""
     p = patrol()
-    res = solve(p, SolveParams(time_limit_s=1.0, deterministic=False, workers=1))
+    res = solve(p, SolveParams(time_limit_s=1.0, deterministic=False, workers=1, search="ortools"))
     validate(p, res)
-    assert res.stats["processes"] == 1 and set(res.stats["portfolio"]) == {"ortools"}
+    assert res.stats["processes"] == 1 and set(res.stats["portfolio"]) == {"construct", "ortools"}
 
 
 def test_deterministic_two_workers_same_plan_with_and_without_fork(monkeypatch):
     """Deterministic mode: the same plan twice with two processes, and the same again where fork is
     unavailable (the second search then runs in this process after the first)."""
     params = SolveParams(time_limit_s=30, deterministic=True, det_solution_limit=40, restarts=3,
-                         det_restart_solutions=15)
+                         det_restart_solutions=15, search="ortools")
     a, b = solve(patrol(), params), solve(patrol(), params)
     assert a.routes == b.routes and a.objective == b.objective and a.stats["solver"] == b.stats["solver"]
     assert not a.stats["hit_time_limit"]

@@ -92,6 +92,8 @@ class OrtoolsModel:
                 variants = []
                 for a, b, m in segments(s, sc.offset_s, t_end):
                     lo, hi = sc.early(a), min(sc.early(b) - 1, sc.horizon)
+                    if s.time_window_s is not None:  # the visit must start inside the site's window
+                        lo, hi = max(lo, sc.early(s.open_s)), min(hi, sc.late(s.close_s))
                     if hi < lo or base * m <= 0:
                         continue
                     variants.append(len(nodes))

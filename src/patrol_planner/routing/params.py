@@ -17,6 +17,14 @@ from patrol_planner.errors import RoutingError
 DEFAULT_TIME_LIMIT_S = 30.0
 #: Default number of ruin-and-recreate restarts; the same as a scenario's ``[solver] restarts`` default.
 DEFAULT_RESTARTS = 10
+#: Ruin-and-recreate iterations per worker in deterministic mode, at least: on the bundled 60-hot-spot x
+#: 6-car night the plan stops improving by a meaningful amount after a few hundred.
+DEFAULT_LNS_ITERATIONS = 400
+#: ... and at least this many per possible visit: an iteration re-plans at most 30 visits, so a bigger
+#: night needs more of them (150 hot spots x 2 visits: 1 152 iterations, about 45 s of CPU per worker).
+LNS_ITERATIONS_PER_VISIT = 4
+#: Search engines (see ``SolveParams.search``).
+SEARCHES = ("auto", "lns", "ortools")
 #: Time kept back before a deadline [s]: a search started this close to it could not finish a step.
 DEADLINE_SLACK_S = 0.05
 
@@ -64,6 +72,14 @@ class SolveParams:
         OR-Tools first solution strategy name.
     metaheuristic : str
         OR-Tools local search metaheuristic name.
+    search : str
+        ``"auto"`` (default): the insertion construction and ruin-and-recreate search of
+        :mod:`.construct` (``"lns"``) when PyVRP cannot express the problem (repeat visits, breaks,
+        prize windows: patrol nights), else the OR-Tools + PyVRP portfolio (``"ortools"``). Either
+        way a fast construction runs first, so a plan is never empty when any visit fits.
+    lns_iterations : int or None
+        In deterministic mode, the ruin-and-recreate iterations of each ``"lns"`` worker; ``None``
+        (default) = ``max(DEFAULT_LNS_ITERATIONS, LNS_ITERATIONS_PER_VISIT x possible visits)``.
     portfolio : bool
         Also run PyVRP when it can express the problem exactly (no repeat visits, breaks or prize
         windows); the best *validated* result wins.
@@ -93,6 +109,8 @@ class SolveParams:
     time_resolution_s: float = 1.0
     first_solution: str = "ALL_UNPERFORMED"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    search: str = "auto"
+    lns_iterations: int | None = None
     portfolio: bool = True
     det_solution_limit: int = 50
     det_restart_solutions: int = 30
@@ -112,6 +130,11 @@ class SolveParams:
             raise RoutingError(f"SolveParams.prize_resolution must be > 0, got {self.prize_resolution}")
         if not (isinstance(self.workers, int) and self.workers >= 1):
             raise RoutingError(f"SolveParams.workers must be an int >= 1, got {self.workers!r}")
+        if self.search not in SEARCHES:
+            raise RoutingError(f"SolveParams.search {self.search!r} unknown; choose from {list(SEARCHES)}")
+        if self.lns_iterations is not None and (isinstance(self.lns_iterations, bool) or not (
+                isinstance(self.lns_iterations, int) and self.lns_iterations >= 0)):
+            raise RoutingError(f"SolveParams.lns_iterations must be an int >= 0, got {self.lns_iterations!r}")
         if self.first_solution not in FIRST_SOLUTIONS:
             raise RoutingError(f"SolveParams.first_solution {self.first_solution!r} unknown; "
                                f"choose from {list(FIRST_SOLUTIONS)}")

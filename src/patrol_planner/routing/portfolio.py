@@ -1,10 +1,16 @@
 """What runs where: the two-core portfolio of searches (forking through :mod:`.parallel`).
 
-With ``workers >= 2`` a forked child takes the second core: PyVRP (seed ``s``) when it expresses the
-problem exactly, otherwise a second OR-Tools search (seed ``s + 1``, another first solution). The parent
-runs OR-Tools and, when PyVRP expresses the problem, then PyVRP with seed ``s + 1``. Without fork the
-parent runs the child's search itself: after its own in deterministic mode (so the plan is the same on
-every platform), not at all otherwise (except PyVRP, which then replaces the parent's second seed).
+Patrol nights (``search="auto"`` when PyVRP cannot express the problem, or ``search="lns"``): the
+construction and ruin-and-recreate search of :mod:`.construct`, seed ``s`` in this process and seed
+``s + 1`` in a forked child; the construction runs first, so the plan is never empty.
+
+Otherwise (``search="ortools"``, or ``"auto"`` on problems PyVRP expresses: orienteering benchmarks)
+the construction runs first as a fallback candidate, then, with ``workers >= 2``, a forked child takes
+the second core: PyVRP (seed ``s``) when it expresses the problem exactly, otherwise a second OR-Tools
+search (seed ``s + 1``, another first solution). The parent runs OR-Tools and, when PyVRP expresses the
+problem, then PyVRP with seed ``s + 1``. Without fork the parent runs the child's search itself: after
+its own in deterministic mode (so the plan is the same on every platform), not at all otherwise (except
+PyVRP, which then replaces the parent's second seed).
 """
 
 from __future__ import annotations
@@ -14,15 +20,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from patrol_planner.routing import ortools_backend, parallel, pyvrp_backend
-from patrol_planner.routing.params import SolveParams
+from patrol_planner.routing import construct, ortools_backend, parallel, pyvrp_backend
+from patrol_planner.routing.params import DEFAULT_LNS_ITERATIONS, LNS_ITERATIONS_PER_VISIT, SolveParams
 from patrol_planner.routing.plans import build_result
 from patrol_planner.routing.problem import PatrolProblem
 from patrol_planner.routing.result import RoutingResult
 from patrol_planner.routing.scaling import Scaling
 
-#: Candidates are compared in this order; ties go to the earlier one, so the pick is deterministic.
-ORDER = ("ortools", "ortools-2", "pyvrp", "pyvrp-2")
+#: Candidates are compared in this order; ties go to the earlier one, so the pick is deterministic (a
+#: search that only matched the construction still gets the credit).
+ORDER = ("lns", "lns-2", "ortools", "ortools-2", "pyvrp", "pyvrp-2", "construct")
 #: Share of the budget for OR-Tools in the parent before PyVRP's second seed (PyVRP expresses the problem).
 DEFAULT_ORTOOLS_SHARE = 0.3
 #: PyVRP stops this long before the deadline [s], to leave time to send its plan back and validate it.
@@ -57,12 +64,58 @@ def pyvrp_worker(problem: PatrolProblem, params: SolveParams, sc: Scaling, deadl
     return out
 
 
+def uses_lns(problem: PatrolProblem, params: SolveParams) -> bool:
+    """Whether the ruin-and-recreate search (rather than OR-Tools and PyVRP) plans this problem."""
+    return params.search == "lns" or (params.search == "auto" and not pyvrp_backend.can_express(problem))
+
+
+def lns_worker(problem: PatrolProblem, params: SolveParams, deadline: float, seed: int) -> tuple[Any, dict[str, Any]]:
+    """Construction then ruin and recreate with ``seed``, in plain values (it may run in a child)."""
+    iterations = None
+    if params.deterministic:
+        iterations = params.lns_iterations
+        if iterations is None:
+            visits = sum(s.max_visits for s in problem.sites if s.prize > 0)
+            iterations = max(DEFAULT_LNS_ITERATIONS, LNS_ITERATIONS_PER_VISIT * visits)
+    return construct.improve(problem, params, deadline, iterations, seed)
+
+
 def run(problem: PatrolProblem, params: SolveParams, sc: Scaling, t_start: float, deadline: float,
         report: dict[str, Any]) -> tuple[list[tuple[str, RoutingResult]], int]:
     """Run the searches; return ``[(name, result)]`` in :data:`ORDER` and the number of processes used.
 
     ``report`` receives each search's statistics under its name.
     """
+    if uses_lns(problem, params):
+        return _run_lns(problem, params, deadline, report)
+    out: dict[str, tuple[str, Any]] = {"construct": ("plans", construct.construct(problem, params))}
+    cands, n_proc = _run_ortools_pyvrp(problem, params, sc, t_start, deadline, report, out)
+    return cands, n_proc
+
+
+def _run_lns(problem: PatrolProblem, params: SolveParams, deadline: float,
+             report: dict[str, Any]) -> tuple[list[tuple[str, RoutingResult]], int]:
+    """Two ruin-and-recreate searches (seeds s and s + 1), on two cores when a child can be forked."""
+    args = (problem, params, deadline, params.seed + 1)
+    pending = parallel.start("lns-2", lns_worker, *args) if params.workers >= 2 else None
+    out: dict[str, tuple[str, Any]] = {"lns": ("plans", lns_worker(problem, params, deadline, params.seed))}
+    if pending is not None:
+        wait = (DET_CHILD_WAIT_FACTOR * params.time_limit_s if params.deterministic
+                else max(0.0, deadline - time.monotonic())) + CHILD_GRACE_S
+        raw, err = parallel.collect(pending, wait)
+        if err is not None:
+            report["lns-2"] = {"error": err}
+        else:
+            out["lns-2"] = ("plans", raw)
+    elif params.workers >= 2 and params.deterministic:  # no fork: the same work here, the same plan
+        out["lns-2"] = ("plans", lns_worker(*args))
+    return _candidates(problem, params, out, report), 2 if pending is not None else 1
+
+
+def _run_ortools_pyvrp(problem: PatrolProblem, params: SolveParams, sc: Scaling, t_start: float,
+                       deadline: float, report: dict[str, Any],
+                       out: dict[str, tuple[str, Any]]) -> tuple[list[tuple[str, RoutingResult]], int]:
+    """Today's portfolio: OR-Tools here, and PyVRP or a second OR-Tools search in a child."""
     expr = params.portfolio and pyvrp_backend.can_express(problem)
     det = params.deterministic
     child_name: str | None = None
@@ -77,7 +130,6 @@ def run(problem: PatrolProblem, params: SolveParams, sc: Scaling, t_start: float
     pending = parallel.start(child_name, child_fn, *child_args) if child_fn and child_name else None
     n_proc = 2 if pending is not None else 1
 
-    out: dict[str, tuple[str, Any]] = {}  # name -> (kind, raw)
     share = float(params.extra.get("ortools_share", DEFAULT_ORTOOLS_SHARE))
     ot_deadline = deadline if (det or not expr) else t_start + share * params.time_limit_s
     out["ortools"] = ("ortools", ortools_backend.search(problem, params, sc, ot_deadline))
@@ -113,7 +165,7 @@ def _candidates(problem: PatrolProblem, params: SolveParams, out: dict[str, tupl
             report[name] = info
             if res_pv is not None:
                 cands.append((name, res_pv))
-        else:
+        else:  # "ortools" or "plans": (per-unit plans or None, statistics)
             plans, info = raw
             report[name] = info
             if plans is not None:

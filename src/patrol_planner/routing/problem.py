@@ -66,6 +66,9 @@ class Site:
     prize_windows : tuple of (start_s, end_s, multiplier)
         Time-dependent prize: a visit *starting* in ``[start_s, end_s)`` [s] is worth its prize times
         ``multiplier`` [-]; outside every window the multiplier is 1. Windows must not overlap.
+    time_window_s : (float, float) or None
+        A visit must *start* inside ``[open_s, close_s]`` [s] (opening hours, as in orienteering with
+        time windows); ``None`` = any time in the shift.
     """
 
     index: int
@@ -77,6 +80,17 @@ class Site:
     min_gap_s: float
     repeat_factor: float
     prize_windows: tuple[tuple[float, float, float], ...] = ()
+    time_window_s: tuple[float, float] | None = None
+
+    @property
+    def open_s(self) -> float:
+        """Earliest start of a visit [s] (``-inf`` without a time window)."""
+        return -math.inf if self.time_window_s is None else self.time_window_s[0]
+
+    @property
+    def close_s(self) -> float:
+        """Latest start of a visit [s] (``inf`` without a time window)."""
+        return math.inf if self.time_window_s is None else self.time_window_s[1]
 
     def visit_prize(self, visit_no: int, start_s: float) -> float:
         """Prize of visit number ``visit_no`` (1-based) starting at ``start_s`` [s]."""
@@ -235,7 +249,8 @@ class PatrolProblem:
 
     def add_site(self, location: int, *, site_id: str, prize: float, dwell_s: float = 900.0,
                  max_visits: int = 1, min_gap_s: float = 0.0, repeat_factor: float = 0.5,
-                 prize_windows: Sequence[tuple[float, float, float]] = ()) -> Site:
+                 prize_windows: Sequence[tuple[float, float, float]] = (),
+                 time_window_s: tuple[float, float] | None = None) -> Site:
         """Add a site worth ``prize`` per first visit; returns its handle. See :class:`Site` for units."""
         what = f"site {site_id!r}"
         if any(s.site_id == site_id for s in self.sites):
@@ -262,9 +277,16 @@ class PatrolProblem:
         for a, b in zip(wins, wins[1:], strict=False):
             if b[0] < a[1]:
                 raise RoutingError(f"{what}: prize windows {a} and {b} overlap")
+        tw = None
+        if time_window_s is not None:
+            o, c = (float(x) for x in time_window_s)
+            if not (math.isfinite(o) and math.isfinite(c) and c >= o):
+                raise RoutingError(f"{what}: time_window_s {time_window_s!r} must be finite (open_s, close_s) "
+                                   f"with close_s >= open_s")
+            tw = (o, c)
         site = Site(index=len(self.sites), location=loc, site_id=str(site_id), prize=float(prize),
                     dwell_s=float(dwell_s), max_visits=int(max_visits), min_gap_s=float(min_gap_s),
-                    repeat_factor=float(repeat_factor), prize_windows=tuple(wins))
+                    repeat_factor=float(repeat_factor), prize_windows=tuple(wins), time_window_s=tw)
         self.sites.append(site)
         return site
 
@@ -362,11 +384,18 @@ class PatrolProblem:
         return True
 
     def fits_alone(self, unit: Unit, site: Site) -> bool:
-        """Whether one visit to ``site`` fits in ``unit``'s shift with nothing else (break included)."""
+        """Whether one visit to ``site`` fits in ``unit``'s shift with nothing else (break included), and
+        can start inside the site's time window."""
         T = self.travel_time_s[unit.mode]
         a, b, s = unit.start.location, unit.end.location, site.location
         need = T[a, s] + site.dwell_s + T[s, b] + unit.break_s
-        return bool(need <= unit.shift_end_s - unit.leave_min_s)
+        if not need <= unit.shift_end_s - unit.leave_min_s:
+            return False
+        if site.time_window_s is None:
+            return True
+        # Start as early as the window allows; the break may be taken before leaving or on a leg.
+        start = max(unit.leave_min_s + T[a, s], site.open_s)
+        return bool(start <= site.close_s and start + site.dwell_s + T[s, b] + unit.break_s <= unit.shift_end_s)
 
     def check(self) -> None:
         """Raise :class:`RoutingError` naming the culprit when the problem cannot be solved at all."""

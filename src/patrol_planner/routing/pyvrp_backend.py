@@ -16,7 +16,7 @@ import numpy as np
 
 from patrol_planner.routing.params import DEADLINE_SLACK_S, SolveParams
 from patrol_planner.routing.plans import UnitPlan, build_result, eligible_units
-from patrol_planner.routing.problem import PatrolProblem
+from patrol_planner.routing.problem import PatrolProblem, Site
 from patrol_planner.routing.result import RoutingResult
 from patrol_planner.routing.scaling import Scaling
 
@@ -61,6 +61,13 @@ def _profile(problem: PatrolProblem, params: SolveParams, sc: Scaling, unit_inde
     return cost, dur
 
 
+def _client_window(site: Site, sc: Scaling) -> dict[str, int]:
+    """A site's time window as PyVRP client time-window keywords (none without a window)."""
+    if site.time_window_s is None:
+        return {}
+    return {"tw_early": sc.early(site.open_s), "tw_late": sc.late(site.close_s)}
+
+
 def search(problem: PatrolProblem, params: SolveParams, sc: Scaling, budget_s: float, seed: int) -> dict[str, Any]:
     """Build and solve the PyVRP model for ``budget_s`` [s] (or, in deterministic mode,
     ``params.det_pyvrp_iterations`` iterations) with ``seed``. Returns plain values only (it may run in
@@ -87,7 +94,8 @@ def search(problem: PatrolProblem, params: SolveParams, sc: Scaling, budget_s: f
                                         tw_late=sc.late(u.shift_end_s), profile=len(vtypes),
                                         unit_distance_cost=1, name=u.unit_id))
     clients = [pyvrp.Client(location=len(st_ids) + c, service_duration=sc.dur(s.dwell_s),
-                            prize=sc.cost(s.prize), required=False, name=s.site_id)
+                            prize=sc.cost(s.prize), required=False, name=s.site_id,
+                            **_client_window(s, sc))
                for c, s in enumerate(sites)]
     depots = [pyvrp.Depot(location=k) for k in range(len(st_ids))]
     data = pyvrp.ProblemData([pyvrp.Location(0.0, 0.0) for _ in locs], clients, depots, vtypes, dist_m, dur_m)
@@ -123,7 +131,7 @@ def to_result(out: dict[str, Any], problem: PatrolProblem,
         t, prev, stops = u.leave_min_s, u.start.location, []
         for si in seq:
             s = problem.sites[si]
-            t += float(T[prev, s.location])
+            t = max(t + float(T[prev, s.location]), s.open_s)  # wait for the site's window to open
             stops.append((si, t))
             t += s.dwell_s
             prev = s.location

@@ -96,12 +96,18 @@ class RoutingResult:
     stats : dict
         Solver statistics: ``solver`` (which one produced this result), ``status``, ``wall_s``,
         ``first_objective``, ``best_objective``, per-solver figures under ``portfolio``.
+    search_cut : bool
+        ``True`` when the time limit cut a deterministic search before it finished its work: the plan
+        is the best found so far (never less than the construction, which always completes), valid,
+        but not reproducible and possibly weaker. :meth:`summary` says so. (A time-bounded search,
+        ``deterministic=False``, stops at its budget by design; ``stats["hit_time_limit"]`` says so.)
     """
 
     routes: tuple[UnitRoute, ...]
     unvisited: dict[str, str]
     objective: float
     stats: dict[str, Any] = field(default_factory=dict)
+    search_cut: bool = False
 
     @property
     def prize(self) -> float:
@@ -125,6 +131,9 @@ class RoutingResult:
         lines = [f"prize {self.prize:.1f}, objective {self.objective:.2f}, "
                  f"{sum(len(r.visits) for r in self.routes)} visits, {len(self.unvisited)} sites left out "
                  f"({self.stats.get('solver', '?')}, {self.stats.get('wall_s', 0):.1f} s)"]
+        if self.search_cut:
+            lines.append(f"  search cut by the time limit ({self.stats.get('params', {}).get('time_limit_s', '?')} s): "
+                         "this is the best plan found so far, not reproducible; raise time_limit_s")
         for r in self.routes:
             lines.append(f"  {r.unit_id}: {len(r.visits)} visits, prize {r.prize:.1f}, "
                          f"travel {r.travel_s / 60:.0f} min")

@@ -75,10 +75,12 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
         hit = any(v.get("cut_by_time_limit", False) for v in stats["portfolio"].values())
     else:
         hit = time.monotonic() >= deadline - HIT_LIMIT_SLACK_S
+    cut = params.deterministic and hit
     stats.update(solver=name, wall_s=time.monotonic() - t_start, best_objective=best.objective,
-                 status="ok", hit_time_limit=hit)
+                 status="search_cut" if cut else "ok", hit_time_limit=hit, search_cut=cut)
     ot = stats["portfolio"].get("ortools", {})
     if "first_objective_int" in ot:
         # prize collected minus travel cost, as OR-Tools saw it (integers, so approximate)
         stats["first_objective"] = (ot["total_penalty_int"] - ot["first_objective_int"]) * sc.prize_unit
-    return RoutingResult(routes=best.routes, unvisited=best.unvisited, objective=best.objective, stats=stats)
+    return RoutingResult(routes=best.routes, unvisited=best.unvisited, objective=best.objective, stats=stats,
+                         search_cut=cut)

@@ -78,6 +78,9 @@ def _route_problems(problem: PatrolProblem, u: Unit, route: UnitRoute,
             errs.append(f"{vw}: on scene {v.depart_s - v.arrive_s:g} s, dwell_s is {s.dwell_s:g} s")
         if v.arrive_s < u.shift_start_s - tol or v.depart_s > u.shift_end_s + tol:
             errs.append(f"{vw}: [{v.arrive_s:g}, {v.depart_s:g}] s is outside the shift")
+        if not s.open_s - tol <= v.arrive_s <= s.close_s + tol:
+            errs.append(f"{vw}: starts at {v.arrive_s:g} s, outside the site's time window "
+                        f"[{s.open_s:g}, {s.close_s:g}] s")
         exp = s.visit_prize(v.visit_no, v.arrive_s)
         if not math.isclose(v.prize, exp, rel_tol=MATRIX_REL_TOL, abs_tol=PRIZE_ABS_TOL):
             errs.append(f"{vw}: prize {v.prize:g}, expected {exp:g} for visit {v.visit_no} at {v.arrive_s:g} s")

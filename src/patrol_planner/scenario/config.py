@@ -188,6 +188,8 @@ class SolverConfig(_Model):
     deterministic: bool = True
     restarts: int = Field(default=10, ge=0, le=1000)
     workers: int = Field(default=2, ge=1, le=2)  # processes searching in parallel (2 cores)
+    search: Literal["auto", "lns", "ortools"] = "auto"  # docs/routing.md: which search improves the plan
+    lns_iterations: int | None = Field(default=None, ge=1, le=1_000_000)  # None: grows with the possible visits
 
     def solve_params(self) -> Any:
         """The equivalent :class:`patrol_planner.routing.SolveParams`."""

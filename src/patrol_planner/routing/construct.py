@@ -1,0 +1,477 @@
+"""A fast insertion construction and a ruin-and-recreate search on the rules of the problem, in floats.
+
+Why hand-written: OR-Tools needs one routing node per visit copy *and* prize-window segment plus pairwise
+big-M rows for the repeat gap, which grows to thousands of nodes for a force's night and then finds no
+first solution in minutes; PyVRP cannot express breaks or repeat gaps across units. This module works on
+the problem's own rules instead, so it scales with the number of visits, not of variants:
+
+* a route is a sequence of *elements*: visits, and at most one *break* element (the unit stops where
+  it is, for ``break_s``, starting inside its break window: before leaving, on a leg, or before
+  returning); every element has an earliest start (``lo``) and a latest start (``hi``);
+* times are the earliest schedule (leave at the earliest, start each element as soon as possible);
+  for each element the latest start that keeps the rest of the route feasible is kept too (a backward
+  pass), so testing an insertion is O(1) per position and vectorised over all positions and candidates;
+* a candidate is a *piece*: a site, one of its prize-window segments and one interval its repeat gap
+  allows, with a constant prize gain (the visit's number among the site's visits and its multiplier do
+  not change inside a piece). Existing visits may be pushed later only inside their own segment and
+  their gap bounds, so an insertion never changes another visit's prize or breaks a gap;
+* insertion picks the best ratio of prize gained to time used (travel added, dwell, waiting);
+  :func:`improve` then removes a random set or a string of visits and re-inserts (ruin and recreate),
+  keeping improvements, for a number of iterations (deterministic) or until a deadline.
+
+Every plan from here goes through the independent validator like any other back end's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from patrol_planner.routing.params import DEADLINE_SLACK_S, SolveParams
+from patrol_planner.routing.plans import UnitPlan, eligible_units, segments
+from patrol_planner.routing.problem import PatrolProblem, Site, Unit
+
+#: A visit pushed later must still start strictly inside its prize-window segment ``[a, b)``: its
+#: latest start is ``b - SEGMENT_EPS_S`` [s].
+SEGMENT_EPS_S = 1e-3
+#: Least gap between two visits of one site even when ``min_gap_s`` is 0 [s]: two visits starting at the
+#: same instant could not be numbered 1 and 2 by time.
+MIN_GAP_FLOOR_S = 1e-3
+#: Floor on the time an insertion uses, as a share of the longest shift: keeps the prize/time ratio
+#: finite for zero-dwell, zero-detour visits (orienteering benchmarks).
+TIME_FLOOR_SHARE = 1e-4
+#: Ruin size: share of the plan's visits removed per iteration, drawn uniformly in this range, and at
+#: most MAX_RUIN visits: small ruins are cheap to repair and a big night needs many of them.
+RUIN_SHARE = (0.05, 0.3)
+MAX_RUIN = 30
+#: Multiplicative noise on insertion scores during the search (not the first construction) [-].
+SCORE_NOISE = 0.25
+#: Simulated-annealing acceptance: a worse plan is accepted with probability exp(-loss / temperature);
+#: the temperature falls linearly from this share of the objective to zero over the run [-].
+START_TEMPERATURE_SHARE = 0.003
+
+
+@dataclass
+class _Elem:
+    site: int  # -1 for the break
+    loc: int  # matrix row; for the break: where the unit is when it stops
+    lo: float  # earliest start [s] when inserted (piece start; the break: its window start)
+    hi: float  # latest start [s] when inserted (piece end; the break: window end - break)
+    dur: float  # dwell or break length [s]
+    t: float = 0.0  # current (earliest) start [s]
+
+
+@dataclass
+class _Route:
+    unit: Unit
+    elems: list[_Elem] = field(default_factory=list)
+    # slot arrays (insertion before element i, i = 0 .. len(elems)); filled by _Plan.schedule
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    feasible: bool = True
+
+
+class _Plan:
+    """Mutable plan state: routes, each site's visits in time order, and schedules with slack."""
+
+    def __init__(self, problem: PatrolProblem, params: SolveParams) -> None:
+        self.problem, self.params = problem, params
+        self.w = params.travel_weight_per_s
+        self.routes = [_Route(u) for u in problem.units]
+        for r in self.routes:
+            u = r.unit
+            if u.break_s > 0:
+                b0, b1 = u.break_bounds_s
+                r.elems.append(_Elem(-1, u.start.location, b0, b1 - u.break_s, u.break_s))
+        self.eligible = {s.index: {u.index for u in eligible_units(problem, s)} for s in problem.sites}
+        self.elig = np.zeros((len(problem.sites), len(problem.units)), dtype=bool)  # [site, unit]
+        for si, us in self.eligible.items():
+            self.elig[si, sorted(us)] = True
+        self.t0 = min(u.shift_start_s for u in problem.units)
+        self.t1 = max(u.shift_end_s for u in problem.units)
+        self.segs = {s.index: segments(s, self.t0, self.t1) for s in problem.sites}
+        self.floor_s = TIME_FLOOR_SHARE * max(u.shift_end_s - u.shift_start_s for u in problem.units)
+        for r in self.routes:
+            self.schedule(r)
+
+    # --- state ----------------------------------------------------------------------------------
+    def copy(self) -> _Plan:
+        """An independent copy of the routes (problem data and caches are shared, never mutated)."""
+        new = object.__new__(_Plan)
+        new.__dict__.update(self.__dict__)
+        new.routes = [_Route(r.unit, [_Elem(**vars(e)) for e in r.elems], dict(r.arrays), r.feasible)
+                      for r in self.routes]
+        return new
+
+    def site_visits(self) -> dict[int, list[_Elem]]:
+        """Each site's visit elements in time order."""
+        out: dict[int, list[_Elem]] = {}
+        for r in self.routes:
+            for e in r.elems:
+                if e.site >= 0:
+                    out.setdefault(e.site, []).append(e)
+        for lst in out.values():
+            lst.sort(key=lambda e: e.t)
+        return out
+
+    def objective(self) -> float:
+        """Prize collected minus travel cost, exactly as :func:`plans.build_result` prices it."""
+        prize = 0.0
+        for si, lst in self.site_visits().items():
+            s = self.problem.sites[si]
+            prize += sum(s.visit_prize(k, e.t) for k, e in enumerate(lst, start=1))
+        return prize - self.w * self.travel_s()
+
+    def travel_s(self) -> float:
+        """Total travel time of the plan [s]."""
+        total = 0.0
+        for r in self.routes:
+            T = self.problem.travel_time_s[r.unit.mode]
+            prev = r.unit.start.location
+            for e in r.elems:
+                if e.site >= 0:
+                    total += float(T[prev, e.loc])
+                    prev = e.loc
+            total += float(T[prev, r.unit.end.location])
+        return total
+
+    # --- schedules ------------------------------------------------------------------------------
+    def _gap_bounds(self, e: _Elem, visits: dict[int, list[_Elem]]) -> tuple[float, float]:
+        """Earliest/latest start of a visit so that its site's other visits stay ``min_gap_s`` away and
+        its prize segment does not change."""
+        gap = max(self.problem.sites[e.site].min_gap_s, MIN_GAP_FLOOR_S)
+        lo, hi = e.lo, e.hi
+        lst = visits.get(e.site, [])
+        k = next(i for i, x in enumerate(lst) if x is e)
+        if k > 0:
+            lo = max(lo, lst[k - 1].t + gap)
+        if k + 1 < len(lst):
+            hi = min(hi, lst[k + 1].t - gap)
+        for a, b, _m in self.segs[e.site]:
+            if a <= e.t < b:
+                lo, hi = max(lo, a), min(hi, b - SEGMENT_EPS_S)
+                break
+        return lo, hi
+
+    def schedule(self, r: _Route, visits: dict[int, list[_Elem]] | None = None) -> None:
+        """Earliest start of every element, latest starts, and the slot arrays of route ``r``."""
+        visits = self.site_visits() if visits is None else visits
+        u, T = r.unit, self.problem.travel_time_s[r.unit.mode]
+        n = len(r.elems)
+        los, his = np.empty(n), np.empty(n)
+        for i, e in enumerate(r.elems):
+            los[i], his[i] = self._gap_bounds(e, visits) if e.site >= 0 else (e.lo, e.hi)
+        # forward: earliest starts; the break stays where the unit is
+        t, loc = u.leave_min_s, u.start.location
+        dep, phys = np.empty(n + 1), np.empty(n + 1, dtype=np.int64)
+        dep[0], phys[0] = t, loc
+        ok = True
+        for i, e in enumerate(r.elems):
+            if e.site < 0:
+                e.loc = loc
+                start = max(t, los[i])
+            else:
+                start = max(t + float(T[loc, e.loc]), los[i])
+                loc = e.loc
+            ok &= start <= his[i] + 1e-9
+            e.t = start
+            t = start + e.dur
+            dep[i + 1], phys[i + 1] = t, loc
+        end_arr = t + float(T[loc, u.end.location])
+        ok &= end_arr <= u.shift_end_s + 1e-9
+        # backward: latest start of each element (and latest arrival at the end station)
+        late = np.empty(n + 1)
+        late[n] = u.shift_end_s
+        nxt_loc = u.end.location
+        for i in range(n - 1, -1, -1):
+            e = r.elems[i]
+            # no travel into a break: the unit stops where it is
+            travel = 0.0 if i + 1 < n and r.elems[i + 1].site < 0 else float(T[phys[i + 1], nxt_loc])
+            late[i] = min(his[i], late[i + 1] - travel - e.dur)
+            if e.site >= 0:
+                nxt_loc = e.loc
+        r.feasible = bool(ok)
+        self._slots(r, dep, phys, los, his, late)
+
+    def _slots(self, r: _Route, dep: np.ndarray, phys: np.ndarray, los: np.ndarray, his: np.ndarray,
+               late: np.ndarray) -> None:
+        """Arrays describing each insertion slot (after element ``i - 1``), for :meth:`evaluate`."""
+        n = len(r.elems)
+        u = r.unit
+        T = self.problem.travel_time_s[u.mode]
+        nxt_loc = np.empty(n + 1, dtype=np.int64)
+        pre_b0, brk_b, brk_hi = np.full(n + 1, -np.inf), np.zeros(n + 1), np.full(n + 1, np.inf)
+        lo_nxt, l_nxt = np.full(n + 1, -np.inf), np.full(n + 1, u.shift_end_s)
+        for i in range(n + 1):
+            j = i  # the element after the slot
+            if j < n and r.elems[j].site < 0:  # the break follows: it moves with the new visit, and
+                # what comes after it is checked against that element's own latest start
+                pre_b0[i], brk_b[i], brk_hi[i] = los[j], r.elems[j].dur, his[j]
+                j += 1
+            if j < n:
+                nxt_loc[i], lo_nxt[i], l_nxt[i] = r.elems[j].loc, los[j], late[j]
+            else:
+                nxt_loc[i] = u.end.location
+        r.arrays = {"dep": dep, "phys": phys, "nxt": nxt_loc, "pre_b0": pre_b0, "brk_b": brk_b,
+                    "brk_hi": brk_hi, "lo_nxt": lo_nxt, "l_nxt": l_nxt, "base": T[phys, nxt_loc]}
+
+    def refresh(self) -> None:
+        """Reschedule every route (after removals, when times may move earlier)."""
+        visits = self.site_visits()
+        for r in self.routes:
+            self.schedule(r, visits)
+
+    # --- candidates -------------------------------------------------------------------------------
+    def site_pieces(self, s: Site, lst: list[_Elem]) -> list[tuple[int, int, float, float, float, float]]:
+        """Every (segment, gap interval) a new visit of ``s`` could start in, with its constant prize
+        gain: ``(site, location, lo_s, hi_s, dwell_s, gain)`` rows."""
+        if s.prize <= 0 or not self.eligible[s.index] or len(lst) >= s.max_visits:
+            return []
+        times = [e.t for e in lst]
+        old = sum(s.visit_prize(k, t) for k, t in enumerate(times, start=1))
+        lo0, hi0 = max(s.open_s, self.t0), min(s.close_s, self.t1)
+        # allowed starts lie between the exclusion zones (t - gap, t + gap) of the existing visits
+        gap = max(s.min_gap_s, MIN_GAP_FLOOR_S)
+        cuts = [(-math.inf, lo0)] + [(t - gap, t + gap) for t in times] + [(hi0, math.inf)]
+        rows = []
+        for rank, ((_, a), (b, _)) in enumerate(zip(cuts, cuts[1:], strict=False)):
+            if b < a:
+                continue
+            for g0, g1, _m in self.segs[s.index]:
+                lo, hi = max(a, g0), min(b, g1 - SEGMENT_EPS_S)
+                if hi < lo:
+                    continue
+                new_times = [*times[:rank], lo, *times[rank:]]
+                gain = sum(s.visit_prize(k, t) for k, t in enumerate(new_times, start=1)) - old
+                if gain > 0:
+                    rows.append((s.index, s.location, lo, hi, s.dwell_s, gain))
+        return rows
+
+    def evaluate(self, routes: list[_Route], pc: dict[str, np.ndarray], noise: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Best score and slot of every piece in each of ``routes``: arrays (pieces, routes); score
+        ``-inf`` where it does not fit. Routes of one travel mode are tested in one stacked pass."""
+        out_s = np.full((len(pc["site"]), len(routes)), -np.inf)
+        out_k = np.zeros((len(pc["site"]), len(routes)), dtype=np.int64)
+        by_mode: dict[str, list[int]] = {}
+        for c, r in enumerate(routes):
+            by_mode.setdefault(r.unit.mode, []).append(c)
+        for mode, cols in by_mode.items():
+            rs = [routes[c] for c in cols]
+            a = {k: np.concatenate([r.arrays[k] for r in rs]) for k in rs[0].arrays}
+            sizes = [len(r.arrays["dep"]) for r in rs]
+            unit_col = np.repeat([r.unit.index for r in rs], sizes)
+            score = self._scores(self.problem.travel_time_s[mode], a, pc, noise, unit_col)
+            off = 0
+            for c, size in zip(cols, sizes, strict=True):
+                seg = score[:, off:off + size]
+                k = np.argmax(seg, axis=1)
+                out_s[:, c], out_k[:, c] = seg[np.arange(len(k)), k], k
+                off += size
+        return out_s, out_k
+
+    def _scores(self, T: np.ndarray, a: dict[str, np.ndarray], pc: dict[str, np.ndarray],
+                noise: np.ndarray | None, unit_col: np.ndarray) -> np.ndarray:
+        """Score of each piece (rows) in each slot (columns, stacked over routes); ``-inf`` = no fit."""
+        A = T[np.ix_(a["phys"], pc["loc"])].T  # previous stop -> piece, (P, S)
+        B = T[np.ix_(pc["loc"], a["nxt"])]  # piece -> next stop, (P, S)
+        arr = a["dep"][None, :] + A
+        start = np.maximum(arr, pc["lo"][:, None])
+        ok = start <= pc["hi"][:, None]
+        w = np.maximum(start + pc["dwell"][:, None], a["pre_b0"][None, :])
+        ok &= w <= a["brk_hi"][None, :]
+        arr2 = w + a["brk_b"][None, :] + B
+        ok &= np.maximum(arr2, a["lo_nxt"][None, :]) <= a["l_nxt"][None, :]
+        ok &= self.elig[pc["site"]][:, unit_col]
+        # time used: the detour, the dwell and any wait before the visit
+        used = A + B - a["base"][None, :] + pc["dwell"][:, None] + (start - arr)
+        score = pc["gain"][:, None] / (np.maximum(used, 0.0) + self.floor_s)
+        if noise is not None:
+            score = score * noise[:, None]
+        return np.where(ok, score, -np.inf)
+
+    def insert(self, r: _Route, slot: int, site: Site, lo: float, hi: float) -> None:
+        """Put a visit of ``site`` with start bounds ``[lo, hi]`` [s] before element ``slot``."""
+        r.elems.insert(slot, _Elem(site.index, site.location, lo, hi, site.dwell_s, t=lo))
+
+
+_COLS = ("site", "loc", "lo", "hi", "dwell", "gain")
+
+
+def _as_arrays(rows: list[tuple[int, int, float, float, float, float]]) -> dict[str, np.ndarray]:
+    arr = np.array(rows, dtype=float).reshape(-1, 6)
+    out = {c: arr[:, k] for k, c in enumerate(_COLS)}
+    out["site"], out["loc"] = out["site"].astype(np.int64), out["loc"].astype(np.int64)
+    return out
+
+
+def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) -> None:
+    """Insert the best piece until nothing fits (or the deadline passes, when one is given).
+
+    Scores are cached per (piece, route); after an insertion only the changed route, the routes holding
+    the same site's other visits and the site's new pieces are evaluated again.
+    """
+    visits = plan.site_visits()
+    pc = _as_arrays([row for s in plan.problem.sites for row in plan.site_pieces(s, visits.get(s.index, []))])
+    n_u = len(plan.routes)
+    scores = np.full((len(pc["site"]), n_u), -np.inf)
+    slots = np.zeros((len(pc["site"]), n_u), dtype=np.int64)
+
+    def evaluate(rows: dict[str, np.ndarray], cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        noise = None if rng is None else rng.uniform(1 - SCORE_NOISE, 1 + SCORE_NOISE, len(rows["site"]))
+        return plan.evaluate([plan.routes[c] for c in cols], rows, noise)
+
+    if len(pc["site"]):
+        scores[:], slots[:] = evaluate(pc, list(range(n_u)))
+    while len(pc["site"]):
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        p, ui = divmod(int(np.argmax(scores)), n_u)
+        if not np.isfinite(scores[p, ui]):
+            return
+        si = int(pc["site"][p])
+        r = plan.routes[ui]
+        slot = int(slots[p, ui])
+        before = {k: [e.t for e in lst] for k, lst in visits.items()}
+        plan.insert(r, slot, plan.problem.sites[si], float(pc["lo"][p]), float(pc["hi"][p]))
+        visits = plan.site_visits()
+        plan.schedule(r, visits)
+        if not r.feasible:  # should not happen (the slot test is exact); undo and never try it again
+            del r.elems[slot]
+            visits = plan.site_visits()
+            plan.schedule(r, visits)
+            scores[p, ui] = -np.inf
+            continue
+        # routes holding another visit of this site have new gap bounds: reschedule them too
+        touched = {ui} | {k for k, rr in enumerate(plan.routes) if any(e.site == si for e in rr.elems)}
+        for k in sorted(touched - {ui}):
+            plan.schedule(plan.routes[k], visits)
+        # pieces depend on the times of the site's visits: redo them for every site whose visits moved
+        # (the lists in ``visits`` are the same elements, rescheduled in place; their order holds)
+        moved = sorted({si} | {k for k, lst in visits.items() if [e.t for e in lst] != before.get(k)})
+        keep = ~np.isin(pc["site"], moved)
+        new = _as_arrays([row for k in moved for row in plan.site_pieces(plan.problem.sites[k], visits.get(k, []))])
+        pc = {c: np.concatenate([pc[c][keep], new[c]]) for c in _COLS}
+        scores = np.concatenate([scores[keep], np.full((len(new["site"]), n_u), -np.inf)])
+        slots = np.concatenate([slots[keep], np.zeros((len(new["site"]), n_u), dtype=np.int64)])
+        n_new = len(new["site"])
+        cols = sorted(touched)
+        scores[:, cols], slots[:, cols] = evaluate(pc, cols)
+        rest = [k for k in range(n_u) if k not in touched]
+        if n_new and rest:
+            tail = {c: v[-n_new:] for c, v in pc.items()}
+            scores[-n_new:, rest], slots[-n_new:, rest] = evaluate(tail, rest)
+
+
+def _ruin(plan: _Plan, rng: np.random.Generator) -> None:
+    """Remove a random share of visits: either scattered, or a consecutive string of one route."""
+    flat = [(ri, i) for ri, r in enumerate(plan.routes) for i, e in enumerate(r.elems) if e.site >= 0]
+    if not flat:
+        return
+    k = min(MAX_RUIN, max(1, int(len(flat) * rng.uniform(*RUIN_SHARE))))
+    if rng.random() < 0.5:
+        drop = {flat[j] for j in rng.choice(len(flat), size=min(k, len(flat)), replace=False)}
+    else:  # strings: a run of visits in one route, then neighbours of its sites in other routes
+        ri, i = flat[int(rng.integers(len(flat)))]
+        idx = [j for j, e in enumerate(plan.routes[ri].elems) if e.site >= 0]
+        pos = idx.index(i)
+        drop = {(ri, j) for j in idx[pos:pos + k]}
+        locs = [plan.routes[ri].elems[j].loc for j in idx[pos:pos + k]]
+        T = plan.problem.travel_time_s[plan.routes[ri].unit.mode]
+        near = sorted(flat, key=lambda f: min(T[plan.routes[f[0]].elems[f[1]].loc, lc] for lc in locs))
+        for f in near:
+            if len(drop) >= k:
+                break
+            drop.add(f)
+    for ri, r in enumerate(plan.routes):
+        r.elems = [e for i, e in enumerate(r.elems) if (ri, i) not in drop]
+    # a later visit of a site keeps its number only if the earlier one stays: otherwise its prize and
+    # gap bounds change, which the refresh below recomputes from the remaining visits
+    plan.refresh()
+    # Travel times need not obey the triangle inequality (snapping to roads, truncated distances), so
+    # a shorter route can arrive later: drop visits from its end until it fits again.
+    for r in plan.routes:
+        while not r.feasible and any(e.site >= 0 for e in r.elems):
+            last = max(i for i, e in enumerate(r.elems) if e.site >= 0)
+            del r.elems[last]
+            plan.schedule(r)
+
+
+def _as_plans(plan: _Plan) -> list[UnitPlan]:
+    """The plan as one :data:`UnitPlan` per unit (leave, stops, return, break)."""
+    out: list[UnitPlan] = []
+    for r in plan.routes:
+        u = r.unit
+        T = plan.problem.travel_time_s[u.mode]
+        leave = u.leave_min_s
+        stops = [(e.site, e.t) for e in r.elems if e.site >= 0]
+        brk = None
+        t, loc = u.leave_min_s, u.start.location
+        for i, e in enumerate(r.elems):
+            if e.site < 0:
+                brk = (e.t, e.t + e.dur)
+                if i == 0:
+                    leave = e.t + e.dur  # the break before leaving
+            else:
+                loc = e.loc
+            t = e.t + e.dur
+        ret = t + float(T[loc, u.end.location])
+        out.append((leave, stops, ret, brk))
+    return out
+
+
+def construct(problem: PatrolProblem, params: SolveParams) -> tuple[list[UnitPlan], dict[str, Any]]:
+    """The insertion construction alone: fast, deterministic, never empty when any visit fits."""
+    t0 = time.monotonic()
+    plan = _Plan(problem, params)
+    _fill(plan, None, None)
+    return _as_plans(plan), {"objective": plan.objective(), "wall_s": time.monotonic() - t0}
+
+
+def improve(problem: PatrolProblem, params: SolveParams, deadline: float, iterations: int | None,
+            seed: int) -> tuple[list[UnitPlan], dict[str, Any]]:
+    """Construction, then ruin and recreate: ``iterations`` rounds (deterministic) or until ``deadline``
+    (monotonic clock) [s]. The construction always runs to the end, whatever the deadline, so the plan
+    is never emptier than it. Returns the best plan found and statistics (``cut_by_time_limit`` when
+    the deadline stopped a counted run)."""
+    t0, cpu0 = time.monotonic(), time.process_time()
+    rng = np.random.default_rng(seed)
+    cur = _Plan(problem, params)
+    _fill(cur, None, None)  # the construction always completes: the search only improves on it
+    info: dict[str, Any] = {"seed": seed, "first_objective": cur.objective(),
+                            "first_s": time.monotonic() - t0}
+    best, best_obj, cur_obj = cur.copy(), cur.objective(), cur.objective()
+    if not any(e.site >= 0 for r in cur.routes for e in r.elems):
+        iterations = 0  # nothing fits at all: no search can find a visit either
+    n = 0
+    improvements = 0
+    while (n < iterations) if iterations is not None else True:
+        if time.monotonic() > deadline - DEADLINE_SLACK_S:
+            if iterations is not None:
+                info["cut_by_time_limit"] = True
+            break
+        cand = cur.copy()
+        _ruin(cand, rng)
+        if not all(r.feasible for r in cand.routes):
+            n += 1
+            continue
+        _fill(cand, rng, None)
+        obj = cand.objective()
+        n += 1
+        if iterations is not None:
+            progress = n / max(1, iterations)
+        else:
+            progress = (time.monotonic() - t0) / max(1e-9, deadline - t0)
+        temp = START_TEMPERATURE_SHARE * abs(best_obj) * max(0.0, 1.0 - progress)
+        if obj > cur_obj - 1e-9 or (temp > 0 and rng.random() < math.exp((obj - cur_obj) / temp)):
+            cur, cur_obj = cand, obj
+        if obj > best_obj + 1e-9:
+            best, best_obj = cand.copy(), obj
+            improvements += 1
+    # CPU seconds of this worker: on a shared machine, what the wall time would be on a free core
+    info.update(iterations=n, improvements=improvements, objective=best_obj, wall_s=time.monotonic() - t0,
+                cpu_s=time.process_time() - cpu0)
+    return _as_plans(best), info
