@@ -87,9 +87,10 @@ def register(app: typer.Typer) -> None:
             run = run_plan(s, progress=step, cache_dir=cache_dir)
             prog.update(task, completed=len(PIPELINE_STEPS))
         paths = write_outputs(run.plan, out)
-        if s.solver.deterministic and not run.plan.metrics.get("reproducible", True):
-            console.print("[yellow]warning:[/] the solver hit its time cap before its fixed amount of work, so a "
-                          "rerun may give a different plan; raise --seconds (or solver.time_limit_s)")
+        if run.plan.metrics.get("search_cut") or (s.solver.deterministic
+                                                   and not run.plan.metrics.get("reproducible", True)):
+            console.print("[yellow]warning:[/] the search was cut by its time cap: this plan is the best found so "
+                          "far, and a rerun may give a different plan; raise --seconds (or solver.time_limit_s)")
         if as_json:
             print_json({"scenario": s.name, "out": str(out), "metrics": run.plan.metrics,
                         "timings_s": run.timings_s, "files": sorted(paths)})

@@ -317,8 +317,9 @@ def hot_cell_programme(folder: str | Path, lon: np.ndarray, lat: np.ndarray, *, 
 
 
 def _plan_keyframes(unit: Any, crs: str) -> np.ndarray:
-    """``(t_s, x_m, y_m)`` keyframes of one planned unit: along each road path at an even pace between the
-    previous departure and the arrival, then still at the stop until its departure, then home."""
+    """``(t_s, x_m, y_m)`` keyframes of one planned unit: it waits where it is, drives each planned road path in
+    the leg's planned travel time so as to arrive on time, stays still at the stop until its departure, and
+    drives home right after the last stop (then waits at the station)."""
     from patrol_planner.geo import to_xy
 
     rows: list[tuple[float, float, float]] = []
@@ -332,16 +333,22 @@ def _plan_keyframes(unit: Any, crs: str) -> np.ndarray:
         frac = d / d[-1] if d[-1] > 0 else np.linspace(0, 1, len(d))
         rows.extend(zip(t0 + frac * (t1 - t0), x, y, strict=True))
 
-    t = unit.leave.timestamp() if unit.leave else unit.shift_start.timestamp()
     for s in unit.stops:
-        leg(s.path_lonlat, t, s.arrive.timestamp())
+        arrive = s.arrive.timestamp()
+        leg(s.path_lonlat, arrive - max(float(s.travel_s), 1.0), arrive)
         sx, sy = to_xy(np.array([s.lon]), np.array([s.lat]), crs)
-        rows += [(s.arrive.timestamp(), float(sx[0]), float(sy[0])), (s.depart.timestamp(), float(sx[0]), float(sy[0]))]
-        t = s.depart.timestamp()
-    if unit.return_arrive is not None:
-        leg(unit.return_path_lonlat, t, unit.return_arrive.timestamp())
+        rows += [(arrive, float(sx[0]), float(sy[0])), (s.depart.timestamp(), float(sx[0]), float(sy[0]))]
+    if unit.stops and unit.return_path_lonlat:
+        t = unit.stops[-1].depart.timestamp()
+        leg(unit.return_path_lonlat, t, t + max(float(unit.return_travel_s), 1.0))
+    if not rows:
+        return np.zeros((0, 3))
     kf = np.array(sorted(rows), dtype=float)
-    return kf[np.concatenate([[True], np.diff(kf[:, 0]) > 0])] if len(kf) else kf
+    start = unit.leave.timestamp() if unit.leave else kf[0, 0]
+    end = unit.return_arrive.timestamp() if unit.return_arrive else kf[-1, 0]
+    first, last = kf[0], kf[-1]
+    kf = np.vstack([[min(start, first[0]) - 1.0, first[1], first[2]], kf, [max(end, last[0]) + 1.0, last[1], last[2]]])
+    return kf[np.concatenate([[True], np.diff(kf[:, 0]) > 0])]
 
 
 def tracks_from_plan(plan: Any, *, seed: int = 0, ping_s: float = 5.0, noise_m: float = 7.0,

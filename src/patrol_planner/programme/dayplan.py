@@ -190,6 +190,7 @@ def _plan(s: Scenario, r: Any, prog: Programme, day: date, tasking: dict[str, An
         "travel_min": round(sum(u.travel_s for u in unit_plans) / 60, 1),
         "crs": crs, "solver": {k: v for k, v in result.stats.items() if k != "wall_s"},
         "reproducible": bool(s.solver.deterministic and not result.stats.get("hit_time_limit", False)),
+        "search_cut": bool(getattr(result, "search_cut", False)),
     }
     params = s.model_dump(mode="json", exclude={"base_dir"})
     params["programme"] = {"folder": str(prog.folder), "date": day.isoformat(),

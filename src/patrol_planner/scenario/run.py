@@ -146,6 +146,7 @@ def plan_from_result(result: Any, r: ResolvedScenario, ing: st.Ingested, scored:
         "as_of": scored.as_of.isoformat(), "crs": crs,
         "solver": {k: v for k, v in result.stats.items() if k not in ("wall_s",)},
         "reproducible": bool(s.solver.deterministic and not result.stats.get("hit_time_limit", False)),
+        "search_cut": bool(getattr(result, "search_cut", False)),
         "ingest": {k: ing.report[k] for k in ("rows_read", "rows_loaded", "rows_quarantined", "quarantine_reasons")},
         "records_set_aside": scored.set_aside,
     }
