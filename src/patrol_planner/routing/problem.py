@@ -23,7 +23,7 @@ UNVISITED_REASONS = LEFT_OUT_REASONS
 
 
 @dataclass(frozen=True)
-class Station:
+class StationHandle:
     """A place where units start or end their shift (a handle returned by :meth:`PatrolProblem.add_station`).
 
     Attributes
@@ -114,7 +114,7 @@ class Unit:
         Caller's identifier; unique.
     mode : str
         Travel mode, a key of the problem's matrices (e.g. ``"drive"``, ``"walk"``).
-    start, end : Station
+    start, end : StationHandle
         Where the shift starts and ends (may differ).
     shift_start_s, shift_end_s : float
         Shift window on the absolute time axis [s].
@@ -132,8 +132,8 @@ class Unit:
     index: int
     unit_id: str
     mode: str
-    start: Station
-    end: Station
+    start: StationHandle
+    end: StationHandle
     shift_start_s: float
     shift_end_s: float
     earliest_leave_s: float | None = None
@@ -195,7 +195,7 @@ class PatrolProblem:
 
     travel_time_s: Mapping[str, np.ndarray]
     distance_m: Mapping[str, np.ndarray] | None = None
-    stations: list[Station] = field(default_factory=list, init=False)
+    stations: list[StationHandle] = field(default_factory=list, init=False)
     sites: list[Site] = field(default_factory=list, init=False)
     units: list[Unit] = field(default_factory=list, init=False)
 
@@ -239,10 +239,10 @@ class PatrolProblem:
             raise RoutingError(f"{what}: location {location} outside 0..{self.n_locations - 1}")
         return int(location)
 
-    def add_station(self, location: int, *, name: str = "") -> Station:
+    def add_station(self, location: int, *, name: str = "") -> StationHandle:
         """Add a start/end station at matrix row ``location``; returns its handle."""
         name = name or f"station-{len(self.stations)}"
-        st = Station(index=len(self.stations), location=self._check_location(f"station {name!r}", location),
+        st = StationHandle(index=len(self.stations), location=self._check_location(f"station {name!r}", location),
                      name=name)
         self.stations.append(st)
         return st
@@ -290,8 +290,8 @@ class PatrolProblem:
         self.sites.append(site)
         return site
 
-    def add_unit(self, *, unit_id: str, start: Station, shift_start_s: float, shift_end_s: float,
-                 end: Station | None = None, mode: str | None = None, earliest_leave_s: float | None = None,
+    def add_unit(self, *, unit_id: str, start: StationHandle, shift_start_s: float, shift_end_s: float,
+                 end: StationHandle | None = None, mode: str | None = None, earliest_leave_s: float | None = None,
                  break_s: float = 0.0, break_window_s: tuple[float, float] | None = None,
                  max_radius_m: float | None = None) -> Unit:
         """Add a unit on duty; returns its handle. See :class:`Unit` for fields and units.
@@ -307,7 +307,7 @@ class PatrolProblem:
             raise RoutingError(f"{what}: duplicate unit_id")
         end = start if end is None else end
         for fname, st in (("start", start), ("end", end)):
-            if not isinstance(st, Station) or st.index >= len(self.stations) or self.stations[st.index] != st:
+            if not isinstance(st, StationHandle) or st.index >= len(self.stations) or self.stations[st.index] != st:
                 raise RoutingError(f"{what}: {fname} is not a station of this problem (use add_station)")
         mode = self.modes[0] if mode is None else mode
         if mode not in self.travel_time_s:
