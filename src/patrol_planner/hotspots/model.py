@@ -33,6 +33,9 @@ AGE_BANDS: tuple[tuple[str, float, float], ...] = (
     ("30_90d", 30.0, 90.0),
     ("gt90d", 90.0, np.inf),
 )
+#: Source kinds whose ``time_known`` timestamp is the time of the event (a crime's occurrence, a call's
+#: time). ``intelligence`` is absent: its time is ``reported_at``, when the report was made.
+EVENT_TIME_KINDS: tuple[str, ...] = ("police_uk_street", "police_uk_api", "generic")
 _NEEDED = ("incident_id", "source_kind", "category", "occurred_from", "occurred_to", "time_known", "x_m",
            "y_m", "confidence", "disseminate")
 N_TOP_INCIDENTS = 3
@@ -119,6 +122,13 @@ class HotspotModel:
         Records used.
     data_start_, data_end_ : pandas.Timestamp
         Earliest ``occurred_from`` and latest ``occurred_to``.
+    profile_sources_ : dict of str to int
+        Records that shape :meth:`hour_of_week_profile`, counted by ``source_kind``: only records whose
+        time of day is known and is the time of the event (:data:`EVENT_TIME_KINDS`); intelligence
+        reports never count (their time is when they were reported). Empty for police.uk months.
+    profile_is_flat_ : bool
+        True when no record has an event time, so every profile is flat (all ones) and downstream
+        makes no time variants.
     """
 
     def __init__(
@@ -225,8 +235,11 @@ class HotspotModel:
         base = record_weights(codes, harm, asb_weight=float(self.asb_weight),
                               enforcement_weight=float(self.enforcement_weight),
                               volume_weight=float(self.volume_weight)) * conf
-        tk = incidents["time_known"].to_numpy(bool)
-        hour_of_week = np.where(tk, pd.DatetimeIndex(t0).day_of_week * 24 + pd.DatetimeIndex(t0).hour, -1)
+        kind = incidents["source_kind"].astype(object).to_numpy(object)
+        # Only the time of the event itself shapes when patrols pay off: a crime's occurrence or a call's
+        # time. An intelligence report's time is when someone reported, not when anything happens there.
+        event_timed = incidents["time_known"].to_numpy(bool) & np.isin(kind, EVENT_TIME_KINDS)
+        hour_of_week = np.where(event_timed, pd.DatetimeIndex(t0).day_of_week * 24 + pd.DatetimeIndex(t0).hour, -1)
         # deterministic record order whatever the input order, so float sums are bit-identical; a hash of
         # the (unique) id is a fast, order-free tie-breaker
         id_hash = pd.util.hash_array(incidents["incident_id"].astype(object).to_numpy())
@@ -240,7 +253,7 @@ class HotspotModel:
                 "t0_d": d0[order],
                 "t1_d": d1[order],
                 "base": base[order],
-                "intel": (incidents["source_kind"].to_numpy(object) == "intelligence")[order],
+                "intel": (kind == "intelligence")[order],
                 "disseminate": incidents["disseminate"].to_numpy(bool)[order],
                 "incident_id": incidents["incident_id"].astype(object).to_numpy()[order],
                 "how": np.asarray(hour_of_week, np.int64)[order],
@@ -252,6 +265,9 @@ class HotspotModel:
         self.n_records_ = int(len(incidents))
         self.data_start_ = pd.Timestamp(t0.min())
         self.data_end_ = pd.Timestamp(t1.max())
+        src, cnt = np.unique(kind[event_timed].astype(str), return_counts=True)
+        self.profile_sources_ = {str(k): int(c) for k, c in zip(src, cnt, strict=True)}
+        self.profile_is_flat_ = not bool(event_timed.any())
         self._last_as_of: pd.Timestamp | None = None
         return self
 
@@ -294,7 +310,8 @@ class HotspotModel:
             ``score_age_<band>`` (each summing to ``score_own``), ``n_intelligence``,
             ``n_restricted_intelligence`` and ``top_incident_ids`` (ids of the largest contributions among
             records that may be shown; never restricted intelligence). ``attrs`` hold ``crs``, ``as_of``,
-            ``cell_size_m``, ``grid``, ``origin`` and the model parameters.
+            ``cell_size_m``, ``grid``, ``origin``, the model parameters and ``profile_sources`` /
+            ``profile_is_flat`` (what shapes the hour-of-week profile, see ``profile_sources_``).
         """
         self._check_fitted()
         as_of = _as_timestamp(as_of, "as-of")
@@ -378,6 +395,8 @@ class HotspotModel:
             "grid": self.grid,
             "origin": self.grid_.origin,
             "params": params,
+            "profile_sources": dict(self.profile_sources_),
+            "profile_is_flat": self.profile_is_flat_,
         }
 
     def _neighbour_mean(self, keys: np.ndarray, ix: np.ndarray, iy: np.ndarray, own: np.ndarray) -> np.ndarray:
@@ -475,10 +494,12 @@ class HotspotModel:
     ) -> np.ndarray:
         """Relative risk by hour of the week (Monday 00:00 = column 0) for each cell [-], mean 1 per row.
 
-        Records with a known time of day (``time_known``) before ``as_of`` count. A cell's profile pools
-        its 3x3 (or hex ring) neighbourhood and shrinks towards the whole area's profile with
-        ``min_records`` pseudo-records, so sparse cells get the area's shape; with no timed records at
-        all (police.uk months) every row is flat (all ones).
+        Only records with an event time count (see ``profile_sources_``: a known time of day from a
+        source whose time is the event's, never an intelligence report's ``reported_at``), and only those
+        before ``as_of``. A cell's profile pools its 3x3 (or hex ring) neighbourhood and shrinks towards
+        the whole area's profile with ``min_records`` pseudo-records, so sparse cells get the area's
+        shape; with no timed events at all (police.uk months, intelligence only) every row is flat (all
+        ones).
         """
         self._check_fitted()
         if as_of is None:
