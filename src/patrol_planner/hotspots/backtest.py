@@ -15,6 +15,10 @@ at exactly equal area. Reported per fold, method and budget:
 
 Rows with ``selection == "top"`` give the same figures for the top 20 / 50 cells (a nightly list).
 
+Every run also reports the **ceiling** (method ``perfect_foresight``): cells of the model's size ranked by
+the target month's own harm, i.e. the best possible choice made with knowledge of the month being scored.
+It is never a baseline; it says how much of the target month any ranking could have captured.
+
 Baselines (same folds, same study area): last month's counts and all prior months' counts and harm at
 100, 150 and 250 m; a Gaussian kernel density estimate (bandwidth ``KDE_BANDWIDTH_M``) of all prior
 crimes evaluated on the 100 m grid; and prospective hotspotting after Bowers, Johnson & Pease (2004),
@@ -48,6 +52,8 @@ PROMAP_MONTHS = 2
 DEFAULT_BUDGETS: tuple[float, ...] = (0.001, 0.01, 0.05)
 TOP_NS: tuple[int, ...] = (20, 50)
 _ASB_CODE = POLICE_UK_CATEGORIES.index(ASB)
+#: Method name of the perfect-foresight ceiling in backtest results (never a baseline).
+CEILING = "perfect_foresight"
 
 
 @dataclass(frozen=True)
@@ -225,6 +231,19 @@ def evaluate_ranking(
     return rows
 
 
+def ceiling_scores(fold: Fold, cell_size_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Perfect foresight: the target month's own harm per square cell of ``cell_size_m`` [m].
+
+    Ranking cells by the harm that is about to happen in them is the best any method choosing whole cells of
+    that size could do at every budget: the ceiling reported next to every backtest.
+    """
+    s = float(cell_size_m)
+    k = pack(np.floor(fold.target_x_m / s), np.floor(fold.target_y_m / s))
+    uk, inv = np.unique(k, return_inverse=True)
+    ix, iy = unpack(uk)
+    return ix, iy, np.bincount(inv, weights=fold.target_harm, minlength=len(uk))
+
+
 # -- baselines -----------------------------------------------------------------------------------------
 def count_scores(train: pd.DataFrame, cell_size_m: float, *, harm: bool = False,
                  last_month_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -379,6 +398,7 @@ def backtest(
         cells = HotspotModel(**params).fit(fold.train).score(fold.as_of)
         add("model", fold, cells["ix"].to_numpy(), cells["iy"].to_numpy(), cells["score"].to_numpy(),
             float(params["cell_size_m"]))
+        add(CEILING, fold, *ceiling_scores(fold, float(params["cell_size_m"])), float(params["cell_size_m"]))
         if not baselines:
             continue
         for s in BASELINE_SIZES_M:
@@ -412,17 +432,20 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def model_margin(results: pd.DataFrame) -> pd.DataFrame:
-    """Per budget: the model's mean harm captured, the best baseline's, the ratio, and folds won."""
+    """Per budget: the model's mean harm captured, the best baseline's, the ratio, folds won, and the
+    perfect-foresight ceiling (``ceiling``: mean harm captured by the best cells of the target month itself,
+    at the model's cell size)."""
     area = results[results["selection"] == "area"]
     out = []
     for b, g in area.groupby("budget"):
         piv = g.pivot_table(index="fold", columns="method", values="harm_captured")
-        base = piv.drop(columns="model")
+        base = piv.drop(columns=[c for c in ("model", CEILING) if c in piv.columns])
         best_name = base.mean().idxmax()
         out.append({
             "budget": b, "model": piv["model"].mean(), "best_baseline": best_name,
             "best_baseline_harm": base[best_name].mean(),
             "ratio": piv["model"].mean() / base[best_name].mean(),
             "folds_won": int((piv["model"] > base.max(axis=1)).sum()), "n_folds": len(piv),
+            "ceiling": piv[CEILING].mean() if CEILING in piv.columns else np.nan,
         })
     return pd.DataFrame(out)
