@@ -180,6 +180,7 @@ def backtest(
     model_params: Mapping[str, Any] | None = None,
     top_ns: Sequence[int] = TOP_NS,
     baselines: bool = True,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin monthly backtest of :class:`HotspotModel` and the baselines at equal area.
 
@@ -197,13 +198,17 @@ def backtest(
         Also report the top N cells of each method.
     baselines : bool
         Include the baselines (else the model alone).
+    variants : mapping of str to mapping, optional
+        Other model settings to score alongside, as methods ``model_<name>`` (e.g. ``{"learned":
+        {"ranker": "learned"}}``); like the model, never baselines.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``fold, method, cell_size_m, selection ("area"|"top"), budget, area_share, n_cells,
         hit_rate, harm_captured, pai, harm_pai, n_target_crimes, target_harm``; ``attrs`` hold the
-        study area [m²], the model parameters and the baseline settings.
+        study area [m²], the model parameters, the baseline settings and ``model_rankings`` (per fold:
+        the ranking the model used, why, and the automatic choice's merits).
     """
     budgets = [float(b) for b in budgets]
     bad = [b for b in budgets if not 0 < b <= 1]
@@ -220,6 +225,7 @@ def backtest(
     study = StudyArea.from_points(incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float))
     raster = _Raster(study, incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float)) if baselines else None
     rows: list[dict[str, Any]] = []
+    rankings: list[dict[str, Any]] = []
 
     def add(method: str, fold: Fold, ix: np.ndarray, iy: np.ndarray, sc: np.ndarray, size: float) -> None:
         for r in evaluate_ranking(ix, iy, sc, size, fold, study, budgets, top_ns):
@@ -230,6 +236,12 @@ def backtest(
         add("model", fold, cells["ix"].to_numpy(), cells["iy"].to_numpy(), cells["score"].to_numpy(),
             float(params["cell_size_m"]))
         add(CEILING, fold, *ceiling_scores(fold, float(params["cell_size_m"])), float(params["cell_size_m"]))
+        for vname, vparams in (variants or {}).items():
+            vp = {**params, **dict(vparams)}
+            vc = HotspotModel(**vp).fit(fold.train).score(fold.as_of)
+            add(f"model_{vname}", fold, vc["ix"].to_numpy(), vc["iy"].to_numpy(), vc["score"].to_numpy(),
+                float(vp["cell_size_m"]))
+        rankings.append({"fold": fold.month, **_plain_ranking(cells.attrs.get("ranking", {}))})
         if not baselines:
             continue
         for s in BASELINE_SIZES_M:
@@ -246,8 +258,16 @@ def backtest(
         "study_area_m2": study.area_m2, "study_cell_m": STUDY_CELL_M, "model_params": _plain(params),
         "kde_bandwidth_m": KDE_BANDWIDTH_M, "promap_radius_m": PROMAP_RADIUS_M, "promap_months": PROMAP_MONTHS,
         "target_harm": "CCHI victim harm (ASB, drugs, weapons = 0)",
+        "model_rankings": rankings,
     })
     return out
+
+
+def _plain_ranking(info: Mapping[str, Any]) -> dict[str, Any]:
+    """The model's ranking at one fold: method, reason and the automatic choice's merits."""
+    choice = info.get("choice") or {}
+    return {"method": info.get("method"), "reason": info.get("reason"), "merit": choice.get("merit", {}),
+            "tested_months": choice.get("folds", [])}
 
 
 def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -270,7 +290,7 @@ def model_margin(results: pd.DataFrame) -> pd.DataFrame:
     out = []
     for b, g in area.groupby("budget"):
         piv = g.pivot_table(index="fold", columns="method", values="harm_captured")
-        base = piv.drop(columns=[c for c in ("model", CEILING) if c in piv.columns])
+        base = piv.drop(columns=[c for c in piv.columns if c == CEILING or str(c).startswith("model")])
         best_name = base.mean().idxmax()
         out.append({
             "budget": b, "model": piv["model"].mean(), "best_baseline": best_name,

@@ -109,6 +109,15 @@ class HotspotModel:
         Cell shape.
     origin : tuple of float, optional
         Grid anchor ``(x, y)`` [m, working CRS]; default the CRS origin.
+    ranker : {"auto", "weighted", "harm", "learned", "blend"}
+        How cells are ranked (see :mod:`patrol_planner.hotspots.ranking`): ``weighted`` the harm- and
+        recency-weighted sum above; ``harm`` all prior victim harm in the cell; ``learned`` the
+        :class:`~patrol_planner.hotspots.learned.LearnedRanker`; ``blend`` learned and weighted, equal
+        shares; ``auto`` (default) whichever of :data:`~patrol_planner.hotspots.ranking.AUTO_CANDIDATES`
+        captured most harm on the force's own last ``auto_folds`` months (ties to the simplest). Ranks
+        other than ``weighted`` need a square grid anchored at the CRS origin (else ``weighted`` is used).
+    auto_folds : int
+        Months the ``auto`` choice tests on [months], >= 1.
 
     Attributes
     ----------
@@ -126,6 +135,9 @@ class HotspotModel:
         Records that shape :meth:`hour_of_week_profile`, counted by ``source_kind``: only records whose
         time of day is known and is the time of the event (:data:`EVENT_TIME_KINDS`); intelligence
         reports never count (their time is when they were reported). Empty for police.uk months.
+    ranking_ : dict
+        After :meth:`score`: the ranking used at that as-of, ``{"method", "reason", "choice"}`` (the
+        automatic choice's per-candidate merits and months tested, or None).
     profile_is_flat_ : bool
         True when no record has an event time, so every profile is flat (all ones) and downstream
         makes no time variants.
@@ -143,6 +155,8 @@ class HotspotModel:
         smoothing: float = 0.1,
         grid: str = "square",
         origin: tuple[float, float] | None = None,
+        ranker: str = "auto",
+        auto_folds: int = 3,
     ) -> None:
         self.cell_size_m = cell_size_m
         self.half_life_days = half_life_days
@@ -153,10 +167,12 @@ class HotspotModel:
         self.smoothing = smoothing
         self.grid = grid
         self.origin = origin
+        self.ranker = ranker
+        self.auto_folds = auto_folds
 
     # -- scikit-learn style parameter access ------------------------------------------------------
     _PARAMS = ("cell_size_m", "half_life_days", "harm", "asb_weight", "enforcement_weight", "volume_weight",
-               "smoothing", "grid", "origin")
+               "smoothing", "grid", "origin", "ranker", "auto_folds")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters, as given."""
@@ -179,6 +195,12 @@ class HotspotModel:
             v = getattr(self, name)
             if not isinstance(v, int | float) or np.isnan(v) or v <= 0:
                 raise HotspotError(f"{name} must be a positive number of days (or inf), got {v!r}")
+        from patrol_planner.hotspots.ranking import RANKERS
+
+        if self.ranker not in RANKERS:
+            raise HotspotError(f"ranker must be one of {list(RANKERS)}, got {self.ranker!r}")
+        if not isinstance(self.auto_folds, int | np.integer) or self.auto_folds < 1:
+            raise HotspotError(f"auto_folds must be a whole number of months >= 1, got {self.auto_folds!r}")
         for name in ("asb_weight", "enforcement_weight", "volume_weight", "smoothing"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
@@ -269,6 +291,7 @@ class HotspotModel:
         self.profile_sources_ = {str(k): int(c) for k, c in zip(src, cnt, strict=True)}
         self.profile_is_flat_ = not bool(event_timed.any())
         self._last_as_of: pd.Timestamp | None = None
+        self._rankings: dict[pd.Timestamp, Any] = {}
         return self
 
     def _check_fitted(self) -> None:
@@ -313,8 +336,27 @@ class HotspotModel:
             ``cell_size_m``, ``grid``, ``origin``, the model parameters and ``profile_sources`` /
             ``profile_is_flat`` (what shapes the hour-of-week profile, see ``profile_sources_``).
         """
+        from patrol_planner.hotspots.ranking import rerank
+
         self._check_fitted()
         as_of = _as_timestamp(as_of, "as-of")
+        cells = self._score_weighted(as_of)
+        cells, ranking = rerank(self, cells, as_of)
+        cells.attrs["ranking"] = ranking
+        self.ranking_ = ranking
+        self._last_as_of = as_of
+        return cells
+
+    def weighted_totals(self, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """Packed keys (sorted) and weighted scores (own + smoothing) of the non-empty cells at ``as_of``."""
+        rr, w, _ = self._contributions(as_of)
+        keys, inv = np.unique(rr["key"].to_numpy(), return_inverse=True)
+        own = np.bincount(inv, weights=w, minlength=len(keys))
+        first = np.unique(inv, return_index=True)[1]
+        nb = self._neighbour_mean(keys, rr["ix"].to_numpy()[first], rr["iy"].to_numpy()[first], own)
+        return keys, own + float(self.smoothing) * nb
+
+    def _score_weighted(self, as_of: pd.Timestamp) -> pd.DataFrame:
         rr, w, age = self._contributions(as_of)
         keys, inv = np.unique(rr["key"].to_numpy(), return_inverse=True)
         n = len(keys)
@@ -382,7 +424,6 @@ class HotspotModel:
         cells["rank"] = np.arange(1, n + 1)
         cells = cells.reset_index(drop=True)
         cells.attrs.update(self._attrs(as_of))
-        self._last_as_of = as_of
         return cells
 
     def _attrs(self, as_of: pd.Timestamp) -> dict[str, Any]:
@@ -471,7 +512,7 @@ class HotspotModel:
         ids = rr["incident_id"].to_numpy()[sel]
         shown = np.flatnonzero(~restricted)
         order = shown[np.lexsort((ids[shown].astype(str), -ws[shown]))][:n_top]
-        return {
+        out = {
             "cell_id": cell_id,
             "as_of": as_of.isoformat(),
             "score": own + nb,
@@ -487,6 +528,9 @@ class HotspotModel:
             "n_intelligence": int(intel.sum()),
             "n_restricted_intelligence": int(restricted.sum()),
         }
+        from patrol_planner.hotspots.ranking import explain_ranking
+
+        return explain_ranking(self, out, int(nk[0]), as_of)
 
     # -- time of day --------------------------------------------------------------------------------
     def hour_of_week_profile(
