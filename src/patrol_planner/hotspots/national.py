@@ -10,7 +10,9 @@ national table is ever built in one process. Results are identical to a plain lo
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import tempfile
 import time
 import zipfile
@@ -111,14 +113,26 @@ def backtest_force(force: str, sources: Sequence[str], *, folds: int = 6,
     dict
         ``force``, ``results`` (the :func:`~patrol_planner.hotspots.backtest.backtest` frame),
         ``margin`` (:func:`~patrol_planner.hotspots.backtest.model_margin`), ``meta`` (the results'
-        attrs), ``n_records`` and ``seconds`` (wall time of the task [s]).
+        attrs), ``n_records``, ``seconds`` (wall time of the task [s]), ``pid`` (the process that ran
+        it) and ``peak_rss_mb`` (that process's peak resident memory so far [MiB]).
     """
     t0 = time.perf_counter()
     _, ingest = _archive_api()
     incidents = ingest(list(sources), force=force).incidents
     res = backtest(incidents, folds=folds, budgets=budgets, model_params=model_params)
     return {"force": force, "results": res, "margin": model_margin(res), "meta": dict(res.attrs),
-            "n_records": len(incidents), "seconds": time.perf_counter() - t0}
+            "n_records": len(incidents), "seconds": time.perf_counter() - t0, "pid": os.getpid(),
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far [MiB] (Linux/macOS; NaN elsewhere)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024.0 if sys.platform != "darwin" else peak / 2**20
 
 
 @dataclass(frozen=True)
@@ -132,17 +146,21 @@ class NationalBacktest:
         baseline mean harm captured [-]; ``ceiling`` = perfect-foresight harm captured [-]).
     results : dict of str to pandas.DataFrame
         Each force's full backtest frame.
+    tasks : list of dict
+        Per force: ``force, n_records, seconds, pid, peak_rss_mb`` (which process ran it, its peak memory).
     meta : dict
         Run settings: scheduler, workers, folds, budgets, model parameters, wall time [s].
     """
 
     table: pd.DataFrame
     results: dict[str, pd.DataFrame]
+    tasks: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready object: ``table`` (records) and ``meta``."""
-        return {"table": self.table.replace({np.nan: None}).to_dict("records"), "meta": self.meta}
+        return {"table": self.table.replace({np.nan: None}).to_dict("records"), "tasks": self.tasks,
+                "meta": self.meta}
 
 
 def national_table(outs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -197,6 +215,7 @@ def backtest_forces(
     return NationalBacktest(
         table=national_table(outs),
         results={o["force"]: o["results"] for o in outs},
+        tasks=[{k: o[k] for k in ("force", "n_records", "seconds", "pid", "peak_rss_mb")} for o in outs],
         meta={"scheduler": how, "folds": folds, "budgets": list(budgets), "forces": list(forces),
               "model_params": outs[0]["meta"].get("model_params") if outs else {},
               "wall_s": time.perf_counter() - t0},
