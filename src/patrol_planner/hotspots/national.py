@@ -105,7 +105,8 @@ def find_forces(paths: Sequence[str | Path]) -> dict[str, list[str]]:
 
 def backtest_force(force: str, sources: Sequence[str], *, folds: int = 6,
                    budgets: Sequence[float] = DEFAULT_BUDGETS,
-                   model_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                   model_params: Mapping[str, Any] | None = None,
+                   variants: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """One force's rolling backtest (the task of :func:`backtest_forces`): ingest its files, run it.
 
     Returns
@@ -119,7 +120,7 @@ def backtest_force(force: str, sources: Sequence[str], *, folds: int = 6,
     t0 = time.perf_counter()
     _, ingest = _archive_api()
     incidents = ingest(list(sources), force=force).incidents
-    res = backtest(incidents, folds=folds, budgets=budgets, model_params=model_params)
+    res = backtest(incidents, folds=folds, budgets=budgets, model_params=model_params, variants=variants)
     return {"force": force, "results": res, "margin": model_margin(res), "meta": dict(res.attrs),
             "n_records": len(incidents), "seconds": time.perf_counter() - t0, "pid": os.getpid(),
             "peak_rss_mb": _peak_rss_mb()}
@@ -178,6 +179,7 @@ def backtest_forces(
     folds: int = 6,
     budgets: Sequence[float] = DEFAULT_BUDGETS,
     model_params: Mapping[str, Any] | None = None,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
     scheduler: str | None = None,
     workers: int = 2,
     on_done: Callable[[dict[str, Any]], None] | None = None,
@@ -188,7 +190,7 @@ def backtest_forces(
     ----------
     paths : sequence of path
         police.uk ZIP archives, folders and street CSV files (any mix, any number of forces).
-    folds, budgets, model_params
+    folds, budgets, model_params, variants
         As :func:`patrol_planner.hotspots.backtest.backtest`.
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``); default a LocalCluster on this machine.
@@ -198,32 +200,55 @@ def backtest_forces(
     on_done : callable, optional
         Called with each force's :func:`backtest_force` output as it finishes (progress).
     """
-    forces = find_forces(paths)
+    jobs = {f: (f, src) for f, src in find_forces(paths).items()}
+    return backtest_jobs(jobs, folds=folds, budgets=budgets, model_params=model_params, variants=variants,
+                         scheduler=scheduler, workers=workers, on_done=on_done)
+
+
+def backtest_jobs(
+    jobs: Mapping[str, tuple[str, Sequence[str]]],
+    *,
+    folds: int = 6,
+    budgets: Sequence[float] = DEFAULT_BUDGETS,
+    model_params: Mapping[str, Any] | None = None,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> NationalBacktest:
+    """Like :func:`backtest_forces` for explicit jobs ``{label: (force slug, sources)}``: the table's
+    ``force`` column holds the label (e.g. two years of one force as ``essex-2018`` and ``essex-2025``)."""
     t0 = time.perf_counter()
-    kw = {"folds": folds, "budgets": tuple(budgets), "model_params": dict(model_params or {})}
+    kw = {"folds": folds, "budgets": tuple(budgets), "model_params": dict(model_params or {}),
+          "variants": {k: dict(v) for k, v in (variants or {}).items()}}
     outs: list[dict[str, Any]] = []
     if scheduler is None and workers == 0:
-        for f, src in forces.items():
-            outs.append(backtest_force(f, src, **kw))
+        for label, (f, src) in jobs.items():
+            outs.append({**backtest_force(f, src, **kw), "force": label})
             if on_done:
                 on_done(outs[-1])
         how = "loop"
     else:
-        outs = _run_dask(forces, kw, scheduler=scheduler, workers=workers, on_done=on_done)
+        outs = _run_dask(jobs, kw, scheduler=scheduler, workers=workers, on_done=on_done)
         how = scheduler or f"LocalCluster({workers} workers x 1 thread)"
     outs.sort(key=lambda o: o["force"])
     return NationalBacktest(
         table=national_table(outs),
         results={o["force"]: o["results"] for o in outs},
         tasks=[{k: o[k] for k in ("force", "n_records", "seconds", "pid", "peak_rss_mb")} for o in outs],
-        meta={"scheduler": how, "folds": folds, "budgets": list(budgets), "forces": list(forces),
+        meta={"scheduler": how, "folds": folds, "budgets": list(budgets), "forces": list(jobs),
               "model_params": outs[0]["meta"].get("model_params") if outs else {},
+              "model_rankings": {o["force"]: o["meta"].get("model_rankings") for o in outs},
               "wall_s": time.perf_counter() - t0},
     )
 
 
-def _run_dask(forces: Mapping[str, list[str]], kw: Mapping[str, Any], *, scheduler: str | None, workers: int,
-              on_done: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+def _labelled(label: str, force: str, sources: Sequence[str], **kw: Any) -> dict[str, Any]:
+    return {**backtest_force(force, sources, **kw), "force": label}
+
+
+def _run_dask(jobs: Mapping[str, tuple[str, Sequence[str]]], kw: Mapping[str, Any], *, scheduler: str | None,
+              workers: int, on_done: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
     if scheduler is None and workers < 1:
@@ -235,8 +260,8 @@ def _run_dask(forces: Mapping[str, list[str]], kw: Mapping[str, Any], *, schedul
                                dashboard_address=None, silence_logs=40)
     try:
         with Client(cluster if cluster is not None else scheduler, timeout="30s") as client:
-            futs = [client.submit(backtest_force, f, src, pure=False, key=f"backtest-{f}", **kw)
-                    for f, src in forces.items()]
+            futs = [client.submit(_labelled, label, f, list(src), pure=False, key=f"backtest-{label}", **kw)
+                    for label, (f, src) in jobs.items()]
             outs = []
             for fut in as_completed(futs):
                 o = fut.result()
