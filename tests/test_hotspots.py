@@ -287,6 +287,27 @@ def test_hour_of_week_profile(leic: pd.DataFrame, with_intel: pd.DataFrame) -> N
     assert prof[0, 4 * 24 + 9] == pytest.approx(prof[0, 2 * 24 + 9])
 
 
+def test_police_generated_records_are_shown_and_never_victim_harm() -> None:
+    """Searches never score (counted and set aside); drugs and weapons are no victim harm in the backtest's
+    target; every cell and explanation says which share of its score came from police-generated records."""
+    rows = [{"category": "Drugs", "x_m": 1050.0, "y_m": 50.0}, {"category": "Robbery", "x_m": 1050.0, "y_m": 50.0},
+            {"category": "Stop and search", "x_m": 2050.0, "y_m": 50.0},
+            {"category": "Possession of weapons", "x_m": 3050.0, "y_m": 50.0}]
+    m = HotspotModel(enforcement_weight=1.0, volume_weight=0.0, smoothing=0.0, ranker="weighted").fit(crafted(rows))
+    assert m.n_searches_set_aside_ == 1 and m.n_records_ == 3
+    cells = m.score("2022-08-01").set_index("ix")
+    assert 20 not in cells.index  # the search's cell holds nothing that scores
+    assert cells.loc[10, "police_generated_share"] == pytest.approx(CCHI["Drugs"] / (CCHI["Drugs"] + CCHI["Robbery"]))
+    assert cells.loc[30, "police_generated_share"] == pytest.approx(1.0)
+    e = m.explain(cells.loc[10, "cell_id"])
+    assert e["police_generated_share"] == pytest.approx(cells.loc[10, "police_generated_share"])
+    tw = target_harm_weights()
+    for c in ("Drugs", "Possession of weapons"):
+        assert tw[POLICE_UK_CATEGORIES.index(c)] == 0.0
+    with pytest.raises(HotspotError, match="only stop-and-search"):
+        HotspotModel().fit(crafted([rows[2]]))
+
+
 def test_bad_input_messages(leic: pd.DataFrame) -> None:
     """Unfitted use, as-of before all data, empty tables and wrong inputs give HotspotError."""
     with pytest.raises(NotFittedError):

@@ -45,7 +45,7 @@ from patrol_planner.hotspots.evaluation import (  # noqa: F401  (re-exported: th
     make_folds,
 )
 from patrol_planner.hotspots.grid import pack, unpack
-from patrol_planner.hotspots.harm import ASB, target_harm_weights
+from patrol_planner.hotspots.harm import ASB, STOP_AND_SEARCH, target_harm_weights
 from patrol_planner.hotspots.model import HotspotModel
 from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
@@ -221,6 +221,8 @@ def backtest(
     need = ("category", "occurred_from", "x_m", "y_m")
     if not isinstance(incidents, pd.DataFrame) or any(c not in incidents.columns for c in need):
         raise HotspotError("backtest needs the canonical incident table")
+    # searches are police activity, neither a target crime nor anything a baseline should count
+    incidents = incidents[(incidents["category"].astype(object) != STOP_AND_SEARCH).to_numpy(bool)]
     fold_list = make_folds(incidents, folds)
     study = StudyArea.from_points(incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float))
     raster = _Raster(study, incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float)) if baselines else None

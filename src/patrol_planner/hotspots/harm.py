@@ -30,6 +30,11 @@ from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
 #: Types that measure police activity as much as harm; scaled by ``enforcement_weight``.
 ENFORCEMENT_CATEGORIES: tuple[str, ...] = ("Drugs", "Possession of weapons")
+#: Category of a police.uk stop-and-search record in the incident table.
+STOP_AND_SEARCH = "Stop and search"
+#: Records found by police activity rather than reported by victims or witnesses: they never count as
+#: victim harm, and each score says how much of it came from them (feedback-loop guard).
+POLICE_GENERATED_CATEGORIES: frozenset[str] = frozenset({*ENFORCEMENT_CATEGORIES, STOP_AND_SEARCH})
 ASB = "Anti-social behaviour"
 
 

@@ -22,7 +22,13 @@ import pandas as pd
 from patrol_planner.errors import HotspotError, NotFittedError
 from patrol_planner.geo import check_projected, to_lonlat
 from patrol_planner.hotspots.grid import Grid, pack
-from patrol_planner.hotspots.harm import HarmWeights, record_weights, resolve_harm
+from patrol_planner.hotspots.harm import (
+    POLICE_GENERATED_CATEGORIES,
+    STOP_AND_SEARCH,
+    HarmWeights,
+    record_weights,
+    resolve_harm,
+)
 from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
 _NS_PER_DAY = 86_400e9
@@ -129,6 +135,8 @@ class HotspotModel:
         Resolved harm table.
     n_records_ : int
         Records used.
+    n_searches_set_aside_ : int
+        Stop-and-search records in the table, never scored (police activity, not harm).
     data_start_, data_end_ : pandas.Timestamp
         Earliest ``occurred_from`` and latest ``occurred_to``.
     profile_sources_ : dict of str to int
@@ -235,6 +243,14 @@ class HotspotModel:
         grid = Grid(cell_size_m=self.cell_size_m, kind=self.grid, crs=crs, origin=origin)
         harm = resolve_harm(self.harm)
 
+        # A search says where police looked, not where harm happened: searches never score (see
+        # docs/hotspots.md, "Police-generated records"); they are counted and set aside.
+        search = (incidents["category"].astype(object) == STOP_AND_SEARCH).to_numpy(bool)
+        n_searches = int(search.sum())
+        if n_searches:
+            incidents = incidents[~search]
+            if len(incidents) == 0:
+                raise HotspotError("only stop-and-search records: searches never score, so nothing to fit")
         cat = pd.Categorical(incidents["category"].astype(object), categories=list(POLICE_UK_CATEGORIES))
         bad = incidents["category"][np.asarray(cat.codes) < 0].dropna().unique()
         if len(bad) or incidents["category"].isna().any():
@@ -285,6 +301,7 @@ class HotspotModel:
         self.grid_ = grid
         self.harm_ = harm
         self.n_records_ = int(len(incidents))
+        self.n_searches_set_aside_ = n_searches
         self.data_start_ = pd.Timestamp(t0.min())
         self.data_end_ = pd.Timestamp(t1.max())
         src, cnt = np.unique(kind[event_timed].astype(str), return_counts=True)
@@ -330,7 +347,9 @@ class HotspotModel:
             ``cell_id, ix, iy, x_m, y_m`` (centre [m, working CRS]), ``lon, lat`` [deg], ``score``
             [decayed harm-days], ``rank``, ``n_incidents``, ``area_m2``, ``score_own`` (the cell's own
             records) and ``score_neighbours`` (the smoothing term), ``score_<category>`` and
-            ``score_age_<band>`` (each summing to ``score_own``), ``n_intelligence``,
+            ``score_age_<band>`` (each summing to ``score_own``), ``score_police_generated`` (the drugs and
+            weapons part of ``score_own``) and ``police_generated_share`` (its share of ``score_own``
+            [-]), ``n_intelligence``,
             ``n_restricted_intelligence`` and ``top_incident_ids`` (ids of the largest contributions among
             records that may be shown; never restricted intelligence). ``attrs`` hold ``crs``, ``as_of``,
             ``cell_size_m``, ``grid``, ``origin``, the model parameters and ``profile_sources`` /
@@ -416,6 +435,10 @@ class HotspotModel:
             cells[col] = by_cat[:, j]
         for j, col in enumerate(AGE_COLUMNS):
             cells[col] = by_age[:, j]
+        pg = [category_column(c) for c in POLICE_UK_CATEGORIES if c in POLICE_GENERATED_CATEGORIES]
+        cells["score_police_generated"] = cells[pg].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cells["police_generated_share"] = np.where(own > 0, cells["score_police_generated"] / own, 0.0)
         cells["n_intelligence"] = n_intel
         cells["n_restricted_intelligence"] = n_restr
         cells["top_incident_ids"] = top_ids
@@ -470,7 +493,8 @@ class HotspotModel:
         -------
         dict
             ``cell_id, as_of, score, score_own, score_neighbours, n_incidents, by_category`` [harm-days],
-            ``by_age_band`` [harm-days], ``top_incidents`` (list of ``{incident_id, category,
+            ``by_age_band`` [harm-days], ``police_generated_share`` (share of ``score_own`` from
+            police-generated records: drugs, weapons [-]), ``top_incidents`` (list of ``{incident_id, category,
             contribution}``; never restricted intelligence), ``n_intelligence`` and
             ``n_restricted_intelligence`` (counted, never identified).
         """
@@ -521,6 +545,8 @@ class HotspotModel:
             "n_incidents": int(sel.sum()),
             "by_category": by_cat,
             "by_age_band": by_age,
+            "police_generated_share": (sum(v for c, v in by_cat.items() if c in POLICE_GENERATED_CATEGORIES) / own
+                                       if own > 0 else 0.0),
             "top_incidents": [
                 {"incident_id": str(ids[i]), "category": POLICE_UK_CATEGORIES[cats[i]], "contribution": float(ws[i])}
                 for i in order
