@@ -34,13 +34,15 @@ def hotspots(
     harm: str = typer.Option("cchi", "--harm", help="Harm table: cchi or ons_css."),
     grid: str = typer.Option("square", "--grid", help="Cell shape: square or hex."),
     group: bool = typer.Option(False, "--group/--no-group", help="Group touching cells into hotspot areas."),
+    ranker: str = typer.Option("auto", "--ranker", help="auto (chosen on the force's own recent months), "
+                               "weighted, harm, learned or blend."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
 ) -> None:
     """Score cells at --as-of and write the top ones, with their breakdown, as GeoJSON."""
     from patrol_planner.errors import HotspotError
     from patrol_planner.hotspots import HotspotModel, cells_to_geojson, select_hotspots
 
-    params: dict = {"harm": harm, "grid": grid}
+    params: dict = {"harm": harm, "grid": grid, "ranker": ranker}
     if cell_size_m is not None:
         params["cell_size_m"] = cell_size_m
     if half_life_days is not None:
@@ -58,13 +60,16 @@ def hotspots(
         "out": str(out), "as_of": cells.attrs["as_of"], "cells_scored": len(cells), "cells_written": len(sel),
         "records_used": int(cells["n_incidents"].sum()), "share_of_score_written":
         float(sel["score"].sum() / cells["score"].sum()) if len(cells) else 0.0,
+        "ranking": cells.attrs["ranking"]["method"], "ranking_reason": cells.attrs["ranking"]["reason"],
+        "profile_sources": cells.attrs["profile_sources"],
     }
     if as_json:
         print_json(summary)
         return
     typer.echo(
         f"{summary['cells_written']} of {summary['cells_scored']} scored cells "
-        f"({100 * summary['share_of_score_written']:.1f}% of the total score) written to {out}"
+        f"({100 * summary['share_of_score_written']:.1f}% of the total score) written to {out}; "
+        f"ranking: {summary['ranking']} ({summary['ranking_reason']})"
     )
 
 
