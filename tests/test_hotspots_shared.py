@@ -21,8 +21,8 @@ pytestmark = [
     pytest.mark.skipif(not (REPO / ".." / "shared").is_dir(), reason="../shared data folder is not present"),
 ]
 
-#: Documented mean harm captured of the weighted score (``ranker="weighted"``) per area budget, its ratio to the best baseline
-#: and the folds (of 4) on which it beats every baseline (docs/hotspots.md, "Results").
+#: Documented mean harm captured of the weighted score (``ranker="weighted"``) per area budget, its ratio to
+#: the best baseline and the folds (of 4) on which it beats every baseline (docs/hotspots.md, "Results").
 DOCUMENTED = {
     0.001: {"model": 0.0585, "ratio": 1.017, "folds_won": 3},
     0.01: {"model": 0.2166, "ratio": 1.032, "folds_won": 4},

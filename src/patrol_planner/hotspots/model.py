@@ -347,7 +347,7 @@ class HotspotModel:
             ``cell_id, ix, iy, x_m, y_m`` (centre [m, working CRS]), ``lon, lat`` [deg], ``score``
             [decayed harm-days], ``rank``, ``n_incidents``, ``area_m2``, ``score_own`` (the cell's own
             records) and ``score_neighbours`` (the smoothing term), ``score_<category>`` and
-            ``score_age_<band>`` (each summing to ``score_own``), ``score_police_generated`` (the drugs and
+            ``score_age_<band>`` (each summing to ``score_own``), ``police_generated_score`` (the drugs and
             weapons part of ``score_own``) and ``police_generated_share`` (its share of ``score_own``
             [-]), ``n_intelligence``,
             ``n_restricted_intelligence`` and ``top_incident_ids`` (ids of the largest contributions among
@@ -436,9 +436,9 @@ class HotspotModel:
         for j, col in enumerate(AGE_COLUMNS):
             cells[col] = by_age[:, j]
         pg = [category_column(c) for c in POLICE_UK_CATEGORIES if c in POLICE_GENERATED_CATEGORIES]
-        cells["score_police_generated"] = cells[pg].sum(axis=1)
+        cells["police_generated_score"] = cells[pg].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            cells["police_generated_share"] = np.where(own > 0, cells["score_police_generated"] / own, 0.0)
+            cells["police_generated_share"] = np.where(own > 0, cells["police_generated_score"] / own, 0.0)
         cells["n_intelligence"] = n_intel
         cells["n_restricted_intelligence"] = n_restr
         cells["top_incident_ids"] = top_ids

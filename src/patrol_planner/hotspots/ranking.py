@@ -180,7 +180,7 @@ def rerank(model: HotspotModel, cells: pd.DataFrame, as_of: pd.Timestamp) -> tup
     new = _on(keys, st.keys, st.score)
     old = cells["score"].to_numpy(float)
     factor = np.where(old > 0, new / np.where(old > 0, old, 1.0), 0.0)
-    for c in ("score", "score_own", "score_neighbours", "score_police_generated", *CATEGORY_COLUMNS, *AGE_COLUMNS):
+    for c in ("score", "score_own", "score_neighbours", "police_generated_score", *CATEGORY_COLUMNS, *AGE_COLUMNS):
         cells[c] = cells[c].to_numpy(float) * factor
     if st.learned is not None:
         pred = st.learned.predict(as_of)
