@@ -166,7 +166,7 @@ class LearnedRanker:
         """
         self._check_fitted()
         as_of = self.as_of_ if as_of is None else pd.Timestamp(as_of)
-        rows, X = self.history_.features(as_of)
+        rows, X = self._features(as_of)
         pred = self._predict(X)
         keys = self.history_.keys[rows]
         ix, iy = unpack(keys)
@@ -177,6 +177,14 @@ class LearnedRanker:
         names = np.asarray(groups, dtype=object)
         labels = [",".join(names[t][drops[i, t] > 0]) for i, t in enumerate(top)]
         return pd.DataFrame({"key": keys, "ix": ix, "iy": iy, "score": pred, "top_drivers": labels})
+
+    def _features(self, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        # explanations ask for one cell at a time: keep the last as-of's matrix
+        month = pd.Timestamp(as_of).to_period("M")
+        cached = getattr(self, "_feat_cache", None)
+        if cached is None or cached[0] != month:
+            self._feat_cache = (month, *self.history_.features(as_of))
+        return self._feat_cache[1], self._feat_cache[2]
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         from threadpoolctl import threadpool_limits
@@ -202,7 +210,7 @@ class LearnedRanker:
         """Drop in one cell's predicted harm when each feature group is removed [harm-days/month]."""
         self._check_fitted()
         as_of = self.as_of_ if as_of is None else pd.Timestamp(as_of)
-        rows, X = self.history_.features(as_of)
+        rows, X = self._features(as_of)
         at = np.flatnonzero(self.history_.keys[rows] == key)
         if len(at) == 0:
             return {}
