@@ -63,7 +63,7 @@ class LearnedRanker:
     """
 
     def __init__(self, *, cell_size_m: float = 100.0, max_iter: int = 150, learning_rate: float = 0.05,
-                 max_leaf_nodes: int = 15, min_samples_leaf: int = 100, l2_regularization: float = 1.0,
+                 max_leaf_nodes: int = 15, min_samples_leaf: int = 20, l2_regularization: float = 1.0,
                  random_state: int = 0) -> None:
         self.cell_size_m = cell_size_m
         self.max_iter = max_iter

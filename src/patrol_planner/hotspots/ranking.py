@@ -10,8 +10,8 @@ score's proportions. Candidates (simplest first):
 * ``weighted``: the model's own weighted score;
 * ``learned``: :class:`~patrol_planner.hotspots.learned.LearnedRanker` (police records only; needs
   :data:`~patrol_planner.hotspots.learned.MIN_TRAIN_MONTHS` training months);
-* ``blend``: half the learned prediction plus half the weighted score rescaled to the same total
-  [harm-days/month].
+* ``blend``: the learned prediction, the weighted score and past harm in equal shares (each rescaled to
+  the learned prediction's total) [harm-days/month].
 
 ``auto`` runs :func:`~patrol_planner.hotspots.choice.choose_ranking` over :data:`AUTO_CANDIDATES` on the
 months before the as-of; with no month to test on it uses :data:`AUTO_DEFAULT`.
@@ -106,10 +106,12 @@ class _Candidates:
         lk, ls = pred["key"].to_numpy(), pred["score"].to_numpy(float)
         if name == "learned":
             return lk, ls
-        wk, ws = self.model.weighted_totals(as_of)
-        keys = np.union1d(lk, wk)
-        # equal shares, in the learned ranker's unit [harm-days/month]
-        total = 0.5 * _on(keys, lk, ls) + 0.5 * _on(keys, wk, ws) * (ls.sum() / max(ws.sum(), 1e-12))
+        # learned, weighted and past harm in equal shares, in the learned ranker's unit [harm-days/month]:
+        # past harm orders the very top (the few busiest cells, where long counts are most reliable and
+        # the trees' leaves are coarsest) better than either of the others alone
+        parts = [(lk, ls), self.model.weighted_totals(as_of), self("harm", as_of)]
+        keys = np.union1d(lk, parts[1][0])
+        total = sum(_on(keys, k, v) * (ls.sum() / max(v.sum(), 1e-12)) for k, v in parts) / len(parts)
         return keys, total
 
 
