@@ -73,3 +73,16 @@ def test_baselines_match_the_issues_scale(essex_results) -> None:
     assert 0.45 < mean[("all_prior_count_100m", 0.05)] < 0.51
     assert 0.14 < mean[("all_prior_count_150m", 0.01)] < 0.17
     assert 0.35 < mean[("all_prior_count_150m", 0.05)] < 0.40
+
+
+@pytest.mark.slow
+def test_default_ranking_holds_on_essex_2018() -> None:
+    """The default (automatic) ranking captures at least as much of next month's harm as the best baseline
+    at every budget on Essex 2018 (mean over 4 folds), and records per fold which ranking it used and why."""
+    res = backtest(ingest(sorted(ESSEX.glob("*.csv"))).incidents, folds=4, top_ns=())
+    for row in model_margin(res).itertuples():
+        assert row.ratio >= 1.0, f"budget {row.budget}: {row.ratio:.4f} vs {row.best_baseline}"
+        assert row.ceiling > row.model
+    rankings = res.attrs["model_rankings"]
+    assert [r["fold"] for r in rankings] == ["2018-04", "2018-05", "2018-06", "2018-07"]
+    assert all(r["method"] in ("harm", "weighted", "learned", "blend") and r["reason"] for r in rankings)
