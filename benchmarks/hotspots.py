@@ -3,7 +3,7 @@
 Usage: python benchmarks/hotspots.py [DATA_DIR]
 
 Prints (1) ingested table -> fitted, scored, selected and explained cells, best of 3 [s]
-(target < 1 s) for the weighted ranking, and once for the default automatic choice, and (2) the full
+(target < 1 s) for the weighted ranking, and once for the default (blend), and (2) the full
 backtest, 4 folds with all baselines [s] (target < 60 s),
 then one JSON line.
 """
@@ -37,8 +37,8 @@ def main(argv: list[str]) -> dict:
     explained = [m.explain(c) for c in sel["cell_id"]]
     cells_to_geojson(sel)
     auto_s = time.perf_counter() - t
-    print(f"default ranking (auto: tests 4 candidates on 3 months, fits the learned ranker 4 times) chose "
-          f"{m.ranking_['method']}; fit + score + select 50 + explain 50 + GeoJSON: {auto_s:.1f} s (one run)")
+    print(f"default ranking ({m.ranking_['method']}: fits the learned ranker once); fit + score + select 50 + "
+          f"explain 50 + GeoJSON: {auto_s:.1f} s (one run)")
     times = []
     for _ in range(3):
         t = time.perf_counter()

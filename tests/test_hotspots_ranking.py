@@ -103,10 +103,10 @@ def test_captured_counts_by_hand() -> None:
 
 @pytest.mark.slow
 def test_auto_choice_uses_only_earlier_months_and_is_recorded(six_months: pd.DataFrame) -> None:
-    """The default model chooses its ranking on the months before the as-of (never the as-of's month),
+    """The automatic choice picks its ranking on the months before the as-of (never the as-of's month),
     records the choice with the scores, and the same data give the same choice and ranking; with too
     little history it falls back to the weighted ranking and says why."""
-    m = HotspotModel().fit(six_months)
+    m = HotspotModel(ranker="auto").fit(six_months)
     cells = m.score("2022-08-01")
     info = cells.attrs["ranking"]
     assert info["method"] in ("harm", "weighted", "learned", "blend")
@@ -119,12 +119,15 @@ def test_auto_choice_uses_only_earlier_months_and_is_recorded(six_months: pd.Dat
     np.testing.assert_allclose(cells["score_own"] + cells["score_neighbours"], cells["score"], rtol=1e-9)
     # changing next month cannot change this month's choice
     later = six_months[six_months["occurred_from"] < "2022-08-01"]
-    m2 = HotspotModel().fit(later)
+    m2 = HotspotModel(ranker="auto").fit(later)
     c2 = m2.score("2022-08-01")
     assert c2.attrs["ranking"]["method"] == info["method"]
     pd.testing.assert_series_equal(cells["cell_id"].head(50), c2["cell_id"].head(50))
-    short = HotspotModel().fit(six_months).score("2022-05-01").attrs["ranking"]
+    short = HotspotModel(ranker="auto").fit(six_months).score("2022-05-01").attrs["ranking"]
     assert short["method"] == "weighted" and "default" in short["reason"]
+    # the default ranking (blend) says why it fell back when there is too little history to learn from
+    fallback = HotspotModel().fit(six_months).score("2022-05-01").attrs["ranking"]
+    assert fallback["method"] == "weighted" and "blend needs more months" in fallback["reason"]
 
 
 @pytest.mark.slow

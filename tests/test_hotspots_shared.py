@@ -77,7 +77,7 @@ def test_baselines_match_the_issues_scale(essex_results) -> None:
 
 @pytest.mark.slow
 def test_default_ranking_holds_on_essex_2018() -> None:
-    """The default (automatic) ranking captures at least as much of next month's harm as the best baseline
+    """The default ranking (blend) captures at least as much of next month's harm as the best baseline
     at every budget on Essex 2018 (mean over 4 folds), and records per fold which ranking it used and why."""
     res = backtest(ingest(sorted(ESSEX.glob("*.csv"))).incidents, folds=4, top_ns=())
     for row in model_margin(res).itertuples():
@@ -85,4 +85,4 @@ def test_default_ranking_holds_on_essex_2018() -> None:
         assert row.ceiling > row.model
     rankings = res.attrs["model_rankings"]
     assert [r["fold"] for r in rankings] == ["2018-04", "2018-05", "2018-06", "2018-07"]
-    assert all(r["method"] in ("harm", "weighted", "learned", "blend") and r["reason"] for r in rankings)
+    assert all(r["method"] == "blend" and r["reason"] for r in rankings)

@@ -115,13 +115,15 @@ class HotspotModel:
         Cell shape.
     origin : tuple of float, optional
         Grid anchor ``(x, y)`` [m, working CRS]; default the CRS origin.
-    ranker : {"auto", "weighted", "harm", "learned", "blend"}
+    ranker : {"blend", "auto", "weighted", "harm", "learned"}
         How cells are ranked (see :mod:`patrol_planner.hotspots.ranking`): ``weighted`` the harm- and
         recency-weighted sum above; ``harm`` all prior victim harm in the cell; ``learned`` the
-        :class:`~patrol_planner.hotspots.learned.LearnedRanker`; ``blend`` learned and weighted, equal
-        shares; ``auto`` (default) whichever of :data:`~patrol_planner.hotspots.ranking.AUTO_CANDIDATES`
-        captured most harm on the force's own last ``auto_folds`` months (ties to the simplest). Ranks
-        other than ``weighted`` need a square grid anchored at the CRS origin (else ``weighted`` is used).
+        :class:`~patrol_planner.hotspots.learned.LearnedRanker`; ``blend`` (default) learned, weighted
+        and past harm in equal shares; ``auto`` whichever of
+        :data:`~patrol_planner.hotspots.ranking.AUTO_CANDIDATES` captured most harm on the force's own
+        last ``auto_folds`` months (ties to the simplest). ``learned`` and ``blend`` need 4 months of
+        data before the as-of (else ``weighted`` is used, and the ranking's reason says so); rankings
+        other than ``weighted`` need a square grid anchored at the CRS origin.
     auto_folds : int
         Months the ``auto`` choice tests on [months], >= 1.
 
@@ -163,7 +165,7 @@ class HotspotModel:
         smoothing: float = 0.1,
         grid: str = "square",
         origin: tuple[float, float] | None = None,
-        ranker: str = "auto",
+        ranker: str = "blend",
         auto_folds: int = 3,
     ) -> None:
         self.cell_size_m = cell_size_m
