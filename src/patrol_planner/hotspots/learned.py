@@ -83,9 +83,13 @@ class LearnedRanker:
     @staticmethod
     def can_train(history: CellHistory, as_of: Any) -> bool:
         """Whether ``history`` has at least :data:`MIN_TRAIN_MONTHS` training months before ``as_of``, with
-        some victim harm in them."""
+        some victim harm in their training rows."""
         m = history.n_before(pd.Timestamp(as_of))
-        return m - 1 >= MIN_TRAIN_MONTHS and bool(history.harm[:, 1:m].sum() > 0)
+        if m - 1 < MIN_TRAIN_MONTHS:
+            return False
+        # a training row is a cell seen before month j; some row must have harm in j
+        seen = np.cumsum(history.counts[:, : m - 1].sum(axis=2), axis=1) > 0
+        return any(history.harm[seen[:, j - 1], j].sum() > 0 for j in range(1, m))
 
     def fit(self, history: CellHistory, as_of: Any) -> LearnedRanker:
         """Train on every month before ``as_of``'s month that has an earlier month.
