@@ -3,7 +3,7 @@ alternative ideas for the ranking against the same yardstick.
 
 Usage: python benchmarks/hotspot_sweep.py [DATA_DIR] [--quick] [--ideas] | --national [--workers=N]
 
-``--national`` compares the rankings (``auto``, the default, and each fixed ``ranker``) on every force-year
+``--national`` compares the rankings (``auto`` and each fixed ``ranker``, ``blend`` the default) on every force-year
 in ../shared, each force-year's backtest (6 folds) one task on a Dask LocalCluster (the machinery of
 ``patrol-planner backtest --by-force``), and prints model / best baseline per force-year and budget.
 
@@ -281,7 +281,7 @@ NATIONAL_SETS: dict[str, tuple[str, list[Path]]] = {
     **{f"{z.name.removesuffix('-2025.zip')}-2025": (z.name.removesuffix("-2025.zip"), [z])
        for z in sorted((RAW / "policeuk-2025-eastern").glob("*.zip"))},
 }
-#: The rankings compared by ``--national`` besides the default (``auto``).
+#: The rankings compared by ``--national`` besides the automatic choice (run as the ``model`` method).
 RANKERS = {"harm": {"ranker": "harm"}, "weighted": {"ranker": "weighted"}, "learned": {"ranker": "learned"},
            "blend": {"ranker": "blend"}}
 
@@ -295,7 +295,7 @@ def national(argv: list[str]) -> dict:
     workers = int(next((a.split("=")[1] for a in argv if a.startswith("--workers=")), "2"))
     jobs = {k: (f, [str(p) for p in src]) for k, (f, src) in NATIONAL_SETS.items() if all(p.exists() for p in src)}
     t0 = time.perf_counter()
-    nat = backtest_jobs(jobs, folds=6, variants=RANKERS, workers=workers,
+    nat = backtest_jobs(jobs, folds=6, model_params={"ranker": "auto"}, variants=RANKERS, workers=workers,
                         on_done=lambda o: print(f"{o['force']}: {o['seconds']:.0f} s", flush=True))
     rows = []
     for label, res in nat.results.items():
