@@ -210,19 +210,7 @@ def backtest(
         study area [m²], the model parameters, the baseline settings and ``model_rankings`` (per fold:
         the ranking the model used, why, and the automatic choice's merits).
     """
-    budgets = [float(b) for b in budgets]
-    bad = [b for b in budgets if not 0 < b <= 1]
-    if bad or not budgets:
-        raise HotspotError(f"budgets are shares of the study area in (0, 1], got {list(budgets)}")
-    params = {**default_model_params(), **dict(model_params or {})}
-    if params.get("grid", "square") != "square" or float(params["cell_size_m"]) > STUDY_CELL_M:
-        raise HotspotError(f"the backtest compares square cells of at most {STUDY_CELL_M:g} m")
-    HotspotModel(**params)._check_params()
-    need = ("category", "occurred_from", "x_m", "y_m")
-    if not isinstance(incidents, pd.DataFrame) or any(c not in incidents.columns for c in need):
-        raise HotspotError("backtest needs the canonical incident table")
-    # searches are police activity, neither a target crime nor anything a baseline should count
-    incidents = incidents[(incidents["category"].astype(object) != STOP_AND_SEARCH).to_numpy(bool)]
+    incidents, budgets, params = _checked_inputs(incidents, budgets, model_params)
     fold_list = make_folds(incidents, folds)
     study = StudyArea.from_points(incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float))
     raster = _Raster(study, incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float)) if baselines else None
@@ -240,9 +228,7 @@ def backtest(
         add(CEILING, fold, *ceiling_scores(fold, float(params["cell_size_m"])), float(params["cell_size_m"]))
         for vname, vparams in (variants or {}).items():
             vp = {**params, **dict(vparams)}
-            vc = HotspotModel(**vp).fit(fold.train).score(fold.as_of)
-            add(f"model_{vname}", fold, vc["ix"].to_numpy(), vc["iy"].to_numpy(), vc["score"].to_numpy(),
-                float(vp["cell_size_m"]))
+            add(f"model_{vname}", fold, *_model_scores(vp, fold), float(vp["cell_size_m"]))
         rankings.append({"fold": fold.month, **_plain_ranking(cells.attrs.get("ranking", {}))})
         if not baselines:
             continue
@@ -263,6 +249,29 @@ def backtest(
         "model_rankings": rankings,
     })
     return out
+
+
+def _checked_inputs(incidents: Any, budgets: Sequence[float], model_params: Mapping[str, Any] | None
+                    ) -> tuple[pd.DataFrame, list[float], dict[str, Any]]:
+    budgets = [float(b) for b in budgets]
+    bad = [b for b in budgets if not 0 < b <= 1]
+    if bad or not budgets:
+        raise HotspotError(f"budgets are shares of the study area in (0, 1], got {list(budgets)}")
+    params = {**default_model_params(), **dict(model_params or {})}
+    if params.get("grid", "square") != "square" or float(params["cell_size_m"]) > STUDY_CELL_M:
+        raise HotspotError(f"the backtest compares square cells of at most {STUDY_CELL_M:g} m")
+    HotspotModel(**params)._check_params()
+    need = ("category", "occurred_from", "x_m", "y_m")
+    if not isinstance(incidents, pd.DataFrame) or any(c not in incidents.columns for c in need):
+        raise HotspotError("backtest needs the canonical incident table")
+    # searches are police activity, neither a target crime nor anything a baseline should count
+    incidents = incidents[(incidents["category"].astype(object) != STOP_AND_SEARCH).to_numpy(bool)]
+    return incidents, budgets, params
+
+
+def _model_scores(params: Mapping[str, Any], fold: Fold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cells = HotspotModel(**params).fit(fold.train).score(fold.as_of)
+    return cells["ix"].to_numpy(), cells["iy"].to_numpy(), cells["score"].to_numpy()
 
 
 def _plain_ranking(info: Mapping[str, Any]) -> dict[str, Any]:

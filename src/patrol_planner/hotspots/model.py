@@ -88,6 +88,30 @@ def mean_decay(t_from: np.ndarray, t_to: np.ndarray, as_of: float, half_life_day
     return np.exp(-a) * frac
 
 
+def _checked_table(incidents: Any) -> tuple[pd.DataFrame, str, int]:
+    """The canonical table without stop-and-search rows, its projected CRS and how many searches it held."""
+    if not isinstance(incidents, pd.DataFrame):
+        raise HotspotError(f"incidents must be a DataFrame (the canonical table), not {type(incidents).__name__}")
+    missing = [c for c in _NEEDED if c not in incidents.columns]
+    if missing:
+        raise HotspotError(f"incident table lacks columns {missing}; read files with patrol_planner.incidents")
+    crs = incidents.attrs.get("crs")
+    if not crs:
+        raise HotspotError("incident table has no attrs['crs']; read it with patrol_planner.incidents")
+    crs = check_projected(crs)
+    if len(incidents) == 0:
+        raise HotspotError("no incidents to fit: the table is empty (empty area or all rows quarantined)")
+    # A search says where police looked, not where harm happened: searches never score (see
+    # docs/hotspots.md, "Police-generated records"); they are counted and set aside.
+    search = (incidents["category"].astype(object) == STOP_AND_SEARCH).to_numpy(bool)
+    n_searches = int(search.sum())
+    if n_searches:
+        incidents = incidents[~search]
+        if len(incidents) == 0:
+            raise HotspotError("only stop-and-search records: searches never score, so nothing to fit")
+    return incidents, crs, n_searches
+
+
 class HotspotModel:
     """Harm- and recency-weighted hot-spot cells.
 
@@ -230,29 +254,10 @@ class HotspotModel:
             ``self``, fitted.
         """
         self._check_params()
-        if not isinstance(incidents, pd.DataFrame):
-            raise HotspotError(f"incidents must be a DataFrame (the canonical table), not {type(incidents).__name__}")
-        missing = [c for c in _NEEDED if c not in incidents.columns]
-        if missing:
-            raise HotspotError(f"incident table lacks columns {missing}; read files with patrol_planner.incidents")
-        crs = incidents.attrs.get("crs")
-        if not crs:
-            raise HotspotError("incident table has no attrs['crs']; read it with patrol_planner.incidents")
-        crs = check_projected(crs)
-        if len(incidents) == 0:
-            raise HotspotError("no incidents to fit: the table is empty (empty area or all rows quarantined)")
+        incidents, crs, n_searches = _checked_table(incidents)
         origin = (0.0, 0.0) if self.origin is None else (float(self.origin[0]), float(self.origin[1]))
         grid = Grid(cell_size_m=self.cell_size_m, kind=self.grid, crs=crs, origin=origin)
         harm = resolve_harm(self.harm)
-
-        # A search says where police looked, not where harm happened: searches never score (see
-        # docs/hotspots.md, "Police-generated records"); they are counted and set aside.
-        search = (incidents["category"].astype(object) == STOP_AND_SEARCH).to_numpy(bool)
-        n_searches = int(search.sum())
-        if n_searches:
-            incidents = incidents[~search]
-            if len(incidents) == 0:
-                raise HotspotError("only stop-and-search records: searches never score, so nothing to fit")
         cat = pd.Categorical(incidents["category"].astype(object), categories=list(POLICE_UK_CATEGORIES))
         bad = incidents["category"][np.asarray(cat.codes) < 0].dropna().unique()
         if len(bad) or incidents["category"].isna().any():
@@ -362,7 +367,8 @@ class HotspotModel:
         self._check_fitted()
         as_of = _as_timestamp(as_of, "as-of")
         cells = self._score_weighted(as_of)
-        cells, ranking = rerank(self, cells, as_of)
+        parts = ("score_own", "score_neighbours", "police_generated_score", *CATEGORY_COLUMNS, *AGE_COLUMNS)
+        cells, ranking = rerank(self, cells, as_of, parts)
         cells.attrs["ranking"] = ranking
         self.ranking_ = ranking
         self._last_as_of = as_of

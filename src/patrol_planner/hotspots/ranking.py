@@ -19,8 +19,9 @@ months before the as-of; with no month to test on it uses :data:`AUTO_DEFAULT`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,8 +33,9 @@ from patrol_planner.hotspots.grid import pack, unpack
 from patrol_planner.hotspots.learned import LearnedRanker
 from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
-if TYPE_CHECKING:
-    from patrol_planner.hotspots.model import HotspotModel
+# The model is passed in, never imported: it imports this module, and stages below it must not import it
+# back. ``HotspotModel`` below is that fitted model (typed Any to keep the import one way).
+HotspotModel = Any
 
 RANKERS: tuple[str, ...] = ("auto", "weighted", "harm", "learned", "blend")
 #: Candidates of the automatic choice, simplest first (ties go to the earlier one).
@@ -169,10 +171,10 @@ def _ranked(model: HotspotModel, as_of: pd.Timestamp, method: str) -> _State:
     return _State(method, reason, choice, keys=keys, score=score, learned=learned)
 
 
-def rerank(model: HotspotModel, cells: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Apply the ranking at ``as_of`` to the weighted score table; returns the table and the ranking info."""
-    from patrol_planner.hotspots.model import AGE_COLUMNS, CATEGORY_COLUMNS
-
+def rerank(model: HotspotModel, cells: pd.DataFrame, as_of: pd.Timestamp,
+           parts: Sequence[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Apply the ranking at ``as_of`` to the weighted score table; ``parts`` are the breakdown columns
+    rescaled with the score. Returns the table and the ranking info."""
     st = state(model, as_of)
     cells = cells.copy()
     cells["top_drivers"] = ""
@@ -182,7 +184,7 @@ def rerank(model: HotspotModel, cells: pd.DataFrame, as_of: pd.Timestamp) -> tup
     new = _on(keys, st.keys, st.score)
     old = cells["score"].to_numpy(float)
     factor = np.where(old > 0, new / np.where(old > 0, old, 1.0), 0.0)
-    for c in ("score", "score_own", "score_neighbours", "police_generated_score", *CATEGORY_COLUMNS, *AGE_COLUMNS):
+    for c in ("score", *parts):
         cells[c] = cells[c].to_numpy(float) * factor
     if st.learned is not None:
         pred = st.learned.predict(as_of)
