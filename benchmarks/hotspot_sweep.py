@@ -1,7 +1,11 @@
 """Choose the HotspotModel defaults by a sweep over ALL backtest folds (not the last one), and test
 alternative ideas for the ranking against the same yardstick.
 
-Usage: python benchmarks/hotspot_sweep.py [DATA_DIR] [--quick] [--ideas]
+Usage: python benchmarks/hotspot_sweep.py [DATA_DIR] [--quick] [--ideas] | --national [--workers=N]
+
+``--national`` compares the rankings (``auto`` and each fixed ``ranker``, ``blend`` the default) on every force-year
+in ../shared, each force-year's backtest (6 folds) one task on a Dask LocalCluster (the machinery of
+``patrol-planner backtest --by-force``), and prints model / best baseline per force-year and budget.
 
 Sweep: for every parameter combination the model is fitted once on the whole table and scored at each
 fold's as-of (``score`` only counts records with ``occurred_from < as_of``, so this equals fitting per
@@ -30,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from patrol_planner.hotspots.backtest import (
+    CEILING,
     DEFAULT_BUDGETS,
     Fold,
     StudyArea,
@@ -46,6 +51,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "raw" / "policeuk-essex-2018"
 
 GRID = {
+    "ranker": ["weighted"],  # the sweep tunes the weighted score's parameters
     "cell_size_m": [100.0, 150.0],
     "half_life_days": [90.0, 180.0, 365.0, 730.0, float("inf")],
     "asb_weight": [0.0, 50.0, 100.0, 200.0],
@@ -54,6 +60,7 @@ GRID = {
     "smoothing": [0.0, 0.1, 0.25],
 }
 QUICK = {
+    "ranker": ["weighted"],
     "cell_size_m": [100.0],
     "half_life_days": [90.0, 365.0],
     "asb_weight": [0.0, 100.0],
@@ -82,7 +89,8 @@ def ratios(inc: pd.DataFrame, params: dict) -> dict[str, float]:
     res = backtest(inc, folds=4, model_params=params, top_ns=())
     area = res[res.selection == "area"]
     per = area.groupby(["budget", "method"]).harm_captured.mean().unstack()
-    return {f"{b:g}": round(float(per.loc[b, "model"] / per.loc[b].drop("model").max()), 4) for b in per.index}
+    best = {b: per.loc[b].drop(["model", CEILING]).max() for b in per.index}
+    return {f"{b:g}": round(float(per.loc[b, "model"] / best[b]), 4) for b in per.index}
 
 
 # -- the ideas ------------------------------------------------------------------------------------------
@@ -107,7 +115,7 @@ def _records(train: pd.DataFrame, as_of: pd.Timestamp, half_life_days: float = 3
 
 def _model(**params: object) -> Scorer:
     def run(fold: Fold, train: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        c = HotspotModel(**params).fit(train).score(fold.as_of)
+        c = HotspotModel(**{"ranker": "weighted", **params}).fit(train).score(fold.as_of)
         return c["ix"].to_numpy(), c["iy"].to_numpy(), c["score"].to_numpy()
     return run
 
@@ -250,7 +258,7 @@ def ideas(path: Path) -> dict:
         folds = make_folds(inc, 4)
         study = StudyArea.from_points(inc["x_m"].to_numpy(float), inc["y_m"].to_numpy(float))
         base = backtest(inc, folds=[f.month for f in folds], top_ns=())
-        base = base[(base.method != "model") & (base.selection == "area")]
+        base = base[~base.method.isin(["model", CEILING]) & (base.selection == "area")]
         scorers = {**IDEAS, "ceiling: per-category weights fitted in-sample": _nnls_ceiling(inc, folds)}
         for name, sc in scorers.items():
             out.setdefault(name, {})[set_name] = evaluate_idea(sc, inc, folds, study, base)
@@ -264,17 +272,70 @@ def ideas(path: Path) -> dict:
     return out
 
 
+#: Every force-year in ../shared for ``--national``: label -> (force slug in the file names, sources).
+RAW = DEFAULT_DATA.parent
+NATIONAL_SETS: dict[str, tuple[str, list[Path]]] = {
+    "essex-2018": ("essex", [RAW / "policeuk-essex-2018"]),
+    "essex-2025": ("essex", [RAW / "policeuk-essex-2025"]),
+    "leicestershire-2022": ("leicestershire", [RAW / "policeuk-leicestershire-2022"]),
+    **{f"{z.name.removesuffix('-2025.zip')}-2025": (z.name.removesuffix("-2025.zip"), [z])
+       for z in sorted((RAW / "policeuk-2025-eastern").glob("*.zip"))},
+}
+#: The rankings compared by ``--national`` besides the automatic choice (run as the ``model`` method).
+RANKERS = {"harm": {"ranker": "harm"}, "weighted": {"ranker": "weighted"}, "learned": {"ranker": "learned"},
+           "blend": {"ranker": "blend"}}
+
+
+def national(argv: list[str]) -> dict:
+    """Every ranking on every force-year in ../shared, one Dask task per force-year (LocalCluster,
+    ``--workers N``, default 2; ``--workers 0`` = plain loop): model / best baseline per budget."""
+    from patrol_planner.hotspots.backtest import model_margin
+    from patrol_planner.hotspots.national import backtest_jobs
+
+    workers = int(next((a.split("=")[1] for a in argv if a.startswith("--workers=")), "2"))
+    jobs = {k: (f, [str(p) for p in src]) for k, (f, src) in NATIONAL_SETS.items() if all(p.exists() for p in src)}
+    t0 = time.perf_counter()
+    nat = backtest_jobs(jobs, folds=6, model_params={"ranker": "auto"}, variants=RANKERS, workers=workers,
+                        on_done=lambda o: print(f"{o['force']}: {o['seconds']:.0f} s", flush=True))
+    rows = []
+    for label, res in nat.results.items():
+        for m in ["model", *(f"model_{v}" for v in RANKERS)]:
+            sub = res[(res.method == m) | ~res.method.str.startswith("model")].copy()
+            sub.loc[sub.method == m, "method"] = "model"
+            for r in model_margin(sub).itertuples():
+                rows.append({"data": label, "ranking": "auto" if m == "model" else m.removeprefix("model_"),
+                             "budget": r.budget, "ratio": r.ratio, "folds_won": r.folds_won, "n_folds": r.n_folds,
+                             "model": r.model, "best_baseline": r.best_baseline, "ceiling": r.ceiling})
+    out = pd.DataFrame(rows)
+    wide = out.pivot_table(index=["data", "ranking"], columns="budget", values="ratio").round(3)
+    pd.set_option("display.width", 200)
+    print(wide.to_string())
+    print("\nmean ratio over force-years:")
+    print(out.groupby(["ranking", "budget"]).ratio.mean().unstack().round(3).to_string())
+    print("\nforce-years with ratio < 1.00 (of", out.data.nunique(), "):")
+    print((out.assign(lose=out.ratio < 1.0).groupby(["ranking", "budget"]).lose.sum().unstack()).to_string())
+    chosen = {k: [r["method"] for r in v] for k, v in nat.meta["model_rankings"].items()}
+    print("\nauto choice per fold:", chosen)
+    summary = {"benchmark": "hotspot_sweep --national", "wall_s": round(time.perf_counter() - t0, 1),
+               "ratios": {f"{r.data}|{r.ranking}|{r.budget:g}": round(r.ratio, 4) for r in out.itertuples()},
+               "auto_choices": chosen}
+    print(json.dumps(summary))
+    return summary
+
+
 def main(argv: list[str]) -> dict:
     args = [a for a in argv if not a.startswith("--")]
     path = Path(args[0]) if args else DEFAULT_DATA
     if "--ideas" in argv:
         return ideas(path)
+    if "--national" in argv:
+        return national(argv)
     grid = QUICK if "--quick" in argv else GRID
     inc = load(path)
     folds = make_folds(inc, 4)
     study = StudyArea.from_points(inc["x_m"].to_numpy(float), inc["y_m"].to_numpy(float))
     base = backtest(inc, folds=[f.month for f in folds], top_ns=())
-    base = base[(base.method != "model") & (base.selection == "area")]
+    base = base[~base.method.isin(["model", CEILING]) & (base.selection == "area")]
     best_base = base.groupby(["budget", "method"]).harm_captured.mean().groupby("budget").max()
     fold_best = base.pivot_table(index=["fold"], columns=["budget"], values="harm_captured", aggfunc="max")
     print("best baseline mean harm captured per budget:", best_base.round(4).to_dict())

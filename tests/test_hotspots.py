@@ -258,17 +258,54 @@ def test_explain_matches_score(leic: pd.DataFrame) -> None:
 
 
 def test_hour_of_week_profile(leic: pd.DataFrame, with_intel: pd.DataFrame) -> None:
-    """Flat for month-only data; mean 1 per row and shaped by timestamps when there are some."""
+    """Flat for month-only data and for intelligence (its time is when it was reported); shaped only by
+    event times, mean 1 per row, and the records that shaped it are counted by source kind."""
     m = HotspotModel().fit(leic)
     ids = m.score("2022-09-01")["cell_id"].head(3).tolist()
     np.testing.assert_array_equal(m.hour_of_week_profile(ids), np.ones((3, 168)))
+    assert m.profile_is_flat_ and m.profile_sources_ == {}
     mi = HotspotModel().fit(with_intel)
     cells = mi.score("2022-09-01")
     ids = cells.loc[cells.n_intelligence > 0, "cell_id"].head(4).tolist()
-    prof = mi.hour_of_week_profile(ids)
-    assert prof.shape == (len(ids), 168)
+    np.testing.assert_array_equal(mi.hour_of_week_profile(ids), np.ones((len(ids), 168)))
+    assert mi.profile_is_flat_ and mi.profile_sources_ == {}
+    assert cells.attrs["profile_is_flat"] is True
+    # the same places with event times (calls at 22:00 on Fridays) plus intelligence at other hours
+    events = crafted([{"source_kind": "generic", "occurred_from": pd.Timestamp(f"2022-07-{d:02d} 22:00"),
+                       "occurred_to": pd.Timestamp(f"2022-07-{d:02d} 22:00"), "time_known": True,
+                       "x_m": 500_050.0, "y_m": 300_050.0} for d in (1, 8, 15, 22, 29)]
+                     + [{"source_kind": "intelligence", "occurred_from": pd.Timestamp(f"2022-07-{d:02d} 09:00"),
+                         "occurred_to": pd.Timestamp(f"2022-07-{d:02d} 09:00"), "time_known": True,
+                         "confidence": 0.5, "x_m": 500_050.0, "y_m": 300_050.0} for d in range(1, 20)])
+    me = HotspotModel().fit(events)
+    assert me.profile_sources_ == {"generic": 5} and not me.profile_is_flat_
+    prof = me.hour_of_week_profile([me.score("2022-08-01")["cell_id"].iloc[0]])
     np.testing.assert_allclose(prof.mean(axis=1), 1.0)
-    assert prof.std() > 0
+    friday_22 = 4 * 24 + 22
+    assert prof[0].argmax() == friday_22
+    # intelligence hours (09:00) get no more than the flat share left by the pseudo-records
+    assert prof[0, 4 * 24 + 9] == pytest.approx(prof[0, 2 * 24 + 9])
+
+
+def test_police_generated_records_are_shown_and_never_victim_harm() -> None:
+    """Searches never score (counted and set aside); drugs and weapons are no victim harm in the backtest's
+    target; every cell and explanation says which share of its score came from police-generated records."""
+    rows = [{"category": "Drugs", "x_m": 1050.0, "y_m": 50.0}, {"category": "Robbery", "x_m": 1050.0, "y_m": 50.0},
+            {"category": "Stop and search", "x_m": 2050.0, "y_m": 50.0},
+            {"category": "Possession of weapons", "x_m": 3050.0, "y_m": 50.0}]
+    m = HotspotModel(enforcement_weight=1.0, volume_weight=0.0, smoothing=0.0, ranker="weighted").fit(crafted(rows))
+    assert m.n_searches_set_aside_ == 1 and m.n_records_ == 3
+    cells = m.score("2022-08-01").set_index("ix")
+    assert 20 not in cells.index  # the search's cell holds nothing that scores
+    assert cells.loc[10, "police_generated_share"] == pytest.approx(CCHI["Drugs"] / (CCHI["Drugs"] + CCHI["Robbery"]))
+    assert cells.loc[30, "police_generated_share"] == pytest.approx(1.0)
+    e = m.explain(cells.loc[10, "cell_id"])
+    assert e["police_generated_share"] == pytest.approx(cells.loc[10, "police_generated_share"])
+    tw = target_harm_weights()
+    for c in ("Drugs", "Possession of weapons"):
+        assert tw[POLICE_UK_CATEGORIES.index(c)] == 0.0
+    with pytest.raises(HotspotError, match="only stop-and-search"):
+        HotspotModel().fit(crafted([rows[2]]))
 
 
 def test_bad_input_messages(leic: pd.DataFrame) -> None:

@@ -34,13 +34,15 @@ def hotspots(
     harm: str = typer.Option("cchi", "--harm", help="Harm table: cchi or ons_css."),
     grid: str = typer.Option("square", "--grid", help="Cell shape: square or hex."),
     group: bool = typer.Option(False, "--group/--no-group", help="Group touching cells into hotspot areas."),
+    ranker: str = typer.Option("blend", "--ranker", help="blend (learned + weighted + past harm), auto "
+                               "(chosen on the force's own recent months), weighted, harm or learned."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
 ) -> None:
     """Score cells at --as-of and write the top ones, with their breakdown, as GeoJSON."""
     from patrol_planner.errors import HotspotError
     from patrol_planner.hotspots import HotspotModel, cells_to_geojson, select_hotspots
 
-    params: dict = {"harm": harm, "grid": grid}
+    params: dict = {"harm": harm, "grid": grid, "ranker": ranker}
     if cell_size_m is not None:
         params["cell_size_m"] = cell_size_m
     if half_life_days is not None:
@@ -58,31 +60,34 @@ def hotspots(
         "out": str(out), "as_of": cells.attrs["as_of"], "cells_scored": len(cells), "cells_written": len(sel),
         "records_used": int(cells["n_incidents"].sum()), "share_of_score_written":
         float(sel["score"].sum() / cells["score"].sum()) if len(cells) else 0.0,
+        "ranking": cells.attrs["ranking"]["method"], "ranking_reason": cells.attrs["ranking"]["reason"],
+        "profile_sources": cells.attrs["profile_sources"],
     }
     if as_json:
         print_json(summary)
         return
     typer.echo(
         f"{summary['cells_written']} of {summary['cells_scored']} scored cells "
-        f"({100 * summary['share_of_score_written']:.1f}% of the total score) written to {out}"
+        f"({100 * summary['share_of_score_written']:.1f}% of the total score) written to {out}; "
+        f"ranking: {summary['ranking']} ({summary['ranking_reason']})"
     )
 
 
 def backtest(
-    files: list[Path] = typer.Argument(..., help="Crime CSV files covering at least two months."),
+    files: list[Path] = typer.Argument(..., help="Crime CSV files, folders or police.uk ZIP archives."),
     budget: list[float] = typer.Option(
         [0.001, 0.01, 0.05], "--budget", help="Area budget(s), shares of the study area: --budget 0.001 0.01 0.05."
     ),
     folds: int = typer.Option(4, "--folds", help="Score the last N months (each trained on all earlier ones)."),
+    by_force: bool = typer.Option(False, "--by-force", help="One backtest per police force found in the inputs."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (--by-force); "
+                                         "default a local cluster."),
+    workers: int = typer.Option(2, "--workers", help="Local worker processes (--by-force); 0 = plain loop."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for national.csv/.json/.png (--by-force)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
-    """Rolling-origin monthly backtest of the model against baselines at equal area."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Rolling-origin monthly backtest of the model against baselines at equal area, with the ceiling."""
     from patrol_planner.errors import HotspotError
-    from patrol_planner.hotspots.backtest import backtest as run
-    from patrol_planner.hotspots.backtest import model_margin, summarise
 
     # click gives one value per --budget; the numbers after the first land among FILES, so move them back
     extra = [f for f in files if not f.exists() and _is_number(str(f))]
@@ -90,6 +95,22 @@ def backtest(
     budgets = [*budget, *(float(str(f)) for f in extra)]
     if not files:
         raise HotspotError("backtest needs at least one crime file")
+    if by_force:
+        _backtest_by_force(files, budgets=budgets, folds=folds, scheduler=scheduler, workers=workers, out=out,
+                           as_json=as_json)
+        return
+    if out is not None or scheduler is not None:
+        raise HotspotError("--out and --scheduler go with --by-force")
+    _backtest_one(files, budgets=budgets, folds=folds, as_json=as_json)
+
+
+def _backtest_one(files: list[Path], *, budgets: list[float], folds: int, as_json: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from patrol_planner.hotspots.backtest import CEILING, model_margin, summarise
+    from patrol_planner.hotspots.backtest import backtest as run
+
     res = run(_load(files), folds=folds, budgets=budgets)
     margin = model_margin(res)
     if as_json:
@@ -104,19 +125,89 @@ def backtest(
         for c in ("method", "harm captured", "hit rate", "PAI"):
             t.add_column(c, justify="left" if c == "method" else "right")
         for _, r in g.iterrows():
-            t.add_row(r["method"], f"{100 * r['harm_captured']:.1f}%", f"{100 * r['hit_rate']:.1f}%", f"{r['pai']:.1f}")
+            name = f"{r['method']} (ceiling: knew the month)" if r["method"] == CEILING else r["method"]
+            t.add_row(name, f"{100 * r['harm_captured']:.1f}%", f"{100 * r['hit_rate']:.1f}%", f"{r['pai']:.1f}")
         con.print(t)
-    t = Table(title="model vs best baseline (harm captured)")
-    for c in ("budget", "model", "best baseline", "ratio", "folds won"):
-        t.add_column(c, justify="right")
-    for _, r in margin.iterrows():
-        t.add_row(f"{100 * r['budget']:g}%", f"{100 * r['model']:.1f}%",
-                  f"{r['best_baseline']} {100 * r['best_baseline_harm']:.1f}%", f"{r['ratio']:.3f}",
-                  f"{r['folds_won']}/{r['n_folds']}")
-    con.print(t)
+    con.print(_margin_table(margin, "model vs best baseline (harm captured)"))
     top = res[(res.selection == "top") & (res.method == "model")].groupby("budget").harm_captured.mean()
     for n, v in top.items():
         con.print(f"model top {n:g} cells capture {100 * v:.1f}% of next month's harm (mean over folds)")
+
+
+def _margin_table(margin, title: str, *, force: bool = False):  # noqa: ANN001, ANN202
+    from rich.table import Table
+
+    t = Table(title=title)
+    cols = ("force", "budget", "model", "best baseline", "ratio", "folds won", "ceiling")
+    for c in cols if force else cols[1:]:
+        t.add_column(c, justify="left" if c == "force" else "right")
+    for _, r in margin.iterrows():
+        row = [f"{100 * r['budget']:g}%", f"{100 * r['model']:.1f}%",
+               f"{r['best_baseline']} {100 * r['best_baseline_harm']:.1f}%", f"{r['ratio']:.3f}",
+               f"{r['folds_won']}/{r['n_folds']}", f"{100 * r['ceiling']:.1f}%"]
+        t.add_row(*([r["force"], *row] if force else row))
+    return t
+
+
+def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, scheduler: str | None,
+                       workers: int, out: Path | None, as_json: bool) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from patrol_planner.errors import HotspotError
+    from patrol_planner.hotspots.national import backtest_forces, find_forces
+
+    if workers < 0:
+        raise HotspotError(f"--workers must be >= 0, got {workers}")
+    con = Console(stderr=True)
+    n = len(find_forces(files))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=con, disable=as_json) as bar:
+        task = bar.add_task(f"backtests of {n} forces", total=n)
+
+        def done(o: dict) -> None:
+            m = o["margin"]
+            ratios = " ".join(f"{100 * b:g}%: {r:.3f}" for b, r in zip(m["budget"], m["ratio"], strict=True))
+            bar.console.print(f"{o['force']}: {o['n_records']} records, {o['seconds']:.1f} s; model/best {ratios}")
+            bar.advance(task)
+
+        nat = backtest_forces(files, folds=folds, budgets=budgets, scheduler=scheduler, workers=workers,
+                              on_done=done)
+    written = _write_national(nat, out, files) if out is not None else []
+    if as_json:
+        print_json({**nat.to_json(), "written": written})
+        return
+    Console().print(_margin_table(nat.table, "model vs best baseline by force (harm captured, mean over folds)",
+                                  force=True))
+    for w in written:
+        typer.echo(f"wrote {w}")
+
+
+def _write_national(nat, out: Path, files: list[Path]) -> list[str]:  # noqa: ANN001
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from patrol_planner.errors import HotspotError
+    from patrol_planner.hotspots.plotting import plot_national
+    from patrol_planner.provenance import provenance
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {k: out / f"national.{k}" for k in ("csv", "json", "png")}
+        nat.table.to_csv(paths["csv"], index=False)
+        inputs = [f for f in files if f.is_file()]
+        prov = provenance(inputs, {k: v for k, v in nat.meta.items() if k != "wall_s"})
+        paths["json"].write_text(json.dumps({**nat.to_json(), "provenance": prov}, indent=1, default=str),
+                                 encoding="utf-8")
+        ax = plot_national(nat.table)
+        ax.figure.tight_layout()
+        ax.figure.savefig(paths["png"], dpi=120)
+        plt.close(ax.figure)
+    except OSError as exc:
+        raise HotspotError(f"cannot write to {out}: {exc.strerror}") from None
+    return [str(p) for p in paths.values()]
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,10 @@ at exactly equal area. Reported per fold, method and budget:
 
 Rows with ``selection == "top"`` give the same figures for the top 20 / 50 cells (a nightly list).
 
+Every run also reports the **ceiling** (method ``perfect_foresight``): cells of the model's size ranked by
+the target month's own harm, i.e. the best possible choice made with knowledge of the month being scored.
+It is never a baseline; it says how much of the target month any ranking could have captured.
+
 Baselines (same folds, same study area): last month's counts and all prior months' counts and harm at
 100, 150 and 250 m; a Gaussian kernel density estimate (bandwidth ``KDE_BANDWIDTH_M``) of all prior
 crimes evaluated on the 100 m grid; and prospective hotspotting after Bowers, Johnson & Pease (2004),
@@ -23,20 +27,28 @@ adapted to monthly data (see :func:`promap_scores`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from patrol_planner.errors import HotspotError
+from patrol_planner.hotspots.evaluation import (  # noqa: F401  (re-exported: the backtest's vocabulary)
+    DEFAULT_BUDGETS,
+    STUDY_CELL_M,
+    TOP_NS,
+    Fold,
+    StudyArea,
+    _months,
+    evaluate_ranking,
+    make_folds,
+)
 from patrol_planner.hotspots.grid import pack, unpack
-from patrol_planner.hotspots.harm import ASB, target_harm_weights
+from patrol_planner.hotspots.harm import ASB, STOP_AND_SEARCH, target_harm_weights
 from patrol_planner.hotspots.model import HotspotModel
 from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
-STUDY_CELL_M = 250.0
 BASELINE_SIZES_M: tuple[float, ...] = (100.0, 150.0, 250.0)
 #: Gaussian kernel standard deviation of the KDE baseline [m]: the best of 60, 100 and 200 m on Essex 2018.
 KDE_BANDWIDTH_M = 60.0
@@ -45,184 +57,22 @@ RASTER_M = 100.0
 #: Prospective hotspotting: spatial reach [m] and months of memory.
 PROMAP_RADIUS_M = 400.0
 PROMAP_MONTHS = 2
-DEFAULT_BUDGETS: tuple[float, ...] = (0.001, 0.01, 0.05)
-TOP_NS: tuple[int, ...] = (20, 50)
 _ASB_CODE = POLICE_UK_CATEGORIES.index(ASB)
+#: Method name of the perfect-foresight ceiling in backtest results (never a baseline).
+CEILING = "perfect_foresight"
 
 
-@dataclass(frozen=True)
-class StudyArea:
-    """The fixed 250 m squares holding any record [packed keys, sorted] and their total area [m²]."""
+def ceiling_scores(fold: Fold, cell_size_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Perfect foresight: the target month's own harm per square cell of ``cell_size_m`` [m].
 
-    keys: np.ndarray
-    area_m2: float
-
-    @classmethod
-    def from_points(cls, x_m: np.ndarray, y_m: np.ndarray) -> StudyArea:
-        """Squares (CRS-origin anchored, ``STUDY_CELL_M`` side) that hold any of the points [m]."""
-        keys = np.unique(pack(np.floor(x_m / STUDY_CELL_M), np.floor(y_m / STUDY_CELL_M)))
-        if len(keys) == 0:
-            raise HotspotError("empty study area: no located records")
-        return cls(keys=keys, area_m2=len(keys) * STUDY_CELL_M**2)
-
-    def contains(self, jx: np.ndarray, jy: np.ndarray) -> np.ndarray:
-        """Whether study squares ``(jx, jy)`` are in the study area."""
-        k = pack(jx, jy)
-        pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
-        return self.keys[pos] == k
-
-    def clipped_area(self, ix: np.ndarray, iy: np.ndarray, cell_size_m: float) -> np.ndarray:
-        """Area of square cells ``(ix, iy)`` of side ``cell_size_m`` inside the study area [m²]."""
-        s = float(cell_size_m)
-        if s > STUDY_CELL_M:
-            raise HotspotError(f"backtest cells must be at most {STUDY_CELL_M:g} m")
-        x0, y0 = ix * s, iy * s
-        jx0, jy0 = np.floor(x0 / STUDY_CELL_M), np.floor(y0 / STUDY_CELL_M)
-        out = np.zeros(len(ix))
-        for ox in (0, 1):
-            jx = jx0 + ox
-            lx = np.clip(np.minimum(x0 + s, (jx + 1) * STUDY_CELL_M) - np.maximum(x0, jx * STUDY_CELL_M), 0, None)
-            for oy in (0, 1):
-                jy = jy0 + oy
-                ly = np.clip(np.minimum(y0 + s, (jy + 1) * STUDY_CELL_M) - np.maximum(y0, jy * STUDY_CELL_M),
-                             0, None)
-                out += np.where(self.contains(jx, jy), lx * ly, 0.0)
-        return out
-
-
-@dataclass(frozen=True)
-class Fold:
-    """One target month: its start (the as-of), training records and target crimes."""
-
-    month: str
-    as_of: pd.Timestamp
-    train: pd.DataFrame
-    target_x_m: np.ndarray
-    target_y_m: np.ndarray
-    target_harm: np.ndarray
-
-
-def _months(incidents: pd.DataFrame) -> pd.PeriodIndex:
-    return pd.DatetimeIndex(incidents["occurred_from"]).to_period("M")
-
-
-def make_folds(incidents: pd.DataFrame, folds: int | Sequence[str] = 4) -> list[Fold]:
-    """Rolling-origin monthly folds: train on all months before the target month.
-
-    Parameters
-    ----------
-    incidents : pandas.DataFrame
-        Canonical incident table.
-    folds : int or sequence of str
-        The last ``folds`` months that have at least one earlier month, or explicit target months
-        (``"YYYY-MM"``).
-    """
-    if len(incidents) == 0:
-        raise HotspotError("backtest needs data: the incident table is empty")
-    month = _months(incidents)
-    present = sorted(set(month))
-    if len(present) < 2:
-        raise HotspotError(
-            f"too little data for a backtest: {len(present)} month(s) of records; need at least two "
-            "(one to learn from, one to score)"
-        )
-    if isinstance(folds, int | np.integer):
-        if folds < 1:
-            raise HotspotError(f"folds must be >= 1, got {folds}")
-        targets = present[1:][-int(folds):]
-    else:
-        targets = []
-        for f in folds:
-            try:
-                p = pd.Period(str(f), freq="M")
-            except ValueError:
-                raise HotspotError(f"fold {f!r} is not a month (YYYY-MM)") from None
-            if p not in present:
-                raise HotspotError(f"fold {p} has no records (months present: {present[0]}..{present[-1]})")
-            if p == present[0]:
-                raise HotspotError(f"fold {p} is the first month: nothing before it to learn from")
-            targets.append(p)
-    tw = target_harm_weights()
-    codes = pd.Categorical(incidents["category"].astype(object), categories=list(POLICE_UK_CATEGORIES)).codes
-    out = []
-    for p in targets:
-        as_of = p.to_timestamp()
-        train = incidents[pd.DatetimeIndex(incidents["occurred_from"]) < as_of]
-        is_t = np.asarray(month == p) & (codes != _ASB_CODE)
-        if not is_t.any():
-            raise HotspotError(f"fold {p} has no crimes (only anti-social behaviour) to score")
-        out.append(Fold(
-            month=str(p), as_of=as_of, train=train,
-            target_x_m=incidents["x_m"].to_numpy(float)[is_t],
-            target_y_m=incidents["y_m"].to_numpy(float)[is_t],
-            target_harm=tw[codes[is_t]],
-        ))
-    return out
-
-
-def evaluate_ranking(
-    ix: np.ndarray,
-    iy: np.ndarray,
-    score: np.ndarray,
-    cell_size_m: float,
-    fold: Fold,
-    study: StudyArea,
-    budgets: Iterable[float] = DEFAULT_BUDGETS,
-    top_ns: Iterable[int] = TOP_NS,
-) -> list[dict[str, Any]]:
-    """Hit rate, harm captured and PAI of one ranking of square cells on one fold.
-
-    ``score <= 0`` cells are never selected; ties are broken by cell position so results are
-    deterministic.
+    Ranking cells by the harm that is about to happen in them is the best any method choosing whole cells of
+    that size could do at every budget: the ceiling reported next to every backtest.
     """
     s = float(cell_size_m)
-    keep = np.asarray(score) > 0
-    ix, iy, score = np.asarray(ix)[keep], np.asarray(iy)[keep], np.asarray(score, float)[keep]
-    keys = pack(ix, iy)
-    order = np.lexsort((keys, -score))
-    ix, iy, keys = ix[order], iy[order], keys[order]
-    area = study.clipped_area(ix, iy, s)
-    tk = pack(np.floor(fold.target_x_m / s), np.floor(fold.target_y_m / s))
-    uk, tinv = np.unique(tk, return_inverse=True)
-    t_cnt = np.bincount(tinv).astype(float)
-    t_harm = np.bincount(tinv, weights=fold.target_harm)
-    pos = np.minimum(np.searchsorted(uk, keys), max(len(uk) - 1, 0))
-    hit = uk[pos] == keys if len(uk) else np.zeros(len(keys), bool)
-    c_cnt = np.where(hit, t_cnt[pos], 0.0)
-    c_harm = np.where(hit, t_harm[pos], 0.0)
-    n_t, h_t = len(fold.target_x_m), float(fold.target_harm.sum())
-    cum_area = np.cumsum(area)
-    cum_cnt = np.cumsum(c_cnt)
-    cum_harm = np.cumsum(c_harm)
-    rows = []
-
-    def row(selection: str, budget: float, area_m2: float, n_cells: float, cnt: float, harm: float) -> None:
-        share = area_m2 / study.area_m2
-        hr = cnt / n_t
-        hc = harm / h_t if h_t > 0 else np.nan
-        rows.append({
-            "fold": fold.month, "cell_size_m": s, "selection": selection, "budget": budget,
-            "area_share": share, "n_cells": n_cells, "hit_rate": hr, "harm_captured": hc,
-            "pai": hr / share if share > 0 else np.nan, "harm_pai": hc / share if share > 0 else np.nan,
-            "n_target_crimes": n_t, "target_harm": h_t,
-        })
-
-    for b in budgets:
-        cap = float(b) * study.area_m2
-        k = int(np.searchsorted(cum_area, cap, side="right"))  # cells that fit whole
-        a0 = cum_area[k - 1] if k else 0.0
-        c0 = cum_cnt[k - 1] if k else 0.0
-        h0 = cum_harm[k - 1] if k else 0.0
-        frac = 0.0
-        if k < len(area) and area[k] > 0:
-            frac = min(1.0, (cap - a0) / area[k])
-            a0, c0, h0 = a0 + frac * area[k], c0 + frac * c_cnt[k], h0 + frac * c_harm[k]
-        row("area", float(b), a0, k + frac, c0, h0)
-    for n in top_ns:
-        k = min(int(n), len(area))
-        row("top", float(n), cum_area[k - 1] if k else 0.0, k, cum_cnt[k - 1] if k else 0.0,
-            cum_harm[k - 1] if k else 0.0)
-    return rows
+    k = pack(np.floor(fold.target_x_m / s), np.floor(fold.target_y_m / s))
+    uk, inv = np.unique(k, return_inverse=True)
+    ix, iy = unpack(uk)
+    return ix, iy, np.bincount(inv, weights=fold.target_harm, minlength=len(uk))
 
 
 # -- baselines -----------------------------------------------------------------------------------------
@@ -330,6 +180,7 @@ def backtest(
     model_params: Mapping[str, Any] | None = None,
     top_ns: Sequence[int] = TOP_NS,
     baselines: bool = True,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin monthly backtest of :class:`HotspotModel` and the baselines at equal area.
 
@@ -347,29 +198,24 @@ def backtest(
         Also report the top N cells of each method.
     baselines : bool
         Include the baselines (else the model alone).
+    variants : mapping of str to mapping, optional
+        Other model settings to score alongside, as methods ``model_<name>`` (e.g. ``{"learned":
+        {"ranker": "learned"}}``); like the model, never baselines.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``fold, method, cell_size_m, selection ("area"|"top"), budget, area_share, n_cells,
         hit_rate, harm_captured, pai, harm_pai, n_target_crimes, target_harm``; ``attrs`` hold the
-        study area [m²], the model parameters and the baseline settings.
+        study area [m²], the model parameters, the baseline settings and ``model_rankings`` (per fold:
+        the ranking the model used, why, and the automatic choice's merits).
     """
-    budgets = [float(b) for b in budgets]
-    bad = [b for b in budgets if not 0 < b <= 1]
-    if bad or not budgets:
-        raise HotspotError(f"budgets are shares of the study area in (0, 1], got {list(budgets)}")
-    params = {**default_model_params(), **dict(model_params or {})}
-    if params.get("grid", "square") != "square" or float(params["cell_size_m"]) > STUDY_CELL_M:
-        raise HotspotError(f"the backtest compares square cells of at most {STUDY_CELL_M:g} m")
-    HotspotModel(**params)._check_params()
-    need = ("category", "occurred_from", "x_m", "y_m")
-    if not isinstance(incidents, pd.DataFrame) or any(c not in incidents.columns for c in need):
-        raise HotspotError("backtest needs the canonical incident table")
+    incidents, budgets, params = _checked_inputs(incidents, budgets, model_params)
     fold_list = make_folds(incidents, folds)
     study = StudyArea.from_points(incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float))
     raster = _Raster(study, incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float)) if baselines else None
     rows: list[dict[str, Any]] = []
+    rankings: list[dict[str, Any]] = []
 
     def add(method: str, fold: Fold, ix: np.ndarray, iy: np.ndarray, sc: np.ndarray, size: float) -> None:
         for r in evaluate_ranking(ix, iy, sc, size, fold, study, budgets, top_ns):
@@ -379,6 +225,11 @@ def backtest(
         cells = HotspotModel(**params).fit(fold.train).score(fold.as_of)
         add("model", fold, cells["ix"].to_numpy(), cells["iy"].to_numpy(), cells["score"].to_numpy(),
             float(params["cell_size_m"]))
+        add(CEILING, fold, *ceiling_scores(fold, float(params["cell_size_m"])), float(params["cell_size_m"]))
+        for vname, vparams in (variants or {}).items():
+            vp = {**params, **dict(vparams)}
+            add(f"model_{vname}", fold, *_model_scores(vp, fold), float(vp["cell_size_m"]))
+        rankings.append({"fold": fold.month, **_plain_ranking(cells.attrs.get("ranking", {}))})
         if not baselines:
             continue
         for s in BASELINE_SIZES_M:
@@ -395,8 +246,39 @@ def backtest(
         "study_area_m2": study.area_m2, "study_cell_m": STUDY_CELL_M, "model_params": _plain(params),
         "kde_bandwidth_m": KDE_BANDWIDTH_M, "promap_radius_m": PROMAP_RADIUS_M, "promap_months": PROMAP_MONTHS,
         "target_harm": "CCHI victim harm (ASB, drugs, weapons = 0)",
+        "model_rankings": rankings,
     })
     return out
+
+
+def _checked_inputs(incidents: Any, budgets: Sequence[float], model_params: Mapping[str, Any] | None
+                    ) -> tuple[pd.DataFrame, list[float], dict[str, Any]]:
+    budgets = [float(b) for b in budgets]
+    bad = [b for b in budgets if not 0 < b <= 1]
+    if bad or not budgets:
+        raise HotspotError(f"budgets are shares of the study area in (0, 1], got {list(budgets)}")
+    params = {**default_model_params(), **dict(model_params or {})}
+    if params.get("grid", "square") != "square" or float(params["cell_size_m"]) > STUDY_CELL_M:
+        raise HotspotError(f"the backtest compares square cells of at most {STUDY_CELL_M:g} m")
+    HotspotModel(**params)._check_params()
+    need = ("category", "occurred_from", "x_m", "y_m")
+    if not isinstance(incidents, pd.DataFrame) or any(c not in incidents.columns for c in need):
+        raise HotspotError("backtest needs the canonical incident table")
+    # searches are police activity, neither a target crime nor anything a baseline should count
+    incidents = incidents[(incidents["category"].astype(object) != STOP_AND_SEARCH).to_numpy(bool)]
+    return incidents, budgets, params
+
+
+def _model_scores(params: Mapping[str, Any], fold: Fold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cells = HotspotModel(**params).fit(fold.train).score(fold.as_of)
+    return cells["ix"].to_numpy(), cells["iy"].to_numpy(), cells["score"].to_numpy()
+
+
+def _plain_ranking(info: Mapping[str, Any]) -> dict[str, Any]:
+    """The model's ranking at one fold: method, reason and the automatic choice's merits."""
+    choice = info.get("choice") or {}
+    return {"method": info.get("method"), "reason": info.get("reason"), "merit": choice.get("merit", {}),
+            "tested_months": choice.get("folds", [])}
 
 
 def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -412,17 +294,20 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def model_margin(results: pd.DataFrame) -> pd.DataFrame:
-    """Per budget: the model's mean harm captured, the best baseline's, the ratio, and folds won."""
+    """Per budget: the model's mean harm captured, the best baseline's, the ratio, folds won, and the
+    perfect-foresight ceiling (``ceiling``: mean harm captured by the best cells of the target month itself,
+    at the model's cell size)."""
     area = results[results["selection"] == "area"]
     out = []
     for b, g in area.groupby("budget"):
         piv = g.pivot_table(index="fold", columns="method", values="harm_captured")
-        base = piv.drop(columns="model")
+        base = piv.drop(columns=[c for c in piv.columns if c == CEILING or str(c).startswith("model")])
         best_name = base.mean().idxmax()
         out.append({
             "budget": b, "model": piv["model"].mean(), "best_baseline": best_name,
             "best_baseline_harm": base[best_name].mean(),
             "ratio": piv["model"].mean() / base[best_name].mean(),
             "folds_won": int((piv["model"] > base.max(axis=1)).sum()), "n_folds": len(piv),
+            "ceiling": piv[CEILING].mean() if CEILING in piv.columns else np.nan,
         })
     return pd.DataFrame(out)

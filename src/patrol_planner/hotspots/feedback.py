@@ -20,7 +20,6 @@ The discovery model, its estimation and its limits are in ``docs/feedback.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,13 +28,7 @@ import pandas as pd
 from patrol_planner.errors import HotspotError
 from patrol_planner.hotspots.grid import Grid
 from patrol_planner.hotspots.model import category_column
-
-# These two may move to patrol_planner.incidents.schema (the incident stage owns the category
-# vocabulary); the values match the stop-and-search category the incident readers write.
-#: Category of a stop-and-search record (police.uk publishes searches apart from the 14 crime types).
-STOP_AND_SEARCH = "Stop and search"
-#: Categories found by police activity rather than reported by victims or witnesses.
-POLICE_GENERATED_CATEGORIES: frozenset[str] = frozenset({"Drugs", "Possession of weapons", STOP_AND_SEARCH})
+from patrol_planner.incidents.schema import POLICE_GENERATED_CATEGORIES, is_police_generated
 
 #: Default floor of the discovery probability when presence is a probability of being sent [-]: a
 #: police-generated record is never weighted more than ``1 / DEFAULT_FLOOR`` = 20 records.
@@ -49,10 +42,6 @@ GUARDS: tuple[str, ...] = ("none", "exclude", "reweight")
 POLICIES: tuple[str, ...] = ("top", "proportional")
 
 
-def is_police_generated(categories: pd.Series | np.ndarray | Sequence[str]) -> np.ndarray:
-    """Boolean array: True where a category is in :data:`POLICE_GENERATED_CATEGORIES`; missing is False."""
-    s = categories if isinstance(categories, pd.Series) else pd.Series(np.asarray(categories, dtype=object))
-    return s.isin(POLICE_GENERATED_CATEGORIES).to_numpy(bool)
 
 
 def inverse_discovery_weight(

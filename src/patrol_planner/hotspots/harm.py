@@ -26,10 +26,12 @@ from types import MappingProxyType
 import numpy as np
 
 from patrol_planner.errors import HotspotError
-from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
+from patrol_planner.incidents.schema import POLICE_GENERATED_CATEGORIES, POLICE_UK_CATEGORIES, STOP_AND_SEARCH
 
-#: Types that measure police activity as much as harm; scaled by ``enforcement_weight``.
-ENFORCEMENT_CATEGORIES: tuple[str, ...] = ("Drugs", "Possession of weapons")
+#: Types that measure police activity as much as harm; scaled by ``enforcement_weight``. With stop and
+#: search they are the police-generated records (:data:`POLICE_GENERATED_CATEGORIES`, defined once with the
+#: incident categories): they never count as victim harm, and each score says how much came from them.
+ENFORCEMENT_CATEGORIES: tuple[str, ...] = tuple(sorted(POLICE_GENERATED_CATEGORIES - {STOP_AND_SEARCH}))
 ASB = "Anti-social behaviour"
 
 

@@ -22,7 +22,13 @@ import pandas as pd
 from patrol_planner.errors import HotspotError, NotFittedError
 from patrol_planner.geo import check_projected, to_lonlat
 from patrol_planner.hotspots.grid import Grid, pack
-from patrol_planner.hotspots.harm import HarmWeights, record_weights, resolve_harm
+from patrol_planner.hotspots.harm import (
+    POLICE_GENERATED_CATEGORIES,
+    STOP_AND_SEARCH,
+    HarmWeights,
+    record_weights,
+    resolve_harm,
+)
 from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
 _NS_PER_DAY = 86_400e9
@@ -33,6 +39,9 @@ AGE_BANDS: tuple[tuple[str, float, float], ...] = (
     ("30_90d", 30.0, 90.0),
     ("gt90d", 90.0, np.inf),
 )
+#: Source kinds whose ``time_known`` timestamp is the time of the event (a crime's occurrence, a call's
+#: time). ``intelligence`` is absent: its time is ``reported_at``, when the report was made.
+EVENT_TIME_KINDS: tuple[str, ...] = ("police_uk_street", "police_uk_api", "generic")
 _NEEDED = ("incident_id", "source_kind", "category", "occurred_from", "occurred_to", "time_known", "x_m",
            "y_m", "confidence", "disseminate")
 N_TOP_INCIDENTS = 3
@@ -79,6 +88,30 @@ def mean_decay(t_from: np.ndarray, t_to: np.ndarray, as_of: float, half_life_day
     return np.exp(-a) * frac
 
 
+def _checked_table(incidents: Any) -> tuple[pd.DataFrame, str, int]:
+    """The canonical table without stop-and-search rows, its projected CRS and how many searches it held."""
+    if not isinstance(incidents, pd.DataFrame):
+        raise HotspotError(f"incidents must be a DataFrame (the canonical table), not {type(incidents).__name__}")
+    missing = [c for c in _NEEDED if c not in incidents.columns]
+    if missing:
+        raise HotspotError(f"incident table lacks columns {missing}; read files with patrol_planner.incidents")
+    crs = incidents.attrs.get("crs")
+    if not crs:
+        raise HotspotError("incident table has no attrs['crs']; read it with patrol_planner.incidents")
+    crs = check_projected(crs)
+    if len(incidents) == 0:
+        raise HotspotError("no incidents to fit: the table is empty (empty area or all rows quarantined)")
+    # A search says where police looked, not where harm happened: searches never score (see
+    # docs/hotspots.md, "Police-generated records"); they are counted and set aside.
+    search = (incidents["category"].astype(object) == STOP_AND_SEARCH).to_numpy(bool)
+    n_searches = int(search.sum())
+    if n_searches:
+        incidents = incidents[~search]
+        if len(incidents) == 0:
+            raise HotspotError("only stop-and-search records: searches never score, so nothing to fit")
+    return incidents, crs, n_searches
+
+
 class HotspotModel:
     """Harm- and recency-weighted hot-spot cells.
 
@@ -106,6 +139,17 @@ class HotspotModel:
         Cell shape.
     origin : tuple of float, optional
         Grid anchor ``(x, y)`` [m, working CRS]; default the CRS origin.
+    ranker : {"blend", "auto", "weighted", "harm", "learned"}
+        How cells are ranked (see :mod:`patrol_planner.hotspots.ranking`): ``weighted`` the harm- and
+        recency-weighted sum above; ``harm`` all prior victim harm in the cell; ``learned`` the
+        :class:`~patrol_planner.hotspots.learned.LearnedRanker`; ``blend`` (default) learned, weighted
+        and past harm in equal shares; ``auto`` whichever of
+        :data:`~patrol_planner.hotspots.ranking.AUTO_CANDIDATES` captured most harm on the force's own
+        last ``auto_folds`` months (ties to the simplest). ``learned`` and ``blend`` need 4 months of
+        data before the as-of (else ``weighted`` is used, and the ranking's reason says so); rankings
+        other than ``weighted`` need a square grid anchored at the CRS origin.
+    auto_folds : int
+        Months the ``auto`` choice tests on [months], >= 1.
 
     Attributes
     ----------
@@ -117,8 +161,20 @@ class HotspotModel:
         Resolved harm table.
     n_records_ : int
         Records used.
+    n_searches_set_aside_ : int
+        Stop-and-search records in the table, never scored (police activity, not harm).
     data_start_, data_end_ : pandas.Timestamp
         Earliest ``occurred_from`` and latest ``occurred_to``.
+    profile_sources_ : dict of str to int
+        Records that shape :meth:`hour_of_week_profile`, counted by ``source_kind``: only records whose
+        time of day is known and is the time of the event (:data:`EVENT_TIME_KINDS`); intelligence
+        reports never count (their time is when they were reported). Empty for police.uk months.
+    ranking_ : dict
+        After :meth:`score`: the ranking used at that as-of, ``{"method", "reason", "choice"}`` (the
+        automatic choice's per-candidate merits and months tested, or None).
+    profile_is_flat_ : bool
+        True when no record has an event time, so every profile is flat (all ones) and downstream
+        makes no time variants.
     """
 
     def __init__(
@@ -133,6 +189,8 @@ class HotspotModel:
         smoothing: float = 0.1,
         grid: str = "square",
         origin: tuple[float, float] | None = None,
+        ranker: str = "blend",
+        auto_folds: int = 3,
     ) -> None:
         self.cell_size_m = cell_size_m
         self.half_life_days = half_life_days
@@ -143,10 +201,12 @@ class HotspotModel:
         self.smoothing = smoothing
         self.grid = grid
         self.origin = origin
+        self.ranker = ranker
+        self.auto_folds = auto_folds
 
     # -- scikit-learn style parameter access ------------------------------------------------------
     _PARAMS = ("cell_size_m", "half_life_days", "harm", "asb_weight", "enforcement_weight", "volume_weight",
-               "smoothing", "grid", "origin")
+               "smoothing", "grid", "origin", "ranker", "auto_folds")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters, as given."""
@@ -169,6 +229,12 @@ class HotspotModel:
             v = getattr(self, name)
             if not isinstance(v, int | float) or np.isnan(v) or v <= 0:
                 raise HotspotError(f"{name} must be a positive number of days (or inf), got {v!r}")
+        from patrol_planner.hotspots.ranking import RANKERS
+
+        if self.ranker not in RANKERS:
+            raise HotspotError(f"ranker must be one of {list(RANKERS)}, got {self.ranker!r}")
+        if not isinstance(self.auto_folds, int | np.integer) or self.auto_folds < 1:
+            raise HotspotError(f"auto_folds must be a whole number of months >= 1, got {self.auto_folds!r}")
         for name in ("asb_weight", "enforcement_weight", "volume_weight", "smoothing"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
@@ -188,21 +254,10 @@ class HotspotModel:
             ``self``, fitted.
         """
         self._check_params()
-        if not isinstance(incidents, pd.DataFrame):
-            raise HotspotError(f"incidents must be a DataFrame (the canonical table), not {type(incidents).__name__}")
-        missing = [c for c in _NEEDED if c not in incidents.columns]
-        if missing:
-            raise HotspotError(f"incident table lacks columns {missing}; read files with patrol_planner.incidents")
-        crs = incidents.attrs.get("crs")
-        if not crs:
-            raise HotspotError("incident table has no attrs['crs']; read it with patrol_planner.incidents")
-        crs = check_projected(crs)
-        if len(incidents) == 0:
-            raise HotspotError("no incidents to fit: the table is empty (empty area or all rows quarantined)")
+        incidents, crs, n_searches = _checked_table(incidents)
         origin = (0.0, 0.0) if self.origin is None else (float(self.origin[0]), float(self.origin[1]))
         grid = Grid(cell_size_m=self.cell_size_m, kind=self.grid, crs=crs, origin=origin)
         harm = resolve_harm(self.harm)
-
         cat = pd.Categorical(incidents["category"].astype(object), categories=list(POLICE_UK_CATEGORIES))
         bad = incidents["category"][np.asarray(cat.codes) < 0].dropna().unique()
         if len(bad) or incidents["category"].isna().any():
@@ -225,8 +280,11 @@ class HotspotModel:
         base = record_weights(codes, harm, asb_weight=float(self.asb_weight),
                               enforcement_weight=float(self.enforcement_weight),
                               volume_weight=float(self.volume_weight)) * conf
-        tk = incidents["time_known"].to_numpy(bool)
-        hour_of_week = np.where(tk, pd.DatetimeIndex(t0).day_of_week * 24 + pd.DatetimeIndex(t0).hour, -1)
+        kind = incidents["source_kind"].astype(object).to_numpy(object)
+        # Only the time of the event itself shapes when patrols pay off: a crime's occurrence or a call's
+        # time. An intelligence report's time is when someone reported, not when anything happens there.
+        event_timed = incidents["time_known"].to_numpy(bool) & np.isin(kind, EVENT_TIME_KINDS)
+        hour_of_week = np.where(event_timed, pd.DatetimeIndex(t0).day_of_week * 24 + pd.DatetimeIndex(t0).hour, -1)
         # deterministic record order whatever the input order, so float sums are bit-identical; a hash of
         # the (unique) id is a fast, order-free tie-breaker
         id_hash = pd.util.hash_array(incidents["incident_id"].astype(object).to_numpy())
@@ -240,7 +298,7 @@ class HotspotModel:
                 "t0_d": d0[order],
                 "t1_d": d1[order],
                 "base": base[order],
-                "intel": (incidents["source_kind"].to_numpy(object) == "intelligence")[order],
+                "intel": (kind == "intelligence")[order],
                 "disseminate": incidents["disseminate"].to_numpy(bool)[order],
                 "incident_id": incidents["incident_id"].astype(object).to_numpy()[order],
                 "how": np.asarray(hour_of_week, np.int64)[order],
@@ -250,9 +308,14 @@ class HotspotModel:
         self.grid_ = grid
         self.harm_ = harm
         self.n_records_ = int(len(incidents))
+        self.n_searches_set_aside_ = n_searches
         self.data_start_ = pd.Timestamp(t0.min())
         self.data_end_ = pd.Timestamp(t1.max())
+        src, cnt = np.unique(kind[event_timed].astype(str), return_counts=True)
+        self.profile_sources_ = {str(k): int(c) for k, c in zip(src, cnt, strict=True)}
+        self.profile_is_flat_ = not bool(event_timed.any())
         self._last_as_of: pd.Timestamp | None = None
+        self._rankings: dict[pd.Timestamp, Any] = {}
         return self
 
     def _check_fitted(self) -> None:
@@ -291,13 +354,36 @@ class HotspotModel:
             ``cell_id, ix, iy, x_m, y_m`` (centre [m, working CRS]), ``lon, lat`` [deg], ``score``
             [decayed harm-days], ``rank``, ``n_incidents``, ``area_m2``, ``score_own`` (the cell's own
             records) and ``score_neighbours`` (the smoothing term), ``score_<category>`` and
-            ``score_age_<band>`` (each summing to ``score_own``), ``n_intelligence``,
+            ``score_age_<band>`` (each summing to ``score_own``), ``police_generated_score`` (the drugs and
+            weapons part of ``score_own``) and ``police_generated_share`` (its share of ``score_own``
+            [-]), ``n_intelligence``,
             ``n_restricted_intelligence`` and ``top_incident_ids`` (ids of the largest contributions among
             records that may be shown; never restricted intelligence). ``attrs`` hold ``crs``, ``as_of``,
-            ``cell_size_m``, ``grid``, ``origin`` and the model parameters.
+            ``cell_size_m``, ``grid``, ``origin``, the model parameters and ``profile_sources`` /
+            ``profile_is_flat`` (what shapes the hour-of-week profile, see ``profile_sources_``).
         """
+        from patrol_planner.hotspots.ranking import rerank
+
         self._check_fitted()
         as_of = _as_timestamp(as_of, "as-of")
+        cells = self._score_weighted(as_of)
+        parts = ("score_own", "score_neighbours", "police_generated_score", *CATEGORY_COLUMNS, *AGE_COLUMNS)
+        cells, ranking = rerank(self, cells, as_of, parts)
+        cells.attrs["ranking"] = ranking
+        self.ranking_ = ranking
+        self._last_as_of = as_of
+        return cells
+
+    def weighted_totals(self, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """Packed keys (sorted) and weighted scores (own + smoothing) of the non-empty cells at ``as_of``."""
+        rr, w, _ = self._contributions(as_of)
+        keys, inv = np.unique(rr["key"].to_numpy(), return_inverse=True)
+        own = np.bincount(inv, weights=w, minlength=len(keys))
+        first = np.unique(inv, return_index=True)[1]
+        nb = self._neighbour_mean(keys, rr["ix"].to_numpy()[first], rr["iy"].to_numpy()[first], own)
+        return keys, own + float(self.smoothing) * nb
+
+    def _score_weighted(self, as_of: pd.Timestamp) -> pd.DataFrame:
         rr, w, age = self._contributions(as_of)
         keys, inv = np.unique(rr["key"].to_numpy(), return_inverse=True)
         n = len(keys)
@@ -357,6 +443,10 @@ class HotspotModel:
             cells[col] = by_cat[:, j]
         for j, col in enumerate(AGE_COLUMNS):
             cells[col] = by_age[:, j]
+        pg = [category_column(c) for c in POLICE_UK_CATEGORIES if c in POLICE_GENERATED_CATEGORIES]
+        cells["police_generated_score"] = cells[pg].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cells["police_generated_share"] = np.where(own > 0, cells["police_generated_score"] / own, 0.0)
         cells["n_intelligence"] = n_intel
         cells["n_restricted_intelligence"] = n_restr
         cells["top_incident_ids"] = top_ids
@@ -365,7 +455,6 @@ class HotspotModel:
         cells["rank"] = np.arange(1, n + 1)
         cells = cells.reset_index(drop=True)
         cells.attrs.update(self._attrs(as_of))
-        self._last_as_of = as_of
         return cells
 
     def _attrs(self, as_of: pd.Timestamp) -> dict[str, Any]:
@@ -378,6 +467,8 @@ class HotspotModel:
             "grid": self.grid,
             "origin": self.grid_.origin,
             "params": params,
+            "profile_sources": dict(self.profile_sources_),
+            "profile_is_flat": self.profile_is_flat_,
         }
 
     def _neighbour_mean(self, keys: np.ndarray, ix: np.ndarray, iy: np.ndarray, own: np.ndarray) -> np.ndarray:
@@ -410,7 +501,8 @@ class HotspotModel:
         -------
         dict
             ``cell_id, as_of, score, score_own, score_neighbours, n_incidents, by_category`` [harm-days],
-            ``by_age_band`` [harm-days], ``top_incidents`` (list of ``{incident_id, category,
+            ``by_age_band`` [harm-days], ``police_generated_share`` (share of ``score_own`` from
+            police-generated records: drugs, weapons [-]), ``top_incidents`` (list of ``{incident_id, category,
             contribution}``; never restricted intelligence), ``n_intelligence`` and
             ``n_restricted_intelligence`` (counted, never identified).
         """
@@ -452,7 +544,7 @@ class HotspotModel:
         ids = rr["incident_id"].to_numpy()[sel]
         shown = np.flatnonzero(~restricted)
         order = shown[np.lexsort((ids[shown].astype(str), -ws[shown]))][:n_top]
-        return {
+        out = {
             "cell_id": cell_id,
             "as_of": as_of.isoformat(),
             "score": own + nb,
@@ -461,6 +553,8 @@ class HotspotModel:
             "n_incidents": int(sel.sum()),
             "by_category": by_cat,
             "by_age_band": by_age,
+            "police_generated_share": (sum(v for c, v in by_cat.items() if c in POLICE_GENERATED_CATEGORIES) / own
+                                       if own > 0 else 0.0),
             "top_incidents": [
                 {"incident_id": str(ids[i]), "category": POLICE_UK_CATEGORIES[cats[i]], "contribution": float(ws[i])}
                 for i in order
@@ -468,6 +562,9 @@ class HotspotModel:
             "n_intelligence": int(intel.sum()),
             "n_restricted_intelligence": int(restricted.sum()),
         }
+        from patrol_planner.hotspots.ranking import explain_ranking
+
+        return explain_ranking(self, out, int(nk[0]), as_of)
 
     # -- time of day --------------------------------------------------------------------------------
     def hour_of_week_profile(
@@ -475,10 +572,12 @@ class HotspotModel:
     ) -> np.ndarray:
         """Relative risk by hour of the week (Monday 00:00 = column 0) for each cell [-], mean 1 per row.
 
-        Records with a known time of day (``time_known``) before ``as_of`` count. A cell's profile pools
-        its 3x3 (or hex ring) neighbourhood and shrinks towards the whole area's profile with
-        ``min_records`` pseudo-records, so sparse cells get the area's shape; with no timed records at
-        all (police.uk months) every row is flat (all ones).
+        Only records with an event time count (see ``profile_sources_``: a known time of day from a
+        source whose time is the event's, never an intelligence report's ``reported_at``), and only those
+        before ``as_of``. A cell's profile pools its 3x3 (or hex ring) neighbourhood and shrinks towards
+        the whole area's profile with ``min_records`` pseudo-records, so sparse cells get the area's
+        shape; with no timed events at all (police.uk months, intelligence only) every row is flat (all
+        ones).
         """
         self._check_fitted()
         if as_of is None:

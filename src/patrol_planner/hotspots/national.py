@@ -1,0 +1,218 @@
+"""Backtests across forces: each force's rolling backtest as one independent task, on Dask distributed.
+
+``backtest_forces(paths)`` finds the forces in police.uk archives and folders (``forces_in``), runs
+:func:`patrol_planner.hotspots.backtest.backtest` once per force and gathers a national table (force x
+budget: the model, the best baseline, their ratio, folds won and the perfect-foresight ceiling). Each
+task ingests only its own force's files, so a worker never holds more than one force's table and no
+national table is ever built in one process. Results are identical to a plain loop over the forces
+(:func:`backtest_force` is the task; ``scheduler=None, workers=0`` runs that loop in this process).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from patrol_planner.errors import HotspotError, InputFileError
+from patrol_planner.hotspots.backtest import DEFAULT_BUDGETS, backtest, model_margin
+
+#: Columns of the national table, in order.
+NATIONAL_COLUMNS: tuple[str, ...] = (
+    "force", "budget", "model", "best_baseline", "best_baseline_harm", "ratio", "folds_won", "n_folds",
+    "ceiling", "n_records", "seconds",
+)
+
+
+def find_forces(paths: Sequence[str | Path]) -> dict[str, list[str]]:
+    """Force slug -> the sources holding its street files, from archives, folders and CSV files."""
+    from patrol_planner.incidents import forces_in
+
+    found = forces_in([str(p) for p in paths])
+    if not found:
+        raise InputFileError(
+            "no police.uk street files (YYYY-MM-<force>-street.csv) found in "
+            + ", ".join(str(p) for p in paths)
+        )
+    return found
+
+
+def backtest_force(force: str, sources: Sequence[str], *, folds: int = 6,
+                   budgets: Sequence[float] = DEFAULT_BUDGETS,
+                   model_params: Mapping[str, Any] | None = None,
+                   variants: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """One force's rolling backtest (the task of :func:`backtest_forces`): ingest its files, run it.
+
+    Returns
+    -------
+    dict
+        ``force``, ``results`` (the :func:`~patrol_planner.hotspots.backtest.backtest` frame),
+        ``margin`` (:func:`~patrol_planner.hotspots.backtest.model_margin`), ``meta`` (the results'
+        attrs), ``n_records``, ``seconds`` (wall time of the task [s]), ``pid`` (the process that ran
+        it) and ``peak_rss_mb`` (that process's peak resident memory so far [MiB]).
+    """
+    t0 = time.perf_counter()
+    from patrol_planner.incidents import ingest
+
+    incidents = ingest(list(sources), force=force).incidents
+    res = backtest(incidents, folds=folds, budgets=budgets, model_params=model_params, variants=variants)
+    return {"force": force, "results": res, "margin": model_margin(res), "meta": dict(res.attrs),
+            "n_records": len(incidents), "seconds": time.perf_counter() - t0, "pid": os.getpid(),
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far [MiB] (Linux/macOS; NaN elsewhere)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024.0 if sys.platform != "darwin" else peak / 2**20
+
+
+@dataclass(frozen=True)
+class NationalBacktest:
+    """Per-force backtests and the national table.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per force and budget, columns :data:`NATIONAL_COLUMNS` (``ratio`` = model / best
+        baseline mean harm captured [-]; ``ceiling`` = perfect-foresight harm captured [-]).
+    results : dict of str to pandas.DataFrame
+        Each force's full backtest frame.
+    tasks : list of dict
+        Per force: ``force, n_records, seconds, pid, peak_rss_mb`` (which process ran it, its peak memory).
+    meta : dict
+        Run settings: scheduler, workers, folds, budgets, model parameters, wall time [s].
+    """
+
+    table: pd.DataFrame
+    results: dict[str, pd.DataFrame]
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready object: ``table`` (records) and ``meta``."""
+        return {"table": self.table.replace({np.nan: None}).to_dict("records"), "tasks": self.tasks,
+                "meta": self.meta}
+
+
+def national_table(outs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The force x budget table from :func:`backtest_force` outputs (sorted by force, budget)."""
+    rows = []
+    for o in outs:
+        for r in o["margin"].to_dict("records"):
+            rows.append({**r, "force": o["force"], "n_records": o["n_records"], "seconds": o["seconds"]})
+    return pd.DataFrame(rows, columns=list(NATIONAL_COLUMNS)).sort_values(["force", "budget"]).reset_index(drop=True)
+
+
+def backtest_forces(
+    paths: Sequence[str | Path],
+    *,
+    folds: int = 6,
+    budgets: Sequence[float] = DEFAULT_BUDGETS,
+    model_params: Mapping[str, Any] | None = None,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> NationalBacktest:
+    """Each force's rolling backtest as an independent Dask task, gathered into a national table.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        police.uk ZIP archives, folders and street CSV files (any mix, any number of forces).
+    folds, budgets, model_params, variants
+        As :func:`patrol_planner.hotspots.backtest.backtest`.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``); default a LocalCluster on this machine.
+    workers : int
+        LocalCluster worker processes (one thread each, so one force per worker at a time); ``0`` runs a
+        plain loop in this process (no Dask).
+    on_done : callable, optional
+        Called with each force's :func:`backtest_force` output as it finishes (progress).
+    """
+    jobs = {f: (f, src) for f, src in find_forces(paths).items()}
+    return backtest_jobs(jobs, folds=folds, budgets=budgets, model_params=model_params, variants=variants,
+                         scheduler=scheduler, workers=workers, on_done=on_done)
+
+
+def backtest_jobs(
+    jobs: Mapping[str, tuple[str, Sequence[str]]],
+    *,
+    folds: int = 6,
+    budgets: Sequence[float] = DEFAULT_BUDGETS,
+    model_params: Mapping[str, Any] | None = None,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> NationalBacktest:
+    """Like :func:`backtest_forces` for explicit jobs ``{label: (force slug, sources)}``: the table's
+    ``force`` column holds the label (e.g. two years of one force as ``essex-2018`` and ``essex-2025``)."""
+    t0 = time.perf_counter()
+    kw = {"folds": folds, "budgets": tuple(budgets), "model_params": dict(model_params or {}),
+          "variants": {k: dict(v) for k, v in (variants or {}).items()}}
+    outs: list[dict[str, Any]] = []
+    if scheduler is None and workers == 0:
+        for label, (f, src) in jobs.items():
+            outs.append({**backtest_force(f, src, **kw), "force": label})
+            if on_done:
+                on_done(outs[-1])
+        how = "loop"
+    else:
+        outs = _run_dask(jobs, kw, scheduler=scheduler, workers=workers, on_done=on_done)
+        how = scheduler or f"LocalCluster({workers} workers x 1 thread)"
+    outs.sort(key=lambda o: o["force"])
+    return NationalBacktest(
+        table=national_table(outs),
+        results={o["force"]: o["results"] for o in outs},
+        tasks=[{k: o[k] for k in ("force", "n_records", "seconds", "pid", "peak_rss_mb")} for o in outs],
+        meta={"scheduler": how, "folds": folds, "budgets": list(budgets), "forces": list(jobs),
+              "model_params": outs[0]["meta"].get("model_params") if outs else {},
+              "model_rankings": {o["force"]: o["meta"].get("model_rankings") for o in outs},
+              "wall_s": time.perf_counter() - t0},
+    )
+
+
+def _labelled(label: str, force: str, sources: Sequence[str], **kw: Any) -> dict[str, Any]:
+    return {**backtest_force(force, sources, **kw), "force": label}
+
+
+def _run_dask(jobs: Mapping[str, tuple[str, Sequence[str]]], kw: Mapping[str, Any], *, scheduler: str | None,
+              workers: int, on_done: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    if scheduler is None and workers < 1:
+        raise HotspotError(f"workers must be >= 1 for a LocalCluster (0 = plain loop), got {workers}")
+    cluster = None
+    if scheduler is None:
+        # processes, one thread each: one force's table per worker process, and no GIL contention
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+    try:
+        with Client(cluster if cluster is not None else scheduler, timeout="30s") as client:
+            futs = [client.submit(_labelled, label, f, list(src), pure=False, key=f"backtest-{label}", **kw)
+                    for label, (f, src) in jobs.items()]
+            outs = []
+            for fut in as_completed(futs):
+                o = fut.result()
+                outs.append(o)
+                if on_done:
+                    on_done(o)
+            return outs
+    except OSError as exc:
+        raise HotspotError(f"cannot reach the Dask scheduler {scheduler or '(local)'}: {exc}") from None
+    finally:
+        if cluster is not None:
+            cluster.close()
