@@ -11,8 +11,6 @@ grouped some other way.
 from __future__ import annotations
 
 import csv
-import json
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -26,6 +24,7 @@ from pandas.api.types import union_categoricals
 from patrol_planner.dosage.pings import FileRead, empty_pings, split_bad
 from patrol_planner.errors import MappingError
 from patrol_planner.geo import to_lonlat
+from patrol_planner.incidents.mappings import read_mapping_file
 
 
 @dataclass(frozen=True)
@@ -107,15 +106,7 @@ def load_ping_mapping(spec: str | Path | PingMapping) -> PingMapping:
     if p.suffix.lower() not in (".toml", ".json"):
         raise MappingError(f"unknown ping mapping {s!r}: use one of {sorted(BUILTIN_PING_MAPPINGS)} or a "
                            ".toml/.json file")
-    if not p.is_file():
-        raise MappingError(f"ping mapping file {s} not found")
-    try:
-        raw = p.read_bytes()
-        data = tomllib.loads(raw.decode("utf-8")) if p.suffix.lower() == ".toml" else json.loads(raw)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise MappingError(f"ping mapping file {p.name} cannot be parsed: {exc}") from None
-    if not isinstance(data, dict):
-        raise MappingError(f"ping mapping file {p.name} must hold one table/object")
+    data = read_mapping_file(p, what="ping mapping file")
     return PingMapping.from_dict(data, name=str(data.get("name", p.stem)))
 
 

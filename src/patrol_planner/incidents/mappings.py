@@ -231,16 +231,22 @@ def load_mapping(spec: str | Path | GenericMapping) -> GenericMapping:
         raise MappingError(
             f"unknown mapping {s!r}: use one of {sorted(BUILTIN_MAPPINGS)} or a .toml/.json mapping file"
         )
+    data = read_mapping_file(p, what="mapping file")
+    return GenericMapping.from_dict(data, name=str(data.get("name", p.stem)))
+
+
+def read_mapping_file(p: Path, *, what: str) -> dict[str, Any]:
+    """The one table of a ``.toml`` or ``.json`` mapping file; :class:`MappingError` naming ``what`` if not."""
     if not p.is_file():
-        raise MappingError(f"mapping file {s} not found")
+        raise MappingError(f"{what} {p} not found")
     try:
         raw = p.read_bytes()
         data = tomllib.loads(raw.decode("utf-8")) if p.suffix.lower() == ".toml" else json.loads(raw)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise MappingError(f"mapping file {p.name} cannot be parsed: {exc}") from None
+        raise MappingError(f"{what} {p.name} cannot be parsed: {exc}") from None
     if not isinstance(data, dict):
-        raise MappingError(f"mapping file {p.name} must hold one table/object")
-    return GenericMapping.from_dict(data, name=str(data.get("name", p.stem)))
+        raise MappingError(f"{what} {p.name} must hold one table/object")
+    return data
 
 
 def detect_builtin(header: list[str]) -> GenericMapping | None:
