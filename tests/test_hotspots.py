@@ -31,7 +31,8 @@ from patrol_planner.hotspots import (
 )
 from patrol_planner.hotspots.backtest import StudyArea, evaluate_ranking, make_folds
 from patrol_planner.hotspots.harm import target_harm_weights
-from patrol_planner.hotspots.model import AGE_COLUMNS, CATEGORY_COLUMNS, mean_decay
+from patrol_planner.hotspots.model import AGE_COLUMNS, CATEGORY_COLUMNS
+from patrol_planner.hotspots.recency import mean_decay
 from patrol_planner.incidents import ingest
 from patrol_planner.incidents.schema import COLUMNS, DTYPES, POLICE_UK_CATEGORIES
 

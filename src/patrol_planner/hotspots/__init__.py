@@ -10,7 +10,8 @@ from patrol_planner.hotspots.backtest import backtest
 from patrol_planner.hotspots.export import cell_polygons_lonlat, cells_to_geojson
 from patrol_planner.hotspots.grid import Grid
 from patrol_planner.hotspots.harm import CCHI, ONS_CSS, HarmWeights, resolve_harm
-from patrol_planner.hotspots.model import HotspotModel, select_hotspots
+from patrol_planner.hotspots.model import HotspotModel
+from patrol_planner.hotspots.select import select_hotspots
 
 __all__ = [
     "CCHI",
