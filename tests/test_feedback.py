@@ -278,3 +278,21 @@ def test_simulation_is_deterministic_and_checks_its_arguments() -> None:
         simulate_patrol_feedback(guard="ignore")
     with pytest.raises(HotspotError, match="record_weights"):
         simulate_patrol_feedback(record_weights=(1.0, -1.0))
+
+
+def test_fit_takes_discovery_weights_as_sample_weight(leic):
+    """HotspotModel.fit(sample_weight=...) scales each record's contribution: doubling every police-generated
+    record's weight doubles the police-generated part of every score; a weight per row is required."""
+    from patrol_planner.errors import HotspotError
+
+    inc = leic
+    pg = is_police_generated(inc["category"])
+    as_of = inc["occurred_to"].max()
+    base = HotspotModel(enforcement_weight=1.0, ranker="weighted").fit(inc).score(as_of).set_index("cell_id")
+    w = np.where(pg, 2.0, 1.0)
+    doubled = HotspotModel(enforcement_weight=1.0, ranker="weighted").fit(inc, sample_weight=w).score(as_of)
+    doubled = doubled.set_index("cell_id").reindex(base.index)
+    assert np.allclose(doubled["police_generated_score"], 2 * base["police_generated_score"], rtol=1e-9)
+    assert (base["police_generated_score"] > 0).any()
+    with pytest.raises(HotspotError, match="sample_weight"):
+        HotspotModel().fit(inc, sample_weight=np.ones(3))

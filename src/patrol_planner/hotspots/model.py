@@ -222,13 +222,17 @@ class HotspotModel:
             if not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
                 raise HotspotError(f"{name} must be a finite number >= 0, got {v!r}")
 
-    def fit(self, incidents: pd.DataFrame) -> HotspotModel:
+    def fit(self, incidents: pd.DataFrame, sample_weight: Any = None) -> HotspotModel:
         """Validate ``incidents`` (the canonical table) and learn the per-record weights and cells.
 
         Parameters
         ----------
         incidents : pandas.DataFrame
             Canonical incident table (:mod:`patrol_planner.incidents.schema`), ``attrs["crs"]`` projected.
+        sample_weight : array-like, optional
+            One finite weight >= 0 per row of ``incidents``, multiplying that record's harm weight [-]; e.g.
+            :func:`patrol_planner.hotspots.feedback.discovery_weights` from dosage, so police-generated records
+            found where patrols were count for what a constant presence would have found (Ensign et al.).
 
         Returns
         -------
@@ -236,7 +240,12 @@ class HotspotModel:
             ``self``, fitted.
         """
         self._check_params()
-        incidents, crs, n_searches = _checked_table(incidents)
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=float)
+            if sw.shape != (len(incidents),) or not (np.isfinite(sw).all() and (sw >= 0).all()):
+                raise HotspotError(f"sample_weight needs one finite weight >= 0 per incident ({len(incidents)})")
+        incidents, crs, n_searches = _checked_table(incidents if sample_weight is None
+                                                    else incidents.assign(_sample_weight=sw))
         origin = (0.0, 0.0) if self.origin is None else (float(self.origin[0]), float(self.origin[1]))
         grid = Grid(cell_size_m=self.cell_size_m, kind=self.grid, crs=crs, origin=origin)
         harm = resolve_harm(self.harm)
@@ -262,6 +271,8 @@ class HotspotModel:
         base = record_weights(codes, harm, asb_weight=float(self.asb_weight),
                               enforcement_weight=float(self.enforcement_weight),
                               volume_weight=float(self.volume_weight)) * conf
+        if "_sample_weight" in incidents.columns:
+            base = base * incidents["_sample_weight"].to_numpy(float)
         kind = incidents["source_kind"].astype(object).to_numpy(object)
         # Only the time of the event itself shapes when patrols pay off: a crime's occurrence or a call's
         # time. An intelligence report's time is when someone reported, not when anything happens there.
