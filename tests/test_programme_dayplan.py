@@ -127,3 +127,26 @@ def test_dosage_recovers_the_planned_minutes_from_tracks_walked_along_the_plan(d
     assert (others["minutes_present"] == 0).all()
     js = json.loads(res.stdout.strip().splitlines()[-1])
     assert js["control_days_with_presence"] == 1
+
+
+def test_small_hours_window_uses_the_shift_that_began_the_evening_before(rutland_programme, tmp_path):
+    """A 02:00-05:00 window of programme day D lies on D+1's calendar date; the night shift that began on D
+    at 22:00 covers it, and every stop falls inside it."""
+    import shutil
+
+    folder, _ = rutland_programme
+    copy = tmp_path / "small-hours"
+    shutil.copytree(folder, copy)
+    rec = json.loads((copy / "programme.json").read_text())
+    rec["design"]["patrol_window"] = {"start": "02:00", "end": "05:00"}
+    (copy / "programme.json").write_text(json.dumps(rec))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["plan", str(SCENARIO), "--programme", str(copy), "--date", DAY,
+                                   "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    w0, w1 = read_programme(copy).window(date.fromisoformat(DAY))
+    assert (w0.day, w0.hour, w1.hour) == (4, 2, 5)
+    plan = json.loads((out / "plan.json").read_text())
+    stops = [s for u in plan["units"] for s in u["stops"]]
+    assert stops
+    assert all(w0 <= datetime.fromisoformat(s["arrive"]) and datetime.fromisoformat(s["depart"]) <= w1 for s in stops)

@@ -76,6 +76,21 @@ def clip_to_window(units: tuple[ad.UnitShift, ...], window: tuple[datetime, date
     return tuple(out)
 
 
+def _units_covering(s: Scenario, r: Any, window: tuple[datetime, datetime],
+                    stations: pd.DataFrame) -> tuple[ad.UnitShift, ...]:
+    """Each unit's shift that overlaps the window: the one starting on the window's date, or, for a window in
+    the small hours (02:00-05:00), the one that started the evening before."""
+    from datetime import timedelta
+
+    today = ad.units_on_duty(s.units, window[0].date(), r.tz, stations)
+    before = ad.units_on_duty(s.units, window[0].date() - timedelta(days=1), r.tz, stations)
+
+    def overlap(u: ad.UnitShift) -> float:
+        return (min(u.shift_end, window[1]) - max(u.shift_start, window[0])).total_seconds()
+
+    return tuple(a if overlap(a) >= overlap(b) else b for a, b in zip(today, before, strict=True))
+
+
 def point_inside(spot_lonlat: BaseGeometry, net: Any, crs: str) -> tuple[float, float, bool]:
     """A network node inside the spot nearest its centre ``(x_m, y_m, inside)`` [m, ``crs``].
 
@@ -157,8 +172,7 @@ def plan_programme_day(s: Scenario, programme: Programme | str | Path, day: date
         raise ProgrammeError(f"{prog.folder}: programme.json does not record its working CRS (design.crs)")
     window = prog.window(day)
     nets = st.build_networks(r.osm, [u.mode for u in s.units], crs=crs, cache_dir=cache_dir)
-    units = ad.units_on_duty(s.units, window[0].date(), r.tz, nw.police_stations(r.osm))
-    units = clip_to_window(units, window)
+    units = clip_to_window(_units_covering(s, r, window, nw.police_stations(r.osm)), window)
     clock = ad.Clock.for_units(units)
     main_mode = max(nets, key=lambda m: sum(u.mode == m for u in units))
     sites = sites_from_spots(prog, [t["spot_id"] for t in tasking["treated"]], nets[main_mode], crs,
