@@ -20,16 +20,16 @@ import numpy as np
 import pandas as pd
 
 from patrol_planner.errors import HotspotError, NotFittedError
-from patrol_planner.geo import check_projected, to_lonlat
+from patrol_planner.geo import to_lonlat
 from patrol_planner.hotspots.grid import Grid, pack
 from patrol_planner.hotspots.harm import (
     POLICE_GENERATED_CATEGORIES,
-    STOP_AND_SEARCH,
     HarmWeights,
     record_weights,
     resolve_harm,
 )
 from patrol_planner.hotspots.recency import mean_decay
+from patrol_planner.hotspots.validate import checked_arrays, checked_table, checked_weights
 from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
 _NS_PER_DAY = 86_400e9
@@ -43,8 +43,6 @@ AGE_BANDS: tuple[tuple[str, float, float], ...] = (
 #: Source kinds whose ``time_known`` timestamp is the time of the event (a crime's occurrence, a call's
 #: time). ``intelligence`` is absent: its time is ``reported_at``, when the report was made.
 EVENT_TIME_KINDS: tuple[str, ...] = ("police_uk_street", "police_uk_api", "generic")
-_NEEDED = ("incident_id", "source_kind", "category", "occurred_from", "occurred_to", "time_known", "x_m",
-           "y_m", "confidence", "disseminate")
 N_TOP_INCIDENTS = 3
 
 
@@ -68,30 +66,6 @@ def _as_timestamp(value: Any, what: str) -> pd.Timestamp:
         # incident times are local wall-clock without zone; compare like with like
         ts = ts.tz_localize(None)
     return ts
-
-
-def _checked_table(incidents: Any) -> tuple[pd.DataFrame, str, int]:
-    """The canonical table without stop-and-search rows, its projected CRS and how many searches it held."""
-    if not isinstance(incidents, pd.DataFrame):
-        raise HotspotError(f"incidents must be a DataFrame (the canonical table), not {type(incidents).__name__}")
-    missing = [c for c in _NEEDED if c not in incidents.columns]
-    if missing:
-        raise HotspotError(f"incident table lacks columns {missing}; read files with patrol_planner.incidents")
-    crs = incidents.attrs.get("crs")
-    if not crs:
-        raise HotspotError("incident table has no attrs['crs']; read it with patrol_planner.incidents")
-    crs = check_projected(crs)
-    if len(incidents) == 0:
-        raise HotspotError("no incidents to fit: the table is empty (empty area or all rows quarantined)")
-    # A search says where police looked, not where harm happened: searches never score (see
-    # docs/hotspots.md, "Police-generated records"); they are counted and set aside.
-    search = (incidents["category"].astype(object) == STOP_AND_SEARCH).to_numpy(bool)
-    n_searches = int(search.sum())
-    if n_searches:
-        incidents = incidents[~search]
-        if len(incidents) == 0:
-            raise HotspotError("only stop-and-search records: searches never score, so nothing to fit")
-    return incidents, crs, n_searches
 
 
 class HotspotModel:
@@ -241,11 +215,8 @@ class HotspotModel:
         """
         self._check_params()
         if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=float)
-            if sw.shape != (len(incidents),) or not (np.isfinite(sw).all() and (sw >= 0).all()):
-                raise HotspotError(f"sample_weight needs one finite weight >= 0 per incident ({len(incidents)})")
-        incidents, crs, n_searches = _checked_table(incidents if sample_weight is None
-                                                    else incidents.assign(_sample_weight=sw))
+            incidents = incidents.assign(_sample_weight=checked_weights(sample_weight, len(incidents)))
+        incidents, crs, n_searches = checked_table(incidents)
         origin = (0.0, 0.0) if self.origin is None else (float(self.origin[0]), float(self.origin[1]))
         grid = Grid(cell_size_m=self.cell_size_m, kind=self.grid, crs=crs, origin=origin)
         harm = resolve_harm(self.harm)
@@ -253,17 +224,7 @@ class HotspotModel:
         bad = incidents["category"][np.asarray(cat.codes) < 0].dropna().unique()
         if len(bad) or incidents["category"].isna().any():
             raise HotspotError(f"unknown or missing categories {list(bad)[:5]}: map them to the police.uk types")
-        x = incidents["x_m"].to_numpy(float)
-        y = incidents["y_m"].to_numpy(float)
-        if not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise HotspotError("some incidents have no coordinates (x_m/y_m); quarantine them before scoring")
-        t0 = pd.to_datetime(incidents["occurred_from"]).to_numpy("datetime64[ns]")
-        t1 = pd.to_datetime(incidents["occurred_to"]).to_numpy("datetime64[ns]")
-        if np.isnat(t0).any() or np.isnat(t1).any():
-            raise HotspotError("some incidents have no occurred_from/occurred_to time")
-        conf = incidents["confidence"].to_numpy(float)
-        if not (np.isfinite(conf) & (conf > 0) & (conf <= 1)).all():
-            raise HotspotError("confidence must be in (0, 1] for every record")
+        x, y, t0, t1, conf = checked_arrays(incidents)
         codes = np.asarray(cat.codes, np.int64)
         ix, iy = grid.index(x, y)
         d0 = t0.astype(np.int64) / _NS_PER_DAY
