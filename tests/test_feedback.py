@@ -41,8 +41,8 @@ def leic() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def scored(leic: pd.DataFrame) -> tuple[HotspotModel, pd.DataFrame]:
-    """The default model fitted on Leicestershire and scored at the end of the data."""
-    m = HotspotModel().fit(leic)
+    """The weighted score (whose breakdowns the share splits) on Leicestershire, at the end of the data."""
+    m = HotspotModel(ranker="weighted").fit(leic)
     return m, m.score(leic["occurred_to"].max())
 
 
@@ -161,7 +161,8 @@ def test_police_generated_share_equals_fitting_without_them(scored, leic: pd.Dat
     assert out["cell_id"].tolist() == cells["cell_id"].tolist()
     assert out["police_generated_share"].between(0, 1).all()
     assert out["score_police_generated"].sum() > 0
-    without = HotspotModel().fit(leic[~is_police_generated(leic["category"])]).score(leic["occurred_to"].max())
+    kept = leic[~is_police_generated(leic["category"])]
+    without = HotspotModel(ranker="weighted").fit(kept).score(leic["occurred_to"].max())
     lost = out.set_index("cell_id")["score"] - without.set_index("cell_id")["score"]
     both = lost.dropna().index
     np.testing.assert_allclose(lost[both].to_numpy(),
@@ -242,7 +243,8 @@ def model_record_weights(police_category: str, **params: float) -> tuple[float, 
             {**base, "incident_id": "p", "category": police_category, "x_m": 460050.0}]
     df = pd.DataFrame(rows)[list(COLUMNS)].astype(DTYPES)
     df.attrs["crs"] = "EPSG:27700"
-    cells = HotspotModel(half_life_days=float("inf"), smoothing=0.0, **params).fit(df).score("2022-07-02")
+    model = HotspotModel(half_life_days=float("inf"), smoothing=0.0, ranker="weighted", **params)
+    cells = model.fit(df).score("2022-07-02")
     v, p = cells.sort_values("x_m")["score_own"]
     return float(v), float(p)
 

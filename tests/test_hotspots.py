@@ -199,12 +199,12 @@ def test_weights_and_parameters_act_as_documented() -> None:
          "occurred_to": pd.Timestamp("2021-08-01")},
     ])
     s = HotspotModel(asb_weight=0.0, enforcement_weight=0.0, volume_weight=0.0, smoothing=0.0,
-                     half_life_days=30.0).fit(t).score("2022-08-01").set_index("ix")["score"]
+                     half_life_days=30.0, ranker="weighted").fit(t).score("2022-08-01").set_index("ix")["score"]
     assert s[10] > s[20] > 0
     assert s.get(30, 0.0) == 0.0 and s.get(40, 0.0) == 0.0
     assert s[10] > 100 * s[50]  # a year-old robbery at a 30-day half-life is nearly forgotten
     s2 = HotspotModel(asb_weight=3.0, enforcement_weight=1.0, smoothing=0.0, half_life_days=math.inf,
-                      volume_weight=0.0).fit(t).score("2022-08-01").set_index("ix")["score"]
+                      volume_weight=0.0, ranker="weighted").fit(t).score("2022-08-01").set_index("ix")["score"]
     assert s2[30] == pytest.approx(3.0) and s2[40] == pytest.approx(CCHI["Drugs"])
     assert s2[10] == pytest.approx(s2[50])  # no decay
 

@@ -105,13 +105,13 @@ def test_captured_counts_by_hand() -> None:
 def test_auto_choice_uses_only_earlier_months_and_is_recorded(six_months: pd.DataFrame) -> None:
     """The automatic choice picks its ranking on the months before the as-of (never the as-of's month),
     records the choice with the scores, and the same data give the same choice and ranking; with too
-    little history it falls back to the weighted ranking and says why."""
+    little history it falls back to the shrunk ranking and says why."""
     m = HotspotModel(ranker="auto").fit(six_months)
     cells = m.score("2022-08-01")
     info = cells.attrs["ranking"]
-    assert info["method"] in ("harm", "weighted", "learned", "blend")
+    assert info["method"] in ("harm", "shrunk", "weighted", "learned", "blend")
     assert info["choice"]["folds"] and max(info["choice"]["folds"]) < "2022-08"
-    assert set(info["choice"]["merit"]) == {"harm", "weighted", "learned", "blend"}
+    assert set(info["choice"]["merit"]) == {"harm", "shrunk", "weighted", "learned", "blend"}
     assert info["method"] == info["choice"]["chosen"] and m.ranking_ == info
     # the breakdown still sums to the score, whatever the ranking
     parts = cells.filter(like="score_age_").sum(axis=1)
@@ -124,10 +124,11 @@ def test_auto_choice_uses_only_earlier_months_and_is_recorded(six_months: pd.Dat
     assert c2.attrs["ranking"]["method"] == info["method"]
     pd.testing.assert_series_equal(cells["cell_id"].head(50), c2["cell_id"].head(50))
     short = HotspotModel(ranker="auto").fit(six_months).score("2022-05-01").attrs["ranking"]
-    assert short["method"] == "weighted" and "default" in short["reason"]
+    assert short["method"] == "shrunk" and "default" in short["reason"]
     # the default ranking (blend) says why it fell back when there is too little history to learn from
     fallback = HotspotModel().fit(six_months).score("2022-05-01").attrs["ranking"]
-    assert fallback["method"] == "weighted" and "blend needs more months" in fallback["reason"]
+    assert fallback["method"] == "shrunk" and "blend needs more months" in fallback["reason"]
+    assert fallback["shrunk"]["prior_crimes"] > 0
 
 
 @pytest.mark.slow

@@ -34,8 +34,8 @@ def hotspots(
     harm: str = typer.Option("cchi", "--harm", help="Harm table: cchi or ons_css."),
     grid: str = typer.Option("square", "--grid", help="Cell shape: square or hex."),
     group: bool = typer.Option(False, "--group/--no-group", help="Group touching cells into hotspot areas."),
-    ranker: str = typer.Option("blend", "--ranker", help="blend (learned + weighted + past harm), auto "
-                               "(chosen on the force's own recent months), weighted, harm or learned."),
+    ranker: str = typer.Option("blend", "--ranker", help="blend (learned + weighted + past + shrunk harm), "
+                               "auto (chosen on the force's own recent months), weighted, harm, shrunk or learned."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
 ) -> None:
     """Score cells at --as-of and write the top ones, with their breakdown, as GeoJSON."""

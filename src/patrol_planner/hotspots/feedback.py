@@ -202,6 +202,12 @@ def police_generated_share(cells: pd.DataFrame) -> pd.DataFrame:
     for c in ("score", "score_own", "score_neighbours", "ix", "iy"):
         if c not in cells.columns:
             raise HotspotError(f"police_generated_share needs the table from HotspotModel.score (no {c!r})")
+    method = (cells.attrs.get("ranking") or {}).get("method", "weighted")
+    if method != "weighted":
+        # another ranking rescales each cell's parts by its own factor, so the neighbour term can no longer
+        # be split from the neighbours' parts; the per-cell column police_generated_share still holds
+        raise HotspotError(f"police_generated_share splits the weighted score; this table is ranked by "
+                           f"{method!r}: score with ranker='weighted', or read its police_generated_share column")
     cols = [category_column(c) for c in sorted(POLICE_GENERATED_CATEGORIES) if category_column(c) in cells.columns]
     own_pg = cells[cols].sum(axis=1).to_numpy(float) if cols else np.zeros(len(cells))
     own = cells["score_own"].to_numpy(float)

@@ -95,15 +95,17 @@ class HotspotModel:
         Cell shape.
     origin : tuple of float, optional
         Grid anchor ``(x, y)`` [m, working CRS]; default the CRS origin.
-    ranker : {"blend", "auto", "weighted", "harm", "learned"}
+    ranker : {"blend", "auto", "weighted", "harm", "shrunk", "learned"}
         How cells are ranked (see :mod:`patrol_planner.hotspots.ranking`): ``weighted`` the harm- and
-        recency-weighted sum above; ``harm`` all prior victim harm in the cell; ``learned`` the
-        :class:`~patrol_planner.hotspots.learned.LearnedRanker`; ``blend`` (default) learned, weighted
-        and past harm in equal shares; ``auto`` whichever of
+        recency-weighted sum above; ``harm`` all prior victim harm in the cell; ``shrunk`` that harm
+        with each cell's harm per crime shrunk towards the force's mean
+        (:mod:`~patrol_planner.hotspots.shrunk`); ``learned`` the
+        :class:`~patrol_planner.hotspots.learned.LearnedRanker`; ``blend`` (default) learned, weighted,
+        past and shrunk harm in equal shares; ``auto`` whichever of
         :data:`~patrol_planner.hotspots.ranking.AUTO_CANDIDATES` captured most harm on the force's own
         last ``auto_folds`` months (ties to the simplest). ``learned`` and ``blend`` need 4 months of
-        data before the as-of (else ``weighted`` is used, and the ranking's reason says so); rankings
-        other than ``weighted`` need a square grid anchored at the CRS origin.
+        data before the as-of (else ``shrunk`` is used, with intelligence added, and the ranking's reason
+        says so); rankings other than ``weighted`` need a square grid anchored at the CRS origin.
     auto_folds : int
         Months the ``auto`` choice tests on [months], >= 1.
 

@@ -10,8 +10,14 @@ score's proportions. Candidates (simplest first):
 * ``weighted``: the model's own weighted score;
 * ``learned``: :class:`~patrol_planner.hotspots.learned.LearnedRanker` (police records only; needs
   :data:`~patrol_planner.hotspots.learned.MIN_TRAIN_MONTHS` training months);
-* ``blend``: the learned prediction, the weighted score and past harm in equal shares (each rescaled to
-  the learned prediction's total) [harm-days/month].
+* ``shrunk``: past harm with each cell's harm per crime shrunk towards the force's mean
+  (:mod:`~patrol_planner.hotspots.shrunk`), plus the neighbours' share as for the weighted score;
+* ``blend``: the learned prediction, the weighted score, past harm and shrunk harm in equal shares (each
+  rescaled to the learned prediction's total) [harm-days/month].
+
+With too few months to learn from (:data:`~patrol_planner.hotspots.learned.MIN_TRAIN_MONTHS`), ``learned``
+and ``blend`` use ``shrunk`` instead, with the intelligence part of the weighted score added when the
+records hold intelligence (so intelligence-only cells keep a score, as under ``blend``).
 
 ``auto`` runs :func:`~patrol_planner.hotspots.choice.choose_ranking` over :data:`AUTO_CANDIDATES` on the
 months before the as-of; with no month to test on it uses :data:`AUTO_DEFAULT`.
@@ -31,17 +37,21 @@ from patrol_planner.hotspots.evaluation import DEFAULT_BUDGETS, STUDY_CELL_M
 from patrol_planner.hotspots.features import CellHistory
 from patrol_planner.hotspots.grid import pack, unpack
 from patrol_planner.hotspots.learned import LearnedRanker
+from patrol_planner.hotspots.shrunk import ShrunkHarm, shrunk_harm
 from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
 # The model is passed in, never imported: it imports this module, and stages below it must not import it
 # back. ``HotspotModel`` below is that fitted model (typed Any to keep the import one way).
 HotspotModel = Any
 
-RANKERS: tuple[str, ...] = ("auto", "weighted", "harm", "learned", "blend")
+RANKERS: tuple[str, ...] = ("auto", "weighted", "harm", "shrunk", "learned", "blend")
 #: Candidates of the automatic choice, simplest first (ties go to the earlier one).
-AUTO_CANDIDATES: tuple[str, ...] = ("harm", "weighted", "learned", "blend")
+AUTO_CANDIDATES: tuple[str, ...] = ("harm", "shrunk", "weighted", "learned", "blend")
 #: The ranking used when the automatic choice has no earlier month to test on.
-AUTO_DEFAULT = "weighted"
+AUTO_DEFAULT = "shrunk"
+#: What ``learned`` and ``blend`` use with too few months to learn from: measured on 15 two-fold
+#: short-history backtests (docs/hotspots.md), it beat the weighted score at every budget.
+SHORT_HISTORY = "shrunk"
 _NEEDS_LEARNING = ("learned", "blend")
 _NS_PER_DAY = 86_400e9
 
@@ -56,9 +66,13 @@ class _State:
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     score: np.ndarray = field(default_factory=lambda: np.zeros(0))
     learned: LearnedRanker | None = None
+    shrunk: ShrunkHarm | None = None
 
     def info(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.method, "reason": self.reason, "choice": self.choice}
+        if self.shrunk is not None:
+            out["shrunk"] = {"prior_crimes": round(self.shrunk.prior_crimes, 3),
+                             "mean_harm_per_crime": round(self.shrunk.mean_harm_per_crime, 3)}
         if self.learned is not None:
             out["learned"] = {"params": self.learned.get_params(), "train_months": self.learned.train_months_,
                               "n_train_rows": self.learned.n_train_rows_}
@@ -88,6 +102,7 @@ class _Candidates:
     def __init__(self, model: HotspotModel, hist: CellHistory) -> None:
         self.model, self.hist = model, hist
         self.learners: dict[pd.Timestamp, LearnedRanker] = {}
+        self.shrunks: dict[pd.Timestamp, ShrunkHarm] = {}
 
     def available(self, name: str, as_of: pd.Timestamp) -> bool:
         return name not in _NEEDS_LEARNING or LearnedRanker.can_train(self.hist, as_of)
@@ -98,20 +113,30 @@ class _Candidates:
             self.learners[month] = LearnedRanker(cell_size_m=float(self.model.cell_size_m)).fit(self.hist, month)
         return self.learners[month]
 
+    def shrunk(self, as_of: pd.Timestamp) -> ShrunkHarm:
+        month = pd.Timestamp(as_of).to_period("M").to_timestamp()
+        if month not in self.shrunks:  # like training, it reads whole months before the as-of's
+            self.shrunks[month] = shrunk_harm(self.hist, month, float(self.model.smoothing))
+        return self.shrunks[month]
+
     def __call__(self, name: str, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
         if name == "weighted":
             return self.model.weighted_totals(as_of)
         if name == "harm":
             m = self.hist.n_before(as_of)
             return self.hist.keys, self.hist.harm[:, :m].sum(axis=1).astype(float)
+        if name == "shrunk":
+            sh = self.shrunk(as_of)
+            return sh.keys, sh.score
         pred = self.learner(as_of).predict(as_of, drivers=False)
         lk, ls = pred["key"].to_numpy(), pred["score"].to_numpy(float)
         if name == "learned":
             return lk, ls
-        # learned, weighted and past harm in equal shares, in the learned ranker's unit [harm-days/month]:
-        # past harm orders the very top (the few busiest cells, where long counts are most reliable and
-        # the trees' leaves are coarsest) better than either of the others alone
-        parts = [(lk, ls), self.model.weighted_totals(as_of), self("harm", as_of)]
+        # four rankings in equal shares, in the learned ranker's unit [harm-days/month]: past harm orders
+        # the very top (the busiest cells, where the trees' leaves are coarsest), shrunk harm the long tail
+        # (cells with one or two crimes), the learned prediction the middle; the weighted score carries
+        # intelligence and anti-social behaviour
+        parts = [(lk, ls), self.model.weighted_totals(as_of), self("harm", as_of), self("shrunk", as_of)]
         keys = np.union1d(lk, parts[1][0])
         total = sum(_on(keys, k, v) * (ls.sum() / max(v.sum(), 1e-12)) for k, v in parts) / len(parts)
         return keys, total
@@ -162,13 +187,32 @@ def _ranked(model: HotspotModel, as_of: pd.Timestamp, method: str) -> _State:
         reason = "set by the ranker parameter"
     if not cands.available(method, as_of):
         reason = (f"{method} needs more months to learn from than the data have before "
-                  f"{as_of:%Y-%m-%d}: the weighted ranking instead")
-        method = "weighted"
+                  f"{as_of:%Y-%m-%d}: the {SHORT_HISTORY} ranking instead")
+        keys, score = _with_intelligence(model, as_of, *cands(SHORT_HISTORY, as_of))
+        return _State(SHORT_HISTORY, reason, choice, keys=keys, score=score, shrunk=cands.shrunk(as_of))
     if method == "weighted":
         return _State("weighted", reason, choice)
     keys, score = cands(method, as_of)
     learned = cands.learner(as_of) if method in _NEEDS_LEARNING else None
-    return _State(method, reason, choice, keys=keys, score=score, learned=learned)
+    shrunk = cands.shrunk(as_of) if method in ("shrunk", "blend") else None
+    return _State(method, reason, choice, keys=keys, score=score, learned=learned, shrunk=shrunk)
+
+
+def _with_intelligence(model: HotspotModel, as_of: pd.Timestamp, keys: np.ndarray,
+                       score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``score`` plus the intelligence part of the weighted score, rescaled by the ratio of ``score``'s
+    total to the weighted score's police part (so intelligence weighs against police records as it does
+    in the weighted score). Unchanged when no intelligence is in the records."""
+    rr, w, _ = model._contributions(as_of)
+    intel = rr["intel"].to_numpy(bool)
+    if not intel.any():
+        return keys, score
+    police_total = float(w[~intel].sum())
+    scale = float(score.sum()) / police_total if police_total > 0 else 1.0
+    ik, inv = np.unique(rr["key"].to_numpy()[intel], return_inverse=True)
+    iv = np.bincount(inv, weights=w[intel], minlength=len(ik)) * scale
+    out = np.union1d(keys, ik)
+    return out, _on(out, keys, score) + _on(out, ik, iv)
 
 
 def rerank(model: HotspotModel, cells: pd.DataFrame, as_of: pd.Timestamp,

@@ -108,7 +108,7 @@ class HotspotConfig(_Model):
     volume_weight: float | None = Field(default=None, ge=0)
     smoothing: float | None = Field(default=None, ge=0)
     grid: Literal["square", "hex"] | None = None
-    ranker: Literal["blend", "auto", "weighted", "harm", "learned"] | None = None  # docs/hotspots.md, "Rankings"
+    ranker: Literal["blend", "auto", "weighted", "harm", "shrunk", "learned"] | None = None  # docs/hotspots.md
     auto_folds: int | None = Field(default=None, ge=1, le=12)  # months the "auto" ranker judges on
     weights: dict[str, float] = Field(default_factory=dict)  # per-category overrides
     top: int = Field(default=20, ge=1, le=500)
