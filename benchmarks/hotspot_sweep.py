@@ -2,10 +2,13 @@
 alternative ideas for the ranking against the same yardstick.
 
 Usage: python benchmarks/hotspot_sweep.py [DATA_DIR] [--quick] [--ideas] | --national [--workers=N]
+       [--rankers=auto,harm,...] [--check-years]
 
-``--national`` compares the rankings (``auto`` and each fixed ``ranker``, ``blend`` the default) on every force-year
-in ../shared, each force-year's backtest (6 folds) one task on a Dask LocalCluster (the machinery of
-``patrol-planner backtest --by-force``), and prints model / best baseline per force-year and budget.
+``--national`` compares the rankings (default ``auto`` and each fixed ``ranker``, ``blend`` the default;
+``--rankers=a,b,...``: the first runs as the model, the rest as variants) on every force-year in
+../shared (``--check-years`` adds Essex 2024 and 2018-19, which took no part in choosing the default),
+each force-year's backtest (6 folds) one task on a Dask LocalCluster (the machinery of ``patrol-planner
+backtest --by-force``), and prints model / best baseline per force-year and budget.
 
 Sweep: for every parameter combination the model is fitted once on the whole table and scored at each
 fold's as-of (``score`` only counts records with ``occurred_from < as_of``, so this equals fitting per
@@ -281,6 +284,11 @@ NATIONAL_SETS: dict[str, tuple[str, list[Path]]] = {
     **{f"{z.name.removesuffix('-2025.zip')}-2025": (z.name.removesuffix("-2025.zip"), [z])
        for z in sorted((RAW / "policeuk-2025-eastern").glob("*.zip"))},
 }
+#: Force-years kept out of the choice of the default (``--check-years``): checks, not targets.
+CHECK_YEARS: dict[str, tuple[str, list[Path]]] = {
+    "essex-2024 (check)": ("essex", [RAW / "policeuk-essex-2024"]),
+    "essex-2018-19 (check)": ("essex", [RAW / "policeuk-essex-2018-19"]),
+}
 #: The rankings compared by ``--national`` besides the automatic choice (run as the ``model`` method).
 RANKERS = {"harm": {"ranker": "harm"}, "weighted": {"ranker": "weighted"}, "learned": {"ranker": "learned"},
            "blend": {"ranker": "blend"}}
@@ -293,17 +301,20 @@ def national(argv: list[str]) -> dict:
     from patrol_planner.hotspots.national import backtest_jobs
 
     workers = int(next((a.split("=")[1] for a in argv if a.startswith("--workers=")), "2"))
-    jobs = {k: (f, [str(p) for p in src]) for k, (f, src) in NATIONAL_SETS.items() if all(p.exists() for p in src)}
+    names = next((a.split("=")[1].split(",") for a in argv if a.startswith("--rankers=")), ["auto", *RANKERS])
+    variants = {n: {"ranker": n} for n in names[1:]}
+    sets = {**NATIONAL_SETS, **(CHECK_YEARS if "--check-years" in argv else {})}
+    jobs = {k: (f, [str(p) for p in src]) for k, (f, src) in sets.items() if all(p.exists() for p in src)}
     t0 = time.perf_counter()
-    nat = backtest_jobs(jobs, folds=6, model_params={"ranker": "auto"}, variants=RANKERS, workers=workers,
+    nat = backtest_jobs(jobs, folds=6, model_params={"ranker": names[0]}, variants=variants, workers=workers,
                         on_done=lambda o: print(f"{o['force']}: {o['seconds']:.0f} s", flush=True))
     rows = []
     for label, res in nat.results.items():
-        for m in ["model", *(f"model_{v}" for v in RANKERS)]:
+        for m in ["model", *(f"model_{v}" for v in variants)]:
             sub = res[(res.method == m) | ~res.method.str.startswith("model")].copy()
             sub.loc[sub.method == m, "method"] = "model"
             for r in model_margin(sub).itertuples():
-                rows.append({"data": label, "ranking": "auto" if m == "model" else m.removeprefix("model_"),
+                rows.append({"data": label, "ranking": names[0] if m == "model" else m.removeprefix("model_"),
                              "budget": r.budget, "ratio": r.ratio, "folds_won": r.folds_won, "n_folds": r.n_folds,
                              "model": r.model, "best_baseline": r.best_baseline, "ceiling": r.ceiling})
     out = pd.DataFrame(rows)
@@ -315,7 +326,7 @@ def national(argv: list[str]) -> dict:
     print("\nforce-years with ratio < 1.00 (of", out.data.nunique(), "):")
     print((out.assign(lose=out.ratio < 1.0).groupby(["ranking", "budget"]).lose.sum().unstack()).to_string())
     chosen = {k: [r["method"] for r in v] for k, v in nat.meta["model_rankings"].items()}
-    print("\nauto choice per fold:", chosen)
+    print(f"\n{names[0]} per fold:", chosen)
     summary = {"benchmark": "hotspot_sweep --national", "wall_s": round(time.perf_counter() - t0, 1),
                "ratios": {f"{r.data}|{r.ranking}|{r.budget:g}": round(r.ratio, 4) for r in out.itertuples()},
                "auto_choices": chosen}
