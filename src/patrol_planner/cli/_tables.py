@@ -29,10 +29,17 @@ def print_backtest_table(res: pd.DataFrame, console: Console | None = None) -> N
                       f"{r['pai']:.1f}")
         con.print(t)
     t = Table(title="model vs best baseline (harm captured)")
-    for c in ("budget", "model", "best baseline", "ratio", "folds won"):
+    for c in ("budget", "model", "best baseline", "ratio", "95% interval", "folds won"):
         t.add_column(c, justify="right")
     for _, r in model_margin(res).iterrows():
         t.add_row(f"{100 * r['budget']:g}%", f"{100 * r['model']:.1f}%",
                   Text(f"{r['best_baseline']} {100 * r['best_baseline_harm']:.1f}%"), f"{r['ratio']:.3f}",
-                  f"{r['folds_won']}/{r['n_folds']}")
+                  ratio_interval_text(r), f"{r['folds_won']}/{r['n_folds']}")
+    t.caption = ("95% interval: paired t on the folds' log ratios; folds are consecutive months (too narrow) and "
+                 "the best baseline is chosen after the fact (favours it).")
     con.print(t)
+
+
+def ratio_interval_text(r: pd.Series) -> str:
+    """``lo-hi`` of a margin row's ratio interval, or ``-`` with fewer than two folds."""
+    return "-" if pd.isna(r["ratio_lo"]) else f"{r['ratio_lo']:.3f}-{r['ratio_hi']:.3f}"

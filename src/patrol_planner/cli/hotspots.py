@@ -137,14 +137,17 @@ def _backtest_one(files: list[Path], *, budgets: list[float], folds: int, as_jso
 def _margin_table(margin, title: str, *, force: bool = False):  # noqa: ANN001, ANN202
     from rich.table import Table
 
-    t = Table(title=title)
-    cols = ("force", "budget", "model", "best baseline", "ratio", "folds won", "ceiling")
+    from patrol_planner.cli._tables import ratio_interval_text
+
+    t = Table(title=title, caption="95% interval: paired t on the folds' log ratios; folds are consecutive "
+              "months (too narrow) and the best baseline is chosen after the fact (favours it).")
+    cols = ("force", "budget", "model", "best baseline", "ratio", "95% interval", "folds won", "ceiling")
     for c in cols if force else cols[1:]:
         t.add_column(c, justify="left" if c == "force" else "right")
     for _, r in margin.iterrows():
         row = [f"{100 * r['budget']:g}%", f"{100 * r['model']:.1f}%",
                f"{r['best_baseline']} {100 * r['best_baseline_harm']:.1f}%", f"{r['ratio']:.3f}",
-               f"{r['folds_won']}/{r['n_folds']}", f"{100 * r['ceiling']:.1f}%"]
+               ratio_interval_text(r), f"{r['folds_won']}/{r['n_folds']}", f"{100 * r['ceiling']:.1f}%"]
         t.add_row(*([r["force"], *row] if force else row))
     return t
 

@@ -296,7 +296,14 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 def model_margin(results: pd.DataFrame) -> pd.DataFrame:
     """Per budget: the model's mean harm captured, the best baseline's, the ratio, folds won, and the
     perfect-foresight ceiling (``ceiling``: mean harm captured by the best cells of the target month itself,
-    at the model's cell size)."""
+    at the model's cell size).
+
+    ``ratio_lo`` / ``ratio_hi``: a 95% interval for the model / best-baseline ratio from the folds' paired
+    log ratios (mean +- Student t x standard error, exponentiated; NaN with fewer than 2 folds). It says
+    how far fold-to-fold noise alone could move the ratio. Caveats: folds are consecutive months and not
+    independent, so it is too narrow; and the best baseline is picked after seeing the same folds, which
+    favours the baseline.
+    """
     area = results[results["selection"] == "area"]
     out = []
     for b, g in area.groupby("budget"):
@@ -309,5 +316,18 @@ def model_margin(results: pd.DataFrame) -> pd.DataFrame:
             "ratio": piv["model"].mean() / base[best_name].mean(),
             "folds_won": int((piv["model"] > base.max(axis=1)).sum()), "n_folds": len(piv),
             "ceiling": piv[CEILING].mean() if CEILING in piv.columns else np.nan,
+            **_ratio_interval(piv["model"].to_numpy(float), base[best_name].to_numpy(float)),
         })
     return pd.DataFrame(out)
+
+
+def _ratio_interval(model: np.ndarray, base: np.ndarray, level: float = 0.95) -> dict[str, float]:
+    """Paired t interval on per-fold log ratios, exponentiated (see :func:`model_margin`)."""
+    from scipy import stats
+
+    ok = (model > 0) & (base > 0)
+    d = np.log(model[ok] / base[ok])
+    if len(d) < 2:
+        return {"ratio_lo": np.nan, "ratio_hi": np.nan}
+    half = stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return {"ratio_lo": float(np.exp(d.mean() - half)), "ratio_hi": float(np.exp(d.mean() + half))}

@@ -26,8 +26,8 @@ from patrol_planner.hotspots.backtest import DEFAULT_BUDGETS, backtest, model_ma
 
 #: Columns of the national table, in order.
 NATIONAL_COLUMNS: tuple[str, ...] = (
-    "force", "budget", "model", "best_baseline", "best_baseline_harm", "ratio", "folds_won", "n_folds",
-    "ceiling", "n_records", "seconds",
+    "force", "budget", "model", "best_baseline", "best_baseline_harm", "ratio", "ratio_lo", "ratio_hi",
+    "folds_won", "n_folds", "ceiling", "n_records", "seconds",
 )
 
 
