@@ -58,8 +58,8 @@ def main(argv: list[str]) -> dict:
     bt_s = time.perf_counter() - t
     print(f"backtest, {res.fold.nunique()} folds x {res.method.nunique()} methods: {bt_s:.1f} s (target < 60 s)")
     print(model_margin(res).to_string(index=False))
-    out = {"rows": len(inc), "cells": len(cells), "score_explain_s": round(score_s, 3), "default_blend_s": round(default_blend_s, 2),
-           "backtest_s": round(bt_s, 2), "ingest_s": round(ingest_s, 2)}
+    out = {"rows": len(inc), "cells": len(cells), "score_explain_s": round(score_s, 3),
+           "default_blend_s": round(default_blend_s, 2), "backtest_s": round(bt_s, 2), "ingest_s": round(ingest_s, 2)}
     print(json.dumps(out))
     return out
 
