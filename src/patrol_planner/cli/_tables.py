@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,4 +43,4 @@ def print_backtest_table(res: pd.DataFrame, console: Console | None = None) -> N
 
 def ratio_interval_text(r: pd.Series) -> str:
     """``lo-hi`` of a margin row's ratio interval, or ``-`` with fewer than two folds."""
-    return "-" if pd.isna(r["ratio_lo"]) else f"{r['ratio_lo']:.3f}-{r['ratio_hi']:.3f}"
+    return "-" if math.isnan(float(r["ratio_lo"])) else f"{r['ratio_lo']:.3f}-{r['ratio_hi']:.3f}"
