@@ -339,6 +339,14 @@ class HotspotModel:
         nb = self._neighbour_mean(keys, rr["ix"].to_numpy()[first], rr["iy"].to_numpy()[first], own)
         return keys, own + float(self.smoothing) * nb
 
+    def intelligence_totals(self, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, float]:
+        """Packed keys and own weighted scores of the intelligence records at ``as_of``, and the police
+        records' weighted total [harm-days] (the scale other rankings rescale intelligence by)."""
+        rr, w, _ = self._contributions(as_of)
+        intel = rr["intel"].to_numpy(bool)
+        keys, inv = np.unique(rr["key"].to_numpy()[intel], return_inverse=True)
+        return keys, np.bincount(inv, weights=w[intel], minlength=len(keys)), float(w[~intel].sum())
+
     def _score_weighted(self, as_of: pd.Timestamp) -> pd.DataFrame:
         rr, w, age = self._contributions(as_of)
         keys, inv = np.unique(rr["key"].to_numpy(), return_inverse=True)

@@ -203,16 +203,12 @@ def _with_intelligence(model: HotspotModel, as_of: pd.Timestamp, keys: np.ndarra
     """``score`` plus the intelligence part of the weighted score, rescaled by the ratio of ``score``'s
     total to the weighted score's police part (so intelligence weighs against police records as it does
     in the weighted score). Unchanged when no intelligence is in the records."""
-    rr, w, _ = model._contributions(as_of)
-    intel = rr["intel"].to_numpy(bool)
-    if not intel.any():
+    ik, iv, police_total = model.intelligence_totals(as_of)
+    if len(ik) == 0:
         return keys, score
-    police_total = float(w[~intel].sum())
     scale = float(score.sum()) / police_total if police_total > 0 else 1.0
-    ik, inv = np.unique(rr["key"].to_numpy()[intel], return_inverse=True)
-    iv = np.bincount(inv, weights=w[intel], minlength=len(ik)) * scale
     out = np.union1d(keys, ik)
-    return out, _on(out, keys, score) + _on(out, ik, iv)
+    return out, _on(out, keys, score) + _on(out, ik, iv * scale)
 
 
 def rerank(model: HotspotModel, cells: pd.DataFrame, as_of: pd.Timestamp,
