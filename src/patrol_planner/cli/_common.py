@@ -39,3 +39,16 @@ def user_errors(func: F) -> F:
 def print_json(obj: Any) -> None:
     """Print one JSON object on stdout (sorted keys, one line)."""
     sys.stdout.write(json.dumps(obj, sort_keys=True, default=str) + "\n")
+
+
+#: Width of tables written to a file or a pipe [characters]: a scheduled job's log is read later in an
+#: editor, where Rich's fallback of 80 columns would cut the backtest tables' names and intervals.
+LOG_WIDTH = 140
+
+
+def table_console() -> Any:
+    """A Rich console for tables: the terminal's width, or :data:`LOG_WIDTH` when not a terminal."""
+    from rich.console import Console
+
+    con = Console()
+    return con if con.is_terminal else Console(width=LOG_WIDTH)

@@ -13,13 +13,13 @@ if TYPE_CHECKING:
 def print_backtest_table(res: pd.DataFrame, console: Console | None = None) -> None:
     """Print a backtest result (``hotspots.backtest.backtest`` output): per budget the methods' mean harm
     captured, hit rate and PAI over the folds, then the model against the best baseline."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from patrol_planner.cli._common import table_console
     from patrol_planner.hotspots.backtest import model_margin, summarise
 
-    con = console or Console()
+    con = console or table_console()
     months = ", ".join(sorted(str(f) for f in res["fold"].unique()))
     for b, g in summarise(res).groupby("budget"):
         t = Table(title=f"budget {100 * b:g}% of the study area: mean over folds {months}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from patrol_planner.cli._common import print_json, user_errors
+from patrol_planner.cli._common import print_json, table_console, user_errors
 
 
 def _load(files: list[Path]):  # noqa: ANN202
@@ -112,7 +112,6 @@ def backtest(
 
 
 def _backtest_one(files: list[Path], *, budgets: list[float], folds: int, as_json: bool) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from patrol_planner.hotspots.backtest import CEILING, model_margin, summarise
@@ -124,7 +123,7 @@ def _backtest_one(files: list[Path], *, budgets: list[float], folds: int, as_jso
         print_json({"results": res.to_dict("records"), "summary": summarise(res).to_dict("records"),
                     "margin": margin.to_dict("records"), "meta": res.attrs})
         return
-    con = Console()
+    con = table_console()
     summ = summarise(res)
     for b, g in summ.groupby("budget"):
         months = ", ".join(sorted(res.fold.unique()))
@@ -187,7 +186,7 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
     if as_json:
         print_json({**nat.to_json(), "written": written})
         return
-    Console().print(_margin_table(nat.table, "model vs best baseline by force (harm captured, mean over folds)",
+    table_console().print(_margin_table(nat.table, "model vs best baseline by force (harm captured, mean over folds)",
                                   force=True))
     for w in written:
         typer.echo(f"wrote {w}")
