@@ -290,8 +290,8 @@ CHECK_YEARS: dict[str, tuple[str, list[Path]]] = {
     "essex-2018-19 (check)": ("essex", [RAW / "policeuk-essex-2018-19"]),
 }
 #: The rankings compared by ``--national`` besides the automatic choice (run as the ``model`` method).
-RANKERS = {"harm": {"ranker": "harm"}, "weighted": {"ranker": "weighted"}, "learned": {"ranker": "learned"},
-           "blend": {"ranker": "blend"}}
+RANKERS = {"harm": {"ranker": "harm"}, "shrunk": {"ranker": "shrunk"}, "weighted": {"ranker": "weighted"},
+           "learned": {"ranker": "learned"}, "blend": {"ranker": "blend"}}
 
 
 def national(argv: list[str]) -> dict:
