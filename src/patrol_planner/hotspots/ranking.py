@@ -49,8 +49,8 @@ RANKERS: tuple[str, ...] = ("auto", "weighted", "harm", "shrunk", "learned", "bl
 AUTO_CANDIDATES: tuple[str, ...] = ("harm", "shrunk", "weighted", "learned", "blend")
 #: The ranking used when the automatic choice has no earlier month to test on.
 AUTO_DEFAULT = "shrunk"
-#: What ``learned`` and ``blend`` use with too few months to learn from: measured on 15 two-fold
-#: short-history backtests (docs/hotspots.md), it beat the weighted score at every budget.
+#: What ``learned`` and ``blend`` use with too few months to learn from: on 15 short-history windows (1-2
+#: training months; ``benchmarks/short_history.py``) it beat the weighted score on average at every budget.
 SHORT_HISTORY = "shrunk"
 _NEEDS_LEARNING = ("learned", "blend")
 _NS_PER_DAY = 86_400e9
