@@ -88,3 +88,25 @@ def test_cli_backtest_by_force_writes_table_chart(two_forces: dict[str, Path], t
     saved = json.loads((out / "national.json").read_text())
     assert saved["provenance"]["inputs"][0]["file"] == "west-2022.zip"
     assert (out / "national.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_bad_scheduler_address_is_one_line_error(two_forces: dict[str, Path]) -> None:
+    """A scheduler address Dask cannot parse is refused in one line, with a non-zero exit, before any work."""
+    from patrol_planner.cli import app
+
+    res = CliRunner().invoke(app, ["backtest", str(two_forces["west"]), "--by-force", "--scheduler", "none"])
+    assert res.exit_code != 0
+    assert "is not a Dask scheduler address" in res.output and "Traceback" not in res.output
+
+
+def test_cli_says_when_fewer_folds_than_asked(two_forces: dict[str, Path]) -> None:
+    """Two months of data hold one fold: asking for three prints the table and says so in plain words."""
+    from patrol_planner.cli import app
+
+    res = CliRunner().invoke(app, ["backtest", str(two_forces["west"]), "--by-force", "--folds", "3",
+                                   "--workers", "0"])
+    assert res.exit_code == 0, res.output
+    assert "note: west: 1 fold of the 3 asked" in res.output
+    res = CliRunner().invoke(app, ["backtest", str(two_forces["west"]), "--folds", "1", "--workers", "0"])
+    assert res.exit_code == 0, res.output
+    assert "fold of the" not in res.output

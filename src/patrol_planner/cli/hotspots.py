@@ -135,6 +135,8 @@ def _backtest_one(files: list[Path], *, budgets: list[float], folds: int, as_jso
             t.add_row(name, f"{100 * r['harm_captured']:.1f}%", f"{100 * r['hit_rate']:.1f}%", f"{r['pai']:.1f}")
         con.print(t)
     con.print(_margin_table(margin, "model vs best baseline (harm captured)"))
+    if res.fold.nunique() < folds:
+        con.print(_few_folds_note("the data", int(res.fold.nunique()), folds))
     top = res[(res.selection == "top") & (res.method == "model")].groupby("budget").harm_captured.mean()
     for n, v in top.items():
         con.print(f"model top {n:g} cells capture {100 * v:.1f}% of next month's harm (mean over folds)")
@@ -172,7 +174,7 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
     n = len(find_forces(files))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=con, disable=as_json) as bar:
-        task = bar.add_task(f"backtests of {n} forces", total=n)
+        task = bar.add_task(f"backtests of {n} force{'' if n == 1 else 's'}", total=n)
 
         def done(o: dict) -> None:
             m = o["margin"]
@@ -188,8 +190,17 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
         return
     table_console().print(_margin_table(nat.table, "model vs best baseline by force (harm captured, mean over folds)",
                                   force=True))
+    n_folds = nat.table.groupby("force")["n_folds"].max()
+    for force, k in n_folds[n_folds < folds].items():
+        typer.echo(_few_folds_note(str(force), int(k), folds))
     for w in written:
         typer.echo(f"wrote {w}")
+
+
+def _few_folds_note(what: str, n: int, asked: int) -> str:
+    """The plain-words warning when the data held fewer months than the folds asked for."""
+    why = "no interval, and one month's noise decides the ratios" if n < 2 else "wider noise than the table suggests"
+    return f"note: {what}: {n} fold{'' if n == 1 else 's'} of the {asked} asked (too few months of data): {why}"
 
 
 def _write_national(nat, out: Path, files: list[Path]) -> list[str]:  # noqa: ANN001

@@ -199,12 +199,27 @@ def _input_bytes(sources: Sequence[str]) -> int:
     return total
 
 
+def _check_address(scheduler: str) -> None:
+    """Refuse an address Dask cannot parse (a missing port, a stray word) before any connection is tried."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(scheduler)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(loc)
+    except (ValueError, TypeError) as exc:
+        raise HotspotError(f"--scheduler {scheduler!r} is not a Dask scheduler address such as tcp://host:8786 "
+                           f"({exc}); leave it out for a local cluster") from None
+
+
 def _run_dask(jobs: Mapping[str, tuple[str, Sequence[str]]], kw: Mapping[str, Any], *, scheduler: str | None,
               workers: int, on_done: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
     if scheduler is None and workers < 1:
         raise HotspotError(f"workers must be >= 1 for a LocalCluster (0 = plain loop), got {workers}")
+    if scheduler is not None:
+        _check_address(scheduler)
     cluster = None
     if scheduler is None:
         # processes, one thread each: one force's table per worker process, and no GIL contention
