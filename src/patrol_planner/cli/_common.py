@@ -46,9 +46,10 @@ def print_json(obj: Any) -> None:
 LOG_WIDTH = 140
 
 
-def table_console() -> Any:
-    """A Rich console for tables: the terminal's width, or :data:`LOG_WIDTH` when not a terminal."""
+def table_console(*, stderr: bool = False) -> Any:
+    """A Rich console for tables and progress lines (on stderr with ``stderr``): the terminal's width, or
+    :data:`LOG_WIDTH` when not a terminal (a scheduled job's log keeps each line whole)."""
     from rich.console import Console
 
-    con = Console()
-    return con if con.is_terminal else Console(width=LOG_WIDTH)
+    con = Console(stderr=stderr)
+    return con if con.is_terminal else Console(stderr=stderr, width=LOG_WIDTH)

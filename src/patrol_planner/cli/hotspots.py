@@ -162,7 +162,6 @@ def _margin_table(margin, title: str, *, force: bool = False):  # noqa: ANN001, 
 
 def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, scheduler: str | None,
                        workers: int, out: Path | None, as_json: bool) -> None:
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from patrol_planner.errors import HotspotError
@@ -170,7 +169,7 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
 
     if workers < 0:
         raise HotspotError(f"--workers must be >= 0, got {workers}")
-    con = Console(stderr=True)
+    con = table_console(stderr=True)
     n = len(find_forces(files))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=con, disable=as_json) as bar:
