@@ -52,3 +52,12 @@ def test_network_on_truncated_pbf(tmp_path: Path) -> None:
     p = tmp_path / "cut.osm.pbf"
     p.write_bytes(src.read_bytes()[:200_000])
     _clean_failure(["network", str(p), "--no-cache"])
+
+
+def test_help_keeps_units_in_brackets() -> None:
+    """Units written as "[m]" / "[s]" in option help reach the user (Rich markup would swallow them)."""
+    r = runner.invoke(app, ["dosage", "--help"], terminal_width=200)
+    assert r.exit_code == 0
+    assert "buffered by this [m]" in r.output and "dropouts [s]" in r.output
+    r = runner.invoke(app, ["programme", "--help"], terminal_width=200)
+    assert "with a [programme] table" in r.output

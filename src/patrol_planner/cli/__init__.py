@@ -15,6 +15,8 @@ app = typer.Typer(
     help="Turn crime and intelligence records into a nightly proactive-patrol plan.",
     no_args_is_help=True,
     add_completion=False,
+    # help texts carry units in brackets ("[m]", "[s]"); Rich markup would swallow them as style tags
+    rich_markup_mode="markdown",
     pretty_exceptions_show_locals=False,  # incident records must never appear in a traceback
 )
 
