@@ -110,3 +110,27 @@ def test_cli_says_when_fewer_folds_than_asked(two_forces: dict[str, Path]) -> No
     res = CliRunner().invoke(app, ["backtest", str(two_forces["west"]), "--folds", "1", "--workers", "0"])
     assert res.exit_code == 0, res.output
     assert "fold of the" not in res.output
+
+
+def test_national_run_accounts_for_every_row_and_member(two_forces: dict[str, Path], tmp_path: Path) -> None:
+    """Each force's task reports its rows read and quarantined (with reasons); members no task reads
+    (outcomes, a README) are counted once for the run, and the CLI prints both."""
+    from patrol_planner.cli import app
+
+    arch = tmp_path / "west-extra.zip"
+    with zipfile.ZipFile(two_forces["west"]) as src, zipfile.ZipFile(arch, "w") as z:
+        for n in src.namelist():
+            z.writestr(n, src.read(n))
+            z.writestr(n.replace("street", "outcomes"), "Crime ID,Month,Outcome type\n")
+        z.writestr("README.txt", "not data")
+    nat = backtest_forces([arch], folds=1, workers=0)
+    task = nat.tasks[0]
+    alone = ingest([arch], force="west").report
+    assert task["ingest"]["rows_read"] == alone.rows_read
+    assert task["ingest"]["rows_quarantined"] == alone.rows_quarantined
+    assert task["n_records"] + task["ingest"]["rows_quarantined"] == task["ingest"]["rows_read"]
+    assert nat.meta["skipped"] == {"other": 1, "outcomes": 2}
+    res = CliRunner().invoke(app, ["backtest", str(arch), "--by-force", "--folds", "1", "--workers", "0"])
+    assert res.exit_code == 0, res.output
+    assert "skipped (not crime records): other 1, outcomes 2" in res.output
+    assert f"west: {task['n_records']} records" in res.output

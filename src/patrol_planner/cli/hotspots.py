@@ -178,7 +178,10 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
         def done(o: dict) -> None:
             m = o["margin"]
             ratios = " ".join(f"{100 * b:g}%: {r:.3f}" for b, r in zip(m["budget"], m["ratio"], strict=True))
-            bar.console.print(f"{o['force']}: {o['n_records']} records, {o['seconds']:.1f} s; model/best {ratios}")
+            bar.console.print(f"{o['force']}: {_ingest_line(o)}, {o['seconds']:.1f} s; model/best {ratios}",
+                              markup=False, highlight=False)
+            for u in o["ingest"]["unreadable"]:
+                bar.console.print(f"{o['force']}: UNREADABLE {u['file']}: {u['error']}", markup=False)
             bar.advance(task)
 
         nat = backtest_forces(files, folds=folds, budgets=budgets, scheduler=scheduler, workers=workers,
@@ -189,6 +192,8 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
         return
     table_console().print(_margin_table(nat.table, "model vs best baseline by force (harm captured, mean over folds)",
                                   force=True))
+    if nat.meta.get("skipped"):
+        typer.echo("skipped (not crime records): " + ", ".join(f"{k} {v}" for k, v in nat.meta["skipped"].items()))
     n_folds = nat.table.groupby("force")["n_folds"].max()
     for force, k in n_folds[n_folds < folds].items():
         typer.echo(_few_folds_note(str(force), int(k), folds))
@@ -196,9 +201,22 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
         typer.echo(f"wrote {w}")
 
 
+def _ingest_line(o: dict) -> str:
+    """``N records (Q quarantined: reasons; skipped: kinds)`` for one force's backtest task."""
+    a = o["ingest"]
+    out = f"{o['n_records']} records"
+    extra = []
+    if a["rows_quarantined"]:
+        why = ", ".join(f"{k} {v}" for k, v in a["quarantine_reasons"].items())
+        extra.append(f"{a['rows_quarantined']} quarantined: {why}")
+    if a["skipped"]:
+        extra.append("skipped " + ", ".join(f"{k} {v}" for k, v in a["skipped"].items()))
+    return out + (f" ({'; '.join(extra)})" if extra else "")
+
+
 def _few_folds_note(what: str, n: int, asked: int) -> str:
     """The plain-words warning when the data held fewer months than the folds asked for."""
-    why = "no interval, and one month's noise decides the ratios" if n < 2 else "wider noise than the table suggests"
+    why = "no interval, and one month's noise decides the ratios" if n < 2 else f"the intervals rest on {n} months"
     return f"note: {what}: {n} fold{'' if n == 1 else 's'} of the {asked} asked (too few months of data): {why}"
 
 

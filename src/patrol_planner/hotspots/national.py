@@ -55,17 +55,24 @@ def backtest_force(force: str, sources: Sequence[str], *, folds: int = 6,
     dict
         ``force``, ``results`` (the :func:`~patrol_planner.hotspots.backtest.backtest` frame),
         ``margin`` (:func:`~patrol_planner.hotspots.backtest.model_margin`), ``meta`` (the results'
-        attrs), ``n_records``, ``seconds`` (wall time of the task [s]), ``pid`` (the process that ran
-        it) and ``peak_rss_mb`` (that process's peak resident memory so far [MiB]).
+        attrs), ``n_records``, ``ingest`` (what was read for this force: ``rows_read``,
+        ``rows_quarantined``, ``quarantine_reasons``, ``skipped`` members by kind, ``unreadable`` members),
+        ``seconds`` (wall time of the task [s]), ``pid`` (the process that ran it) and ``peak_rss_mb``
+        (that process's peak resident memory so far [MiB]).
     """
     t0 = time.perf_counter()
     from patrol_planner.incidents import ingest
 
-    incidents = ingest(list(sources), force=force).incidents
-    res = backtest(incidents, folds=folds, budgets=budgets, model_params=model_params, variants=variants)
+    ing = ingest(list(sources), force=force)
+    rep = ing.report
+    # the force's own accounting, so a national run drops nothing silently either
+    account = {"rows_read": rep.rows_read, "rows_quarantined": rep.rows_quarantined,
+               "quarantine_reasons": dict(rep.quarantine_reasons), "skipped": dict(rep.skipped),
+               "unreadable": [dict(u) for u in rep.unreadable]}
+    res = backtest(ing.incidents, folds=folds, budgets=budgets, model_params=model_params, variants=variants)
     return {"force": force, "results": res, "margin": model_margin(res), "meta": dict(res.attrs),
-            "n_records": len(incidents), "seconds": time.perf_counter() - t0, "pid": os.getpid(),
-            "peak_rss_mb": _peak_rss_mb()}
+            "n_records": len(ing.incidents), "ingest": account, "seconds": time.perf_counter() - t0,
+            "pid": os.getpid(), "peak_rss_mb": _peak_rss_mb()}
 
 
 def _peak_rss_mb() -> float:
@@ -90,9 +97,11 @@ class NationalBacktest:
     results : dict of str to pandas.DataFrame
         Each force's full backtest frame.
     tasks : list of dict
-        Per force: ``force, n_records, seconds, pid, peak_rss_mb`` (which process ran it, its peak memory).
+        Per force: ``force, n_records, ingest`` (rows read and quarantined with reasons, skipped and unreadable
+        archive members), ``seconds, pid, peak_rss_mb`` (which process ran it, its peak memory).
     meta : dict
-        Run settings: scheduler, workers, folds, budgets, model parameters, wall time [s].
+        Run settings: scheduler, workers, folds, budgets, model parameters, wall time [s]; from
+        :func:`backtest_forces`, ``skipped``: input members no force's task reads, by kind.
     """
 
     table: pd.DataFrame
@@ -142,9 +151,14 @@ def backtest_forces(
     on_done : callable, optional
         Called with each force's :func:`backtest_force` output as it finishes (progress).
     """
+    from patrol_planner.incidents import skipped_in
+
     jobs = {f: (f, src) for f, src in find_forces(paths).items()}
-    return backtest_jobs(jobs, folds=folds, budgets=budgets, model_params=model_params, variants=variants,
-                         scheduler=scheduler, workers=workers, on_done=on_done)
+    nat = backtest_jobs(jobs, folds=folds, budgets=budgets, model_params=model_params, variants=variants,
+                        scheduler=scheduler, workers=workers, on_done=on_done)
+    # members no force task reads (outcomes, stop-and-search, READMEs): counted once for the run
+    nat.meta["skipped"] = skipped_in([str(p) for p in paths])
+    return nat
 
 
 def backtest_jobs(
@@ -177,7 +191,7 @@ def backtest_jobs(
     return NationalBacktest(
         table=national_table(outs),
         results={o["force"]: o["results"] for o in outs},
-        tasks=[{k: o[k] for k in ("force", "n_records", "seconds", "pid", "peak_rss_mb")} for o in outs],
+        tasks=[{k: o[k] for k in ("force", "n_records", "ingest", "seconds", "pid", "peak_rss_mb")} for o in outs],
         meta={"scheduler": how, "folds": folds, "budgets": list(budgets), "forces": list(jobs),
               "model_params": outs[0]["meta"].get("model_params") if outs else {},
               "model_rankings": {o["force"]: o["meta"].get("model_rankings") for o in outs},

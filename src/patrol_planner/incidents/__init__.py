@@ -30,7 +30,7 @@ from patrol_planner.incidents.schema import (
     is_police_generated,
     validate_incidents,
 )
-from patrol_planner.incidents.sources import forces_in
+from patrol_planner.incidents.sources import forces_in, skipped_in
 
 __all__ = [
     "BUILTIN_MAPPINGS",
@@ -49,6 +49,7 @@ __all__ = [
     "detect_format",
     "empty_incidents",
     "forces_in",
+    "skipped_in",
     "ingest",
     "is_police_generated",
     "load_mapping",

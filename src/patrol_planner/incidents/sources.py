@@ -163,6 +163,12 @@ def forces_in(paths: str | Path | Iterable[str | Path]) -> dict[str, list[str]]:
     return dict(sorted(out.items()))
 
 
+def skipped_in(paths: str | Path | Iterable[str | Path]) -> dict[str, int]:
+    """Inputs in ``paths`` that :func:`~patrol_planner.incidents.ingest` would not read, by kind
+    (``outcomes``, ``stop-and-search``, ``other``, ``folder``), without reading any row."""
+    return dict(sorted(find_sources(paths).skipped.items()))
+
+
 def _counts(c: Counter[str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "nothing"
 
