@@ -307,7 +307,8 @@ def national(argv: list[str]) -> dict:
     jobs = {k: (f, [str(p) for p in src]) for k, (f, src) in sets.items() if all(p.exists() for p in src)}
     t0 = time.perf_counter()
     nat = backtest_jobs(jobs, folds=6, model_params={"ranker": names[0]}, variants=variants, workers=workers,
-                        on_done=lambda o: print(f"{o['force']}: {o['seconds']:.0f} s", flush=True))
+                        on_done=lambda o: print(f"{o['force']}: " + (f"FAILED: {o['error']}" if "error" in o
+                                                                  else f"{o['seconds']:.0f} s"), flush=True))
     rows = []
     for label, res in nat.results.items():
         for m in ["model", *(f"model_{v}" for v in variants)]:

@@ -47,6 +47,8 @@ def main() -> dict:
     t = time.perf_counter()
     dask = backtest_forces(inputs, folds=a.folds, workers=a.workers)
     dask_s = time.perf_counter() - t
+    for f, why in {**loop.failed, **dask.failed}.items():
+        print(f"{f}: not backtested: {why}")
     cols = [c for c in NATIONAL_COLUMNS if c != "seconds"]
     tables_equal = loop.table[cols].equals(dask.table[cols])
     results_equal = all(loop.results[f].equals(dask.results[f]) for f in loop.results)

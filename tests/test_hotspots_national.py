@@ -134,3 +134,28 @@ def test_national_run_accounts_for_every_row_and_member(two_forces: dict[str, Pa
     assert res.exit_code == 0, res.output
     assert "skipped (not crime records): other 1, outcomes 2" in res.output
     assert f"west: {task['n_records']} records" in res.output
+
+
+def test_one_force_that_cannot_run_does_not_stop_the_others(two_forces: dict[str, Path], tmp_path: Path) -> None:
+    """A force with one month of data is reported as not backtested (with why); the other forces' table is
+    printed and written, and the run exits non-zero; when no force can run it is one clear error."""
+    from patrol_planner.cli import app
+    from patrol_planner.errors import HotspotError
+
+    short = tmp_path / "short"
+    short.mkdir()
+    first = sorted(two_forces["east"].glob("*-street.csv"))[0]
+    (short / first.name.replace("-east-", "-north-")).write_bytes(first.read_bytes())
+    nat = backtest_forces([two_forces["west"], short], folds=1, workers=0)
+    assert set(nat.table.force) == {"west"} and list(nat.failed) == ["north"]
+    assert "too little data" in nat.failed["north"]
+    out = tmp_path / "nat"
+    res = CliRunner().invoke(app, ["backtest", str(two_forces["west"]), str(short), "--by-force", "--folds", "1",
+                                   "--workers", "0", "--out", str(out)])
+    assert res.exit_code == HotspotError.exit_code
+    assert "north: NOT BACKTESTED" in res.output and "1 of 2 forces could not be backtested" in res.output
+    assert "Traceback" not in res.output
+    assert set(pd.read_csv(out / "national.csv").force) == {"west"}
+    assert json.loads((out / "national.json").read_text())["failed"]["north"].startswith("too little data")
+    with pytest.raises(HotspotError, match="no force could be backtested"):
+        backtest_forces([short], folds=1, workers=0)

@@ -176,6 +176,10 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
         task = bar.add_task(f"backtests of {n} force{'' if n == 1 else 's'}", total=n)
 
         def done(o: dict) -> None:
+            if "error" in o:
+                bar.console.print(f"{o['force']}: NOT BACKTESTED: {o['error']}", markup=False, highlight=False)
+                bar.advance(task)
+                return
             m = o["margin"]
             ratios = " ".join(f"{100 * b:g}%: {r:.3f}" for b, r in zip(m["budget"], m["ratio"], strict=True))
             bar.console.print(f"{o['force']}: {_ingest_line(o)}, {o['seconds']:.1f} s; model/best {ratios}",
@@ -189,6 +193,7 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
     written = _write_national(nat, out, files) if out is not None else []
     if as_json:
         print_json({**nat.to_json(), "written": written})
+        _fail_if_some_failed(nat.failed, n)
         return
     table_console().print(_margin_table(nat.table, "model vs best baseline by force (harm captured, mean over folds)",
                                   force=True))
@@ -199,6 +204,16 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
         typer.echo(_few_folds_note(str(force), int(k), folds))
     for w in written:
         typer.echo(f"wrote {w}")
+    _fail_if_some_failed(nat.failed, n)
+
+
+def _fail_if_some_failed(failed: dict[str, str], n: int) -> None:
+    """The table holds the forces that ran; a run that left any out must not exit 0."""
+    from patrol_planner.errors import HotspotError
+
+    if failed:
+        raise HotspotError(f"{len(failed)} of {n} forces could not be backtested (no rows in the table): "
+                           + "; ".join(f"{f}: {why}" for f, why in failed.items()))
 
 
 def _ingest_line(o: dict) -> str:

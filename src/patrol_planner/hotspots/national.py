@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from patrol_planner.errors import HotspotError, InputFileError
+from patrol_planner.errors import HotspotError, InputFileError, PatrolPlannerError
 from patrol_planner.hotspots.backtest import DEFAULT_BUDGETS, backtest, model_margin
 
 #: Columns of the national table, in order.
@@ -99,6 +99,9 @@ class NationalBacktest:
     tasks : list of dict
         Per force: ``force, n_records, ingest`` (rows read and quarantined with reasons, skipped and unreadable
         archive members), ``seconds, pid, peak_rss_mb`` (which process ran it, its peak memory).
+    failed : dict of str to str
+        Forces that could not be backtested -> why (too few months, unreadable files...); they have no
+        rows in ``table``.
     meta : dict
         Run settings: scheduler, workers, folds, budgets, model parameters, wall time [s]; from
         :func:`backtest_forces`, ``skipped``: input members no force's task reads, by kind.
@@ -108,11 +111,12 @@ class NationalBacktest:
     results: dict[str, pd.DataFrame]
     tasks: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready object: ``table`` (records) and ``meta``."""
+        """A JSON-ready object: ``table`` (records), ``tasks``, ``failed`` and ``meta``."""
         return {"table": self.table.replace({np.nan: None}).to_dict("records"), "tasks": self.tasks,
-                "meta": self.meta}
+                "failed": dict(self.failed), "meta": self.meta}
 
 
 def national_table(outs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -180,7 +184,7 @@ def backtest_jobs(
     outs: list[dict[str, Any]] = []
     if scheduler is None and workers == 0:
         for label, (f, src) in jobs.items():
-            outs.append({**backtest_force(f, src, **kw), "force": label})
+            outs.append(_labelled(label, f, src, **kw))
             if on_done:
                 on_done(outs[-1])
         how = "loop"
@@ -188,9 +192,15 @@ def backtest_jobs(
         outs = _run_dask(jobs, kw, scheduler=scheduler, workers=workers, on_done=on_done)
         how = scheduler or f"LocalCluster({workers} workers x 1 thread)"
     outs.sort(key=lambda o: o["force"])
+    failed = {o["force"]: o["error"] for o in outs if "error" in o}
+    outs = [o for o in outs if "error" not in o]
+    if not outs:
+        raise HotspotError("no force could be backtested: "
+                           + "; ".join(f"{f}: {why}" for f, why in failed.items()))
     return NationalBacktest(
         table=national_table(outs),
         results={o["force"]: o["results"] for o in outs},
+        failed=failed,
         tasks=[{k: o[k] for k in ("force", "n_records", "ingest", "seconds", "pid", "peak_rss_mb")} for o in outs],
         meta={"scheduler": how, "folds": folds, "budgets": list(budgets), "forces": list(jobs),
               "model_params": outs[0]["meta"].get("model_params") if outs else {},
@@ -200,7 +210,13 @@ def backtest_jobs(
 
 
 def _labelled(label: str, force: str, sources: Sequence[str], **kw: Any) -> dict[str, Any]:
-    return {**backtest_force(force, sources, **kw), "force": label}
+    """One task: the force's backtest, or the reason it could not run. A force whose data cannot be
+    backtested (one month, an unreadable archive...) is that force's failure, not the whole run's: with
+    tens of forces, one with a gap in its published months must not stop the others."""
+    try:
+        return {**backtest_force(force, sources, **kw), "force": label}
+    except PatrolPlannerError as exc:
+        return {"force": label, "error": str(exc)}
 
 
 def _input_bytes(sources: Sequence[str]) -> int:
