@@ -244,7 +244,7 @@ def _check_address(scheduler: str) -> None:
 
 def _run_dask(jobs: Mapping[str, tuple[str, Sequence[str]]], kw: Mapping[str, Any], *, scheduler: str | None,
               workers: int, on_done: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, KilledWorker, LocalCluster, as_completed
 
     if scheduler is None and workers < 1:
         raise HotspotError(f"workers must be >= 1 for a LocalCluster (0 = plain loop), got {workers}")
@@ -259,12 +259,16 @@ def _run_dask(jobs: Mapping[str, tuple[str, Sequence[str]]], kw: Mapping[str, An
         with Client(cluster if cluster is not None else scheduler, timeout="30s") as client:
             # largest inputs first (higher priority runs first): the longest tasks start early and the short
             # ones fill in behind them, so no worker is left running a big force alone at the end
-            futs = [client.submit(_labelled, label, f, list(src), pure=False, key=f"backtest-{label}",
-                                  priority=_input_bytes(src), **kw)
-                    for label, (f, src) in jobs.items()]
+            futs = {client.submit(_labelled, label, f, list(src), pure=False, key=f"backtest-{label}",
+                                  priority=_input_bytes(src), **kw): label
+                    for label, (f, src) in jobs.items()}
             outs = []
             for fut in as_completed(futs):
-                o = fut.result()
+                try:
+                    o = fut.result()
+                except KilledWorker:  # the force's failure, as a too-short history is (see _labelled)
+                    o = {"force": futs[fut], "error": "the Dask worker running it died (out of memory?); give "
+                         "workers more memory or run fewer at once"}
                 outs.append(o)
                 if on_done:
                     on_done(o)
