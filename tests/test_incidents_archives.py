@@ -294,3 +294,41 @@ def test_random_junk_under_a_semicolon_header_never_loses_a_row(tmp_path, body):
         return
     rep = res.report
     assert rep.rows_read == rep.rows_loaded + rep.rows_quarantined == len(res.incidents) + len(res.quarantine)
+
+
+def test_a_month_missing_from_a_download_is_reported(tmp_path):
+    """July and September without August: August is reported (report, summary, warning); a quiet area
+    whose empty month is plausible at its volume, and the complete download, are not flagged."""
+    from patrol_planner.incidents.pipeline import missing_months
+
+    july, aug = LEICS
+    sept = aug.read_text(encoding="utf-8").replace(",2022-08,", ",2022-09,")
+    gap = _zip(tmp_path / "gap.zip", {"2022-07/2022-07-leicestershire-street.csv": july.read_bytes(),
+                                     "2022-09/2022-09-leicestershire-street.csv": sept})
+    with pytest.warns(DataQualityWarning, match="no records at all in 2022-08"):
+        rep = ingest([gap]).report
+    assert rep.missing_months == ("2022-08",)
+    assert "NO RECORDS AT ALL in 2022-08" in rep.summary()
+    assert rep.to_dict()["missing_months"] == ["2022-08"]
+    assert ingest(LEICS).report.missing_months == ()
+    with pytest.warns(DataQualityWarning):
+        inc = ingest([gap]).incidents
+    month = inc["occurred_from"].dt.month
+    quiet = pd.concat([inc[month == 7].head(2), inc[month == 9].head(2)])
+    assert missing_months(quiet) == ()  # two crimes a month: an empty month is nothing unusual
+
+
+def test_cli_prints_data_warnings_as_one_line(tmp_path):
+    """The backtest command shows the missing month as a plain ``warning:`` line, not Python's warning form."""
+    from typer.testing import CliRunner
+
+    from patrol_planner.cli import app
+
+    july, aug = LEICS
+    sept = aug.read_text(encoding="utf-8").replace(",2022-08,", ",2022-09,")
+    gap = _zip(tmp_path / "gap.zip", {"2022-07/2022-07-leicestershire-street.csv": july.read_bytes(),
+                                     "2022-09/2022-09-leicestershire-street.csv": sept})
+    res = CliRunner().invoke(app, ["backtest", str(gap), "--folds", "1"])
+    assert res.exit_code == 0, res.output
+    assert "warning: no records at all in 2022-08" in res.output
+    assert "DataQualityWarning" not in res.output

@@ -26,6 +26,7 @@ def _root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
+    _common.plain_warnings()
     if version:
         from patrol_planner import __version__
 

@@ -36,6 +36,28 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def plain_warnings() -> None:
+    """Show patrol_planner's own warnings (data quality, scaling) as one ``warning: ...`` line on stderr,
+    each once per run, instead of Python's ``file:line: Class: message`` form with a source line."""
+    import warnings
+
+    from patrol_planner.errors import PatrolPlannerWarning
+
+    previous = warnings.showwarning
+    if getattr(previous, "_plain", False):
+        return
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        if issubclass(category, PatrolPlannerWarning):
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    show._plain = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
 def print_json(obj: Any) -> None:
     """Print one JSON object on stdout (sorted keys, one line)."""
     sys.stdout.write(json.dumps(obj, sort_keys=True, default=str) + "\n")

@@ -226,6 +226,8 @@ def _ingest_line(o: dict) -> str:
         extra.append(f"{a['rows_quarantined']} quarantined: {why}")
     if a["skipped"]:
         extra.append("skipped " + ", ".join(f"{k} {v}" for k, v in a["skipped"].items()))
+    if a["missing_months"]:
+        extra.append("NO RECORDS AT ALL in " + ", ".join(a["missing_months"]))
     return out + (f" ({'; '.join(extra)})" if extra else "")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from patrol_planner.errors import HotspotError, InputFileError, PatrolPlannerError
+from patrol_planner.errors import DataQualityWarning, HotspotError, InputFileError, PatrolPlannerError
 from patrol_planner.hotspots.backtest import DEFAULT_BUDGETS, backtest, model_margin
 
 #: Columns of the national table, in order.
@@ -56,19 +57,22 @@ def backtest_force(force: str, sources: Sequence[str], *, folds: int = 6,
         ``force``, ``results`` (the :func:`~patrol_planner.hotspots.backtest.backtest` frame),
         ``margin`` (:func:`~patrol_planner.hotspots.backtest.model_margin`), ``meta`` (the results'
         attrs), ``n_records``, ``ingest`` (what was read for this force: ``rows_read``,
-        ``rows_quarantined``, ``quarantine_reasons``, ``skipped`` members by kind, ``unreadable`` members),
+        ``rows_quarantined``, ``quarantine_reasons``, ``skipped`` members by kind, ``unreadable`` members,
+        ``missing_months`` with no record at all),
         ``seconds`` (wall time of the task [s]), ``pid`` (the process that ran it) and ``peak_rss_mb``
         (that process's peak resident memory so far [MiB]).
     """
     t0 = time.perf_counter()
     from patrol_planner.incidents import ingest
 
-    ing = ingest(list(sources), force=force)
+    with warnings.catch_warnings():  # a worker's warnings would be lost in its log: they are in the account
+        warnings.simplefilter("ignore", DataQualityWarning)
+        ing = ingest(list(sources), force=force)
     rep = ing.report
     # the force's own accounting, so a national run drops nothing silently either
     account = {"rows_read": rep.rows_read, "rows_quarantined": rep.rows_quarantined,
                "quarantine_reasons": dict(rep.quarantine_reasons), "skipped": dict(rep.skipped),
-               "unreadable": [dict(u) for u in rep.unreadable]}
+               "unreadable": [dict(u) for u in rep.unreadable], "missing_months": list(rep.missing_months)}
     res = backtest(ing.incidents, folds=folds, budgets=budgets, model_params=model_params, variants=variants)
     return {"force": force, "results": res, "margin": model_margin(res), "meta": dict(res.attrs),
             "n_records": len(ing.incidents), "ingest": account, "seconds": time.perf_counter() - t0,

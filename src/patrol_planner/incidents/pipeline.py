@@ -13,6 +13,7 @@ and projected (:mod:`.table`).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from patrol_planner.incidents.csvbytes import RawTable, peek_header, read_raw_by
 from patrol_planner.incidents.formats import COORD_COLUMNS, STREET_HASH_COLUMNS, needed_columns, resolve_format
 from patrol_planner.incidents.ids import flag_duplicate_ids, hash_ids
 from patrol_planner.incidents.mappings import GenericMapping, detect_builtin, load_mapping
-from patrol_planner.incidents.result import IngestReport, IngestResult
+from patrol_planner.incidents.result import IngestReport, IngestResult, gap_advice
 from patrol_planner.incidents.rows import Rows, filled, shape_checks
 from patrol_planner.incidents.schema import QUARANTINE_COLUMNS
 from patrol_planner.incidents.sources import Source, find_sources
@@ -101,7 +102,8 @@ def ingest(paths: str | Path | Iterable[str | Path], *, force: str | None = None
     Warns
     -----
     DataQualityWarning
-        When rows were read but every one was quarantined, or an archive member could not be read.
+        When rows were read but every one was quarantined, an archive member could not be read, or a
+        month between the first and the last record holds no record at all (``report.missing_months``).
     """
     found = find_sources(paths, force=force, stop_and_search=stop_and_search)
     m_obj = load_mapping(mapping) if mapping is not None else None
@@ -127,6 +129,10 @@ def ingest(paths: str | Path | Iterable[str | Path], *, force: str | None = None
     frames = [file_columns(pt.kind, pt.raw, pt.rows, pt.rows.ok) for pt in parts if pt.rows.ok.any()]
     incidents, category_counts = assemble(frames, work_crs)
     report = _report(parts, quarantine, len(incidents), category_counts, work_crs, found.skipped, unreadable)
+    gaps = missing_months(incidents)
+    if gaps:
+        report = dataclasses.replace(report, missing_months=gaps)
+        warnings.warn(f"no records at all in {', '.join(gaps)}: {gap_advice()}", DataQualityWarning, stacklevel=2)
     if report.rows_read and not report.rows_loaded:
         warnings.warn(f"all {report.rows_read} rows were quarantined: check the format, mapping and area",
                       DataQualityWarning, stacklevel=2)
@@ -218,6 +224,26 @@ def _quarantine(parts: list[_Part]) -> Any:
                                      np.concatenate(q_cols["detail"]), np.concatenate(q_cols["file"]),
                                      np.concatenate(q_cols["line"]))
     return quarantine[list(QUARANTINE_COLUMNS)]
+
+
+#: A month with no crime record is called missing only when, at the data's mean monthly volume, a month
+#: without any crime would be less likely than this (Poisson): a quiet village can have empty months.
+GAP_P_VALUE = 1e-3
+
+
+def missing_months(incidents: pd.DataFrame) -> tuple[str, ...]:
+    """Months (``YYYY-MM``) between the first and last crime record's month holding no crime record at all,
+    when the other months' volume makes an empty month implausible (:data:`GAP_P_VALUE`). Intelligence and
+    stop-and-search records are not counted: they are sparse by nature and come from other files."""
+    crimes = incidents[incidents["source_kind"].isin(("police_uk_street", "police_uk_api", "generic")).to_numpy()]
+    if len(crimes) == 0:
+        return ()
+    per = pd.DatetimeIndex(crimes["occurred_from"]).to_period("M")
+    seen = per.unique()
+    full = pd.period_range(seen.min(), seen.max(), freq="M")
+    if np.exp(-len(crimes) / len(seen)) >= GAP_P_VALUE:  # P(0 | Poisson(mean per month)) is not small
+        return ()
+    return tuple(str(p) for p in full.difference(seen))
 
 
 def _report(parts: list[_Part], quarantine: Any, n_loaded: int, category_counts: dict[str, int], crs: str,

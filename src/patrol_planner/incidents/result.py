@@ -10,6 +10,12 @@ from typing import Any
 import pandas as pd
 
 
+def gap_advice() -> str:
+    """What a month without any record means for the later stages (one sentence)."""
+    return ("a month missing from the data? Scoring and backtests would read it as a month without crime; "
+            "add the month's file, or choose dates after the gap")
+
+
 @dataclass(frozen=True)
 class IngestReport:
     """What :func:`ingest` read, loaded and quarantined.
@@ -38,6 +44,10 @@ class IngestReport:
     forces : dict[str, dict[str, int]]
         Per force slug: ``files``, ``rows_read``, ``rows_loaded``, ``rows_quarantined`` (files whose name
         gives no force are not counted here).
+    missing_months : tuple[str, ...]
+        Calendar months (``YYYY-MM``) between the first and the last loaded record's month with no
+        loaded record at all: most likely a month missing from the download, which recency, the learned
+        ranker's lags and "last month" baselines would otherwise read as a month without crime.
     """
 
     rows_read: int
@@ -50,6 +60,7 @@ class IngestReport:
     skipped: dict[str, int] = field(default_factory=dict)
     unreadable: tuple[dict[str, Any], ...] = ()
     forces: dict[str, dict[str, int]] = field(default_factory=dict)
+    missing_months: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field."""
@@ -64,6 +75,7 @@ class IngestReport:
             "skipped": dict(self.skipped),
             "unreadable": [dict(u) for u in self.unreadable],
             "forces": {k: dict(v) for k, v in self.forces.items()},
+            "missing_months": list(self.missing_months),
         }
 
     def summary(self) -> str:
@@ -77,6 +89,8 @@ class IngestReport:
             lines.append("skipped: " + ", ".join(f"{k} {v}" for k, v in self.skipped.items()))
         for u in self.unreadable:
             lines.append(f"UNREADABLE {u['file']}: {u['error']}")
+        if self.missing_months:
+            lines.append(f"NO RECORDS AT ALL in {', '.join(self.missing_months)}: {gap_advice()}")
         lines.append(f"working CRS {self.crs}")
         return "\n".join(lines)
 
