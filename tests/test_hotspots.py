@@ -445,3 +445,20 @@ def test_cli_hotspots_and_backtest(tmp_path: Path) -> None:
     assert r.exit_code == 5 and "cell size" in r.output
     r = runner.invoke(app, ["backtest", files[0]])
     assert r.exit_code == 5 and "too little data" in r.output
+
+
+def test_stale_data_is_said_when_scoring(leic: pd.DataFrame) -> None:
+    """Scoring months after the newest record warns and records the data's age; scoring right after the
+    data (the usual nightly plan) does not warn."""
+    import warnings
+
+    from patrol_planner.errors import DataQualityWarning
+
+    m = HotspotModel(ranker="weighted").fit(leic)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        fresh = m.score("2022-09-02")
+    assert fresh.attrs["data_age_days"] == pytest.approx(1.0)
+    with pytest.warns(DataQualityWarning, match=r"ends 365 days before .*data up to 2022-08-31"):
+        old = m.score("2023-09-01")
+    assert old.attrs["data_age_days"] == pytest.approx(365.0)
