@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -165,8 +165,7 @@ def backtest_forces(
     nat = backtest_jobs(jobs, folds=folds, budgets=budgets, model_params=model_params, variants=variants,
                         scheduler=scheduler, workers=workers, on_done=on_done)
     # members no force task reads (outcomes, stop-and-search, READMEs): counted once for the run
-    nat.meta["skipped"] = skipped_in([str(p) for p in paths])
-    return nat
+    return replace(nat, meta={**nat.meta, "skipped": skipped_in([str(p) for p in paths])})
 
 
 def backtest_jobs(
