@@ -37,8 +37,8 @@ def user_errors(func: F) -> F:
 
 
 def plain_warnings() -> None:
-    """Show patrol_planner's own warnings (data quality, scaling) as one ``warning: ...`` line on stderr,
-    each once per run, instead of Python's ``file:line: Class: message`` form with a source line."""
+    """Show patrol_planner's own warnings (data quality, scaling) as one ``warning: ...`` line on stderr
+    instead of Python's ``file:line: Class: message`` form with a source line."""
     import warnings
 
     from patrol_planner.errors import PatrolPlannerWarning

@@ -13,14 +13,13 @@ is the sum of its records plus ``smoothing`` times the mean of its neighbours' s
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from patrol_planner.errors import DataQualityWarning, HotspotError, NotFittedError
+from patrol_planner.errors import HotspotError, NotFittedError
 from patrol_planner.geo import to_lonlat
 from patrol_planner.hotspots.grid import Grid, pack
 from patrol_planner.hotspots.harm import (
@@ -29,30 +28,11 @@ from patrol_planner.hotspots.harm import (
     record_weights,
     resolve_harm,
 )
-from patrol_planner.hotspots.recency import mean_decay
+from patrol_planner.hotspots.recency import data_age_days, mean_decay
 from patrol_planner.hotspots.validate import checked_arrays, checked_table, checked_weights
 from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 
 _NS_PER_DAY = 86_400e9
-#: police.uk publishes a month's records some 6-8 weeks after it ends; when the newest police record ended
-#: longer than this before the as-of, the ranking is built on stale data and the score says so [days].
-STALE_AFTER_DAYS = 92.0
-
-
-def data_age_days(records: pd.DataFrame, as_of: pd.Timestamp) -> float:
-    """Days from the end of the newest police record before ``as_of`` to ``as_of`` (NaN with none); warns
-    (:class:`~patrol_planner.errors.DataQualityWarning`) beyond :data:`STALE_AFTER_DAYS`."""
-    now = as_of.value / _NS_PER_DAY
-    use = ~records["intel"].to_numpy() & (records["t0_d"].to_numpy() < now)
-    if not use.any():
-        return float("nan")
-    age = float(now - min(float(records["t1_d"].to_numpy()[use].max()), now))
-    if age > STALE_AFTER_DAYS:
-        end = pd.Timestamp(round((now - age) * _NS_PER_DAY)) - pd.Timedelta(1, "ns")  # month ends are exclusive
-        warnings.warn(f"the newest crime record ends {age:.0f} days before the as-of {as_of:%Y-%m-%d} (data up to "
-                      f"{end:%Y-%m-%d}): the ranking rests on stale data; load the latest months",
-                      DataQualityWarning, stacklevel=3)
-    return age
 #: Age bands of the explanation [days]: (label, lower, upper).
 AGE_BANDS: tuple[tuple[str, float, float], ...] = (
     ("lt7d", 0.0, 7.0),
@@ -338,7 +318,7 @@ class HotspotModel:
             ``cell_size_m``, ``grid``, ``origin``, the model parameters, ``profile_sources`` /
             ``profile_is_flat`` (what shapes the hour-of-week profile, see ``profile_sources_``) and
             ``data_age_days`` (from the end of the newest police record to the as-of; a warning past
-            :data:`STALE_AFTER_DAYS`).
+            :data:`~patrol_planner.hotspots.recency.STALE_AFTER_DAYS`).
         """
         from patrol_planner.hotspots.ranking import rerank
 
@@ -348,7 +328,9 @@ class HotspotModel:
         parts = ("score_own", "score_neighbours", "police_generated_score", *CATEGORY_COLUMNS, *AGE_COLUMNS)
         cells, ranking = rerank(self, cells, as_of, parts)
         cells.attrs["ranking"] = ranking
-        cells.attrs["data_age_days"] = data_age_days(self.records_, as_of)
+        r = self.records_
+        cells.attrs["data_age_days"] = data_age_days(r["t0_d"].to_numpy(), r["t1_d"].to_numpy(),
+                                                     ~r["intel"].to_numpy(), as_of.value / _NS_PER_DAY)
         self.ranking_ = ranking
         self._last_as_of = as_of
         return cells

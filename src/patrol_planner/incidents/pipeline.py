@@ -129,16 +129,21 @@ def ingest(paths: str | Path | Iterable[str | Path], *, force: str | None = None
     frames = [file_columns(pt.kind, pt.raw, pt.rows, pt.rows.ok) for pt in parts if pt.rows.ok.any()]
     incidents, category_counts = assemble(frames, work_crs)
     report = _report(parts, quarantine, len(incidents), category_counts, work_crs, found.skipped, unreadable)
-    gaps = missing_months(incidents)
-    if gaps:
-        report = dataclasses.replace(report, missing_months=gaps)
-        warnings.warn(f"no records at all in {', '.join(gaps)}: {gap_advice()}", DataQualityWarning, stacklevel=2)
+    report = dataclasses.replace(report, missing_months=missing_months(incidents))
+    _warn_about(report)
+    return IngestResult(incidents, quarantine, report)
+
+
+def _warn_about(report: IngestReport) -> None:
+    """The data-quality warnings of a read that went through (stacklevel: the caller of ``ingest``)."""
     if report.rows_read and not report.rows_loaded:
         warnings.warn(f"all {report.rows_read} rows were quarantined: check the format, mapping and area",
-                      DataQualityWarning, stacklevel=2)
-    for u in unreadable:
-        warnings.warn(f"{u['file']} was not read: {u['error']}", DataQualityWarning, stacklevel=2)
-    return IngestResult(incidents, quarantine, report)
+                      DataQualityWarning, stacklevel=3)
+    for u in report.unreadable:
+        warnings.warn(f"{u['file']} was not read: {u['error']}", DataQualityWarning, stacklevel=3)
+    if report.missing_months:
+        warnings.warn(f"no records at all in {', '.join(report.missing_months)}: {gap_advice()}",
+                      DataQualityWarning, stacklevel=3)
 
 
 def _read_raw(src: Source, fmt: str | None,
