@@ -159,3 +159,12 @@ def test_one_force_that_cannot_run_does_not_stop_the_others(two_forces: dict[str
     assert json.loads((out / "national.json").read_text())["failed"]["north"].startswith("too little data")
     with pytest.raises(HotspotError, match="no force could be backtested"):
         backtest_forces([short], folds=1, workers=0)
+
+
+def test_plain_backtest_of_several_forces_says_it_pooled_them(two_forces: dict[str, Path]) -> None:
+    """Without --by-force, two forces are one study area: the CLI says so and points to --by-force."""
+    from patrol_planner.cli import app
+
+    res = CliRunner().invoke(app, ["backtest", str(two_forces["west"]), str(two_forces["east"]), "--folds", "1"])
+    assert res.exit_code == 0, res.output
+    assert "the inputs hold 2 forces (east, west), backtested as one area" in res.output

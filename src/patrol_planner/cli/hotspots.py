@@ -116,6 +116,7 @@ def _backtest_one(files: list[Path], *, budgets: list[float], folds: int, as_jso
 
     from patrol_planner.hotspots.backtest import CEILING, model_margin, summarise
     from patrol_planner.hotspots.backtest import backtest as run
+    from patrol_planner.incidents import forces_in
 
     res = run(_load(files), folds=folds, budgets=budgets)
     margin = model_margin(res)
@@ -137,6 +138,10 @@ def _backtest_one(files: list[Path], *, budgets: list[float], folds: int, as_jso
     con.print(_margin_table(margin, "model vs best baseline (harm captured)"))
     if res.fold.nunique() < folds:
         con.print(_few_folds_note("the data", int(res.fold.nunique()), folds))
+    forces = sorted(forces_in(files))
+    if len(forces) > 1:
+        con.print(f"note: the inputs hold {len(forces)} forces ({', '.join(forces)}), backtested as one area; "
+                  "--by-force backtests each", markup=False)
     top = res[(res.selection == "top") & (res.method == "model")].groupby("budget").harm_captured.mean()
     for n, v in top.items():
         con.print(f"model top {n:g} cells capture {100 * v:.1f}% of next month's harm (mean over folds)")
