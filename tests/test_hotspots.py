@@ -462,3 +462,13 @@ def test_stale_data_is_said_when_scoring(leic: pd.DataFrame) -> None:
     with pytest.warns(DataQualityWarning, match=r"ends 365 days before .*data up to 2022-08-31"):
         old = m.score("2023-09-01")
     assert old.attrs["data_age_days"] == pytest.approx(365.0)
+
+
+def test_budget_smaller_than_a_cell_is_not_scored(leic: pd.DataFrame) -> None:
+    """A budget that holds less than one cell of the study area is dropped and recorded; when every budget
+    is that small the backtest is refused with the smallest usable share."""
+    res = backtest(leic, folds=1, budgets=(1e-7, 0.01), top_ns=(), baselines=False)
+    assert res.attrs["budgets_dropped"] == [1e-7]
+    assert sorted(res.budget.unique()) == [0.01]
+    with pytest.raises(HotspotError, match="hold less than one 100 m cell; the smallest usable share here is"):
+        backtest(leic, folds=1, budgets=(1e-7,), top_ns=(), baselines=False)

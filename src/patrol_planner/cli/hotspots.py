@@ -138,6 +138,8 @@ def _backtest_one(files: list[Path], *, budgets: list[float], folds: int, as_jso
     con.print(_margin_table(margin, "model vs best baseline (harm captured)"))
     if res.fold.nunique() < folds:
         con.print(_few_folds_note("the data", int(res.fold.nunique()), folds))
+    if res.attrs.get("budgets_dropped"):
+        con.print(_dropped_note("the data", res.attrs["budgets_dropped"]), markup=False)
     forces = sorted(forces_in(files))
     if len(forces) > 1:
         con.print(f"note: the inputs hold {len(forces)} forces ({', '.join(forces)}), backtested as one area; "
@@ -189,6 +191,8 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
             ratios = " ".join(f"{100 * b:g}%: {r:.3f}" for b, r in zip(m["budget"], m["ratio"], strict=True))
             bar.console.print(f"{o['force']}: {_ingest_line(o)}, {o['seconds']:.1f} s; model/best {ratios}",
                               markup=False, highlight=False)
+            if o["meta"].get("budgets_dropped"):
+                bar.console.print(_dropped_note(o["force"], o["meta"]["budgets_dropped"]), markup=False)
             for u in o["ingest"]["unreadable"]:
                 bar.console.print(f"{o['force']}: UNREADABLE {u['file']}: {u['error']}", markup=False)
             bar.advance(task)
@@ -234,6 +238,11 @@ def _ingest_line(o: dict) -> str:
     if a["missing_months"]:
         extra.append("NO RECORDS AT ALL in " + ", ".join(a["missing_months"]))
     return out + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def _dropped_note(what: str, dropped: list[float]) -> str:
+    return (f"note: {what}: budget(s) {', '.join(f'{100 * b:g}%' for b in dropped)} hold less than one cell of "
+            "this study area and were not scored")
 
 
 def _few_folds_note(what: str, n: int, asked: int) -> str:

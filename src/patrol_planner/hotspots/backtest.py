@@ -207,12 +207,14 @@ def backtest(
     pandas.DataFrame
         Columns ``fold, method, cell_size_m, selection ("area"|"top"), budget, area_share, n_cells,
         hit_rate, harm_captured, pai, harm_pai, n_target_crimes, target_harm``; ``attrs`` hold the
-        study area [m²], the model parameters, the baseline settings and ``model_rankings`` (per fold:
-        the ranking the model used, why, and the automatic choice's merits).
+        study area [m²], the model parameters, the baseline settings, ``model_rankings`` (per fold:
+        the ranking the model used, why, and the automatic choice's merits) and ``budgets_dropped``
+        (budgets smaller than one model cell of this study area, not scored).
     """
     incidents, budgets, params = _checked_inputs(incidents, budgets, model_params)
     fold_list = make_folds(incidents, folds)
     study = StudyArea.from_points(incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float))
+    budgets, dropped = _budgets_holding_a_cell(budgets, study.area_m2, float(params["cell_size_m"]))
     raster = _Raster(study, incidents["x_m"].to_numpy(float), incidents["y_m"].to_numpy(float)) if baselines else None
     rows: list[dict[str, Any]] = []
     rankings: list[dict[str, Any]] = []
@@ -246,7 +248,7 @@ def backtest(
         "study_area_m2": study.area_m2, "study_cell_m": STUDY_CELL_M, "model_params": _plain(params),
         "kde_bandwidth_m": KDE_BANDWIDTH_M, "promap_radius_m": PROMAP_RADIUS_M, "promap_months": PROMAP_MONTHS,
         "target_harm": "CCHI victim harm (ASB, drugs, weapons = 0)",
-        "model_rankings": rankings,
+        "model_rankings": rankings, "budgets_dropped": dropped,
     })
     return out
 
@@ -267,6 +269,19 @@ def _checked_inputs(incidents: Any, budgets: Sequence[float], model_params: Mapp
     # searches are police activity, neither a target crime nor anything a baseline should count
     incidents = incidents[(incidents["category"].astype(object) != STOP_AND_SEARCH).to_numpy(bool)]
     return incidents, budgets, params
+
+
+def _budgets_holding_a_cell(budgets: Sequence[float], area_m2: float,
+                            cell_size_m: float) -> tuple[list[float], list[float]]:
+    """(budgets kept, budgets dropped): a budget smaller than one cell selects nothing, and its ratios would
+    compare empty selections (a small town at 0.1%). Raises when none is left."""
+    keep = [b for b in budgets if b * area_m2 >= cell_size_m**2]
+    if not keep:
+        raise HotspotError(
+            f"budget(s) {', '.join(f'{b:g}' for b in budgets)} of a {area_m2 / 1e6:,.1f} km² study area hold less "
+            f"than one {cell_size_m:g} m cell; the smallest usable share here is {cell_size_m**2 / area_m2:.2g}"
+        )
+    return keep, [b for b in budgets if b not in keep]
 
 
 def _model_scores(params: Mapping[str, Any], fold: Fold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
