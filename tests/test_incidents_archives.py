@@ -332,3 +332,24 @@ def test_cli_prints_data_warnings_as_one_line(tmp_path):
     assert res.exit_code == 0, res.output
     assert "warning: no records at all in 2022-08" in res.output
     assert "DataQualityWarning" not in res.output
+
+
+def test_utf16_spreadsheet_export_reads_like_the_original(tmp_path, leics):
+    """A spreadsheet's "Unicode Text" export (UTF-16 with BOM, tab-separated) loads the same incidents as
+    the police.uk original; a UTF-16 file cut mid-character is a one-line error."""
+    import csv
+    import io
+
+    july = LEICS[0]
+    rows = list(csv.reader(io.StringIO(july.read_text(encoding="utf-8"))))
+    p = tmp_path / july.name
+    p.write_text("\n".join("\t".join(r) for r in rows) + "\n", encoding="utf-16")
+    res = ingest([p])
+    assert res.report.files[0]["encoding"] == "utf-16"
+    want = ingest([july])
+    _same_rows(res.incidents, want.incidents)
+    assert res.report.quarantine_reasons == want.report.quarantine_reasons
+    bad = tmp_path / "cut.csv"
+    bad.write_bytes(p.read_bytes()[:-1])
+    with pytest.raises(InputFileError, match="UTF-16"):
+        ingest([bad])

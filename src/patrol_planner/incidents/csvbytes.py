@@ -108,12 +108,29 @@ def detect_separator(data: bytes) -> str:
     return best if counts[best] > counts[","] else ","
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _utf16_as_utf8(data: bytes, name: str) -> bytes | None:
+    """UTF-8 bytes of a UTF-16 file (Excel's "Unicode Text" export starts with a byte-order mark); None
+    for anything else. Its NUL bytes would otherwise make it look binary."""
+    if not data.startswith(_UTF16_BOMS):
+        return None
+    try:
+        return data.decode("utf-16").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{name}: starts as UTF-16 but cannot be decoded (byte {exc.start}); "
+                             "save it as UTF-8 CSV") from None
+
+
 def peek_header(data: bytes) -> list[str]:
     """The header fields of a CSV from its first bytes (any encoding, BOM dropped); [] if unreadable.
 
     A first look, used to pick the columns to parse before the file is decoded; the real header has the
     final word.
     """
+    if data.startswith(_UTF16_BOMS):
+        data = data[:65536].decode("utf-16", errors="replace").encode("utf-8")
     first = data[:65536].split(b"\n", 1)[0]
     line = first.decode("latin-1").lstrip("\ufeff").lstrip("ï»¿").replace("\r", "\n").split("\n", 1)[0]
     try:
@@ -195,6 +212,7 @@ def read_raw_bytes(data: bytes, name: str, *, allow_cp1252: bool = False, column
     coordinates straight to float64 in pandas' C parser (``float_columns``: empty cell -> NaN; if any cell
     is not a number the file is re-read with every cell as text), is what keeps ingestion close to a plain
     ``read_csv``. Readers accept both. The separator (``,``, ``;`` or tab) is taken from the header line.
+    UTF-8 (with or without BOM), UTF-16 with a BOM (spreadsheet "Unicode Text") and Windows-1252 are read.
 
     Raises
     ------
@@ -202,6 +220,9 @@ def read_raw_bytes(data: bytes, name: str, *, allow_cp1252: bool = False, column
         Empty, undecodable, contains NUL bytes, has an unterminated quote, or its last line is cut short
         (no final newline and fewer fields than the header).
     """
+    utf16 = _utf16_as_utf8(data, name)
+    if utf16 is not None:
+        data = utf16
     if b"\x00" in data:
         raise InputFileError(f"{name}: contains NUL bytes: not a text CSV (compressed or binary?)")
     if data.isascii():
@@ -212,6 +233,8 @@ def read_raw_bytes(data: bytes, name: str, *, allow_cp1252: bool = False, column
         if encoding != "utf-8":
             # pandas and the layout work on UTF-8 bytes; recode once (BOM dropped, cp1252 -> UTF-8).
             data = text.encode("utf-8")
+    if utf16 is not None:
+        encoding = "utf-16"
     ends_with_newline = data.endswith(b"\n")
     # Trailing line ends are left out of the layout by a shorter view (no copy of the file).
     n_end = len(data)
