@@ -61,3 +61,12 @@ def test_help_keeps_units_in_brackets() -> None:
     assert "buffered by this [m]" in r.output and "dropouts [s]" in r.output
     r = runner.invoke(app, ["programme", "--help"], terminal_width=200)
     assert "with a [programme] table" in r.output
+
+
+def test_spreadsheet_workbook_is_named_as_such(tmp_path: Path) -> None:
+    """An .xlsx (a ZIP container) or legacy .xls given as crimes: one line saying to save it as CSV."""
+    for name, head in (("crimes.xlsx", b"PK\x03\x04\x14\x00"), ("crimes.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):
+        p = tmp_path / name
+        p.write_bytes(head + b"\x00" * 64)
+        _clean_failure(["ingest", str(p)])
+        assert "spreadsheet workbook" in runner.invoke(app, ["ingest", str(p)]).output

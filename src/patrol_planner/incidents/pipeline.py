@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from patrol_planner import geo
-from patrol_planner.errors import ArchiveError, DataQualityWarning, InputFileError, MappingError
+from patrol_planner.errors import ArchiveError, DataQualityWarning, FormatError, InputFileError, MappingError
 from patrol_planner.incidents import quarantine as _q
 from patrol_planner.incidents import readers as _readers
 from patrol_planner.incidents import stopsearch as _stopsearch
@@ -150,6 +150,7 @@ def _read_raw(src: Source, fmt: str | None,
               m_obj: GenericMapping | None) -> tuple[RawTable, str, GenericMapping | None]:
     """(cells, format, mapping) of ``src``: the cells its reader needs (all, when the header cannot tell)."""
     data = src.read_bytes()
+    _refuse_workbook(data, src.name)
     # A first look at the header picks the columns to parse and whether cp1252 is expected;
     # the real header (read below) has the final word.
     head = [h.strip() for h in peek_header(data)]
@@ -164,6 +165,17 @@ def _read_raw(src: Source, fmt: str | None,
     if columns is not None and not set(needed_columns(raw.header, kind, m) or ()) <= set(raw.cells.columns):
         raw = read_raw_bytes(data, src.name, allow_cp1252=allow_cp1252)
     return raw, kind, m
+
+
+#: Leading bytes of spreadsheet workbooks: OOXML (.xlsx, .ods: ZIP containers) and legacy OLE2 (.xls).
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def _refuse_workbook(data: bytes, name: str) -> None:
+    """A spreadsheet saved as a workbook is the commonest wrong file from a force export: say so."""
+    if data.startswith(_WORKBOOK_MAGIC) and not name.lower().endswith(".zip"):
+        raise FormatError(f"{name}: a spreadsheet workbook or other binary file, not a CSV: save it from the "
+                          "spreadsheet as CSV (UTF-8), or pass the police.uk ZIP archive itself")
 
 
 def _read_source(src: Source, fmt: str | None, m_obj: GenericMapping | None, aoi_lonlat: Any) -> _Part:
