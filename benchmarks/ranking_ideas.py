@@ -1,6 +1,6 @@
 """Alternatives to the default ranking (blend) that were measured and not kept.
 
-Usage: python benchmarks/ranking_ideas.py [--workers=N] [--sets=a,b,...]
+Usage: python benchmarks/ranking_ideas.py [--workers=N] [--sets=a,b,...] [--ideas=LWHS,L2WHS,...]
 
 Every force-year in ../shared (the nine the default was chosen on, the two check years, and each 2025
 force's January-June, 3 folds) is backtested once for its 11 baselines; then each idea below ranks the
@@ -17,6 +17,10 @@ rescaled to L's total, equal shares, as the product does):
   shrunk harm per crime (a lower-variance target than harm itself);
 * ``LrWHS``: the learned part with wider-area features (crimes, last-3-month crimes, ASB and harm in the
   rings of cells 200 m and 300 m away: a kernel of a few hundred metres);
+* ``L2WHS``: the learned part trained on two months' harm as the target (months ``j`` and ``j+1``: less
+  noise per row, one training month fewer);
+* ``LbWHS``: the learned part as the mean of 5 fits, each drawing half the features per split (bagging
+  against the trees' variance; 5 times the fitting);
 * short-history fallback (1-2 training months, every 2025 force's Jan-Mar and Jun-Aug, 2 folds, and
   Leicestershire 2022): ``S`` (the default) against ``S+W`` (shrunk and weighted in equal shares).
 
@@ -56,6 +60,8 @@ class _VariantRanker(LearnedRanker):
 
     rings: tuple[int, ...] = ()
     count_target = False
+    target_months = 1  # >1: the target is the harm of that many months from j (a less noisy target)
+    bags = 1  # >1: the mean of that many fits, each on a random half of the features (variance down)
 
     def _extra(self, h: CellHistory, as_of: pd.Timestamp, rows: np.ndarray) -> np.ndarray:
         if not self.rings:
@@ -80,20 +86,30 @@ class _VariantRanker(LearnedRanker):
         from threadpoolctl import threadpool_limits
 
         m = history.n_before(as_of)
+        span = self.target_months if m - self.target_months >= 1 else 1  # too few months: one-month target
         xs, ys = [], []
-        for j in range(1, m):
+        for j in range(1, m - span + 1):
             t = history.months[j].to_timestamp()
             rows, x = history.features(t)
             xs.append(np.hstack([x, self._extra(history, t, rows)]))
-            ys.append(self._target(history, rows, j))
+            ys.append(sum(self._target(history, rows, j + k) for k in range(span)))
+        x_all, y_all = np.vstack(xs), np.concatenate(ys)
         with threadpool_limits(1):
-            self.regressor_ = HistGradientBoostingRegressor(
+            self.regressors_ = [HistGradientBoostingRegressor(
                 loss="poisson", max_iter=self.max_iter, learning_rate=self.learning_rate,
                 max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
-                l2_regularization=self.l2_regularization, early_stopping=False, random_state=0,
-            ).fit(np.vstack(xs), np.concatenate(ys))
+                l2_regularization=self.l2_regularization, early_stopping=False, random_state=b,
+                max_features=1.0 if self.bags == 1 else 0.5,
+            ).fit(x_all, y_all) for b in range(self.bags)]
+        self.regressor_ = self.regressors_[0]
         self.history_, self.as_of_ = history, as_of
         return self
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return np.mean([r.predict(x) for r in self.regressors_], axis=0)
 
     def scores(self, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
         h = self.history_
@@ -127,8 +143,13 @@ def _ring(h: CellHistory, r: int) -> np.ndarray:
     return _RINGS[key]
 
 
-def _parts(fold, train: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray] | None]:  # noqa: ANN001
-    """Every part of every idea for one fold: (keys, scores), L* None when nothing can be learned."""
+#: The learned-ranker variants: part name -> settings of :class:`_VariantRanker`.
+LEARNED = {"L": {}, "Lc": {"count_target": True}, "Lr": {"rings": (2, 3)}, "L2": {"target_months": 2},
+           "Lb": {"bags": 5}}
+
+
+def _parts(fold, train: pd.DataFrame, want: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray] | None]:  # noqa: ANN001
+    """The parts ``want`` needs for one fold: (keys, scores), L* None when nothing can be learned."""
     model = HotspotModel(ranker="weighted").fit(train)
     hist = _history(model)  # the product's own binning of the police records
     month = fold.as_of.to_period("M").to_timestamp()
@@ -136,10 +157,10 @@ def _parts(fold, train: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]
     sh = shrunk_harm(hist, month, float(model.smoothing))
     out: dict[str, tuple[np.ndarray, np.ndarray] | None] = {
         "W": model.weighted_totals(fold.as_of), "H": (hist.keys, hist.harm[:, :m].sum(1).astype(float)),
-        "S": (sh.keys, sh.score), "L": None, "Lc": None, "Lr": None}
+        "S": (sh.keys, sh.score), **dict.fromkeys(LEARNED)}
     if LearnedRanker.can_train(hist, month):
-        for name, kw in (("L", {}), ("Lc", {"count_target": True}), ("Lr", {"rings": (2, 3)})):
-            r = type("V", (_VariantRanker,), kw)().fit(hist, month)
+        for name in want & set(LEARNED):
+            r = type("V", (_VariantRanker,), LEARNED[name])().fit(hist, month)
             out[name] = r.scores(month)
     return out
 
@@ -151,7 +172,8 @@ def _blend(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.n
 
 
 IDEAS = {"LWHS": ("L", "W", "H", "S"), "LHS": ("L", "H", "S"), "LWS": ("L", "W", "S"),
-         "LcWHS": ("Lc", "W", "H", "S"), "LrWHS": ("Lr", "W", "H", "S"), "S": ("S",), "S+W": ("S", "W")}
+         "LcWHS": ("Lc", "W", "H", "S"), "LrWHS": ("Lr", "W", "H", "S"), "L2WHS": ("L2", "W", "H", "S"),
+         "LbWHS": ("Lb", "W", "H", "S"), "S": ("S",), "S+W": ("S", "W")}
 FALLBACK_IDEAS = ("S", "S+W")
 
 
@@ -172,16 +194,19 @@ def run_set(label: str, inc: pd.DataFrame, n_folds: int, ideas: tuple[str, ...])
     study = StudyArea.from_points(inc["x_m"].to_numpy(float), inc["y_m"].to_numpy(float))
     base = backtest(inc, folds=[f.month for f in folds], top_ns=(), model_params={"ranker": "weighted"})
     base = base[~base.method.isin(["model", CEILING]) & (base.selection == "area")]
-    parts_of = {f.month: _parts(f, inc[inc["occurred_from"] < f.as_of]) for f in folds}
+    want = {p for i in ideas for p in IDEAS[i]}
+    parts_of = {f.month: _parts(f, inc[inc["occurred_from"] < f.as_of], want) for f in folds}
     return {i: evaluate_idea(_scorer(parts_of, i), inc, folds, study, base) for i in ideas}
 
 
-def _job(spec: tuple[str, str, list[str], str | None, int, int, bool]) -> tuple[str, dict]:
-    label, force, src, start, months, n_folds, fallback = spec
+def _job(spec: tuple[tuple[str, str, list[str], str | None, int, int, bool], tuple[str, ...] | None]
+         ) -> tuple[str, dict]:
+    (label, force, src, start, months, n_folds, fallback), only = spec
     inc = ingest(src, force=force).incidents
     if start is not None:
         inc = _window(inc, start, months)
     ideas = FALLBACK_IDEAS if fallback else tuple(i for i in IDEAS if i not in FALLBACK_IDEAS)
+    ideas = tuple(i for i in ideas if only is None or i in only)
     t0 = time.perf_counter()
     out = run_set(label, inc, n_folds, ideas)
     print(f"  {label}: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -218,12 +243,14 @@ def main(argv: list[str]) -> dict:
         sys.exit(f"ranking_ideas: {RAW} not found (the shared data are needed)")
     workers = int(next((a.split("=")[1] for a in argv if a.startswith("--workers=")), 2))
     want = next((a.split("=")[1].split(",") for a in argv if a.startswith("--sets=")), None)
-    todo = [s for s in specs() if want is None or s[0] in want]
+    only = next((tuple(a.split("=")[1].split(",")) for a in argv if a.startswith("--ideas=")), None)
+    todo = [s for s in specs() if (want is None or s[0] in want) and (only is None or not s[6]
+                                                                       or set(only) & set(FALLBACK_IDEAS))]
     todo.sort(key=lambda s: -sum(Path(p).stat().st_size if Path(p).is_file() else
                                  sum(f.stat().st_size for f in Path(p).rglob("*") if f.is_file()) for p in s[2]))
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=max(workers, 1)) as pool:
-        results = dict(pool.map(_job, todo))
+        results = dict(pool.map(_job, [(s, only) for s in todo]))
     labels = [s[0] for s in specs() if s[0] in results]
     for label in labels:
         for idea, v in results[label].items():
