@@ -104,6 +104,9 @@ def test_shift_in_the_autumn_fold_is_the_first_occurrence() -> None:
     (u, *_) = _units(date(2022, 10, 30), shift="01:30-05:00", break_min=0, break_window=None, earliest_leave=None)
     assert u.shift_start.isoformat() == "2022-10-30T01:30:00+01:00"
     assert real_s(u.shift_start, u.shift_end) == 4.5 * 3600
+    clock = Clock.for_units([u])
+    assert clock.seconds(u.shift_end) - clock.seconds(u.shift_start) == 4.5 * 3600
+    assert clock.at(1800).isoformat() == "2022-10-30T01:00:00+00:00"  # half an hour later: the second 01:00
 
 
 def test_break_window_bound_in_the_gap_is_the_change() -> None:
@@ -253,3 +256,24 @@ shift = "01:30-05:00"
     assert r.exit_code != 0 and "Traceback" not in r.output
     assert "shift start 01:30 on 2023-03-26 does not exist in Europe/London" in r.output
     assert not (tmp_path / "out" / "plan.json").exists()
+
+
+def test_dosage_minutes_across_the_autumn_change_are_real(tmp_path: Path) -> None:
+    """A unit in a spot from 00:50 BST to 02:10 GMT on 30 October 2022 (GPS times in UTC) is there 140 real
+    minutes (80 by the wall clock), counted on programme day 29 October (days start at 06:00)."""
+    from patrol_planner.dosage import measure_pings
+    from patrol_planner.dosage.simulate import hot_cell_programme
+
+    data = REPO / "data" / "policeuk-leicestershire-2022"
+    pts = pd.concat([pd.read_csv(p, usecols=["Longitude", "Latitude"]).dropna() for p in sorted(data.glob("*.csv"))])
+    folder = hot_cell_programme(tmp_path / "prog", pts["Longitude"].to_numpy(), pts["Latitude"].to_numpy(), days=3,
+                                n_spots=4, seed=3, start="2022-10-28")
+    prog = read_programme(folder)
+    spot_id, spot = next(iter(prog.spots.items()))
+    c = spot.representative_point()
+    t0 = datetime(2022, 10, 29, 23, 50, tzinfo=UTC).timestamp()
+    t_s = np.arange(t0, datetime(2022, 10, 30, 2, 10, tzinfo=UTC).timestamp() + 1, 5.0)
+    pings = pd.DataFrame({"unit": "U1", "t_s": t_s, "lon": c.x, "lat": c.y})
+    res = measure_pings(prog, pings)
+    row = res.table[(res.table["date"] == "2022-10-29") & (res.table["spot_id"] == spot_id)].iloc[0]
+    assert row["minutes_present"] == pytest.approx(140, abs=0.5)
