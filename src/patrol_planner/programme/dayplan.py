@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from patrol_planner import localtime as lt
 from patrol_planner.errors import ProgrammeError
 from patrol_planner.plan import HotspotStatus, Plan
 from patrol_planner.programme.record import Programme, read_programme
@@ -60,17 +61,18 @@ def clip_to_window(units: tuple[ad.UnitShift, ...], window: tuple[datetime, date
     w0, w1 = window
     out = []
     for u in units:
-        s0, s1 = max(u.shift_start, w0), min(u.shift_end, w1)
-        if s1 <= s0:
+        # Compared and subtracted as instants: one tzinfo would compare wall clocks across a clock change.
+        s0, s1 = max(u.shift_start, w0, key=lt.instant_key), min(u.shift_end, w1, key=lt.instant_key)
+        if lt.real_s(s0, s1) <= 0:
             raise ProgrammeError(f"unit {u.unit_id}'s shift {u.shift_start:%H:%M}-{u.shift_end:%H:%M} does not "
                                  f"overlap the patrol window {w0:%H:%M}-{w1:%H:%M} of {w0:%Y-%m-%d}")
-        leave = max(u.earliest_leave, s0) if u.earliest_leave else None
+        leave = max(u.earliest_leave, s0, key=lt.instant_key) if u.earliest_leave else None
         brk, brk_s = u.break_window, u.break_s
         if brk is not None:
-            b0, b1 = max(brk[0], s0), min(brk[1], s1)
-            brk = (b0, b1) if (b1 - b0).total_seconds() >= u.break_s else None
+            b0, b1 = max(brk[0], s0, key=lt.instant_key), min(brk[1], s1, key=lt.instant_key)
+            brk = (b0, b1) if lt.real_s(b0, b1) >= u.break_s else None
             brk_s = u.break_s if brk is not None else 0.0
-        elif u.break_s and (s1 - s0).total_seconds() < u.break_s:
+        elif u.break_s and lt.real_s(s0, s1) < u.break_s:
             brk_s = 0.0
         out.append(replace(u, shift_start=s0, shift_end=s1, earliest_leave=leave, break_window=brk, break_s=brk_s))
     return tuple(out)
@@ -86,7 +88,8 @@ def _units_covering(s: Scenario, r: Any, window: tuple[datetime, datetime],
     before = ad.units_on_duty(s.units, window[0].date() - timedelta(days=1), r.tz, stations)
 
     def overlap(u: ad.UnitShift) -> float:
-        return (min(u.shift_end, window[1]) - max(u.shift_start, window[0])).total_seconds()
+        return lt.real_s(max(u.shift_start, window[0], key=lt.instant_key),
+                         min(u.shift_end, window[1], key=lt.instant_key))
 
     return tuple(a if overlap(a) >= overlap(b) else b for a, b in zip(today, before, strict=True))
 

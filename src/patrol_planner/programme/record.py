@@ -41,6 +41,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from patrol_planner.errors import ProgrammeError
+from patrol_planner.localtime import local_moment
 from patrol_planner.provenance import sha256_file
 
 FORMAT = "patrol_planner.programme/1"
@@ -115,8 +116,9 @@ class Programme:
     def day_bounds(self, day: date) -> tuple[datetime, datetime]:
         """Start and end (exclusive) of programme day ``day``, timezone-aware local times."""
         start = _hhmm(self.design["day_starts_at"], "design.day_starts_at")
-        t0 = datetime.combine(day, start, tzinfo=self.tz)
-        return t0, datetime.combine(day + timedelta(days=1), start, tzinfo=self.tz)
+        what = "design.day_starts_at"
+        return (local_moment(day, start, self.tz, gap="forward", what=what),
+                local_moment(day + timedelta(days=1), start, self.tz, gap="forward", what=what))
 
     def window(self, day: date) -> tuple[datetime, datetime]:
         """The patrol window of programme day ``day`` as timezone-aware local datetimes.
@@ -128,10 +130,10 @@ class Programme:
         ws, we = _hhmm(w["start"], "patrol_window.start"), _hhmm(w["end"], "patrol_window.end")
         day_start = _hhmm(self.design["day_starts_at"], "design.day_starts_at")
         d0 = day if ws >= day_start else day + timedelta(days=1)
-        t0 = datetime.combine(d0, ws, tzinfo=self.tz)
-        t1 = datetime.combine(d0, we, tzinfo=self.tz)
-        if t1 <= t0:
-            t1 += timedelta(days=1)
+        # A bound the clocks skip that night is the moment they change; one that happens twice, the first.
+        t0 = local_moment(d0, ws, self.tz, gap="forward", what="patrol_window.start")
+        t1 = local_moment(d0 + timedelta(days=1) if we <= ws else d0, we, self.tz, gap="forward",
+                          what="patrol_window.end")
         return t0, t1
 
     def check_date(self, day: date) -> None:

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from patrol_planner import localtime as lt
 from patrol_planner.errors import PatrolPlannerError
 from patrol_planner.plan import Plan, UnitPlan
 from patrol_planner.report.exports import (
@@ -27,7 +29,7 @@ from patrol_planner.report.exports import (
     unit_colour,
     unit_route_lonlat,
 )
-from patrol_planner.report.page import OfflinePage, json_for_script, render_page, resource_text
+from patrol_planner.report.page import OfflinePage, hm_local, json_for_script, render_page, resource_text
 from patrol_planner.vocabulary import VISITED
 
 __all__ = ["MAP_DECIMALS", "json_for_script", "render_briefing", "write_briefing"]
@@ -38,8 +40,48 @@ MAP_DECIMALS = 5
 FALLBACK_MAP_CENTRE_LONLAT = (-0.727, 52.670)
 
 
-def _hm(t: datetime | None) -> str:
-    return "" if t is None else t.strftime("%H:%M")
+def _zone(plan: Plan) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(plan.timezone) if plan.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} h"
+
+
+def clock_change_notes(plan: Plan) -> list[str]:
+    """One sentence per clock change during the plan's shifts, with the real length of the shifts it affects.
+
+    E.g. "Clocks go forward at 01:00 GMT tonight (to 02:00 BST): the 22:00–06:00 shift is 7 h long, not 8 h."
+    """
+    zone = _zone(plan)
+    if zone is None or not plan.units:
+        return []
+    start = min((u.shift_start for u in plan.units), key=lt.instant_key)
+    end = max((u.shift_end for u in plan.units), key=lt.instant_key)
+    notes = []
+    for c in lt.clock_changes(start, end, zone):
+        shifts = {}
+        for u in plan.units:
+            if lt.real_s(u.shift_start, c.at) > 0 and lt.real_s(c.at, u.shift_end) >= 0:
+                wall_s = (u.shift_end.replace(tzinfo=None) - u.shift_start.replace(tzinfo=None)).total_seconds()
+                text = f"{u.shift_start:%H:%M}–{u.shift_end:%H:%M}"
+                shifts[text] = f"the {text} shift is {_hours(lt.real_s(u.shift_start, u.shift_end))} long, " \
+                               f"not {_hours(wall_s)}"
+        after = c.wall_before + (c.after - c.before)
+        note = (f"Clocks go {'forward' if c.forward else 'back'} at {c.wall_before:%H:%M} {c.name_before} "
+                f"tonight (to {after:%H:%M} {c.name_after})")
+        if not c.forward:
+            note += (f"; {after:%H:%M}–{c.wall_before:%H:%M} happens twice, and times in it are shown with "
+                     f"{c.name_before} or {c.name_after}")
+        notes.append(note + (": " + "; ".join(shifts.values()) if shifts else "") + ".")
+    return notes
+
+
+def _hm(t: datetime | None, zone: ZoneInfo | None = None) -> str:
+    return hm_local(t, zone)
 
 
 def _map_data(plan: Plan) -> dict[str, Any]:
@@ -60,12 +102,13 @@ def _map_data(plan: Plan) -> dict[str, Any]:
         pts = [p for i, p in enumerate(pts) if i == 0 or p != pts[i - 1]]
         if len(pts) >= 2:
             roads.append(pts)
-    units = []
+    units, zone = [], _zone(plan)
     for i, u in enumerate(plan.units):
         units.append({
             "index": i, "id": u.unit_id, "colour": unit_colour(i),
             "route": [r(p) for p in unit_route_lonlat(u)],
-            "stops": [{"seq": s.seq, "hotspot_id": s.hotspot_id, "arrive": _hm(s.arrive), "depart": _hm(s.depart),
+            "stops": [{"seq": s.seq, "hotspot_id": s.hotspot_id, "arrive": _hm(s.arrive, zone),
+                       "depart": _hm(s.depart, zone),
                        **dict(zip(("lon", "lat"), r(_pt(s.lon, s.lat, f"unit {u.unit_id!r} stop")), strict=True))}
                       for s in u.stops],
         })
@@ -133,9 +176,13 @@ def briefing_context(plan: Plan) -> dict[str, Any]:
     ranks = {h.hotspot_id: h.rank for h in plan.hotspots}
     labels = {h.hotspot_id: h.label for h in plan.hotspots if h.label}
     starts = [u.shift_start for u in plan.units]
-    offset = min(starts).isoformat()[19:] if starts else ""
-    when = (f"{min(starts):%A %d %B %Y}, shifts from {min(starts):%H:%M} "
+    first = min(starts, key=lt.instant_key) if starts else None
+    offset = first.isoformat()[19:] if first else ""
+    when = (f"{first:%A %d %B %Y}, shifts from {first:%H:%M} "
             f"(times shown are local, UTC{offset.replace('+00:00', '')})" if starts else "no units")
+    notes = clock_change_notes(plan)
+    if notes:  # one offset in the header would be wrong for part of the night
+        when = when.split(" (times shown")[0] + " (times shown are local; the clocks change tonight, see below)"
     prov = plan.provenance if isinstance(plan.provenance, Mapping) else {}
     return {
         "when": when, "created": prov.get("created"), "kpis": _kpis(plan),
@@ -144,6 +191,7 @@ def briefing_context(plan: Plan) -> dict[str, Any]:
         "left_out": sorted((h for h in plan.hotspots if h.status != VISITED), key=lambda h: h.rank),
         "visiting": _visiting_units(plan), "provenance": dict(prov), "metrics": plan.metrics,
         "map_json": json_for_script(_map_data(plan)), "tasking": plan.tasking,
+        "clock_zone": _zone(plan), "clock_notes": notes,
     }
 
 

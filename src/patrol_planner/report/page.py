@@ -23,7 +23,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 import jinja2
 
 from patrol_planner.errors import PatrolPlannerError
+from patrol_planner.localtime import kind
 from patrol_planner.vocabulary import status_text
 
 #: Security marking printed at the top of every page.
@@ -98,8 +99,20 @@ class OfflinePage:
 
 
 # --- filters and tests shared by every template ------------------------------------------------------
-def _hm(t: datetime | None) -> str:
-    return "" if t is None else t.strftime("%H:%M")
+def hm_local(t: datetime | None, zone: tzinfo | None = None) -> str:
+    """``HH:MM`` of aware ``t``; a time the clocks show twice in ``zone`` (autumn) gets its name: ``01:30 BST``."""
+    if t is None:
+        return ""
+    text = t.strftime("%H:%M")
+    if zone is not None and t.tzinfo is not None and kind(t.date(), t.time(), zone) == "fold":
+        text += f" {t.astimezone(zone).tzname()}"
+    return text
+
+
+@jinja2.pass_context
+def _hm(ctx: jinja2.runtime.Context, t: datetime | None) -> str:
+    # A page that names its zone as ``clock_zone`` gets ambiguous times labelled.
+    return hm_local(t, ctx.get("clock_zone"))
 
 
 def _num(x: Any, nd: int = 1) -> str:

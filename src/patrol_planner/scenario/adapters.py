@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from patrol_planner import localtime as lt
 from patrol_planner.errors import RoutingError, ScenarioError
 from patrol_planner.plan import Break, HotspotStatus, Stop, UnitPlan
 from patrol_planner.scenario.config import PlaceConfig, UnitConfig, VisitConfig
@@ -86,7 +87,11 @@ class UnitShift:
 
 @dataclass(frozen=True)
 class Clock:
-    """Seconds on the routing axis <-> aware datetimes. ``t0`` is the earliest shift start."""
+    """Seconds on the routing axis <-> aware datetimes. ``t0`` is the earliest shift start.
+
+    Routing seconds are real elapsed seconds (through UTC), so a night across a clock change has its true
+    length; :meth:`at` gives the local time with the offset in force then.
+    """
 
     t0: datetime
 
@@ -95,26 +100,34 @@ class Clock:
         """The clock whose zero is the earliest shift start of ``units``."""
         if not units:
             raise RoutingError("no units on duty: add at least one [[units]] table")
-        return cls(t0=min(u.shift_start for u in units))
+        return cls(t0=min((u.shift_start for u in units), key=lt.instant_key))
 
     @staticmethod
     def window(units: Sequence[UnitShift]) -> tuple[datetime, datetime]:
         """The patrol window of ``units``: the earliest shift start to the latest shift end."""
-        return min(u.shift_start for u in units), max(u.shift_end for u in units)
+        return (min((u.shift_start for u in units), key=lt.instant_key),
+                max((u.shift_end for u in units), key=lt.instant_key))
 
     def at(self, seconds: float) -> datetime:
-        """The datetime ``seconds`` [s] after ``t0`` (rounded to the second)."""
-        return self.t0 + timedelta(seconds=round(float(seconds)))
+        """The local time ``seconds`` [s] after ``t0`` (rounded to the second), with a fixed UTC offset.
+
+        The fixed offset (the zone's at that instant, e.g. ``+01:00`` named ``BST``) makes differences of
+        the returned values real time, as for a plan read back from JSON.
+        """
+        return lt.fixed_offset(lt.plus_s(self.t0, round(float(seconds))))
 
     def seconds(self, when: datetime) -> float:
-        """Seconds from ``t0`` to ``when`` [s] (``when`` must be timezone-aware)."""
-        return (when - self.t0).total_seconds()
+        """Real seconds from ``t0`` to ``when`` [s] (``when`` must be timezone-aware)."""
+        return lt.real_s(self.t0, when)
 
 
-def _at_or_after(t: time, start: datetime) -> datetime:
-    """The first moment at clock time ``t`` at or after ``start``."""
-    cand = datetime.combine(start.date(), t, tzinfo=start.tzinfo)
-    return cand if cand >= start else cand + timedelta(days=1)
+def _at_or_after(t: time, start: datetime, tz: ZoneInfo, what: str) -> datetime:
+    """The first moment at clock time ``t`` at or after ``start`` (a time in a clock-change gap: the change)."""
+    day = start.astimezone(tz).date()
+    cand = lt.local_moment(day, t, tz, gap="forward", what=what)
+    if lt.real_s(start, cand) >= 0:
+        return cand
+    return lt.local_moment(day + timedelta(days=1), t, tz, gap="forward", what=what)
 
 
 def resolve_station(ref: str | PlaceConfig, stations: pd.DataFrame, *, unit_id: str = "?",
@@ -146,10 +159,15 @@ def units_on_duty(units: Sequence[UnitConfig], night: date, tz: ZoneInfo,
                   stations: pd.DataFrame) -> tuple[UnitShift, ...]:
     """The scenario's units on the night starting ``night``: stations found, times made aware in ``tz``.
 
+    Across a clock change the shift keeps its wall-clock times, so it is shorter (spring) or longer
+    (autumn) in real time. A shift start or end that does not exist that night (the spring gap) is
+    refused; one that happens twice (the autumn fold) is its first occurrence. A break window bound or
+    earliest leave in the gap is the moment the clocks change (see :mod:`patrol_planner.localtime`).
+
     Raises
     ------
     ScenarioError
-        A station name is not in ``stations``.
+        A station name is not in ``stations``; a shift starts or ends at a time the clocks skip.
     RoutingError
         A break window does not lie inside its shift.
     """
@@ -157,20 +175,20 @@ def units_on_duty(units: Sequence[UnitConfig], night: date, tz: ZoneInfo,
     for u in units:
         start = resolve_station(u.station, stations, unit_id=u.id)
         end = resolve_station(u.end_station, stations, unit_id=u.id, what="end_station") if u.end_station else start
-        a = datetime.combine(night, u.shift[0], tzinfo=tz)
-        b = datetime.combine(night, u.shift[1], tzinfo=tz)
-        if b <= a:
-            b += timedelta(days=1)
+        a = lt.local_moment(night, u.shift[0], tz, gap="refuse", what=f"unit {u.id!r}: shift start")
+        end_day = night + timedelta(days=1) if u.shift[1] <= u.shift[0] else night
+        b = lt.local_moment(end_day, u.shift[1], tz, gap="refuse", what=f"unit {u.id!r}: shift end")
         bw = None
         if u.break_min > 0 and u.break_window:
-            bs = _at_or_after(u.break_window[0], a)
-            be = _at_or_after(u.break_window[1], bs)
-            if be > b or bs < a:
+            bs = _at_or_after(u.break_window[0], a, tz, f"unit {u.id!r}: break window")
+            be = _at_or_after(u.break_window[1], bs, tz, f"unit {u.id!r}: break window")
+            if lt.real_s(b, be) > 0 or lt.real_s(a, bs) < 0:
                 raise RoutingError(f"unit {u.id!r}: break_window {_window_text(u.break_window)} is not inside "
                                    f"the shift {_window_text(u.shift)}")
             bw = (bs, be)
         out.append(UnitShift(unit_id=u.id, mode=u.mode, start=start, end=end, shift_start=a, shift_end=b,
-                             earliest_leave=_at_or_after(u.earliest_leave, a) if u.earliest_leave else None,
+                             earliest_leave=(_at_or_after(u.earliest_leave, a, tz, f"unit {u.id!r}: earliest_leave")
+                                             if u.earliest_leave else None),
                              break_s=u.break_min * 60.0, break_window=bw, radius_m=u.radius_m))
     return tuple(out)
 
@@ -193,11 +211,17 @@ def prize_windows(profile: np.ndarray,
     if profile.size == 0 or np.abs(profile - 1.0).max() < PROFILE_MIN_CONTRAST:
         return ()
     blocks = []
-    t = start.replace(minute=0, second=0, microsecond=0)
-    while t < end:
+    # Step real hours (in UTC) from the local hour start, reading each block's local hour: across a clock
+    # change the night has one hour fewer (spring: local hour 1 is skipped) or one more (autumn: local
+    # hour 1 twice), and each block's instants are real.
+    zone = start.tzinfo
+    t = start.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    t_start, t_end = start.astimezone(UTC), end.astimezone(UTC)
+    while t < t_end:
         nxt = t + timedelta(hours=1)
-        how = t.weekday() * 24 + t.hour  # Monday 00:00 = 0, local wall-clock time
-        blocks.append((max(t, start), min(nxt, end), float(profile[how])))
+        local = t.astimezone(zone)
+        how = local.weekday() * 24 + local.hour  # Monday 00:00 = 0, local wall-clock time
+        blocks.append((max(t, t_start).astimezone(zone), min(nxt, t_end).astimezone(zone), float(profile[how])))
         t = nxt
     mean = float(np.mean([m for _, _, m in blocks])) if blocks else 1.0
     if not mean > 0:
@@ -414,7 +438,8 @@ def unit_plans_from_result(result: Any, routed: RoutedProblem, units: Sequence[U
                                                            clock.at(r.break_interval_s[1])),)
         back = routed.station_location(u.end.name)
         out.append(UnitPlan(
-            unit_id=u.unit_id, mode=u.mode, shift_start=u.shift_start, shift_end=u.shift_end, start=u.start,
+            unit_id=u.unit_id, mode=u.mode, shift_start=lt.fixed_offset(u.shift_start),
+            shift_end=lt.fixed_offset(u.shift_end), start=u.start,
             end=u.end, stops=tuple(stops), breaks=brk, leave=clock.at(r.leave_s), return_arrive=clock.at(r.return_s),
             return_path_lonlat=_path_lonlat(networks, routed, u.mode, prev, back, crs),
             return_travel_s=float(r.return_travel_s), return_road_m=float(r.return_road_m)))
