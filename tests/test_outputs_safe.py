@@ -313,3 +313,11 @@ def test_solve_params_and_evaluation_params_check_their_numbers() -> None:
         EvaluationParams(seed=-1)
     with pytest.raises(EvaluationError, match="at most"):
         EvaluationParams(n_draws=10**9)
+
+
+def test_backtest_workers_out_of_range_is_one_error(tmp_path: Path) -> None:
+    """`backtest --by-force --workers 100000` is refused before any process starts."""
+    crimes = REPO / "data" / "policeuk-leicestershire-2022"
+    for workers in ("-1", "100000"):
+        res = runner.invoke(app, ["backtest", str(crimes), "--by-force", "--workers", workers])
+        assert res.exit_code == 5 and "--workers must be between 0 and" in res.stderr, res.output

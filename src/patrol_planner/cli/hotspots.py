@@ -78,6 +78,9 @@ def hotspots(
 #: noise of +-2-5% at the smallest budget (docs/hotspots.md), comparing forces wants the longer run.
 SINGLE_FOLDS = 4
 BY_FORCE_FOLDS = 6
+#: Most local worker processes: each holds a force's records and models (about 1 GB for a large force), so a
+#: mistyped count must not start thousands of processes.
+MAX_LOCAL_WORKERS = 64
 
 
 def backtest(
@@ -175,8 +178,8 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
     from patrol_planner.errors import HotspotError
     from patrol_planner.hotspots.national import backtest_forces, find_forces
 
-    if workers < 0:
-        raise HotspotError(f"--workers must be >= 0, got {workers}")
+    if not 0 <= workers <= MAX_LOCAL_WORKERS:
+        raise HotspotError(f"--workers must be between 0 and {MAX_LOCAL_WORKERS}, got {workers}")
     con = table_console(stderr=True)
     n = len(find_forces(files))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
