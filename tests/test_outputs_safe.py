@@ -321,3 +321,18 @@ def test_backtest_workers_out_of_range_is_one_error(tmp_path: Path) -> None:
     for workers in ("-1", "100000"):
         res = runner.invoke(app, ["backtest", str(crimes), "--by-force", "--workers", workers])
         assert res.exit_code == 5 and "--workers must be between 0 and" in res.stderr, res.output
+
+
+def test_commands_refuse_a_foreign_or_linked_out_before_working(tmp_path: Path) -> None:
+    """`plan --out` a folder of other files, and `programme --out` a link, stop at once with one line; nothing
+    in them changes."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("mine\n")
+    res = runner.invoke(app, ["plan", "--out", str(home)])
+    assert res.exit_code == 2 and "no plan.json" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    link = tmp_path / "prog"
+    link.symlink_to(home, target_is_directory=True)
+    res = runner.invoke(app, ["programme", str(REPO / "scenarios" / "rutland-programme.toml"), "--out", str(link)])
+    assert res.exit_code == 2 and "symbolic link" in res.stderr, res.output
+    assert [p.name for p in home.iterdir()] == ["notes.txt"] and _partials(tmp_path) == []

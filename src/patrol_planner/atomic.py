@@ -34,8 +34,13 @@ from patrol_planner.errors import PatrolPlannerError
 PARTIAL = ".partial-"
 
 
-def _check_target(target: Path, marker: str | None) -> None:
-    """Refuse a target that is a link, not a folder, or a folder that is not one of this command's outputs."""
+def check_output_dir(target: str | Path, marker: str | None) -> None:
+    """Refuse a target that is a link, not a folder, or a folder that is not one of this command's outputs.
+
+    :func:`atomic_output_dir` checks this itself; a command calls it first too, so a long run is not wasted
+    on a folder it would refuse at the end.
+    """
+    target = Path(target).expanduser().absolute()
     if target.is_symlink():
         raise PatrolPlannerError(f"output folder {target} is a symbolic link; give the real folder")
     if not target.exists():
@@ -65,7 +70,7 @@ def atomic_output_dir(path: str | Path, *, marker: str | None = None, keep: Sequ
     the staging folder from the start, so the run reads and may rewrite them.
     """
     target = Path(path).expanduser().absolute()
-    _check_target(target, marker)
+    check_output_dir(target, marker)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         holder = Path(tempfile.mkdtemp(prefix=f".{target.name}{PARTIAL}", dir=target.parent))
@@ -99,7 +104,7 @@ def _carry_over(target: Path, stage: Path, keep: Sequence[str]) -> None:
 def _swap(target: Path, stage: Path, holder: Path) -> None:
     """Put ``stage`` at ``target``: the old folder is moved into ``holder`` (deleted with it), then put back
     if the new one cannot be renamed in."""
-    _check_target(target, None)  # a link planted while the run wrote its files is not replaced either
+    check_output_dir(target, None)  # a link planted while the run wrote its files is not replaced either
     aside = holder / f"{target.name}.previous"
     had_old = target.exists()
     if had_old:

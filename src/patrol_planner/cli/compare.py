@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from patrol_planner.atomic import atomic_output_dir, final_path
+from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
 from patrol_planner.cli._common import print_json, user_errors
 from patrol_planner.errors import ScenarioError
 from patrol_planner.sanitise import spreadsheet_safe, terminal_safe
@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         from patrol_planner.scenario import load_scenario
 
         counts = parse_range(units)
+        check_output_dir(out, "compare.csv")
         loaded = [load_scenario(p) for p in scenarios]
         console = Console(stderr=True, quiet=quiet or as_json)
         with Progress(console=console, transient=True) as prog:

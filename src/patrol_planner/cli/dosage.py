@@ -38,10 +38,11 @@ def dosage_cmd(
     page: bool = typer.Option(True, "--page/--no-page", help="Write compliance.html."),
 ) -> None:
     """Measure patrol presence in the programme's spots from GPS tracks; bad points are quarantined with reasons."""
-    from patrol_planner.atomic import atomic_output_dir, final_path
+    from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
     from patrol_planner.dosage import DosageParams, measure_dosage, write_dosage
     from patrol_planner.programme import read_programme
 
+    check_output_dir(out, "dosage.json")
     prog = read_programme(programme)
     params = DosageParams(tolerance_m=tolerance_m, max_gap_s=max_gap_s, merge_gap_s=merge_gap_s,
                           min_visit_s=min_visit_s, max_speed_kph=max_speed_kph, area_margin_km=area_margin_km,

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the headline figures as one JSON object."),
     ) -> None:
         """Evaluate a programme: rate ratio with interval and p-value, forest plot, caveats, equity."""
-        from patrol_planner.atomic import atomic_output_dir, final_path
+        from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
         from patrol_planner.evaluation import equity as eq
         from patrol_planner.evaluation.dosage import read_dosage
         from patrol_planner.evaluation.placeday import project_spots
@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         from patrol_planner.programme import read_programme
         from patrol_planner.provenance import provenance
 
+        check_output_dir(out, "evaluation.json")
         prog = read_programme(programme_dir)
         files = _crime_files(crimes)
         incidents = ingest(files, mapping=mapping).incidents

@@ -98,6 +98,7 @@ def backtest(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
     """Rolling-origin monthly backtest of the model against baselines at equal area, with the ceiling."""
+    from patrol_planner.atomic import check_output_dir
     from patrol_planner.errors import HotspotError
 
     # click gives one value per --budget; the numbers after the first land among FILES, so move them back
@@ -107,6 +108,8 @@ def backtest(
     if not files:
         raise HotspotError("backtest needs at least one crime file")
     if by_force:
+        if out is not None:
+            check_output_dir(out, "national.json")
         _backtest_by_force(files, budgets=budgets, folds=BY_FORCE_FOLDS if folds is None else folds,
                            scheduler=scheduler, workers=workers, out=out, as_json=as_json)
         return

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from patrol_planner.atomic import atomic_output_dir, final_path
+from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
 from patrol_planner.cli._common import print_json, user_errors
 from patrol_planner.sanitise import spreadsheet_safe
 
@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
 
         console = Console(stderr=True, quiet=quiet or as_json)
         s = _override(load_scenario(scenario or default_scenario_path()), seconds, seed)
+        check_output_dir(out, "plan.json" if s.units or programme is not None or day is not None else "backtest.csv")
         if programme is not None or day is not None:
             _programme_day(s, programme, day, out, cache_dir, console, quiet=quiet, as_json=as_json)
             return

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from patrol_planner.atomic import atomic_output_dir
+from patrol_planner.atomic import atomic_output_dir, check_output_dir
 from patrol_planner.cli._common import echo, print_json, user_errors
 from patrol_planner.sanitise import spreadsheet_safe
 
@@ -35,6 +35,7 @@ def programme(
     from patrol_planner.programme.design import design_programme
     from patrol_planner.programme.params import load_programme_scenario
 
+    check_output_dir(out, "programme.json")
     s, params = load_programme_scenario(scenario)
     d = design_programme(s, params, scenario_file=scenario)
     # The whole folder appears at once; a rerun of the same programme keeps the amendments recorded since.
