@@ -49,10 +49,10 @@ def programme(
         print_json(summary)
         return
     echo(f"{summary['spots']} spots, {summary['days']} days from {summary['start_date']}: "
-               f"{summary['treated_spot_days']} treated and {summary['control_spot_days']} control spot-days")
+         f"{summary['treated_spot_days']} treated and {summary['control_spot_days']} control spot-days")
     if summary["mde_rate_ratio"] is not None:
         echo(f"detectable with {params.power:.0%} power at the {params.alpha:.0%} level: a "
-                   f"{summary['mde_reduction_pct']}% fall (rate ratio {summary['mde_rate_ratio']})")
+             f"{summary['mde_reduction_pct']}% fall (rate ratio {summary['mde_rate_ratio']})")
     else:
         echo(f"warning: {summary['note']}", err=True)
     echo(f"written to {folder} (schedule.csv, spots.geojson, programme.json, calendar.html)")
@@ -101,7 +101,7 @@ def programme_amend(
         print_json(summary)
         return
     echo(f"amendment recorded ({summary['amendments']} in all); treated spot-days now "
-               f"{summary['treated_spot_days_after_amendments']} of {summary['treated_spot_days_assigned']} assigned")
+         f"{summary['treated_spot_days_after_amendments']} of {summary['treated_spot_days_assigned']} assigned")
 
 
 def programme_day(
@@ -117,7 +117,7 @@ def programme_day(
         print_json(t)
         return
     echo(f"{t['date']}: patrol window {t['window_start']} to {t['window_end']}; dose {t['visits']} x "
-               f"{t['minutes']:g} min")
+         f"{t['minutes']:g} min")
     echo("patrol: " + (", ".join(f"{s['spot_id']} {s['place']}" for s in t["treated"]) or "none"))
     echo("keep away (controls): " + ", ".join(f"{s['spot_id']} {s['place']}" for s in t["control"]))
 
