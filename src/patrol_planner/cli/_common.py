@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import typer
 
 from patrol_planner.errors import PatrolPlannerError
+from patrol_planner.sanitise import terminal_safe
 
 #: Modules under patrol_planner.cli that register commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = ("ingest", "hotspots", "network", "plan", "compare", "programme", "evaluate",
@@ -27,13 +28,19 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except PatrolPlannerError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def echo(message: object = "", *, err: bool = False) -> None:
+    """``typer.echo`` for text that carries data (place names, unit ids, file names): control characters are
+    shown as escapes (``\\x1b``), so a received file cannot drive the terminal."""
+    typer.echo(terminal_safe(message), err=err)
 
 
 def plain_warnings() -> None:
@@ -50,7 +57,7 @@ def plain_warnings() -> None:
     def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
              line: str | None = None) -> None:
         if issubclass(category, PatrolPlannerWarning):
-            typer.echo(f"warning: {message}", err=True)
+            echo(f"warning: {message}", err=True)
         else:
             previous(message, category, filename, lineno, file, line)
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
+from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
 from patrol_planner.cli._common import print_json, user_errors
 from patrol_planner.errors import ScenarioError
+from patrol_planner.sanitise import spreadsheet_safe, terminal_safe
 
 #: Most units one variant may have: a force-wide night shift, far beyond what one plan should hold.
 MAX_UNITS = 50
@@ -47,14 +49,15 @@ def register(app: typer.Typer) -> None:
         from patrol_planner.scenario import load_scenario
 
         counts = parse_range(units)
+        check_output_dir(out, "compare.csv")
         loaded = [load_scenario(p) for p in scenarios]
         console = Console(stderr=True, quiet=quiet or as_json)
         with Progress(console=console, transient=True) as prog:
             task = prog.add_task("planning variants", total=len(loaded) * len(counts))
             table = compare_units(loaded, counts, seconds=seconds, on_done=lambda: prog.advance(task))
-        out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "compare.csv", index=False)
-        png = plot_harm_vs_units(table, out / "harm_vs_units.png")
+        with atomic_output_dir(out, marker="compare.csv") as stage:
+            spreadsheet_safe(table).to_csv(stage / "compare.csv", index=False)
+            png = final_path(plot_harm_vs_units(table, stage / "harm_vs_units.png"), stage, out)
         if as_json:
             print_json({"rows": table.to_dict(orient="records"), "chart": str(png)})
             return
@@ -66,7 +69,7 @@ def register(app: typer.Typer) -> None:
             for c in ("scenario", "units", "harm_covered", "visits", "hotspots_visited", "road_km", "idle_min"):
                 t.add_column(c, justify="left" if c == "scenario" else "right")
             for r in table.itertuples(index=False):
-                t.add_row(Text(str(r.scenario)), str(r.units), f"{r.harm_covered:.1f}", str(r.visits),
+                t.add_row(Text(terminal_safe(r.scenario)), str(r.units), f"{r.harm_covered:.1f}", str(r.visits),
                           str(r.hotspots_visited), f"{r.road_km:.1f}", f"{r.idle_min:.0f}")
             Console().print(t)
             console.print(f"chart: {png}")

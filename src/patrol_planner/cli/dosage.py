@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from patrol_planner.cli._common import print_json, user_errors
+from patrol_planner.cli._common import echo, print_json, user_errors
 
 _SUMMARY_KEYS = ("spot_days", "treated_days", "treated_days_patrolled", "treated_days_dose_met",
                  "treated_minutes_planned", "treated_minutes_present", "control_days_with_presence",
@@ -38,27 +38,31 @@ def dosage_cmd(
     page: bool = typer.Option(True, "--page/--no-page", help="Write compliance.html."),
 ) -> None:
     """Measure patrol presence in the programme's spots from GPS tracks; bad points are quarantined with reasons."""
+    from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
     from patrol_planner.dosage import DosageParams, measure_dosage, write_dosage
     from patrol_planner.programme import read_programme
 
+    check_output_dir(out, "dosage.json")
     prog = read_programme(programme)
     params = DosageParams(tolerance_m=tolerance_m, max_gap_s=max_gap_s, merge_gap_s=merge_gap_s,
                           min_visit_s=min_visit_s, max_speed_kph=max_speed_kph, area_margin_km=area_margin_km,
                           unit_from=unit_from, bridge_gap_s=bridge_gap_s)
     files = _expand(tracks)
     res = measure_dosage(prog, files, params=params, mapping=mapping, crs=crs)
-    paths = write_dosage(res, out, inputs=files, prog=prog, page=page)
+    with atomic_output_dir(out, marker="dosage.json") as stage:
+        staged = write_dosage(res, stage, inputs=files, prog=prog, page=page)
+    paths = {k: final_path(p, stage, out) for k, p in staged.items()}
     for f in res.files:
         if f["error"]:
-            typer.echo(f"error: {f['error']}", err=True)
+            echo(f"error: {f['error']}", err=True)
     if as_json:
         print_json({**res.summary, "notes": res.notes, "outputs": {k: str(v) for k, v in paths.items()}})
         return
     for k in _SUMMARY_KEYS:
-        typer.echo(f"{k:30s} {res.summary[k]}")
+        echo(f"{k:30s} {res.summary[k]}")
     for note in res.notes:
-        typer.echo(f"note: {note}")
-    typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+        echo(f"note: {note}")
+    echo(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
 def _expand(paths: list[Path]) -> list[Path]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from patrol_planner.cli._common import print_json, user_errors
+from patrol_planner.cli._common import echo, print_json, user_errors
 
 
 def _crime_files(paths: list[Path]) -> list[Path]:
@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the headline figures as one JSON object."),
     ) -> None:
         """Evaluate a programme: rate ratio with interval and p-value, forest plot, caveats, equity."""
+        from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
         from patrol_planner.evaluation import equity as eq
         from patrol_planner.evaluation.dosage import read_dosage
         from patrol_planner.evaluation.placeday import project_spots
@@ -43,6 +44,7 @@ def register(app: typer.Typer) -> None:
         from patrol_planner.programme import read_programme
         from patrol_planner.provenance import provenance
 
+        check_output_dir(out, "evaluation.json")
         prog = read_programme(programme_dir)
         files = _crime_files(crimes)
         incidents = ingest(files, mapping=mapping).incidents
@@ -66,11 +68,13 @@ def register(app: typer.Typer) -> None:
             inputs.append(dosage / "dosage.csv" if dosage.is_dir() else dosage)
         prov = provenance(inputs, {"ring_m": ring_m, "n_draws": draws, "seed": seed, "se": se, "mapping": mapping,
                                    "ons": str(ons) if ons else "bundled"})
-        paths = write_outputs(ev, prog, out, provenance=prov, equity=report, equity_reason=reason)
+        with atomic_output_dir(out, marker="evaluation.json") as stage:
+            staged = write_outputs(ev, prog, stage, provenance=prov, equity=report, equity_reason=reason)
+        paths = {k: final_path(p, stage, out) for k, p in staged.items()}
         if as_json:
             print_json({**ev.summary, "html": str(paths["html"]),
                         "equity": report.counts if report is not None else None})
             return
         for v in ev.verdicts:
-            typer.echo(v)
-        typer.echo(f"report: {paths['html']}")
+            echo(v)
+        echo(f"report: {paths['html']}")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from patrol_planner.cli._common import print_json, table_console, user_errors
+from patrol_planner.cli._common import echo, print_json, table_console, user_errors
+from patrol_planner.sanitise import spreadsheet_safe, terminal_safe
 
 
 def _load(files: list[Path]):  # noqa: ANN202
@@ -39,7 +40,8 @@ def hotspots(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
 ) -> None:
     """Score cells at --as-of and write the top ones, with their breakdown, as GeoJSON."""
-    from patrol_planner.errors import HotspotError
+    from patrol_planner.atomic import atomic_write_text
+    from patrol_planner.errors import HotspotError, PatrolPlannerError
     from patrol_planner.hotspots import HotspotModel, cells_to_geojson, select_hotspots
 
     params: dict = {"harm": harm, "grid": grid, "ranker": ranker}
@@ -52,10 +54,9 @@ def hotspots(
     sel = select_hotspots(cells, top=top, group_adjacent=group)
     fc = cells_to_geojson(sel)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(fc), encoding="utf-8")
-    except OSError as exc:
-        raise HotspotError(f"cannot write {out}: {exc.strerror}") from None
+        atomic_write_text(out, json.dumps(fc))
+    except PatrolPlannerError as exc:
+        raise HotspotError(str(exc)) from None
     summary = {
         "out": str(out), "as_of": cells.attrs["as_of"], "cells_scored": len(cells), "cells_written": len(sel),
         "records_used": int(cells["n_incidents"].sum()), "share_of_score_written":
@@ -66,7 +67,7 @@ def hotspots(
     if as_json:
         print_json(summary)
         return
-    typer.echo(
+    echo(
         f"{summary['cells_written']} of {summary['cells_scored']} scored cells "
         f"({100 * summary['share_of_score_written']:.1f}% of the total score) written to {out}; "
         f"ranking: {summary['ranking']} ({summary['ranking_reason']})"
@@ -77,6 +78,9 @@ def hotspots(
 #: noise of +-2-5% at the smallest budget (docs/hotspots.md), comparing forces wants the longer run.
 SINGLE_FOLDS = 4
 BY_FORCE_FOLDS = 6
+#: Most local worker processes: each holds a force's records and models (about 1 GB for a large force), so a
+#: mistyped count must not start thousands of processes.
+MAX_LOCAL_WORKERS = 64
 
 
 def backtest(
@@ -94,6 +98,7 @@ def backtest(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
     """Rolling-origin monthly backtest of the model against baselines at equal area, with the ceiling."""
+    from patrol_planner.atomic import check_output_dir
     from patrol_planner.errors import HotspotError
 
     # click gives one value per --budget; the numbers after the first land among FILES, so move them back
@@ -103,6 +108,8 @@ def backtest(
     if not files:
         raise HotspotError("backtest needs at least one crime file")
     if by_force:
+        if out is not None:
+            check_output_dir(out, "national.json")
         _backtest_by_force(files, budgets=budgets, folds=BY_FORCE_FOLDS if folds is None else folds,
                            scheduler=scheduler, workers=workers, out=out, as_json=as_json)
         return
@@ -142,8 +149,8 @@ def _backtest_one(files: list[Path], *, budgets: list[float], folds: int, as_jso
         con.print(_dropped_note("the data", res.attrs["budgets_dropped"]), markup=False)
     forces = sorted(forces_in(files))
     if len(forces) > 1:
-        con.print(f"note: the inputs hold {len(forces)} forces ({', '.join(forces)}), backtested as one area; "
-                  "--by-force backtests each", markup=False)
+        con.print(terminal_safe(f"note: the inputs hold {len(forces)} forces ({', '.join(forces)}), backtested as one "
+                                "area; --by-force backtests each"), markup=False)
     top = res[(res.selection == "top") & (res.method == "model")].groupby("budget").harm_captured.mean()
     for n, v in top.items():
         con.print(f"model top {n:g} cells capture {100 * v:.1f}% of next month's harm (mean over folds)")
@@ -174,8 +181,8 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
     from patrol_planner.errors import HotspotError
     from patrol_planner.hotspots.national import backtest_forces, find_forces
 
-    if workers < 0:
-        raise HotspotError(f"--workers must be >= 0, got {workers}")
+    if not 0 <= workers <= MAX_LOCAL_WORKERS:
+        raise HotspotError(f"--workers must be between 0 and {MAX_LOCAL_WORKERS}, got {workers}")
     con = table_console(stderr=True)
     n = len(find_forces(files))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -184,17 +191,18 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
 
         def done(o: dict) -> None:
             if "error" in o:
-                bar.console.print(f"{o['force']}: NOT BACKTESTED: {o['error']}", markup=False, highlight=False)
+                bar.console.print(terminal_safe(f"{o['force']}: NOT BACKTESTED: {o['error']}"), markup=False,
+                                  highlight=False)
                 bar.advance(task)
                 return
             m = o["margin"]
             ratios = " ".join(f"{100 * b:g}%: {r:.3f}" for b, r in zip(m["budget"], m["ratio"], strict=True))
-            bar.console.print(f"{o['force']}: {_ingest_line(o)}, {o['seconds']:.1f} s; model/best {ratios}",
-                              markup=False, highlight=False)
+            line = f"{o['force']}: {_ingest_line(o)}, {o['seconds']:.1f} s; model/best {ratios}"
+            bar.console.print(terminal_safe(line), markup=False, highlight=False)
             if o["meta"].get("budgets_dropped"):
-                bar.console.print(_dropped_note(o["force"], o["meta"]["budgets_dropped"]), markup=False)
+                bar.console.print(terminal_safe(_dropped_note(o["force"], o["meta"]["budgets_dropped"])), markup=False)
             for u in o["ingest"]["unreadable"]:
-                bar.console.print(f"{o['force']}: UNREADABLE {u['file']}: {u['error']}", markup=False)
+                bar.console.print(terminal_safe(f"{o['force']}: UNREADABLE {u['file']}: {u['error']}"), markup=False)
             bar.advance(task)
 
         nat = backtest_forces(files, folds=folds, budgets=budgets, scheduler=scheduler, workers=workers,
@@ -207,12 +215,12 @@ def _backtest_by_force(files: list[Path], *, budgets: list[float], folds: int, s
     table_console().print(_margin_table(nat.table, "model vs best baseline by force (harm captured, mean over folds)",
                                   force=True))
     if nat.meta.get("skipped"):
-        typer.echo("skipped (not crime records): " + ", ".join(f"{k} {v}" for k, v in nat.meta["skipped"].items()))
+        echo("skipped (not crime records): " + ", ".join(f"{k} {v}" for k, v in nat.meta["skipped"].items()))
     n_folds = nat.table.groupby("force")["n_folds"].max()
     for force, k in n_folds[n_folds < folds].items():
-        typer.echo(_few_folds_note(str(force), int(k), folds))
+        echo(_few_folds_note(str(force), int(k), folds))
     for w in written:
-        typer.echo(f"wrote {w}")
+        echo(f"wrote {w}")
     _fail_if_some_failed(nat.failed, n)
 
 
@@ -257,25 +265,26 @@ def _write_national(nat, out: Path, files: list[Path]) -> list[str]:  # noqa: AN
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from patrol_planner.atomic import atomic_output_dir, final_path
     from patrol_planner.errors import HotspotError
     from patrol_planner.hotspots.plotting import plot_national
     from patrol_planner.provenance import provenance
 
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {k: out / f"national.{k}" for k in ("csv", "json", "png")}
-        nat.table.to_csv(paths["csv"], index=False)
-        inputs = [f for f in files if f.is_file()]
-        prov = provenance(inputs, {k: v for k, v in nat.meta.items() if k != "wall_s"})
-        paths["json"].write_text(json.dumps({**nat.to_json(), "provenance": prov}, indent=1, default=str),
-                                 encoding="utf-8")
-        ax = plot_national(nat.table)
-        ax.figure.tight_layout()
-        ax.figure.savefig(paths["png"], dpi=120)
-        plt.close(ax.figure)
+        with atomic_output_dir(out, marker="national.json") as stage:
+            paths = {k: stage / f"national.{k}" for k in ("csv", "json", "png")}
+            spreadsheet_safe(nat.table).to_csv(paths["csv"], index=False)
+            inputs = [f for f in files if f.is_file()]
+            prov = provenance(inputs, {k: v for k, v in nat.meta.items() if k != "wall_s"})
+            paths["json"].write_text(json.dumps({**nat.to_json(), "provenance": prov}, indent=1, default=str),
+                                     encoding="utf-8")
+            ax = plot_national(nat.table)
+            ax.figure.tight_layout()
+            ax.figure.savefig(paths["png"], dpi=120)
+            plt.close(ax.figure)
     except OSError as exc:
         raise HotspotError(f"cannot write to {out}: {exc.strerror}") from None
-    return [str(p) for p in paths.values()]
+    return [str(final_path(p, stage, out)) for p in paths.values()]
 
 
 def register(app: typer.Typer) -> None:

@@ -4,10 +4,14 @@ into the incident table and report what was kept."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from patrol_planner.cli._common import print_json, user_errors
+from patrol_planner.cli._common import echo, print_json, user_errors
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def ingest_cmd(
@@ -48,7 +52,7 @@ def ingest_cmd(
             print_json(found)
         else:
             for slug, sources in found.items():
-                typer.echo(f"{slug}\t{len(sources)} street file(s)")
+                echo(f"{slug}\t{len(sources)} street file(s)")
         return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
@@ -62,24 +66,31 @@ def ingest_cmd(
                 import pyarrow  # noqa: F401
             except ImportError:
                 raise InputFileError(f"{out}: writing Parquet needs pyarrow; use a .csv path") from None
-            res.incidents.to_parquet(out, index=False)
+            from patrol_planner.atomic import atomic_file
+
+            with atomic_file(out) as tmp:
+                res.incidents.to_parquet(tmp, index=False)
         else:
             _write(res.incidents, out, what="incident table")
     for w in caught:
-        typer.echo(f"warning: {w.message}", err=True)
+        echo(f"warning: {w.message}", err=True)
     if as_json:
         print_json(rep.to_dict())
         return
-    typer.echo(rep.summary())
+    echo(rep.summary())
 
 
-def _write(df: object, path: Path, *, what: str) -> None:
-    from patrol_planner.errors import InputFileError
+def _write(df: pd.DataFrame, path: Path, *, what: str) -> None:
+    """Write ``df`` as a CSV meant for a spreadsheet (text cells cannot run as formulas), whole or not at all."""
+    from patrol_planner.atomic import atomic_file
+    from patrol_planner.errors import InputFileError, PatrolPlannerError
+    from patrol_planner.sanitise import spreadsheet_safe
 
     try:
-        df.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")  # type: ignore[attr-defined]
-    except OSError as exc:
-        raise InputFileError(f"cannot write the {what} to {path}: {exc.strerror}") from None
+        with atomic_file(path) as tmp:
+            spreadsheet_safe(df).to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+    except PatrolPlannerError as exc:
+        raise InputFileError(f"cannot write the {what}: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:

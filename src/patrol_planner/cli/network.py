@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from patrol_planner.cli._common import print_json, user_errors
+from patrol_planner.cli._common import echo, print_json, user_errors
 
 
 def network(
@@ -32,7 +32,7 @@ def network(
         print_json(out)
         return
     how = "loaded from cache" if out["cached"] else "built"
-    typer.echo(
+    echo(
         f"{net.mode} network of {pbf.name} ({net.crs}), {how} in {out['build_s']:.2f} s: "
         f"{out['nodes']} nodes, {out['edges']} edges; largest strongly connected component "
         f"{out['scc_nodes']} junctions, {out['dropped_nodes']} dropped"

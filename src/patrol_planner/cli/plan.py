@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
 from patrol_planner.cli._common import print_json, user_errors
+from patrol_planner.sanitise import spreadsheet_safe
 
 if TYPE_CHECKING:
     from patrol_planner.scenario import Scenario
@@ -21,6 +23,16 @@ def _override(s: Scenario, seconds: float | None, seed: int | None) -> Scenario:
     if seed is not None:
         upd["seed"] = seed
     return s.replace(solver=upd) if upd else s
+
+
+def write_plan_folder(plan: Any, out: Path) -> dict[str, Path]:
+    """Write the briefing pack into ``out`` as a whole (``patrol_planner.atomic``): a failed write leaves the
+    previous pack; returns the written paths under ``out``."""
+    from patrol_planner.report import write_outputs
+
+    with atomic_output_dir(out, marker="plan.json") as stage:
+        staged = write_outputs(plan, stage)
+    return {k: final_path(p, stage, out) for k, p in staged.items()}
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +53,7 @@ def register(app: typer.Typer) -> None:
         """Plan tonight's patrols: ingest -> hotspots -> network -> routing -> briefing pack in OUT."""
         from rich.console import Console
 
-        from patrol_planner.report import plan_summary_table, write_outputs
+        from patrol_planner.report import plan_summary_table
         from patrol_planner.scenario import (
             PIPELINE_STEPS,
             default_scenario_path,
@@ -52,6 +64,7 @@ def register(app: typer.Typer) -> None:
 
         console = Console(stderr=True, quiet=quiet or as_json)
         s = _override(load_scenario(scenario or default_scenario_path()), seconds, seed)
+        check_output_dir(out, "plan.json" if s.units or programme is not None or day is not None else "backtest.csv")
         if programme is not None or day is not None:
             _programme_day(s, programme, day, out, cache_dir, console, quiet=quiet, as_json=as_json)
             return
@@ -63,8 +76,8 @@ def register(app: typer.Typer) -> None:
                                    "add at least one [[units]] table")
             with console.status(f"{s.name}: backtest (this scenario plans no routes)"):
                 table = run_backtest(s)
-            out.mkdir(parents=True, exist_ok=True)
-            table.to_csv(out / "backtest.csv", index=False)
+            with atomic_output_dir(out, marker="backtest.csv") as stage:
+                spreadsheet_safe(table).to_csv(stage / "backtest.csv", index=False)
             if as_json:
                 print_json({"scenario": s.name, "rows": table.to_dict(orient="records"),
                             "out": str(out / "backtest.csv")})
@@ -86,7 +99,7 @@ def register(app: typer.Typer) -> None:
 
             run = run_plan(s, progress=step, cache_dir=cache_dir)
             prog.update(task, completed=len(PIPELINE_STEPS))
-        paths = write_outputs(run.plan, out)
+        paths = write_plan_folder(run.plan, out)
         if run.plan.metrics.get("search_cut") or (s.solver.deterministic
                                                    and not run.plan.metrics.get("reproducible", True)):
             console.print("[yellow]warning:[/] the search was cut by its time cap: this plan is the best found so "
@@ -107,7 +120,7 @@ def _programme_day(s: Scenario, folder: Path | None, day: str | None, out: Path,
 
     from patrol_planner.errors import ProgrammeError
     from patrol_planner.programme.dayplan import plan_programme_day
-    from patrol_planner.report import plan_summary_table, write_outputs
+    from patrol_planner.report import plan_summary_table
 
     if folder is None or day is None:
         raise ProgrammeError("--programme and --date go together: plan --programme DIR --date YYYY-MM-DD")
@@ -117,7 +130,7 @@ def _programme_day(s: Scenario, folder: Path | None, day: str | None, out: Path,
         raise ProgrammeError(f"--date must be YYYY-MM-DD, got {day!r}") from None
     with console.status(f"{s.name}: routing programme day {when.isoformat()}"):
         run = plan_programme_day(s, folder, when, cache_dir=cache_dir)
-    paths = write_outputs(run.plan, out)
+    paths = write_plan_folder(run.plan, out)
     m = run.plan.metrics
     short = m["treated_spots"] - m["treated_spots_full_dose"]
     if short:

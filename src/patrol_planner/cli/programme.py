@@ -8,7 +8,9 @@ from typing import Any
 
 import typer
 
-from patrol_planner.cli._common import print_json, user_errors
+from patrol_planner.atomic import atomic_output_dir, check_output_dir
+from patrol_planner.cli._common import echo, print_json, user_errors
+from patrol_planner.sanitise import spreadsheet_safe
 
 
 def _date(text: str, what: str) -> date:
@@ -33,23 +35,27 @@ def programme(
     from patrol_planner.programme.design import design_programme
     from patrol_planner.programme.params import load_programme_scenario
 
+    check_output_dir(out, "programme.json")
     s, params = load_programme_scenario(scenario)
     d = design_programme(s, params, scenario_file=scenario)
-    folder = d.write(out)
-    prog = read_programme(folder)
-    summary = d.summary() | {"out": str(folder), "equity": _write_equity(prog, s, ons)}
-    write_calendar(prog)
+    # The whole folder appears at once; a rerun of the same programme keeps the amendments recorded since.
+    with atomic_output_dir(out, marker="programme.json", keep=("amendments.csv",)) as stage:
+        prog = read_programme(d.write(stage, replaces=out))
+        equity = _write_equity(prog, s, ons)
+        write_calendar(prog)
+    folder = out.expanduser().resolve()
+    summary = d.summary() | {"out": str(folder), "equity": equity}
     if as_json:
         print_json(summary)
         return
-    typer.echo(f"{summary['spots']} spots, {summary['days']} days from {summary['start_date']}: "
-               f"{summary['treated_spot_days']} treated and {summary['control_spot_days']} control spot-days")
+    echo(f"{summary['spots']} spots, {summary['days']} days from {summary['start_date']}: "
+         f"{summary['treated_spot_days']} treated and {summary['control_spot_days']} control spot-days")
     if summary["mde_rate_ratio"] is not None:
-        typer.echo(f"detectable with {params.power:.0%} power at the {params.alpha:.0%} level: a "
-                   f"{summary['mde_reduction_pct']}% fall (rate ratio {summary['mde_rate_ratio']})")
+        echo(f"detectable with {params.power:.0%} power at the {params.alpha:.0%} level: a "
+             f"{summary['mde_reduction_pct']}% fall (rate ratio {summary['mde_rate_ratio']})")
     else:
-        typer.echo(f"warning: {summary['note']}", err=True)
-    typer.echo(f"written to {folder} (schedule.csv, spots.geojson, programme.json, calendar.html)")
+        echo(f"warning: {summary['note']}", err=True)
+    echo(f"written to {folder} (schedule.csv, spots.geojson, programme.json, calendar.html)")
 
 
 def _write_equity(prog: Any, s: Any, ons: Path | None) -> str:
@@ -64,7 +70,7 @@ def _write_equity(prog: Any, s: Any, ons: Path | None) -> str:
     except PatrolPlannerError as exc:
         note.write_text(f"No equity table: {exc}\n", encoding="utf-8")
         return f"none: {exc}"
-    rep.table.to_csv(prog.folder / "equity.csv", index=False)
+    spreadsheet_safe(rep.table).to_csv(prog.folder / "equity.csv", index=False)
     c = rep.counts
     missing = c.get("lsoas_without_imd_decile", 0)
     note.write_text(f"Spots are linked to areas (LSOAs) through the codes on police.uk rows; {missing} area code(s) "
@@ -94,8 +100,8 @@ def programme_amend(
     if as_json:
         print_json(summary)
         return
-    typer.echo(f"amendment recorded ({summary['amendments']} in all); treated spot-days now "
-               f"{summary['treated_spot_days_after_amendments']} of {summary['treated_spot_days_assigned']} assigned")
+    echo(f"amendment recorded ({summary['amendments']} in all); treated spot-days now "
+         f"{summary['treated_spot_days_after_amendments']} of {summary['treated_spot_days_assigned']} assigned")
 
 
 def programme_day(
@@ -110,10 +116,10 @@ def programme_day(
     if as_json:
         print_json(t)
         return
-    typer.echo(f"{t['date']}: patrol window {t['window_start']} to {t['window_end']}; dose {t['visits']} x "
-               f"{t['minutes']:g} min")
-    typer.echo("patrol: " + (", ".join(f"{s['spot_id']} {s['place']}" for s in t["treated"]) or "none"))
-    typer.echo("keep away (controls): " + ", ".join(f"{s['spot_id']} {s['place']}" for s in t["control"]))
+    echo(f"{t['date']}: patrol window {t['window_start']} to {t['window_end']}; dose {t['visits']} x "
+         f"{t['minutes']:g} min")
+    echo("patrol: " + (", ".join(f"{s['spot_id']} {s['place']}" for s in t["treated"]) or "none"))
+    echo("keep away (controls): " + ", ".join(f"{s['spot_id']} {s['place']}" for s in t["control"]))
 
 
 def register(app: typer.Typer) -> None:

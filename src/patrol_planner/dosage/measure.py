@@ -29,6 +29,7 @@ from patrol_planner.errors import DosageError
 from patrol_planner.geo import choose_working_crs
 from patrol_planner.programme import Programme
 from patrol_planner.provenance import provenance
+from patrol_planner.sanitise import spreadsheet_safe
 
 #: The first columns of ``dosage.csv``; extra columns follow (see docs/dosage.md).
 DOSAGE_COLUMNS: tuple[str, ...] = ("date", "spot_id", "treated", "minutes_present", "visits")
@@ -242,11 +243,11 @@ def write_dosage(result: DosageResult, out: str | Path, *, inputs: Sequence[str 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"dosage": out / "dosage.csv", "visits": out / "visits.csv", "quarantine": out / "quarantine.csv",
              "json": out / "dosage.json"}
-    result.table.to_csv(paths["dosage"], index=False, lineterminator="\n", float_format="%.2f")
+    spreadsheet_safe(result.table).to_csv(paths["dosage"], index=False, lineterminator="\n", float_format="%.2f")
     vis = result.visits.assign(start=result.visits["start"].map(lambda t: t.isoformat(timespec="seconds")),
                                end=result.visits["end"].map(lambda t: t.isoformat(timespec="seconds")))
-    vis.to_csv(paths["visits"], index=False, lineterminator="\n", float_format="%.2f")
-    result.quarantine.to_csv(paths["quarantine"], index=False, lineterminator="\n")
+    spreadsheet_safe(vis).to_csv(paths["visits"], index=False, lineterminator="\n", float_format="%.2f")
+    spreadsheet_safe(result.quarantine).to_csv(paths["quarantine"], index=False, lineterminator="\n")
     prog_files = [prog.folder / n for n in ("programme.json", "schedule.csv", "spots.geojson", "amendments.csv")
                   if (prog.folder / n).exists()]
     existing = [Path(p) for p in inputs if Path(p).is_file()]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from patrol_planner.errors import DosageError
+from patrol_planner.sanitise import spreadsheet_restore
 
 DOSAGE_COLUMNS: tuple[str, ...] = ("date", "spot_id", "treated", "minutes_present", "visits")
 
@@ -21,7 +22,7 @@ def read_dosage(path: str | Path) -> pd.DataFrame:
     if path.is_dir():
         path = path / "dosage.csv"
     try:
-        df = pd.read_csv(path, dtype={"spot_id": str})
+        df = spreadsheet_restore(pd.read_csv(path, dtype={"spot_id": str}))
     except FileNotFoundError:
         raise DosageError(f"{path}: no dosage file") from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:

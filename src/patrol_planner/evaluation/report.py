@@ -20,6 +20,7 @@ from markupsafe import Markup
 from patrol_planner.evaluation.equity import EquityReport
 from patrol_planner.evaluation.run import Evaluation, plain
 from patrol_planner.programme import Programme
+from patrol_planner.sanitise import spreadsheet_safe
 
 ESTIMATE_COLUMNS = ("analysis", "outcome", "term", "rate_ratio", "ci_low", "ci_high", "p_value", "randomisation_p",
                     "family", "se", "treated_total", "control_total")
@@ -99,14 +100,14 @@ def write_outputs(ev: Evaluation, programme: Programme, out: str | Path, *, prov
              "per_spot": out / "per_spot.csv"}
     paths["html"].write_text(render_html(ev, programme, provenance=provenance, equity=equity,
                                          equity_reason=equity_reason), encoding="utf-8")
-    ev.estimates.to_csv(paths["estimates"], index=False, lineterminator="\n")
-    ev.per_spot.to_csv(paths["per_spot"], index=False, lineterminator="\n")
+    spreadsheet_safe(ev.estimates).to_csv(paths["estimates"], index=False, lineterminator="\n")
+    spreadsheet_safe(ev.per_spot).to_csv(paths["per_spot"], index=False, lineterminator="\n")
     if ev.spot_days is not None:
         paths["spot_days"] = out / "spot_days.csv"
-        ev.spot_days.to_csv(paths["spot_days"], index=False, lineterminator="\n")
+        spreadsheet_safe(ev.spot_days).to_csv(paths["spot_days"], index=False, lineterminator="\n")
     if equity is not None:
         paths["equity"] = out / "equity.csv"
-        equity.table.to_csv(paths["equity"], index=False, lineterminator="\n")
+        spreadsheet_safe(equity.table).to_csv(paths["equity"], index=False, lineterminator="\n")
     record = {"summary": ev.summary, "verdicts": ev.verdicts, "caveats": ev.caveats, "delivery": ev.delivery,
               "estimates": ev.estimates.to_dict(orient="records"), "wdd": ev.wdd,
               "equity": equity.counts if equity is not None else {"note": equity_reason},

@@ -33,6 +33,9 @@ from patrol_planner.evaluation.wdd import (
 )
 from patrol_planner.programme import Programme
 
+#: Most re-drawn schedules: each holds every spot-day, so a mistyped count must not fill the memory.
+MAX_DRAWS = 100_000
+
 
 @dataclass(frozen=True)
 class EvaluationParams:
@@ -51,6 +54,11 @@ class EvaluationParams:
             raise EvaluationError(f"se must be one of {', '.join(SE_KINDS)}, not {self.se!r}")
         if self.n_draws < 99:
             raise EvaluationError(f"n_draws must be at least 99 for a usable p-value, got {self.n_draws}")
+        if self.n_draws > MAX_DRAWS:
+            raise EvaluationError(f"n_draws must be at most {MAX_DRAWS} (the p-value's third digit is settled long "
+                                  f"before), got {self.n_draws}")
+        if self.seed < 0:
+            raise EvaluationError(f"seed must be >= 0, got {self.seed}")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from patrol_planner.sanitise import spreadsheet_safe
+
 
 def gap_advice() -> str:
     """What a month without any record means for the later stages (one sentence)."""
@@ -105,8 +107,8 @@ class IngestResult:
 
 
 def quarantine_to_csv(quarantine: pd.DataFrame, path: str | Path) -> None:
-    """Write the quarantine table as UTF-8 CSV."""
-    quarantine.to_csv(path, index=False)
+    """Write the quarantine table as UTF-8 CSV (text cells cannot run as spreadsheet formulas)."""
+    spreadsheet_safe(quarantine).to_csv(path, index=False)
 
 
 def report_json(report: IngestReport) -> str:

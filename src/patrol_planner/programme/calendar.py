@@ -17,7 +17,9 @@ from typing import Any
 
 import pandas as pd
 
+from patrol_planner.atomic import atomic_write_text
 from patrol_planner.programme.record import Programme
+from patrol_planner.sanitise import spreadsheet_restore
 
 #: Drawing area of the SVG map [px].
 MAP_W, MAP_H, MAP_PAD = 640.0, 420.0, 24.0
@@ -105,12 +107,11 @@ def _equity(prog: Programme) -> dict[str, Any]:
     if not path.exists():
         return {"equity": [], "equity_note": note or "No equity table: the programme was designed without "
                 "police.uk street files (their LSOA codes link spots to deprivation deciles)."}
-    table = pd.read_csv(path).fillna(0)
+    table = spreadsheet_restore(pd.read_csv(path)).fillna(0)
     return {"equity": table.to_dict("records"), "equity_note": note}
 
 
 def write_calendar(prog: Programme, path: str | Path | None = None) -> Path:
     """Write the calendar page (default ``calendar.html`` in the programme folder); returns its path."""
     out = Path(path) if path else prog.folder / "calendar.html"
-    out.write_text(render_calendar(prog), encoding="utf-8")
-    return out
+    return atomic_write_text(out, render_calendar(prog))  # rewritten after each amendment: whole or not at all

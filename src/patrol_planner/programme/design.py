@@ -73,10 +73,11 @@ class ProgrammeDesign:
             "note": self.power.get("note"),
         }
 
-    def write(self, folder: str | Path) -> Path:
-        """Write the programme folder (refuses to replace a different programme)."""
+    def write(self, folder: str | Path, *, replaces: str | Path | None = None) -> Path:
+        """Write the programme folder (refuses to replace a different programme, in ``replaces`` when the
+        folder is a staging folder that will take its place)."""
         return write_programme(folder, design=self.design, schedule=self.schedule, spots_geojson=self.spots_geojson,
-                               power=self.power, provenance=self.provenance)
+                               power=self.power, provenance=self.provenance, replaces=replaces)
 
 
 def _as_of(s: Scenario, p: ProgrammeParams) -> pd.Timestamp:

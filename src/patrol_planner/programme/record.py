@@ -40,9 +40,11 @@ import pandas as pd
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from patrol_planner.atomic import atomic_write_text
 from patrol_planner.errors import ProgrammeError
 from patrol_planner.localtime import local_moment
 from patrol_planner.provenance import sha256_file
+from patrol_planner.sanitise import spreadsheet_restore, spreadsheet_safe
 
 FORMAT = "patrol_planner.programme/1"
 SCHEDULE_COLUMNS: tuple[str, ...] = ("date", "spot_id", "treated", "p_treated", "visits", "minutes")
@@ -205,7 +207,7 @@ def _read_schedule(path: Path) -> pd.DataFrame:
     missing = [c for c in SCHEDULE_COLUMNS if c not in sched.columns]
     if missing:
         raise ProgrammeError(f"{path}: missing columns {', '.join(missing)}")
-    sched = sched[list(SCHEDULE_COLUMNS)].copy()
+    sched = spreadsheet_restore(sched[list(SCHEDULE_COLUMNS)])
     sched["date"] = pd.to_datetime(sched["date"], format="%Y-%m-%d").dt.date
     sched["treated"] = sched["treated"].astype(int)
     return sched
@@ -227,7 +229,7 @@ def _read_spots(path: Path) -> tuple[dict[str, BaseGeometry], dict[str, dict[str
 def _read_amendments(path: Path) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame({c: pd.Series(dtype=object) for c in AMENDMENT_COLUMNS})
-    am = pd.read_csv(path, dtype=str, keep_default_na=False)
+    am = spreadsheet_restore(pd.read_csv(path, dtype=str, keep_default_na=False))
     missing = [c for c in AMENDMENT_COLUMNS if c not in am.columns]
     if missing:
         raise ProgrammeError(f"{path}: missing columns {', '.join(missing)}")
@@ -263,26 +265,28 @@ def _text_or_empty(path: Path) -> str:
 
 def write_programme(folder: str | Path, *, design: Mapping[str, Any], schedule: pd.DataFrame,
                     spots_geojson: Mapping[str, Any], power: Mapping[str, Any] | None = None,
-                    provenance: Mapping[str, Any] | None = None) -> Path:
+                    provenance: Mapping[str, Any] | None = None, replaces: str | Path | None = None) -> Path:
     """Write a new programme folder; refuse to replace a different programme already there.
 
     Writing the same programme again (same schedule and spots bytes) is allowed and changes nothing, so a
     rerun with the same inputs and seed is harmless; a different one must go to a new folder, because a
-    schedule in use is a record (change it with amendments).
+    schedule in use is a record (change it with amendments). ``replaces``: the folder checked for an
+    earlier programme when ``folder`` is a staging folder that will take its place (``patrol_planner.atomic``).
     """
     folder = Path(folder).expanduser().resolve()
+    existing = Path(replaces).expanduser().resolve() if replaces is not None else folder
     missing = [k for k in _REQUIRED_DESIGN if k not in design]
     if missing:
         raise ProgrammeError(f"programme design lacks {', '.join(missing)}")
-    sched_text = schedule[list(SCHEDULE_COLUMNS)].assign(
+    sched_text = spreadsheet_safe(schedule[list(SCHEDULE_COLUMNS)].assign(
         date=[d.isoformat() if hasattr(d, "isoformat") else str(d) for d in schedule["date"]]
-    ).to_csv(index=False, lineterminator="\n", float_format="%.6g")
+    )).to_csv(index=False, lineterminator="\n", float_format="%.6g")
     spots_text = json.dumps(spots_geojson, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    old = (_text_or_empty(folder / "schedule.csv"), _text_or_empty(folder / "spots.geojson"))
+    old = (_text_or_empty(existing / "schedule.csv"), _text_or_empty(existing / "spots.geojson"))
     same = old == (sched_text, spots_text)
-    if (folder / "programme.json").exists() and not same:
+    if (existing / "programme.json").exists() and not same:
         raise ProgrammeError(
-            f"{folder} already holds a different programme; a schedule in use is a record: write the new "
+            f"{existing} already holds a different programme; a schedule in use is a record: write the new "
             "design to another folder, or record changes to this one as amendments"
         )
     folder.mkdir(parents=True, exist_ok=True)
@@ -324,6 +328,12 @@ def add_amendment(folder: str | Path, *, action: str, reason: str, day: date | N
     row = {"recorded_at": when, "action": action, "date": day.isoformat() if day else "",
            "spot_id": spot_id or "", "reason": reason.replace("\n", " ").strip()}
     path = prog.folder / "amendments.csv"
-    frame = pd.DataFrame([row], columns=list(AMENDMENT_COLUMNS))
-    frame.to_csv(path, mode="a", header=not path.exists(), index=False, lineterminator="\n")
+    # Appended as a whole new file put in place with os.replace: a failed write leaves the old record, and a
+    # link planted at the path is replaced, not written through. Text cannot run as a spreadsheet formula.
+    if path.is_symlink():
+        raise ProgrammeError(f"{path} is a symbolic link, not the programme's own record; replace it with the file")
+    new_row = spreadsheet_safe(pd.DataFrame([row], columns=list(AMENDMENT_COLUMNS)))
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    old += "\n" if old and not old.endswith("\n") else ""  # a hand-saved file without a final newline
+    atomic_write_text(path, old + new_row.to_csv(index=False, header=not old, lineterminator="\n"))
     return read_programme(prog.folder).amendments

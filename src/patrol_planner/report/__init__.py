@@ -22,6 +22,7 @@ from patrol_planner.report.exports import (
     write_gpx,
     write_schedule_csv,
 )
+from patrol_planner.sanitise import terminal_safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -84,13 +85,14 @@ def write_outputs(plan: Plan, out_dir: str | Path) -> dict[str, Path]:
 def plan_summary_table(plan: Plan) -> Table:
     """A rich table of the plan, one row per unit and a total row, for the CLI's final summary.
 
-    Unit ids are inserted as plain :class:`rich.text.Text`, so markup-like ids print literally.
+    Unit ids are inserted as plain :class:`rich.text.Text`, so markup-like ids print literally, and control
+    characters in them are shown as escapes (:func:`patrol_planner.sanitise.terminal_safe`).
     """
     from rich.table import Table
     from rich.text import Text
 
     plan = _check_plan(plan)
-    t = Table(title=Text(plan.title), show_footer=len(plan.units) > 1)
+    t = Table(title=Text(terminal_safe(plan.title)), show_footer=len(plan.units) > 1)
     units = plan.units
     tot_stops = sum(len(u.stops) for u in units)
     tot_km = sum(u.road_m for u in units) / 1000
@@ -109,7 +111,8 @@ def plan_summary_table(plan: Plan) -> Table:
     for name, justify, footer in cols:
         t.add_column(name, justify=justify, footer=footer)  # type: ignore[arg-type]
     for u in units:
-        t.add_row(Text(u.unit_id), Text(u.mode), str(len(u.stops)), str(len({s.hotspot_id for s in u.stops})),
+        t.add_row(Text(terminal_safe(u.unit_id)), Text(terminal_safe(u.mode)), str(len(u.stops)),
+                  str(len({s.hotspot_id for s in u.stops})),
                   f"{u.road_m / 1000:.1f}", f"{u.travel_s / 60:.0f}", f"{u.dwell_s / 60:.0f}",
                   f"{u.idle_s / 60:.0f}", f"{u.harm_covered:.0f}")
     left = sum(1 for h in plan.hotspots if h.status != "visited")

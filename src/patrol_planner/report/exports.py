@@ -21,6 +21,7 @@ import pandas as pd
 
 from patrol_planner.errors import PatrolPlannerError
 from patrol_planner.plan import Plan, UnitPlan
+from patrol_planner.sanitise import spreadsheet_safe
 
 #: Decimal places kept for coordinates [deg]: 6 places is about 0.1 m, finer than any road position.
 COORD_DECIMALS = 6
@@ -338,5 +339,5 @@ def write_geojson(plan: Plan, path: str | Path) -> Path:
 
 def write_schedule_csv(plan: Plan, path: str | Path) -> Path:
     """Write :func:`schedule_frame` to ``path`` as UTF-8 CSV."""
-    text = schedule_frame(plan).to_csv(index=False, lineterminator="\n")
+    text = spreadsheet_safe(schedule_frame(plan)).to_csv(index=False, lineterminator="\n")
     return _write_text(Path(path), text)

@@ -23,6 +23,8 @@ DEFAULT_LNS_ITERATIONS = 400
 #: ... and at least this many per possible visit: an iteration re-plans at most 30 visits, so a bigger
 #: night needs more of them (150 hot spots x 2 visits: 1 152 iterations, about 45 s of CPU per worker).
 LNS_ITERATIONS_PER_VISIT = 4
+#: Largest solver seed: PyVRP takes unsigned 32-bit seeds, and a second worker uses seed + 1.
+MAX_SEED = 2**32 - 2
 #: Search engines (see ``SolveParams.search``).
 SEARCHES = ("auto", "lns", "ortools")
 #: Time kept back before a deadline [s]: a search started this close to it could not finish a step.
@@ -120,6 +122,8 @@ class SolveParams:
     def __post_init__(self) -> None:
         if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
             raise RoutingError(f"SolveParams.time_limit_s must be a positive number, got {self.time_limit_s}")
+        if isinstance(self.seed, bool) or not (isinstance(self.seed, int) and 0 <= self.seed <= MAX_SEED):
+            raise RoutingError(f"SolveParams.seed must be an int in [0, {MAX_SEED}], got {self.seed!r}")
         if isinstance(self.restarts, bool) or not (isinstance(self.restarts, int) and self.restarts >= 0):
             raise RoutingError(f"SolveParams.restarts must be an int >= 0, got {self.restarts!r}")
         if not self.travel_weight_per_s >= 0:

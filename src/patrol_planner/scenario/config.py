@@ -186,7 +186,7 @@ class SolverConfig(_Model):
     """
 
     time_limit_s: float = Field(default=30, gt=0, le=3600)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 2)  # PyVRP takes unsigned 32-bit seeds, and seed + 1 is used too
     deterministic: bool = True
     restarts: int = Field(default=10, ge=0, le=1000)
     workers: int = Field(default=2, ge=1, le=2)  # processes searching in parallel (2 cores)
