@@ -120,3 +120,28 @@ def test_child_failure_is_reported_not_raised():
     assert val is None and "kaput" in err
     val, err = parallel.collect(parallel.start("ok", lambda x: x * 2, 21), 10)
     assert val == 42 and err is None
+
+
+def test_a_killed_worker_makes_the_plan_not_reproducible(kill_second_search):
+    """A deterministic two-worker search whose child is killed still returns the parent's valid plan, but
+    says it is not reproducible, names the dead search and why; with the child alive it is reproducible."""
+    if not parallel.fork_available():
+        pytest.skip("no fork on this platform")
+    from patrol_planner.routing import search_record
+
+    params = SolveParams(time_limit_s=30, deterministic=True, search="lns", lns_iterations=30)
+    alive = solve(patrol(), params)
+    assert alive.stats["reproducible"] is True and alive.stats["not_reproducible_because"] == []
+    assert alive.stats["failed"] == {} and search_record(alive)["ran"] == ["lns", "lns-2"]
+
+    kill_second_search()
+    p = patrol()
+    res = solve(p, params)
+    validate(p, res)
+    assert res.stats["processes"] == 2 and res.stats["solver"] == "lns"
+    assert "died" in res.stats["failed"]["lns-2"]
+    assert res.stats["reproducible"] is False
+    (why,) = res.stats["not_reproducible_because"]
+    assert "lns-2" in why and "died" in why
+    rec = search_record(res)
+    assert rec["used"] == "lns" and rec["ran"] == ["lns"] and set(rec["failed"]) == {"lns-2"}

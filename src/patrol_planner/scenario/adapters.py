@@ -480,3 +480,21 @@ def harm_metrics(sites: pd.DataFrame, result: Any) -> dict[str, float]:
     return {"harm_offered": round(offered, 3), "harm_covered": round(covered, 3),
             "harm_covered_time_weighted": round(float(result.prize), 3),
             "harm_first_visits_share": round(first_cov / first, 4) if first else 0.0}
+
+
+def reproducibility(result: Any) -> dict[str, Any]:
+    """``reproducible`` (a rerun with the same input and seed gives the same plan) and
+    ``not_reproducible_because`` (plain reasons: the time cap cut the search, a search worker failed...)."""
+    why = list(result.stats.get("not_reproducible_because", ()))
+    return {"reproducible": bool(result.stats.get("reproducible", not why)), "not_reproducible_because": why}
+
+
+def ran_record(result: Any, ranking: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What ran where a choice was made or a fallback taken, for ``provenance["ran"]``: the hotspot
+    ranking (``requested``/``used``/``why``, from :func:`patrol_planner.hotspots.ranking.ranking_record`)
+    when hotspots were ranked, and the search (``requested``/``used``/``ran``/``failed``)."""
+    from patrol_planner.routing import search_record
+
+    out: dict[str, Any] = {} if ranking is None else {"ranking": dict(ranking)}
+    out["search"] = search_record(result)
+    return out
