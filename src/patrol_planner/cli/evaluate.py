@@ -66,6 +66,10 @@ def register(app: typer.Typer) -> None:
             inputs.append(dosage / "dosage.csv" if dosage.is_dir() else dosage)
         prov = provenance(inputs, {"ring_m": ring_m, "n_draws": draws, "seed": seed, "se": se, "mapping": mapping,
                                    "ons": str(ons) if ons else "bundled"})
+        if ev.summary.get("design"):
+            prov["ran"] = {"randomisation design": ev.summary["design"]}
+            if ev.summary["design"]["used"] != ev.summary["design"]["requested"]:
+                typer.echo(f"warning: randomisation design fallback: {ev.summary['design']['why']}", err=True)
         paths = write_outputs(ev, prog, out, provenance=prov, equity=report, equity_reason=reason)
         if as_json:
             print_json({**ev.summary, "html": str(paths["html"]),
