@@ -9,7 +9,7 @@ from typing import Any
 
 from patrol_planner.errors import NoFeasiblePlanError, RoutingError
 from patrol_planner.routing import portfolio
-from patrol_planner.routing.params import SolveParams
+from patrol_planner.routing.params import ExpertOptions, SolveParams
 from patrol_planner.routing.plans import build_result, eligible_units, empty_result, left_out_reason
 from patrol_planner.routing.problem import PatrolProblem
 from patrol_planner.routing.result import RoutingResult
@@ -50,7 +50,9 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
     problem.check()
     sc = make_scaling(problem, params)
     deadline = t_start + params.time_limit_s
-    stats: dict[str, Any] = {"params": {k: v for k, v in asdict(params).items() if k != "extra"},
+    # the expert options only when set: the record of an ordinary run stays as short as it was
+    stats: dict[str, Any] = {"params": {k: v for k, v in asdict(params).items()
+                                        if k != "expert" or params.expert != ExpertOptions()},
                              "portfolio": {}}
     if not problem.sites:
         candidates = [("empty", empty_result(problem, params, {}))]
