@@ -104,7 +104,9 @@ class UnitPlan:
 
     @property
     def harm_covered(self) -> float:
-        """Sum of the stops' prizes [harm]."""
+        """Sum of the stops' prizes [harm]: repeat visits discounted, before any time-of-day weighting (the
+        plan's ``metrics["harm_covered"]`` is the same quantity over every unit; the time-weighted one, the
+        solver's view, is ``metrics["harm_covered_time_weighted"]``)."""
         return sum(s.prize for s in self.stops)
 
     def route_lonlat(self) -> list[tuple[float, float]]:
