@@ -173,3 +173,23 @@ def rutland_programme(tmp_path_factory) -> tuple[Path, dict]:
     res = CliRunner().invoke(app, ["programme", str(scenario), "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
     return out, json.loads(res.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def kill_second_search(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Call it to make the second ruin-and-recreate search (seed + 1, in the forked child) die by SIGKILL as
+    it starts, as the kernel's out-of-memory killer or an operator would: no exception, no answer. The
+    real search runs everywhere else (the parent's, and the child's where no fork is possible)."""
+    import os
+    import signal
+
+    from patrol_planner.routing import portfolio
+
+    real, parent = portfolio.lns_worker, os.getpid()
+
+    def worker(problem, params, deadline, seed):  # noqa: ANN001, ANN202
+        if seed == params.seed + 1 and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(problem, params, deadline, seed)
+
+    return lambda: monkeypatch.setattr(portfolio, "lns_worker", worker)

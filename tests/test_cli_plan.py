@@ -162,3 +162,26 @@ def test_essex_backtest_scenario_runs_without_routing(tmp_path: Path) -> None:
     rows = json.loads(r.stdout.strip().splitlines()[-1])["rows"]
     assert {row["method"] for row in rows} >= {"model"} and len({row["method"] for row in rows}) > 3
     assert (tmp_path / "backtest.csv").is_file()
+
+
+def test_plan_says_what_ran_and_that_a_killed_search_spoils_reproducibility(tmp_path: Path,
+                                                                              kill_second_search) -> None:
+    """The bundled night (two months of data: too short to learn from) records the ranking asked for and the
+    one used, with why, in plan.json and the briefing; with the second search killed the plan is marked not
+    reproducible with the reason, the record names the dead search, and the command says so in one line."""
+    kill_second_search()
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["plan", "--out", str(out), "--cache-dir", str(tmp_path / "cache")])
+    assert r.exit_code == 0, r.output
+    notice = [ln for ln in r.output.splitlines() if "search failed" in ln]
+    assert len(notice) == 1 and "lns-2" in notice[0] and "not reproducible" in notice[0], r.output
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    m, ran = plan["metrics"], plan["provenance"]["ran"]
+    assert m["reproducible"] is False and "lns-2" in m["not_reproducible_because"][0]
+    assert ran["ranking"]["requested"] == "blend" and ran["ranking"]["used"] == "shrunk"
+    assert "more months" in ran["ranking"]["why"]
+    assert ran["search"]["used"] == "lns" and list(ran["search"]["failed"]) == ["lns-2"]
+    html = (out / "briefing.html").read_text(encoding="utf-8")
+    ranking_row = html.split('data-ran="ranking"')[1].split("</tr>")[0]
+    assert "<b>shrunk</b>" in ranking_row and "blend" in ranking_row
+    assert "lns-2" in html.split('data-ran="search"')[1].split("</tr>")[0]

@@ -234,3 +234,38 @@ def test_verdicts_say_weak_estimates_and_no_effect_in_plain_words():
     text, weak = verdict(0.95, 0.52, 1.75, 0.84, events=41)
     assert "No clear effect" in text and "not proof" in text and "48% fewer to 75% more" in text
     assert weak and "weak (only 41 events and a wide interval)" in text
+
+
+def test_a_programme_without_its_randomisation_record_says_the_k_of_n_fallback(tmp_path):
+    """programme.json without a randomisation record: the place-day test re-draws K-of-N per day, and the
+    evaluation says so in its summary (evaluation.json), its caveats and the page's "what ran" table; the
+    programme's own design is recorded as used when it is there (the bundled Rutland programme)."""
+    from patrol_planner.evaluation.report import write_outputs
+    from patrol_planner.evaluation.run import DESIGN_K_OF_N, DESIGN_PROGRAMME, EvaluationParams, evaluate
+
+    prog = read_programme(_tiny_programme(tmp_path))
+    rows = [(X0 + 50 + 1000 * (i % 2), Y0 + 50, f"2025-03-0{1 + i % 4} {10 + i % 8}:00", "Vehicle crime")
+            for i in range(24)]
+    ev = evaluate(prog, _crimes(rows), params=EvaluationParams(n_draws=99))
+    rec = ev.summary["design"]
+    assert (rec["requested"], rec["used"]) == (DESIGN_PROGRAMME, DESIGN_K_OF_N)
+    assert "does not record its randomisation" in rec["why"]
+    assert sum("K-of-N per day" in c for c in ev.caveats) == 1
+    from patrol_planner.provenance import provenance
+
+    prov = provenance([], {}) | {"ran": {"randomisation design": rec}}  # as the evaluate command records it
+    paths = write_outputs(ev, prog, tmp_path / "E", provenance=prov)
+    written = json.loads(paths["json"].read_text())
+    assert written["summary"]["design"]["used"] == DESIGN_K_OF_N
+    html = paths["html"].read_text()
+    row = html.split('data-ran="randomisation design"')[1].split("</tr>")[0]
+    assert DESIGN_K_OF_N in row and "does not record its randomisation" in row
+    assert "If the schedule was drawn another way" in html
+
+
+def test_the_programmes_own_design_is_recorded_when_present(rutland_programme):
+    """A programme written by the designer is re-drawn with its own randomisation: no fallback recorded."""
+    from patrol_planner.evaluation.run import DESIGN_PROGRAMME, choose_design
+
+    _, rec = choose_design(read_programme(rutland_programme[0]))
+    assert rec == {"requested": DESIGN_PROGRAMME, "used": DESIGN_PROGRAMME, "why": ""}

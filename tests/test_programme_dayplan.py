@@ -150,3 +150,15 @@ def test_small_hours_window_uses_the_shift_that_began_the_evening_before(rutland
     stops = [s for u in plan["units"] for s in u["stops"]]
     assert stops
     assert all(w0 <= datetime.fromisoformat(s["arrive"]) and datetime.fromisoformat(s["depart"]) <= w1 for s in stops)
+
+
+def test_programme_and_day_plan_record_the_ranking_that_chose_the_spots(day_plan):
+    """programme.json's provenance says which hotspot ranking chose the spots (asked for, used, why: the
+    bundled two months are too short to learn from, so blend falls back to shrunk), and the day's plan
+    carries that record with the search that routed it."""
+    folder, out, _ = day_plan
+    ranking = read_programme(folder).raw["provenance"]["ran"]["ranking"]
+    assert (ranking["requested"], ranking["used"]) == ("blend", "shrunk") and "more months" in ranking["why"]
+    ran = json.loads((out / "plan.json").read_text())["provenance"]["ran"]
+    assert ran["ranking"] == ranking
+    assert ran["search"]["used"] in ran["search"]["ran"] and ran["search"]["failed"] == {}

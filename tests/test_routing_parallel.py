@@ -120,3 +120,53 @@ def test_child_failure_is_reported_not_raised():
     assert val is None and "kaput" in err
     val, err = parallel.collect(parallel.start("ok", lambda x: x * 2, 21), 10)
     assert val == 42 and err is None
+
+
+def test_a_killed_worker_makes_the_plan_not_reproducible(kill_second_search):
+    """A deterministic two-worker search whose child is killed still returns the parent's valid plan, but
+    says it is not reproducible, names the dead search and why; with the child alive it is reproducible."""
+    if not parallel.fork_available():
+        pytest.skip("no fork on this platform")
+    from patrol_planner.routing import search_record
+
+    params = SolveParams(time_limit_s=30, deterministic=True, search="lns", lns_iterations=30)
+    alive = solve(patrol(), params)
+    assert alive.stats["reproducible"] is True and alive.stats["not_reproducible_because"] == []
+    assert alive.stats["failed"] == {} and search_record(alive)["ran"] == ["lns", "lns-2"]
+
+    kill_second_search()
+    p = patrol()
+    res = solve(p, params)
+    validate(p, res)
+    assert res.stats["processes"] == 2 and res.stats["solver"] == "lns"
+    assert "died" in res.stats["failed"]["lns-2"]
+    assert res.stats["reproducible"] is False
+    (why,) = res.stats["not_reproducible_because"]
+    assert "lns-2" in why and "died" in why
+    rec = search_record(res)
+    assert rec["used"] == "lns" and rec["ran"] == ["lns"] and set(rec["failed"]) == {"lns-2"}
+
+
+def test_expert_options_are_typed_and_a_misspelt_one_is_an_error():
+    """Solver knobs are typed fields: a misspelt option, an unknown OR-Tools operator or a bad value fails
+    at once (a free dict ignored them), and a valid one reaches the search and its record."""
+    from patrol_planner.errors import RoutingError
+    from patrol_planner.routing import ExpertOptions
+
+    with pytest.raises(TypeError, match="ortool_share"):
+        ExpertOptions(ortool_share=0.5)
+    with pytest.raises(TypeError, match="extra"):
+        SolveParams(extra={"ortools_share": 0.5})
+    with pytest.raises(RoutingError, match="use_too_opt"):
+        ExpertOptions(ls_operators={"use_too_opt": True})
+    with pytest.raises(RoutingError, match="second_first_solution"):
+        ExpertOptions(second_first_solution="CHEAPEST")
+    with pytest.raises(RoutingError, match="expert"):
+        SolveParams(expert={"ortools_share": 0.5})
+    opts = ExpertOptions(second_first_solution="SAVINGS", ls_operators={"use_two_opt": False})
+    res = solve(patrol(), SolveParams(time_limit_s=1.0, deterministic=False, search="ortools", expert=opts))
+    assert res.stats["params"]["expert"]["second_first_solution"] == "SAVINGS"
+    if parallel.fork_available():
+        assert res.stats["portfolio"]["ortools-2"]["first_solution"] == "SAVINGS"
+    assert "expert" not in solve(patrol(), SolveParams(time_limit_s=1.0, deterministic=False, workers=1,
+                                                       search="ortools")).stats["params"]

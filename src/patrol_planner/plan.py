@@ -27,7 +27,10 @@ class Stop:
     """One visit of a unit to a hotspot.
 
     ``path_lonlat`` is the road path from the previous stop (or the start station) to this stop,
-    as ``(lon, lat)`` pairs [deg], for drawing.
+    as ``(lon, lat)`` pairs [deg], for drawing. ``covers`` lists every hotspot the stop covers,
+    ``hotspot_id`` first: neighbouring cells that snap to one road point and are visited back to back are
+    one stop (on scene for all their dwells, ``prize`` their sum), not two stops with no road between them.
+    ``visit_no`` counts visits to ``hotspot_id``.
     """
 
     seq: int
@@ -41,6 +44,11 @@ class Stop:
     travel_s: float
     road_m: float
     path_lonlat: tuple[tuple[float, float], ...] = ()
+    covers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.covers:  # an ordinary stop covers its own hotspot
+            object.__setattr__(self, "covers", (self.hotspot_id,))
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,9 @@ class UnitPlan:
 
     @property
     def harm_covered(self) -> float:
-        """Sum of the stops' prizes [harm]."""
+        """Sum of the stops' prizes [harm]: repeat visits discounted, before any time-of-day weighting (the
+        plan's ``metrics["harm_covered"]`` is the same quantity over every unit; the time-weighted one, the
+        solver's view, is ``metrics["harm_covered_time_weighted"]``)."""
         return sum(s.prize for s in self.stops)
 
     def route_lonlat(self) -> list[tuple[float, float]]:
@@ -252,7 +262,8 @@ class Plan:
             stops = tuple(
                 Stop(seq=s["seq"], hotspot_id=s["hotspot_id"], visit_no=s["visit_no"], arrive=dt(s["arrive"]),
                      depart=dt(s["depart"]), lon=s["lon"], lat=s["lat"], prize=s["prize"],
-                     travel_s=s["travel_s"], road_m=s["road_m"], path_lonlat=pts(s.get("path_lonlat")))
+                     travel_s=s["travel_s"], road_m=s["road_m"], path_lonlat=pts(s.get("path_lonlat")),
+                     covers=tuple(s.get("covers") or ()))
                 for s in u["stops"]
             )
             units.append(UnitPlan(

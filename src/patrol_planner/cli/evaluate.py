@@ -68,6 +68,10 @@ def register(app: typer.Typer) -> None:
             inputs.append(dosage / "dosage.csv" if dosage.is_dir() else dosage)
         prov = provenance(inputs, {"ring_m": ring_m, "n_draws": draws, "seed": seed, "se": se, "mapping": mapping,
                                    "ons": str(ons) if ons else "bundled"})
+        if ev.summary.get("design"):
+            prov["ran"] = {"randomisation design": ev.summary["design"]}
+            if ev.summary["design"]["used"] != ev.summary["design"]["requested"]:
+                echo(f"warning: randomisation design fallback: {ev.summary['design']['why']}", err=True)
         with atomic_output_dir(out, marker="evaluation.json") as stage:
             staged = write_outputs(ev, prog, stage, provenance=prov, equity=report, equity_reason=reason)
         paths = {k: final_path(p, stage, out) for k, p in staged.items()}

@@ -35,6 +35,20 @@ def write_plan_folder(plan: Any, out: Path) -> dict[str, Path]:
     return {k: final_path(p, stage, out) for k, p in staged.items()}
 
 
+def _warn_not_reproducible(metrics: dict[str, Any], console: Any) -> None:
+    """One line when a deterministic run may not be reproducible: the time cap cut it, or a search failed."""
+    from rich.markup import escape
+
+    if metrics.get("search_cut"):
+        console.print("[yellow]warning:[/] the search was cut by its time cap: this plan is the best found so "
+                      "far, and a rerun may give a different plan; raise --seconds (or solver.time_limit_s)")
+    failed = (metrics.get("solver") or {}).get("failed") or {}
+    if failed:  # said whether or not the run was deterministic: a search that crashed is news either way
+        names = "; ".join(f"{n} ({e})" for n, e in failed.items())
+        console.print(f"[yellow]warning:[/] search failed: {escape(names)}. This plan comes from the other "
+                      "searches and is not reproducible: a rerun may give a different plan", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("plan")
     @user_errors
@@ -100,10 +114,7 @@ def register(app: typer.Typer) -> None:
             run = run_plan(s, progress=step, cache_dir=cache_dir)
             prog.update(task, completed=len(PIPELINE_STEPS))
         paths = write_plan_folder(run.plan, out)
-        if run.plan.metrics.get("search_cut") or (s.solver.deterministic
-                                                   and not run.plan.metrics.get("reproducible", True)):
-            console.print("[yellow]warning:[/] the search was cut by its time cap: this plan is the best found so "
-                          "far, and a rerun may give a different plan; raise --seconds (or solver.time_limit_s)")
+        _warn_not_reproducible(run.plan.metrics, console)
         if as_json:
             print_json({"scenario": s.name, "out": str(out), "metrics": run.plan.metrics,
                         "timings_s": run.timings_s, "files": sorted(paths)})
@@ -136,9 +147,7 @@ def _programme_day(s: Scenario, folder: Path | None, day: str | None, out: Path,
     if short:
         console.print(f"[yellow]warning:[/] {short} of {m['treated_spots']} spots to patrol today could not be "
                       "given their full dose inside the patrol window with these units; the briefing lists them")
-    if s.solver.deterministic and not m.get("reproducible", True):
-        console.print("[yellow]warning:[/] the solver hit its time cap before its fixed amount of work, so a "
-                      "rerun may give a different plan; raise --seconds (or solver.time_limit_s)")
+    _warn_not_reproducible(m, console)
     if as_json:
         print_json({"scenario": s.name, "programme": str(folder), "date": when.isoformat(), "out": str(out),
                     "metrics": m, "control_spots": [c["spot_id"] for c in run.tasking["control"]],

@@ -90,17 +90,32 @@ def plain(obj: Any) -> Any:
     return obj
 
 
-def design_for(programme: Programme) -> Design:
-    """The programme's own re-draw (:func:`patrol_planner.programme.redraw_design`), else K-of-N per day."""
+#: ``design_record["used"]`` values: the programme's own randomisation, or the K-of-N-per-day fallback.
+DESIGN_PROGRAMME, DESIGN_K_OF_N, DESIGN_GIVEN = "programme's own randomisation", "K-of-N per day", "given by the caller"
+
+
+def choose_design(programme: Programme) -> tuple[Design, dict[str, str]]:
+    """The design the randomisation test re-draws, and a record of it (``requested``, ``used``, ``why``):
+    the programme's own re-draw (:func:`patrol_planner.programme.redraw_design`), else K-of-N per day."""
     import patrol_planner.programme as prog_pkg
     from patrol_planner.errors import ProgrammeError
 
     try:
-        return prog_pkg.redraw_design(programme)
-    except ProgrammeError:
+        return prog_pkg.redraw_design(programme), {"requested": DESIGN_PROGRAMME, "used": DESIGN_PROGRAMME,
+                                                   "why": ""}
+    except ProgrammeError as exc:
         # a folder written without the designer's randomisation record (e.g. the calibration helpers):
         # re-draw it as K-of-N per day, which k_of_n_design_from_schedule checks the schedule is
-        return k_of_n_design_from_schedule(programme.schedule)
+        why = (f"{exc}; the randomisation test re-draws the schedule as {DESIGN_K_OF_N} (the same number of "
+               "treated spots each day, every spot equally likely), which is right only if it was drawn that way")
+        return k_of_n_design_from_schedule(programme.schedule), {"requested": DESIGN_PROGRAMME,
+                                                                 "used": DESIGN_K_OF_N, "why": why}
+
+
+def design_for(programme: Programme) -> Design:
+    """The programme's own re-draw (:func:`patrol_planner.programme.redraw_design`), else K-of-N per day
+    (:func:`choose_design` also says which)."""
+    return choose_design(programme)[0]
 
 
 def _row(r: RateRatio, analysis: str, rand_p: float | None) -> dict[str, Any]:
@@ -182,7 +197,11 @@ def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params:
     notes: list[str] = []
     fe = fixed_effects(table)
     index = pd.MultiIndex.from_arrays([table["date"], table["spot_id"]])
-    ref = reference_matrix(design or design_for(programme), index, params.n_draws, seed=params.seed)
+    if design is None:
+        design, design_rec = choose_design(programme)
+    else:
+        design_rec = {"requested": DESIGN_GIVEN, "used": DESIGN_GIVEN, "why": ""}
+    ref = reference_matrix(design, index, params.n_draws, seed=params.seed)
     rows: list[dict[str, Any]] = []
     for outcome, label in (("crimes", "spots"), ("harm_days", "spots"), ("ring_crimes", "rings"),
                            ("ring_harm_days", "rings")):
@@ -196,6 +215,9 @@ def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params:
         if r.term == "after_treated":
             rows.append(_row(r, "carry-over (control day after a treated day)", None))
     caveats = list(V.GENERAL_CAVEATS) + [V.CARRY_OVER_CAVEAT, V.DISPLACEMENT_CAVEAT]
+    if design_rec["used"] == DESIGN_K_OF_N:
+        caveats.append(f"Randomisation design: {design_rec['why']}. If the schedule was drawn another way (e.g. "
+                       "harm-weighted), the randomisation p-value may be wrong.")
     table, delivery = _as_delivered(programme, table, dosage, params=params, fe=fe, rows=rows, notes=notes,
                                     caveats=caveats)
     est = pd.DataFrame(rows)
@@ -224,7 +246,7 @@ def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params:
         "treated_spot_days": int((table["treated"] == 1).sum()),
         "control_spot_days": int((table["treated"] == 0).sum()),
         "crimes_treated": main.treated_total, "crimes_control": main.control_total,
-        "randomisation_draws": params.n_draws, "weak": weak,
+        "randomisation_draws": params.n_draws, "weak": weak, "design": design_rec,
     }
     return Evaluation(method="place-day", summary=plain(summary), estimates=est, verdicts=verdicts,
                       caveats=caveats + notes, per_spot=per_spot_ratios(table), spot_days=table, delivery=delivery,

@@ -211,6 +211,17 @@ def _with_intelligence(model: HotspotModel, as_of: pd.Timestamp, keys: np.ndarra
     return out, _on(out, keys, score) + _on(out, ik, iv * scale)
 
 
+def ranking_record(model: HotspotModel) -> dict[str, Any]:
+    """What ranked the cells at the model's last :meth:`score`: ``requested`` (the ``ranker`` parameter),
+    ``used`` (the ranking that ran) and ``why`` (e.g. the short-history fallback), for provenance records.
+
+    A parameter alone would claim ``blend`` for a plan ranked by the ``shrunk`` fallback.
+    """
+    info = getattr(model, "ranking_", None) or {}
+    used = str(info.get("method", model.ranker))
+    return {"requested": str(model.ranker), "used": used, "why": str(info.get("reason", ""))}
+
+
 def rerank(model: HotspotModel, cells: pd.DataFrame, as_of: pd.Timestamp,
            parts: Sequence[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Apply the ranking at ``as_of`` to the weighted score table; ``parts`` are the breakdown columns

@@ -206,8 +206,7 @@ def _plan(s: Scenario, r: Any, prog: Programme, day: date, tasking: dict[str, An
         "road_km": round(sum(u.road_m for u in unit_plans) / 1000, 2),
         "travel_min": round(sum(u.travel_s for u in unit_plans) / 60, 1),
         "crs": crs, "solver": {k: v for k, v in result.stats.items() if k != "wall_s"},
-        "reproducible": bool(s.solver.deterministic and not result.stats.get("hit_time_limit", False)),
-        "search_cut": bool(getattr(result, "search_cut", False)),
+        **ad.reproducibility(result), "search_cut": bool(getattr(result, "search_cut", False)),
     }
     params = s.model_dump(mode="json", exclude={"base_dir"})
     params["programme"] = {"folder": str(prog.folder), "date": day.isoformat(),
@@ -218,8 +217,11 @@ def _plan(s: Scenario, r: Any, prog: Programme, day: date, tasking: dict[str, An
     info = {**{k: tasking[k] for k in ("date", "window_start", "window_end", "control", "cancelled")},
             "programme": prog.design.get("name") or prog.folder.name, "folder": str(prog.folder),
             "dose": {"visits": dose_visits, "minutes": float(prog.design["dose"]["minutes"])}}
+    prov = provenance([*files, r.osm], params)
+    # the spots were ranked when the programme was designed: that ranking is in programme.json's provenance
+    prov["ran"] = ad.ran_record(result, (prog.raw.get("provenance") or {}).get("ran", {}).get("ranking"))
     return Plan(units=unit_plans, hotspots=_statuses(prog, sites, outcomes), metrics=metrics,
-                provenance=provenance([*files, r.osm], params), title=f"{s.name}: {day:%a %d %b %Y}",
+                provenance=prov, title=f"{s.name}: {day:%a %d %b %Y}",
                 timezone=s.timezone, base_map=st.base_map(nets), tasking=info)
 
 

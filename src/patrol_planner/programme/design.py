@@ -225,6 +225,7 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
     ProgrammeError
         No history before the start, too few separated cells, touching listed spots, infeasible limits.
     """
+    from patrol_planner.hotspots.ranking import ranking_record
     from patrol_planner.programme import _scenario as sc
     from patrol_planner.provenance import provenance
 
@@ -260,6 +261,7 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
     prov = provenance(inputs, {"programme": p.model_dump(mode="json"), "hotspots": {
         k: v for k, v in model.get_params().items() if k != "harm"} | {"harm": model.harm_.name},
         "scenario": s.name, "seed": p.seed})
+    prov["ran"] = {"ranking": ranking_record(model)}
     design = _design_record(s, p, as_of, span_days, method, model)
     return ProgrammeDesign(design=design, schedule=_schedule_frame(p, sched, probs, spot_ids), spots=spots,
                            spots_geojson=_geojson(chosen, spots), power=power, provenance=prov)

@@ -132,11 +132,13 @@ def _map_data(plan: Plan) -> dict[str, Any]:
 
 
 def _kpis(plan: Plan) -> list[tuple[str, str]]:
-    n_visits = sum(len(u.stops) for u in plan.units)
+    n_visits = sum(len(s.covers) for u in plan.units for s in u.stops)  # a stop may cover several hotspots
     visited = sum(1 for h in plan.hotspots if h.status == VISITED)
+    # Like by like: the visits' harm (repeats discounted, before any time-of-day weighting: the same
+    # quantity as metrics["harm_covered"]) of the harm every planned visit could cover (metrics["harm_offered"]).
+    # Without that figure there is no like total (hotspot scores count first visits only): no "of".
     harm = sum(u.harm_covered for u in plan.units)
-    # What the list could yield with every repeat visit, when the plan says so; else first visits only.
-    harm_all = float(plan.metrics.get("harm_offered") or sum(h.score for h in plan.hotspots))
+    harm_all = float(plan.metrics.get("harm_offered") or 0.0)
     km = sum(u.road_m for u in plan.units) / 1000
     idle = sum(u.idle_s for u in plan.units) / 60
     return [
@@ -155,8 +157,9 @@ def _unit_view(i: int, u: UnitPlan, ranks: Mapping[str, int], labels: Mapping[st
     events: list[tuple[datetime, str, Any]] = []
     for s in u.stops:
         road_m += s.road_m
+        also = [(h, ranks.get(h), labels.get(h, "")) for h in s.covers[1:]]  # cells sharing the road point
         events.append((s.arrive, "stop", {"stop": s, "rank": ranks.get(s.hotspot_id), "road_m_so_far": road_m,
-                                          "label": labels.get(s.hotspot_id, ""),
+                                          "label": labels.get(s.hotspot_id, ""), "also": also,
                                           "dwell_min": (s.depart - s.arrive).total_seconds() / 60}))
     events += [(b.start, "break", b) for b in u.breaks]
     # A break may fall after the return (a unit back at the station eats there): order by time.

@@ -192,7 +192,8 @@ def schedule_frame(plan: Plan) -> pd.DataFrame:
     """One row per stop, in unit then visit order: the ``schedule.csv`` table.
 
     Columns: ``unit_id, mode, seq, hotspot_id, rank, visit_no, arrive, depart, dwell_min, travel_min,
-    leg_road_km, road_km_so_far, lon, lat, prize``. ``arrive``/``depart`` are ISO 8601 strings with
+    leg_road_km, road_km_so_far, lon, lat, prize, covers`` (``covers``: the hotspots the stop covers,
+    ``;``-separated; more than one where cells share a road point). ``arrive``/``depart`` are ISO 8601 strings with
     offset (a night shift may span a clock change, so one offset per column cannot be assumed);
     ``road_km_so_far`` [km] counts from the unit leaving its station.
 
@@ -222,9 +223,10 @@ def schedule_frame(plan: Plan) -> pd.DataFrame:
                 "dwell_min": round((s.depart - s.arrive).total_seconds() / 60, 1),
                 "travel_min": round(s.travel_s / 60, 1), "leg_road_km": round(s.road_m / 1000, 3),
                 "road_km_so_far": round(road_m / 1000, 3), "lon": lon, "lat": lat, "prize": s.prize,
+                "covers": ";".join(s.covers),
             })
     cols = ["unit_id", "mode", "seq", "hotspot_id", "rank", "place", "visit_no", "arrive", "depart", "dwell_min",
-            "travel_min", "leg_road_km", "road_km_so_far", "lon", "lat", "prize"]
+            "travel_min", "leg_road_km", "road_km_so_far", "lon", "lat", "prize", "covers"]
     df = pd.DataFrame(rows, columns=cols)
     df["rank"] = df["rank"].astype("Int64")
     return df

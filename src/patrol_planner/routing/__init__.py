@@ -10,13 +10,13 @@ Modules, lowest first: ``problem`` and ``result`` (plain values), ``params`` (:c
 forked child), ``portfolio`` (which search runs where), ``solve`` (the entry point).
 """
 
-from patrol_planner.routing.params import SolveParams
+from patrol_planner.routing.params import ExpertOptions, SolveParams
 from patrol_planner.routing.problem import UNVISITED_REASONS, PatrolProblem, Site, StationHandle, Unit
 from patrol_planner.routing.result import RoutingResult, UnitRoute, Visit
-from patrol_planner.routing.solve import solve
+from patrol_planner.routing.solve import search_record, solve
 from patrol_planner.routing.validate import problems_with, validate
 
 __all__ = [
-    "UNVISITED_REASONS", "PatrolProblem", "RoutingResult", "Site", "SolveParams", "StationHandle", "Unit",
-    "UnitRoute", "Visit", "problems_with", "solve", "validate",
+    "UNVISITED_REASONS", "ExpertOptions", "PatrolProblem", "RoutingResult", "Site", "SolveParams", "StationHandle",
+    "Unit", "UnitRoute", "Visit", "problems_with", "search_record", "solve", "validate",
 ]

@@ -26,11 +26,6 @@ from patrol_planner.routing.plans import UnitPlan, eligible_units, segments
 from patrol_planner.routing.problem import PatrolProblem
 from patrol_planner.routing.scaling import Scaling
 
-#: Share of a time-bounded budget for the first GLS run; plain GLS stalls quickly on prize-collecting
-#: problems, so the rest goes to perturbed restarts.
-DEFAULT_FIRST_SHARE = 0.5
-#: Share of the visits a restart removes, drawn uniformly in this range (enough to move, not to rebuild).
-DEFAULT_RUIN_SHARE = (0.1, 0.35)
 #: A time-bounded restart searches for this share of the whole budget, but at least MIN_RESTART_SLICE_S.
 RESTART_SLICE_SHARE = 0.1
 MIN_RESTART_SLICE_S = 0.3
@@ -209,7 +204,7 @@ class OrtoolsModel:
             p.solution_limit = solution_limit
         on, off = optional_boolean_pb2.BOOL_TRUE, optional_boolean_pb2.BOOL_FALSE
         ops = dict(EXTRA_OPERATORS)
-        ops.update({k[3:]: v for k, v in self.params.extra.items() if k.startswith("ls_")})
+        ops.update(self.params.expert.ls_operators)
         for k, v in ops.items():
             setattr(p.local_search_operators, k, on if v else off)
         return p
@@ -253,7 +248,7 @@ def _ruined_routes(model: OrtoolsModel, seqs: list[list[int]], rng: np.random.Ge
     """The routes with a random share of visits removed (and every later copy of a removed site)."""
     params = model.params
     flat = [(ui, j) for ui, s in enumerate(seqs) for j in range(len(s))]
-    frac = rng.uniform(*params.extra.get("ruin_share", DEFAULT_RUIN_SHARE))
+    frac = rng.uniform(*params.expert.ruin_share)
     drop = set(rng.choice(len(flat), size=max(1, int(len(flat) * frac)), replace=False).tolist())
     node_of = model.manager.IndexToNode
     dropped_copy: dict[int, int] = {}  # site -> lowest copy removed
@@ -287,8 +282,7 @@ def _restart(model: OrtoolsModel, best: Any, best_cost: int, deadline: float, bu
                 break
             continue
         left = deadline - time.monotonic()
-        slice_s = min(left, float(params.extra.get("restart_slice_s",
-                                                   max(MIN_RESTART_SLICE_S, budget * RESTART_SLICE_SHARE))))
+        slice_s = min(left, params.expert.restart_slice_s or max(MIN_RESTART_SLICE_S, budget * RESTART_SLICE_SHARE))
         p = (model.search_params(max(DEADLINE_SLACK_S, left), solution_limit=params.det_restart_solutions)
              if det else model.search_params(slice_s))
         cand = r.SolveFromAssignmentWithParameters(hint, p)
@@ -315,7 +309,7 @@ def search(problem: PatrolProblem, params: SolveParams, sc: Scaling,
     det = params.deterministic
     det_limit = params.det_solution_limit if det else None
     budget = max(DEADLINE_SLACK_S, deadline - time.monotonic())
-    first_budget = (budget * float(params.extra.get("first_share", DEFAULT_FIRST_SHARE))
+    first_budget = (budget * params.expert.first_share
                     if params.restarts > 0 and not det else budget)
     sol = r.SolveWithParameters(model.search_params(first_budget, solution_limit=det_limit))
     info["status"] = int(r.status())

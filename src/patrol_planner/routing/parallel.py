@@ -74,10 +74,25 @@ def collect(pending: Pending, timeout_s: float | None) -> tuple[Any | None, str 
         ok, value = conn.recv()
         return (value, None) if ok else (None, f"{pending.name}: {value}")
     except (EOFError, OSError) as exc:
-        return None, f"{pending.name}: child process died ({type(exc).__name__}, exit code {proc.exitcode})"
+        proc.join(timeout=2.0)  # for its exit code: the pipe closes a moment before the process is reaped
+        return None, f"{pending.name}: child process died ({type(exc).__name__}, {_exit_text(proc.exitcode)})"
     finally:
         conn.close()
         proc.join(timeout=2.0)
         if proc.is_alive():
             proc.terminate()
             proc.join(timeout=2.0)
+
+
+def _exit_text(code: int | None) -> str:
+    """A child's exit code in words: killed by a signal (negative code), an exit status, or still unknown."""
+    import signal
+
+    if code is None:
+        return "exit code unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

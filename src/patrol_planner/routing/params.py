@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from patrol_planner.errors import RoutingError
 
@@ -35,6 +34,81 @@ FIRST_SOLUTIONS = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "S
                    "GLOBAL_CHEAPEST_ARC", "LOCAL_CHEAPEST_COST_INSERTION")
 METAHEURISTICS = ("GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH", "GENERIC_TABU_SEARCH",
                   "GREEDY_DESCENT", "AUTOMATIC")
+
+
+#: Share of a time-bounded budget for OR-Tools' first GLS run; plain GLS stalls quickly on prize-collecting
+#: problems, so the rest goes to perturbed restarts.
+DEFAULT_FIRST_SHARE = 0.5
+#: Share of the visits an OR-Tools restart removes, drawn uniformly in this range (enough to move, not to rebuild).
+DEFAULT_RUIN_SHARE = (0.1, 0.35)
+#: Share of the budget for OR-Tools in the parent before PyVRP's second seed (PyVRP expresses the problem).
+DEFAULT_ORTOOLS_SHARE = 0.3
+#: First solution strategy of the second OR-Tools worker (another start, so it explores elsewhere).
+DEFAULT_SECOND_FIRST_SOLUTION = "PARALLEL_CHEAPEST_INSERTION"
+
+
+@dataclass(frozen=True)
+class ExpertOptions:
+    """Expert knobs for experiments with the OR-Tools + PyVRP portfolio; the defaults are what every command
+    runs. Typed fields (not a free dict), so a misspelt option is an error, not silently ignored.
+
+    Parameters
+    ----------
+    ls_operators : dict of str to bool
+        OR-Tools local search operators switched on or off by name (fields of OR-Tools'
+        ``RoutingSearchParameters.local_search_operators``, e.g. ``use_two_opt``), on top of the defaults.
+    first_share : float
+        Share of a time-bounded budget for the first GLS run [-], in (0, 1].
+    restart_slice_s : float or None
+        GLS time per time-bounded restart [s]; ``None`` = a tenth of the budget, at least 0.3 s.
+    ruin_share : (float, float)
+        Share of visits a restart removes, drawn uniformly in ``[lo, hi]`` [-], ``0 < lo <= hi <= 1``.
+    ortools_share : float
+        Share of the budget for OR-Tools in the parent before PyVRP's second seed, when PyVRP expresses
+        the problem [-], in (0, 1).
+    second_first_solution : str
+        First solution strategy of the second OR-Tools worker (one of :data:`FIRST_SOLUTIONS`).
+    second_det_restarts : int
+        Restarts of the second OR-Tools worker in deterministic mode.
+    """
+
+    ls_operators: dict[str, bool] = field(default_factory=dict)
+    first_share: float = DEFAULT_FIRST_SHARE
+    restart_slice_s: float | None = None
+    ruin_share: tuple[float, float] = DEFAULT_RUIN_SHARE
+    ortools_share: float = DEFAULT_ORTOOLS_SHARE
+    second_first_solution: str = DEFAULT_SECOND_FIRST_SOLUTION
+    second_det_restarts: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.first_share <= 1:
+            raise RoutingError(f"ExpertOptions.first_share must be in (0, 1], got {self.first_share}")
+        if not 0 < self.ortools_share < 1:
+            raise RoutingError(f"ExpertOptions.ortools_share must be in (0, 1), got {self.ortools_share}")
+        if self.restart_slice_s is not None and not self.restart_slice_s > 0:
+            raise RoutingError(f"ExpertOptions.restart_slice_s must be > 0 s, got {self.restart_slice_s}")
+        lo, hi = self.ruin_share
+        if not 0 < lo <= hi <= 1:
+            raise RoutingError(f"ExpertOptions.ruin_share must be (lo, hi) with 0 < lo <= hi <= 1, "
+                               f"got {self.ruin_share}")
+        if self.second_first_solution not in FIRST_SOLUTIONS:
+            raise RoutingError(f"ExpertOptions.second_first_solution {self.second_first_solution!r} unknown; "
+                               f"choose from {list(FIRST_SOLUTIONS)}")
+        if isinstance(self.second_det_restarts, bool) or not (
+                isinstance(self.second_det_restarts, int) and self.second_det_restarts >= 0):
+            raise RoutingError(f"ExpertOptions.second_det_restarts must be an int >= 0, "
+                               f"got {self.second_det_restarts!r}")
+        unknown = sorted(set(self.ls_operators) - _ortools_operator_names()) if self.ls_operators else []
+        if unknown:
+            raise RoutingError(f"ExpertOptions.ls_operators: unknown OR-Tools local search operator(s) {unknown}")
+
+
+def _ortools_operator_names() -> set[str]:
+    """Names of OR-Tools' local search operator switches (``use_two_opt``, ...)."""
+    from ortools.constraint_solver import routing_parameters_pb2
+
+    ops = routing_parameters_pb2.RoutingSearchParameters.LocalSearchNeighborhoodOperators
+    return set(ops.DESCRIPTOR.fields_by_name)
 
 
 @dataclass(frozen=True)
@@ -91,14 +165,8 @@ class SolveParams:
         In deterministic mode, each restart's search stops after this many solutions.
     det_pyvrp_iterations : int
         In deterministic mode, PyVRP stops after this many iterations.
-    extra : dict
-        Expert knobs for experiments: ``ls_<operator>`` (bool, an OR-Tools local search operator on or
-        off), ``first_share`` (share of the budget for the first GLS run, default 0.5),
-        ``restart_slice_s`` (GLS time per restart [s]), ``ruin_share`` ((lo, hi) share of visits removed
-        per restart), ``ortools_share`` (share of the budget for OR-Tools in the parent before PyVRP's
-        second seed, when PyVRP expresses the problem; default 0.3), ``second_first_solution`` (first
-        solution strategy of the second OR-Tools worker; default ``PARALLEL_CHEAPEST_INSERTION``),
-        ``second_det_restarts`` (its restarts in deterministic mode; default 0).
+    expert : ExpertOptions
+        Expert knobs of the OR-Tools + PyVRP portfolio for experiments (:class:`ExpertOptions`).
     """
 
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
@@ -117,7 +185,7 @@ class SolveParams:
     det_solution_limit: int = 50
     det_restart_solutions: int = 30
     det_pyvrp_iterations: int = 3000
-    extra: dict[str, Any] = field(default_factory=dict)
+    expert: ExpertOptions = field(default_factory=ExpertOptions)
 
     def __post_init__(self) -> None:
         if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
@@ -142,6 +210,8 @@ class SolveParams:
         if self.first_solution not in FIRST_SOLUTIONS:
             raise RoutingError(f"SolveParams.first_solution {self.first_solution!r} unknown; "
                                f"choose from {list(FIRST_SOLUTIONS)}")
+        if not isinstance(self.expert, ExpertOptions):
+            raise RoutingError(f"SolveParams.expert must be an ExpertOptions, got {type(self.expert).__name__}")
         if self.metaheuristic not in METAHEURISTICS:
             raise RoutingError(f"SolveParams.metaheuristic {self.metaheuristic!r} unknown; "
                                f"choose from {list(METAHEURISTICS)}")

@@ -30,8 +30,6 @@ from patrol_planner.routing.scaling import Scaling
 #: Candidates are compared in this order; ties go to the earlier one, so the pick is deterministic (a
 #: search that only matched the construction still gets the credit).
 ORDER = ("lns", "lns-2", "ortools", "ortools-2", "pyvrp", "pyvrp-2", "construct")
-#: Share of the budget for OR-Tools in the parent before PyVRP's second seed (PyVRP expresses the problem).
-DEFAULT_ORTOOLS_SHARE = 0.3
 #: PyVRP stops this long before the deadline [s], to leave time to send its plan back and validate it.
 PYVRP_RETURN_S = 0.1
 #: Extra wait for the child after the deadline [s]: it may still be handing its answer over.
@@ -44,14 +42,14 @@ def second_ortools_params(params: SolveParams) -> SolveParams:
     """The second OR-Tools worker: another seed and another first solution, so it explores elsewhere.
 
     In deterministic mode it spends its work on one long search from its own first solution
-    (``extra["second_det_restarts"]`` restarts, default 0): on the bundled patrol plan the restarts of a
+    (``expert.second_det_restarts`` restarts, default 0): on the bundled patrol plan the restarts of a
     search started from ``PARALLEL_CHEAPEST_INSERTION`` found nothing in 20 s, while 50 solutions of its
     first search gain 12 % of prize over the ``ALL_UNPERFORMED`` worker.
     """
-    alt = str(params.extra.get("second_first_solution", "PARALLEL_CHEAPEST_INSERTION"))
+    alt = params.expert.second_first_solution
     if alt == params.first_solution:
         alt = "ALL_UNPERFORMED" if params.first_solution != "ALL_UNPERFORMED" else "PARALLEL_CHEAPEST_INSERTION"
-    restarts = int(params.extra.get("second_det_restarts", 0)) if params.deterministic else params.restarts
+    restarts = params.expert.second_det_restarts if params.deterministic else params.restarts
     return replace(params, seed=params.seed + 1, first_solution=alt, restarts=restarts)
 
 
@@ -130,7 +128,7 @@ def _run_ortools_pyvrp(problem: PatrolProblem, params: SolveParams, sc: Scaling,
     pending = parallel.start(child_name, child_fn, *child_args) if child_fn and child_name else None
     n_proc = 2 if pending is not None else 1
 
-    share = float(params.extra.get("ortools_share", DEFAULT_ORTOOLS_SHARE))
+    share = params.expert.ortools_share
     ot_deadline = deadline if (det or not expr) else t_start + share * params.time_limit_s
     out["ortools"] = ("ortools", ortools_backend.search(problem, params, sc, ot_deadline))
     if expr:

@@ -9,7 +9,7 @@ from typing import Any
 
 from patrol_planner.errors import NoFeasiblePlanError, RoutingError
 from patrol_planner.routing import portfolio
-from patrol_planner.routing.params import SolveParams
+from patrol_planner.routing.params import ExpertOptions, SolveParams
 from patrol_planner.routing.plans import build_result, eligible_units, empty_result, left_out_reason
 from patrol_planner.routing.problem import PatrolProblem
 from patrol_planner.routing.result import RoutingResult
@@ -17,7 +17,7 @@ from patrol_planner.routing.scaling import INT_SAFE_LIMIT, Scaling, make_scaling
 from patrol_planner.routing.validate import validate
 
 __all__ = ["INT_SAFE_LIMIT", "Scaling", "SolveParams", "build_result", "eligible_units", "empty_result",
-           "left_out_reason", "make_scaling", "solve"]
+           "failed_searches", "left_out_reason", "make_scaling", "search_record", "solve"]
 
 #: A time-bounded search that ends this close to its deadline [s] counts as cut by it.
 HIT_LIMIT_SLACK_S = 0.01
@@ -50,7 +50,9 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
     problem.check()
     sc = make_scaling(problem, params)
     deadline = t_start + params.time_limit_s
-    stats: dict[str, Any] = {"params": {k: v for k, v in asdict(params).items() if k != "extra"},
+    # the expert options only when set: the record of an ordinary run stays as short as it was
+    stats: dict[str, Any] = {"params": {k: v for k, v in asdict(params).items()
+                                        if k != "expert" or params.expert != ExpertOptions()},
                              "portfolio": {}}
     if not problem.sites:
         candidates = [("empty", empty_result(problem, params, {}))]
@@ -76,11 +78,47 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
     else:
         hit = time.monotonic() >= deadline - HIT_LIMIT_SLACK_S
     cut = params.deterministic and hit
+    failed = failed_searches(stats["portfolio"])
     stats.update(solver=name, wall_s=time.monotonic() - t_start, best_objective=best.objective,
-                 status="search_cut" if cut else "ok", hit_time_limit=hit, search_cut=cut)
+                 status="search_cut" if cut else "ok", hit_time_limit=hit, search_cut=cut, failed=failed,
+                 not_reproducible_because=_not_reproducible(params, hit, failed))
+    stats["reproducible"] = not stats["not_reproducible_because"]
     ot = stats["portfolio"].get("ortools", {})
     if "first_objective_int" in ot:
         # prize collected minus travel cost, as OR-Tools saw it (integers, so approximate)
         stats["first_objective"] = (ot["total_penalty_int"] - ot["first_objective_int"]) * sc.prize_unit
     return RoutingResult(routes=best.routes, unvisited=best.unvisited, objective=best.objective, stats=stats,
                          search_cut=cut)
+
+
+def failed_searches(portfolio_stats: dict[str, Any]) -> dict[str, str]:
+    """Search name -> the first line of its error, for every search of the portfolio that failed (a
+    crashed, killed or timed-out worker: :func:`.parallel.collect`)."""
+    out = {}
+    for name, v in portfolio_stats.items():
+        if isinstance(v, dict) and "error" in v:
+            line = (str(v["error"]).strip().splitlines() or ["failed"])[0]
+            out[name] = line.removeprefix(f"{name}: ")  # the record's key names the search already
+    return out
+
+
+def _not_reproducible(params: SolveParams, hit: bool, failed: dict[str, str]) -> list[str]:
+    """Why a rerun with the same input and seed may give another plan (empty: it gives the same)."""
+    why = []
+    if not params.deterministic:
+        why.append("the search runs on the clock (solver.deterministic = false)")
+    elif hit:
+        why.append("the time cap cut the search before its fixed amount of work")
+    why += [f"search {n} failed ({e}); the plan comes from the other searches, and a rerun with it alive may "
+            "give another plan" for n, e in failed.items()]
+    return why
+
+
+def search_record(result: RoutingResult) -> dict[str, Any]:
+    """What searched, for provenance: ``requested`` (``SolveParams.search``), ``used`` (the search whose plan
+    won), ``ran`` (every search that returned a plan or statistics) and ``failed`` (name -> error)."""
+    st = result.stats
+    port = st.get("portfolio", {})
+    failed = st.get("failed", failed_searches(port))
+    return {"requested": st.get("params", {}).get("search"), "used": st.get("solver"),
+            "ran": [n for n in port if n not in failed], "failed": dict(failed)}

@@ -19,7 +19,7 @@ the incident table and road networks [m]. Times: aware datetimes outside routing
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
@@ -423,26 +423,49 @@ def unit_plans_from_result(result: Any, routed: RoutedProblem, units: Sequence[U
     for r in result.routes:
         u = by_id[r.unit_id]
         prev = routed.station_location(u.start.name)
-        stops = []
+        stops: list[tuple[Stop, int]] = []
         for k, v in enumerate(r.visits, start=1):
             loc = routed.location_of(v.site_id)
             site = sites.loc[v.site_id]
-            stops.append(Stop(seq=k, hotspot_id=v.site_id, visit_no=v.visit_no, arrive=clock.at(v.arrive_s),
-                              depart=clock.at(v.depart_s), lon=round(float(site["lon"]), nd),
-                              lat=round(float(site["lat"]), nd),
-                              prize=round(float(site["prize"]) * float(site["repeat_factor"]) ** (v.visit_no - 1), 4),
-                              travel_s=float(v.travel_s), road_m=float(v.road_m),
-                              path_lonlat=_path_lonlat(networks, routed, u.mode, prev, loc, crs)))
+            stops.append((Stop(seq=k, hotspot_id=v.site_id, visit_no=v.visit_no, arrive=clock.at(v.arrive_s),
+                               depart=clock.at(v.depart_s), lon=round(float(site["lon"]), nd),
+                               lat=round(float(site["lat"]), nd),
+                               prize=round(float(site["prize"]) * float(site["repeat_factor"]) ** (v.visit_no - 1),
+                                           4),
+                               travel_s=float(v.travel_s), road_m=float(v.road_m),
+                               path_lonlat=_path_lonlat(networks, routed, u.mode, prev, loc, crs)), loc))
             prev = loc
+        merged = _one_stop_per_road_point(stops, routed.node_ids[u.mode])
         brk = () if r.break_interval_s is None else (Break(clock.at(r.break_interval_s[0]),
                                                            clock.at(r.break_interval_s[1])),)
         back = routed.station_location(u.end.name)
         out.append(UnitPlan(
             unit_id=u.unit_id, mode=u.mode, shift_start=lt.fixed_offset(u.shift_start),
             shift_end=lt.fixed_offset(u.shift_end), start=u.start,
-            end=u.end, stops=tuple(stops), breaks=brk, leave=clock.at(r.leave_s), return_arrive=clock.at(r.return_s),
+            end=u.end, stops=merged, breaks=brk, leave=clock.at(r.leave_s), return_arrive=clock.at(r.return_s),
             return_path_lonlat=_path_lonlat(networks, routed, u.mode, prev, back, crs),
             return_travel_s=float(r.return_travel_s), return_road_m=float(r.return_road_m)))
+    return tuple(out)
+
+
+def _one_stop_per_road_point(stops: Sequence[tuple[Stop, int]], node_ids: np.ndarray) -> tuple[Stop, ...]:
+    """Merge back-to-back stops at one road point into one stop that ``covers`` every hotspot.
+
+    Neighbouring cells can snap to the same road node: the solver then visits them in a row with no travel
+    between, which would read as two stops 100 m apart with 0 s and 0 m between them. The unit stands at
+    one place for both dwells, so it is one stop (from the first arrival to the last departure, prize the
+    sum); ``stops`` pairs each stop with its matrix location, ``node_ids`` the road node of each location.
+    """
+    out: list[Stop] = []
+    last_node = None
+    for s, loc in stops:
+        node = int(node_ids[loc])
+        if out and node == last_node and s.travel_s == 0 and s.arrive == out[-1].depart:
+            p = out[-1]
+            out[-1] = replace(p, depart=s.depart, prize=p.prize + s.prize, covers=(*p.covers, *s.covers))
+        else:
+            out.append(replace(s, seq=len(out) + 1))
+        last_node = node
     return tuple(out)
 
 
@@ -505,3 +528,21 @@ def harm_metrics(sites: pd.DataFrame, result: Any) -> dict[str, float]:
     return {"harm_offered": round(offered, 3), "harm_covered": round(covered, 3),
             "harm_covered_time_weighted": round(float(result.prize), 3),
             "harm_first_visits_share": round(first_cov / first, 4) if first else 0.0}
+
+
+def reproducibility(result: Any) -> dict[str, Any]:
+    """``reproducible`` (a rerun with the same input and seed gives the same plan) and
+    ``not_reproducible_because`` (plain reasons: the time cap cut the search, a search worker failed...)."""
+    why = list(result.stats.get("not_reproducible_because", ()))
+    return {"reproducible": bool(result.stats.get("reproducible", not why)), "not_reproducible_because": why}
+
+
+def ran_record(result: Any, ranking: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What ran where a choice was made or a fallback taken, for ``provenance["ran"]``: the hotspot
+    ranking (``requested``/``used``/``why``, from :func:`patrol_planner.hotspots.ranking.ranking_record`)
+    when hotspots were ranked, and the search (``requested``/``used``/``ran``/``failed``)."""
+    from patrol_planner.routing import search_record
+
+    out: dict[str, Any] = {} if ranking is None else {"ranking": dict(ranking)}
+    out["search"] = search_record(result)
+    return out

@@ -128,6 +128,7 @@ def plan_from_result(result: Any, r: ResolvedScenario, ing: st.Ingested, scored:
     table's (``ing.incidents.attrs["crs"]``).
     """
     from patrol_planner.hotspots import cell_polygons_lonlat
+    from patrol_planner.hotspots.ranking import ranking_record
     from patrol_planner.provenance import provenance
 
     s, sel, crs = r.scenario, scored.selected, ing.incidents.attrs["crs"]
@@ -145,17 +146,17 @@ def plan_from_result(result: Any, r: ResolvedScenario, ing: st.Ingested, scored:
         "idle_min": round(sum(u.idle_s for u in unit_plans) / 60, 1),
         "as_of": scored.as_of.isoformat(), "crs": crs,
         "solver": {k: v for k, v in result.stats.items() if k not in ("wall_s",)},
-        "reproducible": bool(s.solver.deterministic and not result.stats.get("hit_time_limit", False)),
-        "search_cut": bool(getattr(result, "search_cut", False)),
+        **ad.reproducibility(result), "search_cut": bool(getattr(result, "search_cut", False)),
         "ingest": {k: ing.report[k] for k in ("rows_read", "rows_loaded", "rows_quarantined", "quarantine_reasons")},
         "records_set_aside": scored.set_aside,
     }
     params = s.model_dump(mode="json", exclude={"base_dir"})
     params["hotspot_model"] = {k: (v if isinstance(v, str | int | float | type(None)) else str(v))
                                for k, v in scored.model.get_params().items()}
-    return Plan(units=unit_plans, hotspots=statuses, metrics=metrics,
-                provenance=provenance([*ing.files, r.osm], params), title=s.name, timezone=s.timezone,
-                base_map=st.base_map(nets))
+    prov = provenance([*ing.files, r.osm], params)
+    prov["ran"] = ad.ran_record(result, ranking_record(scored.model))
+    return Plan(units=unit_plans, hotspots=statuses, metrics=metrics, provenance=prov, title=s.name,
+                timezone=s.timezone, base_map=st.base_map(nets))
 
 
 def run_scenario_file(path: str | Path | None, **kw: Any) -> PlanRun:
