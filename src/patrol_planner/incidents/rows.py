@@ -85,7 +85,10 @@ def numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shape_checks(raw: RawTable, rows: Rows) -> None:
-    """Flag records with fewer (truncated_row) or more (extra_fields) fields than the header."""
+    """Flag records with broken quoting (bad_quoting), fewer (truncated_row) or more (extra_fields) fields
+    than the header."""
     ncols = len(raw.header)
+    if raw.malformed is not None:
+        rows.flag(raw.malformed, "bad_quoting", "a quote never closed, or text after a closing quote")
     rows.flag(raw.nfields < ncols, "truncated_row", f"fewer fields than the {ncols} in the header")
     rows.flag(raw.nfields > ncols, "extra_fields", f"more fields than the {ncols} in the header")
