@@ -3,6 +3,7 @@ archives of many members, and error messages that must not echo a file's content
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -82,3 +83,55 @@ def test_programme_start_date_far_out_is_one_line(tmp_path: Path):
     p.write_text("\n".join(lines).replace('"../data', f'"{REPO}/data'))
     with pytest.raises(ScenarioError, match="start_date 9999-12-30 is outside the accepted range"):
         load_scenario(p)
+
+
+# --- intelligence free text ---------------------------------------------------------------------------------------
+
+SECRET = "Zq7SECRETinformantJones"
+#: Text first, then the parsed columns: an unquoted comma in it shifts every cell after it.
+INTEL_TEXT_FIRST = ("intel_id,text,reported_at,lon,lat,subject_category,source_evaluation,intelligence_assessment,"
+                    "handling_code")
+
+
+def _intel_rows() -> list[str]:
+    return [
+        f"i01,{SECRET} seen at, {SECRET},2022-07-01T10:00,-0.731,52.671,burglary,1,A,P",  # comma in text: shifted
+        f"i02,ok,2022-07-01T10:00,-0.731,52.671,{SECRET},1,A,P",                          # free text as category
+        f"i03,ok,2022-07-01T10:00,{SECRET},52.671,burglary,1,A,P",                        # free text as lon
+        f"i04,ok,{SECRET},-0.731,52.671,burglary,1,A,P",                                  # free text as date
+        f"i05,ok,2022-07-01T10:00,-0.731,52.671,burglary,{SECRET},A,P",                   # free text as grading
+        f"i06,ok,2022-07-01T10:00,-0.731,52.671,{SECRET},1,A,C",                          # restricted, bad category
+        f"{SECRET} x,ok,2022-07-01T10:00,-0.731,52.671,nonsense,1,A,P",                   # free text as the id
+        f'i08,"{SECRET},2022-07-01T10:00,-0.731,52.671,burglary,1,A,P',                   # quote never closed
+        "i09,fine,2022-07-01T10:00,-0.732,52.672,burglary,1,A,P",                         # loaded
+    ]
+
+
+def test_intelligence_free_text_never_reaches_any_output(tmp_path: Path):
+    """A planted secret in the free text (with an unquoted comma), the category, a coordinate, the date, the
+    grading, the id and a broken quote: it appears in no output of ingest, the CLI's files included, while
+    validated fields are still shown and a restricted row keeps its id only."""
+    from typer.testing import CliRunner
+
+    from patrol_planner.cli import app
+
+    p = tmp_path / "intel.csv"
+    p.write_text("\n".join([INTEL_TEXT_FIRST, *_intel_rows()]) + "\n")
+    res = _ingest(p)
+    assert res.incidents["incident_id"].tolist() == ["intel:i09"]
+    everything = (res.incidents.astype(str).to_csv() + res.quarantine.astype(str).to_csv() + repr(res.report))
+    assert SECRET not in everything
+    raws = {line: json.loads(r) for line, r in zip(res.quarantine["source_line"], res.quarantine["raw"],
+                                                    strict=True)}
+    assert raws[2] == {"intel_id": "i01"}                   # shifted row: its id only
+    assert float(raws[3]["lon"]) == -0.731 and "subject_category" not in raws[3]
+    assert float(raws[4]["lat"]) == 52.671 and "lon" not in raws[4]
+    assert raws[5]["subject_category"] == "burglary" and "reported_at" not in raws[5]
+    assert raws[6] == {"intel_id": "i05"}                   # grading unreadable: may not be shared, id only
+    assert raws[7] == {"intel_id": "i06"}                   # restricted: its id only
+    assert "intel_id" not in raws[8]
+    assert raws[9] == {}                                    # broken quoting: no cell can be trusted
+    out, quarantine = tmp_path / "out.csv", tmp_path / "q.csv"
+    run = CliRunner().invoke(app, ["ingest", str(p), "--out", str(out), "--quarantine", str(quarantine), "--json"])
+    assert run.exit_code == 0, run.output
+    assert SECRET not in run.output + out.read_text() + quarantine.read_text()

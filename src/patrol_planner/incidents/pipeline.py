@@ -231,6 +231,9 @@ def _quarantine(parts: list[_Part]) -> Any:
         r, raw = pt.rows, pt.raw
         qpos = np.flatnonzero(~r.ok)
         for i in qpos.tolist():
+            if r.shown_raw is not None:
+                q_raws.append(r.shown_raw(i))
+                continue
             rec = raw.raw_row(i)
             q_raws.append(rec if pt.shown is None else {k: rec[k] for k in pt.shown if k in rec})
         q_cols["file"].append(filled(qpos.size, raw.name))

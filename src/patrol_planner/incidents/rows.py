@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,8 @@ class Rows:
         self.handling = np.full(n, None, dtype=object)
         self.disseminate = np.ones(n, dtype=bool)
         self.location = np.full(n, None, dtype=object)
+        # What the quarantine may show of row i (None: the reader's shown columns of the raw row)
+        self.shown_raw: Callable[[int], dict[str, Any]] | None = None
 
     def flag(self, mask: np.ndarray, code: str, text: str) -> None:
         """Give ``code`` to the rows in ``mask`` that have no reason yet (first failure wins)."""
