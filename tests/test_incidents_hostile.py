@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from patrol_planner.errors import DecompressionLimitError, ScenarioError
+from patrol_planner.errors import DecompressionLimitError, InputFileError, ScenarioError
 from patrol_planner.incidents import ingest, sources
 from patrol_planner.scenario.config import load_scenario
 
@@ -216,3 +216,40 @@ def test_an_archive_is_opened_once_for_all_its_members(tmp_path: Path, monkeypat
     res = _ingest(z)
     assert res.report.rows_read == 300
     assert len(opened) <= 2
+
+
+# --- error messages never echo a file's contents ------------------------------------------------------------------
+
+SHADOW = "root:$6$Zq7PASSWORDHASHxyz:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"
+
+
+def test_errors_name_the_file_not_its_contents(tmp_path: Path):
+    """A scenario (or a user) pointing at a file like /etc/shadow gets one line naming the file and the problem;
+    no byte of the file is echoed, whether read as incidents, as a ping CSV or as a GPX track."""
+    from typer.testing import CliRunner
+
+    from patrol_planner.cli import app
+    from patrol_planner.dosage.gpx import read_gpx
+    from patrol_planner.dosage.pingcsv import read_ping_csv
+
+    shadow = tmp_path / "shadow"
+    shadow.write_text(SHADOW)
+    csv_copy = tmp_path / "shadow.csv"
+    csv_copy.write_text(SHADOW)
+    messages = []
+    for p in (shadow, csv_copy):
+        for fmt in (None, "police_uk_street", "intelligence"):
+            with pytest.raises(InputFileError) as err:
+                ingest(p, fmt=fmt)
+            messages.append(str(err.value))
+    messages += [read_ping_csv(csv_copy, "Europe/London").error, read_gpx(shadow, "Europe/London").error]
+    text = (REPO / "scenarios" / "rutland-night.toml").read_text().replace('"../data', f'"{REPO}/data')
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(text.replace(f"{REPO}/data/policeuk-leicestershire-2022/2022-07-leicestershire-street.csv",
+                                     str(shadow)))
+    run = CliRunner().invoke(app, ["plan", str(scenario), "--out", str(tmp_path / "out")])
+    assert run.exit_code != 0 and "Traceback" not in run.output
+    messages.append(run.output)
+    for m in messages:
+        assert m and "shadow" in m, m
+        assert "PASSWORDHASH" not in m and "daemon" not in m and "99999" not in m, m

@@ -117,10 +117,18 @@ def detect_separator(data: bytes) -> str:
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+def bom_encoding(head: bytes) -> str | None:
+    """The encoding a file's byte-order mark shows (``utf-16``, ``utf-8-sig``), from its first bytes; None
+    without one. Spreadsheet "Unicode Text" exports and some device logs are UTF-16 with a BOM."""
+    if head.startswith(_UTF16_BOMS):
+        return "utf-16"
+    return "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else None
+
+
 def _utf16_as_utf8(data: bytes, name: str) -> bytes | None:
     """UTF-8 bytes of a UTF-16 file (Excel's "Unicode Text" export starts with a byte-order mark); None
     for anything else. Its NUL bytes would otherwise make it look binary."""
-    if not data.startswith(_UTF16_BOMS):
+    if bom_encoding(data[:4]) != "utf-16":
         return None
     try:
         return data.decode("utf-16").encode("utf-8")
