@@ -193,3 +193,20 @@ def test_a_column_named_twice_is_refused(header):
     for engine in ("auto", "python"):
         with pytest.raises(InputFileError, match=r"names column '(a|Month)' twice"):
             read_raw_bytes((header + "1,2,3\n").encode(), "f.csv", engine=engine)
+
+
+def test_a_repeated_column_nobody_reads_is_let_be(tmp_path: Path):
+    """Only a repeated column that is read is refused: the Cambridgeshire RTC export repeats an unused ``Day``."""
+    for engine in ("auto", "python"):
+        raw = read_raw_bytes(b"a,b,b\n1,2,3\n", "f.csv", columns=["a"], engine=engine)
+        assert raw.cells["a"].tolist() == ["1"]
+        with pytest.raises(InputFileError, match="names column 'b' twice"):
+            read_raw_bytes(b"a,b,b\n1,2,3\n", "f.csv", columns=["a", "b"], engine=engine)
+    p = tmp_path / "s.csv"
+    p.write_text(STREET_HEADER + ",Context\n" + _street_rows(1)[0] + ",\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert ingest(p).report.rows_loaded == 1
+    p.write_text(STREET_HEADER + ",Month\n" + _street_rows(1)[0] + ",2022-08\n")
+    with pytest.raises(InputFileError, match="names column 'Month' twice"):
+        ingest(p)

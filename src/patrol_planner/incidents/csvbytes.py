@@ -241,6 +241,7 @@ def read_raw_bytes(data: bytes, name: str, *, allow_cp1252: bool = False, column
         Empty, undecodable, contains NUL bytes, a header that is not CSV or names a column twice, or its last
         line is cut short (no final newline and fewer fields than the header, or broken quoting).
     """
+    columns = list(columns) if columns is not None else None  # looked at more than once
     utf16 = _utf16_as_utf8(data, name)
     if utf16 is not None:
         data = utf16
@@ -340,7 +341,7 @@ def _raw_fast(data: bytes, b: np.ndarray, layout: tuple[np.ndarray, np.ndarray],
         header = next(csv.reader([data[: ends[0]].decode("utf-8").rstrip("\r")], delimiter=sep))
     except (csv.Error, StopIteration, UnicodeDecodeError) as exc:
         raise InputFileError(f"{name}: the header line is not readable CSV ({exc}); not a CSV file?") from None
-    check_header(name, header)
+    check_header(name, header, columns)
     ncols = len(header)
     nf_data, st_data = nf[1:], starts[1:]
     # 1-based physical line = newlines before the record's first byte + 1 (quoted newlines count too).
@@ -429,7 +430,7 @@ def _raw_strict(text: str, name: str, encoding: str, ends_with_newline: bool,
         raise InputFileError(f"{name}: the header line is not readable CSV (broken quoting); not a CSV file?") from None
     except StopIteration:
         raise InputFileError(f"{name}: file is empty (no header line)") from None
-    check_header(name, header)
+    check_header(name, header, columns)
     ncols = len(header)
     rows: list[list[str] | str] = []
     starts: list[int] = []
@@ -463,14 +464,17 @@ def _raw_strict(text: str, name: str, encoding: str, ends_with_newline: bool,
                     _rows=rows, malformed=bad if bad.any() else None)
 
 
-def check_header(name: str, header: list[str]) -> None:
-    """Refuse a blank header, or one that names a column twice (which of the two would be read?)."""
+def check_header(name: str, header: list[str], columns: Iterable[str] | None = None) -> None:
+    """Refuse a blank header, or one that names a column to be read (``columns``; None: any) twice: which of
+    the two would be read? A repeated column nobody reads (the Cambridgeshire RTC file has two ``Day``) is let be.
+    """
     if not any(h.strip() for h in header):
         raise InputFileError(f"{name}: the first line is blank: a CSV needs its header on line 1")
+    wanted = None if columns is None else set(columns)
     seen: set[str] = set()
     for h in header:
         key = h.strip()
-        if key and key in seen:
+        if key and key in seen and (wanted is None or key in wanted):
             raise InputFileError(f"{name}: the header names column {key!r} twice: rename or remove one of them")
         seen.add(key)
 
