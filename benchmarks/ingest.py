@@ -1,9 +1,10 @@
 """Benchmark: ingest() on all seven Essex 2018 police.uk files vs a plain pandas.read_csv of the same files.
 
-Run: ``python benchmarks/ingest.py [--repeat N] [--rounds R] [--archive]``. Prints the figures and, last, one JSON
-line. ``--archive`` adds, in-process, the same seven files read from a police.uk-style ZIP (built in a temporary
-folder, ``YYYY-MM/`` members, deflated): ``ingest(zip)`` against ``ingest(csv files)`` and against a plain
-``pandas.read_csv`` of each member opened with ``zipfile``.
+Run: ``python benchmarks/ingest.py [--repeat N] [--rounds R] [--archive] [--members M]``. Prints the figures and,
+last, one JSON line. ``--archive`` adds, in-process, the same seven files read from a police.uk-style ZIP (built in a
+temporary folder, ``YYYY-MM/`` members, deflated): ``ingest(zip)`` against ``ingest(csv files)`` and against a plain
+``pandas.read_csv`` of each member opened with ``zipfile``. ``--members M`` adds the time of ``ingest`` of a ZIP of
+M one-row street members (an archive is opened once for all its members; opened per member, 5,000 took 185 s).
 Target: ingest time <= 2x the plain read. Peak memory is Python-traced allocations (tracemalloc; pandas'
 C parser buffers are not traced, hence the small figure for the plain read) plus the process peak RSS.
 
@@ -100,6 +101,23 @@ def _archive_figures(files: list[Path], repeat: int) -> dict[str, float]:
     return out
 
 
+def _members_figure(n_members: int) -> dict[str, float]:
+    """Wall time [s] of one ingest of a ZIP holding ``n_members`` one-row street CSVs."""
+    header = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+              "Crime type,Last outcome category,Context")
+    with tempfile.TemporaryDirectory() as tmp:
+        z = Path(tmp) / "many.zip"
+        with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for i in range(n_members):
+                row = f"c{i},2022-07,F,F,-0.7{i:05d},52.6{i:05d},On or near X,E01013761,R,Burglary,,"
+                zf.writestr(f"2022-07/part{i:05d}.csv", f"{header}\n{row}\n")
+        t0 = time.perf_counter()
+        rep = ingest(z).report
+        wall = time.perf_counter() - t0
+    assert rep.rows_read == n_members
+    return {"members": n_members, "members_ingest_s": wall}
+
+
 def _peak_mib(fn) -> float:
     gc.collect()
     tracemalloc.start()
@@ -114,6 +132,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each (interleaved); the best is reported")
     ap.add_argument("--rounds", type=int, default=3, help="pairs of child processes for the isolated figures")
     ap.add_argument("--archive", action="store_true", help="also time reading the files from a ZIP archive")
+    ap.add_argument("--members", type=int, default=0, help="also time ingest of a ZIP of this many one-row members")
     ap.add_argument("--child", choices=("plain", "ingest"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     files = sorted(ESSEX.glob("*.csv"))
@@ -159,6 +178,9 @@ def main() -> int:
               f"CPU; ingest(csv files): {extra['csv_ingest_s']:.3f} s, {extra['csv_ingest_cpu_s']:.3f} s CPU; plain "
               f"read_csv of each member: {extra['archive_plain_read_s']:.3f} s, "
               f"{extra['archive_plain_read_cpu_s']:.3f} s CPU (best of {args.repeat})")
+    if args.members:
+        extra |= _members_figure(args.members)
+        print(f"members    ingest of a ZIP of {args.members} one-row members: {extra['members_ingest_s']:.2f} s wall")
     print(json.dumps({"benchmark": "ingest", "rows_read": rep.rows_read, "rows_loaded": rep.rows_loaded,
                       "plain_read_s": round(t_plain, 4), "ingest_s": round(t_ingest, 4), "ratio": round(ratio, 3),
                       "plain_read_cpu_s": round(cpu_plain, 4), "ingest_cpu_s": round(cpu_ingest, 4),

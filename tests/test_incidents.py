@@ -413,7 +413,7 @@ def test_mapping_validation_errors(tmp_path):
         (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "NUL"),
         (bytes(range(0x80, 0x100)) * 20, "cannot decode"),
         ((STREET_HEADER + "\n" + _street_row("z1") + "\n" + "zz,2022-07,Leic").encode(), "truncated"),
-        ((STREET_HEADER + "\n" + _street_row("z1", loc='"On or near') + "\n").encode(), "never closed"),
+        ((STREET_HEADER + "\n" + _street_row("z1", loc='"On or near')).encode(), "never closed"),
     ],
 )
 def test_whole_file_problems(tmp_path, content, match):

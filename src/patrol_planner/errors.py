@@ -28,6 +28,10 @@ class ArchiveError(InputFileError):
     """A ZIP or gzip input cannot be used: corrupt, truncated, empty, or holds no file to read."""
 
 
+class DecompressionLimitError(ArchiveError):
+    """An archive member or gzip file expands beyond the limits (a decompression bomb, or far too big)."""
+
+
 class CRSError(PatrolPlannerError, ValueError):
     """A coordinate reference system is unknown, geographic where metres are needed, or mismatched."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 
 from patrol_planner.dosage.pings import FileRead, empty_pings, split_bad
 from patrol_planner.errors import DosageError
+from patrol_planner.incidents.csvbytes import bom_encoding
 
 #: GPX namespaces read (any other namespace on the root is refused).
 GPX_NAMESPACES: tuple[str, ...] = ("http://www.topografix.com/GPX/1/0", "http://www.topografix.com/GPX/1/1")
@@ -38,13 +40,27 @@ def _float(text: str | None) -> float:
         return float("nan")
 
 
+def _open(path: Path) -> IO[Any]:
+    """The file for the XML parser: bytes, or text for UTF-16 with a BOM.
+
+    A UTF-16 file re-saved by a Windows tool often keeps a declaration saying UTF-8, which expat then trusts;
+    handed decoded text, the parser ignores the declared encoding. Still streamed, not read whole.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if bom_encoding(head) == "utf-16":
+        return open(path, encoding="utf-16", newline="")
+    return open(path, "rb")
+
+
 def _root(path: Path) -> str:
     """The namespace of the root element; :class:`DosageError` when the root is not a GPX ``<gpx>``."""
-    for _event, elem in ET.iterparse(path, events=("start",)):
-        ns, name = _local(elem.tag)
-        if name != "gpx" or ns not in (*GPX_NAMESPACES, ""):
-            raise DosageError(f"{path.name}: not a GPX file (root element <{name}>{' in ' + ns if ns else ''})")
-        return ns
+    with _open(path) as fh:
+        for _event, elem in ET.iterparse(fh, events=("start",)):
+            ns, name = _local(elem.tag)
+            if name != "gpx" or ns not in (*GPX_NAMESPACES, ""):
+                raise DosageError(f"{path.name}: not a GPX file (root element <{name}>{' in ' + ns if ns else ''})")
+            return ns
     raise DosageError(f"{path.name}: no XML element")
 
 
@@ -65,26 +81,27 @@ def _walk(path: Path, unit_from: str) -> tuple[list, list, list, list, list, lis
     lats: list[float] = []
     seg = 0
     trk_start = 0
-    for _event, elem in ET.iterparse(path, events=("end",)):
-        tag = elem.tag
-        if tag == tag_pt:
-            t = elem.findtext(tag_time)
-            times.append(t.strip() or None if t else None)
-            segs.append(seg)
-            lons.append(_float(elem.get("lon")))
-            lats.append(_float(elem.get("lat")))
-            elem.clear()  # the parent keeps an empty shell until its segment ends
-        elif tag == tag_seg:
-            seg += 1
-            elem.clear()
-        elif tag == tag_trk:
-            name = (elem.findtext(tag_name) or "").strip()
-            units.extend([name if unit_from == "name" and name else path.stem] * (len(times) - len(units)))
-            trk_start = len(times)
-            seg += 1
-            elem.clear()
-        elif tag in drop:
-            elem.clear()
+    with _open(path) as fh:
+        for _event, elem in ET.iterparse(fh, events=("end",)):
+            tag = elem.tag
+            if tag == tag_pt:
+                t = elem.findtext(tag_time)
+                times.append(t.strip() or None if t else None)
+                segs.append(seg)
+                lons.append(_float(elem.get("lon")))
+                lats.append(_float(elem.get("lat")))
+                elem.clear()  # the parent keeps an empty shell until its segment ends
+            elif tag == tag_seg:
+                seg += 1
+                elem.clear()
+            elif tag == tag_trk:
+                name = (elem.findtext(tag_name) or "").strip()
+                units.extend([name if unit_from == "name" and name else path.stem] * (len(times) - len(units)))
+                trk_start = len(times)
+                seg += 1
+                elem.clear()
+            elif tag in drop:
+                elem.clear()
     units.extend([path.stem] * (len(times) - trk_start))  # points outside any <trk> (malformed, still read)
     return units, segs, list(range(len(times))), times, lons, lats
 
@@ -99,7 +116,7 @@ def read_gpx(path: str | Path, tz: ZoneInfo | str, *, unit_from: str = "file") -
         if path.stat().st_size == 0:
             raise DosageError(f"{path.name}: empty file")
         units, segs, points, times, lons, lats = _walk(path, unit_from)
-    except ET.ParseError as exc:
+    except (ET.ParseError, UnicodeError) as exc:
         return FileRead(path.name, "gpx", empty_pings(), error=f"{path.name}: not well-formed XML ({exc}); "
                         "the file is truncated or corrupt, so none of it is used")
     except (DosageError, OSError) as exc:

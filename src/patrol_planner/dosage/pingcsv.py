@@ -24,6 +24,7 @@ from pandas.api.types import union_categoricals
 from patrol_planner.dosage.pings import FileRead, empty_pings, split_bad
 from patrol_planner.errors import MappingError
 from patrol_planner.geo import to_lonlat
+from patrol_planner.incidents.csvbytes import bom_encoding
 from patrol_planner.incidents.mappings import read_mapping_file
 
 
@@ -119,6 +120,12 @@ def detect_ping_mapping(header: list[str]) -> PingMapping | None:
     return None
 
 
+def file_encoding(path: Path, declared: str) -> str:
+    """``declared``, unless the file starts with a byte-order mark (UTF-16 or UTF-8), which has the last word."""
+    with open(path, "rb") as fh:
+        return bom_encoding(fh.read(4)) or declared
+
+
 def _header(path: Path, encoding: str) -> list[str]:
     with open(path, encoding=encoding, newline="") as fh:
         first = fh.readline()
@@ -132,10 +139,10 @@ def _header(path: Path, encoding: str) -> list[str]:
 CHUNK_ROWS = 1_000_000
 
 
-def _read_chunks(path: Path, m: PingMapping, tz: ZoneInfo | str, chunk_rows: int) -> list[FileRead]:
+def _read_chunks(path: Path, m: PingMapping, tz: ZoneInfo | str, chunk_rows: int, encoding: str) -> list[FileRead]:
     """Read the mapped columns chunk by chunk; coordinates as floats directly (fast), or, when some are not
     numbers, the whole file again as text (those rows are quarantined)."""
-    kw = dict(usecols=list(m.columns()), encoding=m.encoding, keep_default_na=False, na_values=[""],
+    kw = dict(usecols=list(m.columns()), encoding=encoding, keep_default_na=False, na_values=[""],
               chunksize=chunk_rows)
     nums = [c for c in (m.lon_col, m.lat_col, m.x_col, m.y_col) if c] + ([m.time_col] if m.time_format == "epoch_s"
                                                                          else [])
@@ -168,20 +175,22 @@ def read_ping_csv(path: str | Path, tz: ZoneInfo | str, *, mapping: str | Path |
     path = Path(path)
     try:
         m = load_ping_mapping(mapping) if mapping is not None else None
-        header = _header(path, m.encoding if m else "utf-8")
+        encoding = file_encoding(path, m.encoding if m else "utf-8")
+        header = _header(path, encoding)
         if m is None:
             m = detect_ping_mapping(header)
             if m is None:
                 layouts = "; ".join(f"{k}: {list(v.columns())}" for k, v in BUILTIN_PING_MAPPINGS.items())
-                raise MappingError(f"{path.name}: columns {header[:8]} match no built-in ping layout ({layouts}); "
-                                   "give --mapping")
+                # The header's text is not echoed: the file may be anything (a path typed by mistake).
+                raise MappingError(f"{path.name}: its {len(header)} column name(s) match no built-in ping layout "
+                                   f"({layouts}); give --mapping")
         missing = [c for c in m.columns() if c not in header]
         if missing:
             raise MappingError(f"{path.name}: mapping {m.name!r} needs columns {missing} that the file lacks")
-        parts = _read_chunks(path, m, tz, chunk_rows)
+        parts = _read_chunks(path, m, tz, chunk_rows, encoding)
     except MappingError as exc:
         return FileRead(path.name, "csv", empty_pings(), error=str(exc))
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
+    except (UnicodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
         return FileRead(path.name, "csv", empty_pings(), error=f"{path.name}: not a readable CSV "
                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
     if not parts or sum(len(p.pings) + len(p.quarantine) for p in parts) == 0:

@@ -33,7 +33,9 @@ class RawTable:
     ``nfields`` is how many fields each record really had and ``line`` its 1-based physical line
     (header = 1). ``padded`` is False when no cell can have leading or trailing whitespace (checked on the
     bytes), so parsers may skip stripping. ``sep`` is the field separator found on the header line.
-    :meth:`raw_row` gives every field of one record, for the quarantine.
+    ``malformed`` (None: none) marks records whose quoting is broken (see :func:`read_raw_bytes`): each is
+    its one physical line, with empty cells. :meth:`raw_row` gives every field of one record, for the
+    quarantine (a malformed record: its line's text under ``_line``).
     """
 
     name: str
@@ -46,7 +48,8 @@ class RawTable:
     sep: str = ","
     _data: bytes | None = field(default=None, repr=False)
     _spans: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # (starts, ends) of records
-    _rows: list[list[str]] | None = field(default=None, repr=False)
+    _rows: list[list[str] | str] | None = field(default=None, repr=False)  # a str: the line of a malformed record
+    malformed: np.ndarray | None = None
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def factorized(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +69,10 @@ class RawTable:
     def raw_row(self, i: int) -> dict[str, Any]:
         """Every field of data row ``i`` by column name; fields beyond the header go under ``_extra``."""
         if self._rows is not None:
-            fields_ = self._rows[i]
+            row = self._rows[i]
+            if isinstance(row, str):
+                return {"_line": row}
+            fields_ = row
         else:
             assert self._data is not None and self._spans is not None
             s, e = int(self._spans[0][i]), int(self._spans[1][i])
@@ -111,10 +117,18 @@ def detect_separator(data: bytes) -> str:
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+def bom_encoding(head: bytes) -> str | None:
+    """The encoding a file's byte-order mark shows (``utf-16``, ``utf-8-sig``), from its first bytes; None
+    without one. Spreadsheet "Unicode Text" exports and some device logs are UTF-16 with a BOM."""
+    if head.startswith(_UTF16_BOMS):
+        return "utf-16"
+    return "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else None
+
+
 def _utf16_as_utf8(data: bytes, name: str) -> bytes | None:
     """UTF-8 bytes of a UTF-16 file (Excel's "Unicode Text" export starts with a byte-order mark); None
     for anything else. Its NUL bytes would otherwise make it look binary."""
-    if not data.startswith(_UTF16_BOMS):
+    if bom_encoding(data[:4]) != "utf-16":
         return None
     try:
         return data.decode("utf-16").encode("utf-8")
@@ -205,7 +219,7 @@ def read_raw(path: str | Path, *, allow_cp1252: bool = False, columns: Iterable[
 
 
 def read_raw_bytes(data: bytes, name: str, *, allow_cp1252: bool = False, columns: Iterable[str] | None = None,
-                   float_columns: Iterable[str] = ()) -> RawTable:
+                   float_columns: Iterable[str] = (), engine: str = "auto") -> RawTable:
     """Split the CSV bytes ``data`` (of the file or archive member ``name``) into a :class:`RawTable`.
 
     Only ``columns`` are kept as cells (all when None). Parsing only the columns a reader needs, and
@@ -214,12 +228,20 @@ def read_raw_bytes(data: bytes, name: str, *, allow_cp1252: bool = False, column
     ``read_csv``. Readers accept both. The separator (``,``, ``;`` or tab) is taken from the header line.
     UTF-8 (with or without BOM), UTF-16 with a BOM (spreadsheet "Unicode Text") and Windows-1252 are read.
 
+    Records follow RFC 4180: a field that starts with a quote runs to the matching closing quote (``""`` is a
+    quote inside it) and may hold line breaks; a quote inside an unquoted field is an ordinary character.
+    Line ends are LF, CRLF or CR. A record whose quoting is broken (a quote that is never closed, or text
+    after a closing quote) is not allowed to swallow the lines after it: it is marked ``malformed``, stands
+    for its one physical line, and reading goes on with the next line. Clean files take a vectorised path;
+    anything else (and ``engine="python"``) the strict record-by-record one, which reads clean files alike.
+
     Raises
     ------
     InputFileError
-        Empty, undecodable, contains NUL bytes, has an unterminated quote, or its last line is cut short
-        (no final newline and fewer fields than the header).
+        Empty, undecodable, contains NUL bytes, a header that is not CSV or names a column twice, or its last
+        line is cut short (no final newline and fewer fields than the header, or broken quoting).
     """
+    columns = list(columns) if columns is not None else None  # looked at more than once
     utf16 = _utf16_as_utf8(data, name)
     if utf16 is not None:
         data = utf16
@@ -257,17 +279,16 @@ def read_raw_bytes(data: bytes, name: str, *, allow_cp1252: bool = False, column
             layout = _layout(b, has_quotes, ord(sep))
             before_lf = layout[0][layout[0] > 0] - 1
             lone_cr = int(np.count_nonzero(b == 13)) != int(np.count_nonzero(b[before_lf] == 13))
-    if lone_cr:
-        # Old-Mac line ends: the csv module path below handles them.
-        return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns, sep)
+    if lone_cr or engine == "python":
+        # Old-Mac line ends (CR alone) are left to the strict record-by-record reader.
+        return _raw_strict(data.decode("utf-8"), name, encoding, ends_with_newline, columns, sep)
     rec_end, seps, quotes_ok, unterminated = layout if layout is not None else _layout(b, has_quotes, ord(sep))
-    padded = _has_padding(b, ord(sep)) if has_quotes else _has_padding_unquoted(b, seps, rec_end)
-    if quotes_ok and unterminated:
-        raise InputFileError(f"{name}: a quoted field is never closed (file truncated?)")
-    if quotes_ok:
+    if quotes_ok and not unterminated:
+        padded = _has_padding(b, ord(sep)) if has_quotes else _has_padding_unquoted(b, seps, rec_end)
         return _raw_fast(data, b, (rec_end, seps), name, encoding, ends_with_newline, padded, has_quotes, columns,
                          tuple(float_columns), sep)
-    return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns, sep)
+    # A quote mid-field, or one never closed: the strict reader confines a broken record to its line.
+    return _raw_strict(data.decode("utf-8"), name, encoding, ends_with_newline, columns, sep)
 
 
 def _has_padding(b: np.ndarray, sep: int = 44) -> bool:
@@ -320,8 +341,7 @@ def _raw_fast(data: bytes, b: np.ndarray, layout: tuple[np.ndarray, np.ndarray],
         header = next(csv.reader([data[: ends[0]].decode("utf-8").rstrip("\r")], delimiter=sep))
     except (csv.Error, StopIteration, UnicodeDecodeError) as exc:
         raise InputFileError(f"{name}: the header line is not readable CSV ({exc}); not a CSV file?") from None
-    if not any(h.strip() for h in header):
-        raise InputFileError(f"{name}: the first line is blank: a CSV needs its header on line 1")
+    check_header(name, header, columns)
     ncols = len(header)
     nf_data, st_data = nf[1:], starts[1:]
     # 1-based physical line = newlines before the record's first byte + 1 (quoted newlines count too).
@@ -337,7 +357,7 @@ def _raw_fast(data: bytes, b: np.ndarray, layout: tuple[np.ndarray, np.ndarray],
         pd.DataFrame({i: pd.Series(dtype=str) for i in use}))
     if parsed is None or len(parsed) != int(keep_rows.sum()):
         # e.g. a short first row with usecols: the slower csv-module path reads anything csv can.
-        return _raw_csv_module(data.decode("utf-8"), name, encoding, ends_with_newline, columns, sep)
+        return _raw_strict(data.decode("utf-8"), name, encoding, ends_with_newline, columns, sep)
     parsed.columns = [names[i] for i in use]
     nonblank = nf_data > 0
     if not keep_rows.all():
@@ -382,36 +402,89 @@ def _use_indices(names: list[str], columns: Iterable[str] | None) -> list[int]:
     return [i for i, n in enumerate(names) if n in want]
 
 
-def _raw_csv_module(text: str, name: str, encoding: str, ends_with_newline: bool,
-                    columns: Iterable[str] | None = None, sep: str = ",") -> RawTable:
-    reader = csv.reader(io.StringIO(text.rstrip("\r\n"), newline=""), delimiter=sep)
+class _Lines:
+    """The physical lines of a text, handed one at a time to ``csv.reader``; ``pos`` can be set back."""
+
+    def __init__(self, lines: list[str]):
+        self.lines, self.pos = lines, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines):
+            raise StopIteration
+        self.pos += 1
+        return self.lines[self.pos - 1]
+
+
+def _raw_strict(text: str, name: str, encoding: str, ends_with_newline: bool,
+                columns: Iterable[str] | None = None, sep: str = ",") -> RawTable:
+    """The record-by-record reader: ``csv`` in strict mode, a broken record confined to its physical line."""
+    # StringIO with newline="" splits at LF, CRLF and CR only (str.splitlines would also split at \v, \f...).
+    lines = _Lines(io.StringIO(text.rstrip("\r\n"), newline="").readlines())
+    reader = csv.reader(lines, delimiter=sep, strict=True)
     try:
         header = next(reader)
-        rows, lines, nfs = [], [], []
-        prev_line = reader.line_num
-        for rec in reader:
-            start = prev_line + 1
-            prev_line = reader.line_num
-            if not rec:
-                continue
-            rows.append(rec)
-            lines.append(start)
-            nfs.append(len(rec))
-    except csv.Error as exc:
-        raise InputFileError(f"{name}: not a readable CSV near line {reader.line_num}: {exc}") from None
+    except csv.Error:
+        raise InputFileError(f"{name}: the header line is not readable CSV (broken quoting); not a CSV file?") from None
     except StopIteration:
         raise InputFileError(f"{name}: file is empty (no header line)") from None
+    check_header(name, header, columns)
     ncols = len(header)
+    rows: list[list[str] | str] = []
+    starts: list[int] = []
+    while True:
+        start = lines.pos
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            # Never closed, or text after a closing quote: this line alone is the (malformed) record.
+            lines.pos = start + 1
+            reader = csv.reader(lines, delimiter=sep, strict=True)
+            rows.append(lines.lines[start].rstrip("\r\n"))
+            starts.append(start)
+            continue
+        if rec:
+            rows.append(rec)
+            starts.append(start)
+    bad = np.fromiter((isinstance(r, str) for r in rows), dtype=bool, count=len(rows))
+    nf = np.fromiter((r.count(sep) + 1 if isinstance(r, str) else len(r) for r in rows), dtype=np.int64,
+                     count=len(rows))
     names = unique_names(header)
     use = _use_indices(names, columns)
-    cols = {names[j]: [r[j] if j < len(r) else "" for r in rows] for j in use}
+    # Cells of a record the readers will quarantine for its shape are left empty (as on the fast path).
+    fits = [not isinstance(r, str) and len(r) <= ncols for r in rows]
+    cols = {names[j]: [r[j] if ok and j < len(r) else "" for r, ok in zip(rows, fits, strict=True)] for j in use}
     cells = pd.DataFrame(cols, columns=[names[j] for j in use], dtype=object).astype(str)
-    nf = np.asarray(nfs, dtype=np.int64)
-    _check_last(name, ends_with_newline, nf, ncols)
-    return RawTable(name, header, cells, nf, np.asarray(lines, dtype=np.int64), encoding, True, sep, _rows=rows)
+    _check_last(name, ends_with_newline, nf, ncols, bad)
+    return RawTable(name, header, cells, nf, np.asarray(starts, dtype=np.int64) + 1, encoding, True, sep,
+                    _rows=rows, malformed=bad if bad.any() else None)
 
 
-def _check_last(name: str, ends_with_newline: bool, nf: np.ndarray, ncols: int) -> None:
+def check_header(name: str, header: list[str], columns: Iterable[str] | None = None) -> None:
+    """Refuse a blank header, or one that names a column to be read (``columns``; None: any) twice: which of
+    the two would be read? A repeated column nobody reads (the Cambridgeshire RTC file has two ``Day``) is let be.
+    """
+    if not any(h.strip() for h in header):
+        raise InputFileError(f"{name}: the first line is blank: a CSV needs its header on line 1")
+    wanted = None if columns is None else set(columns)
+    seen: set[str] = set()
+    for h in header:
+        key = h.strip()
+        if key and key in seen and (wanted is None or key in wanted):
+            raise InputFileError(f"{name}: the header names column {key!r} twice: rename or remove one of them")
+        seen.add(key)
+
+
+def _check_last(name: str, ends_with_newline: bool, nf: np.ndarray, ncols: int,
+                malformed: np.ndarray | None = None) -> None:
+    """Refuse a file whose last record is cut short: no final newline, and too few fields or broken quoting."""
+    if not ends_with_newline and nf.size and malformed is not None and malformed[-1]:
+        raise InputFileError(f"{name}: the last line has a quoted field that is never closed and no final newline: "
+                             "the file looks truncated (re-download it, or remove the partial last line)")
     if not ends_with_newline and nf.size and nf[-1] < ncols:
         raise InputFileError(
             f"{name}: the last line has {int(nf[-1])} of {ncols} fields and no final newline: the file looks "

@@ -6,6 +6,9 @@ fail with their quarantine reason (first failure wins).
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -14,6 +17,24 @@ from patrol_planner.incidents import quarantine as _q
 from patrol_planner.incidents.csvbytes import RawTable
 from patrol_planner.incidents.rows import Rows, numbers
 from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES, POLICE_UK_LEGACY_NAMES
+
+#: Dates accepted: from DATE_MIN up to (not including) DATE_END. Nothing police.uk or a force holds is older
+#: than 1900, and far-future dates are typos; the range also keeps every date, its month's end and a day
+#: after it inside datetime64[ns] (1677-09..2262-04), where an out-of-range value would wrap round silently
+#: (9999-12 became 1816). Rows outside are quarantined as ``bad_date``.
+DATE_MIN = np.datetime64("1900-01-01", "s")
+DATE_END = np.datetime64("2200-01-01", "s")
+_RANGE_TEXT = "outside the accepted range 1900-01-01..2199-12-31"
+
+
+def check_date_range(d: date, what: str) -> date:
+    """``d`` (a date or datetime) if it lies in the accepted range, else ValueError naming ``what``.
+
+    For dates a user types (a scenario's night, a programme's start): one line instead of an overflow later.
+    """
+    if not (DATE_MIN.astype(datetime) <= datetime(d.year, d.month, d.day) < DATE_END.astype(datetime)):
+        raise ValueError(f"{what} {d.isoformat()} is {_RANGE_TEXT}")
+    return d
 
 #: Case-folded police.uk crime type (today's and pre-2013 names) -> reference category.
 CATEGORY_BY_FOLD = {c.casefold(): c for c in POLICE_UK_CATEGORIES} | {
@@ -57,21 +78,36 @@ def month(rows: Rows, raw: RawTable, name: str) -> None:
         # Plain YYYY-MM with a real month: numpy month arithmetic, same result as to_datetime + MonthBegin.
         mon = np.array(texts, dtype="datetime64[M]")
         t0u, t1u = mon.astype("datetime64[ns]"), (mon + 1).astype("datetime64[ns]")
+        out_u = np.zeros(len(texts), dtype=bool)
     else:
-        t0u = pd.to_datetime(pd.Series(texts, dtype=object), format="%Y-%m", errors="coerce")
-        t0u = t0u.to_numpy("datetime64[ns]")
+        parsed = pd.to_datetime(pd.Series(texts, dtype=object), format="%Y-%m", errors="coerce")
+        t0u, out_u = to_ns(parsed)
         t1u = (pd.Series(t0u) + pd.offsets.MonthBegin(1)).to_numpy("datetime64[ns]")
     nat = np.array(["NaT"], dtype="datetime64[ns]")  # code -1 (a missing cell) picks this
     t0 = np.concatenate((t0u, nat))[codes]
     t1 = np.concatenate((t1u, nat))[codes]
+    rows.flag(np.append(out_u, False)[codes], "bad_date", f"month {_RANGE_TEXT}")
     rows.flag(np.isnat(t0), "bad_date", "month is not YYYY-MM")
     rows.t0, rows.t1 = t0, t1
 
 
+def to_ns(t: pd.Series | pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(naive datetime64[ns] with NaT outside [DATE_MIN, DATE_END), out-of-range mask) of parsed times.
+
+    pandas gives far dates in seconds or microseconds; casting those to nanoseconds straight would wrap
+    round, so the range is checked in the parsed unit first.
+    """
+    values = t.to_numpy()
+    with np.errstate(invalid="ignore"):
+        out = ~np.isnat(values) & ((values < DATE_MIN) | (values >= DATE_END))
+    values = np.where(out, np.datetime64("NaT"), values)
+    return values.astype("datetime64[ns]"), out
+
+
 def _is_plain_month(t: str) -> bool:
-    """``YYYY-MM`` with month 01-12 (and year 1678-2261, inside datetime64[ns])."""
+    """``YYYY-MM`` with month 01-12 and year in the accepted range (:data:`DATE_MIN`..:data:`DATE_END`)."""
     return (len(t) == 7 and t[4] == "-" and t[:4].isdigit() and t[5:].isdigit() and t.isascii()
-            and 1 <= int(t[5:]) <= 12 and 1678 <= int(t[:4]) <= 2261)
+            and 1 <= int(t[5:]) <= 12 and 1900 <= int(t[:4]) <= 2199)
 
 
 def map_category(rows: Rows, raw: RawTable, name: str, table: dict[str, str], what: str) -> None:
@@ -88,7 +124,8 @@ def map_category(rows: Rows, raw: RawTable, name: str, table: dict[str, str], wh
 def timestamps(rows: Rows, s: pd.Series, fmt: str | None) -> None:
     """A date-time column (``fmt``, or ISO 8601) -> timestamps; a date alone is the whole day."""
     empty = (s == "").to_numpy()
-    t0 = parse_datetimes(s, fmt)
+    t0, out = parse_datetimes(s, fmt, with_range=True)
+    rows.flag(out, "bad_date", f"date {_RANGE_TEXT}")
     rows.flag(empty | np.isnat(t0), "bad_date", "date/time empty or not in the expected format")
     if fmt is None:
         has_time = (s.str.len() > 10).to_numpy()
@@ -100,17 +137,23 @@ def timestamps(rows: Rows, s: pd.Series, fmt: str | None) -> None:
     rows.time_known = has_time & ~np.isnat(t0)
 
 
-def parse_datetimes(s: pd.Series, fmt: str | None) -> np.ndarray:
-    """Parse to naive datetime64[ns]; with ISO 8601 input, times with an offset become UK local time."""
+def parse_datetimes(s: pd.Series, fmt: str | None, *, with_range: bool = False) -> Any:
+    """Parse to naive datetime64[ns]; with ISO 8601 input, times with an offset become UK local time.
+
+    Dates outside [:data:`DATE_MIN`, :data:`DATE_END`) are NaT; ``with_range`` also returns where they were.
+    """
+    nat = np.full(s.size, np.datetime64("NaT"), dtype="datetime64[ns]")
+    out_of_range = np.zeros(s.size, dtype=bool)
     if fmt is not None:
         try:
             t = pd.to_datetime(s, format=fmt, errors="coerce", utc="%z" in fmt)
-        except ValueError:
-            return np.full(s.size, np.datetime64("NaT"), dtype="datetime64[ns]")
+        except (ValueError, OverflowError):
+            return (nat, out_of_range) if with_range else nat
         if isinstance(t.dtype, pd.DatetimeTZDtype):
             t = t.dt.tz_convert("Europe/London").dt.tz_localize(None)
-        return t.to_numpy("datetime64[ns]")
-    out = np.full(s.size, np.datetime64("NaT"), dtype="datetime64[ns]")
+        values, out_of_range = to_ns(t)
+        return (values, out_of_range) if with_range else values
+    out = nat
     # Naive and offset-carrying times cannot be parsed in one call (pandas refuses mixed zones).
     tz = s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy(bool)
     for mask, utc in ((~tz, False), (tz, True)):
@@ -118,17 +161,18 @@ def parse_datetimes(s: pd.Series, fmt: str | None) -> np.ndarray:
             continue
         try:
             t = pd.to_datetime(s[mask], format="ISO8601", errors="coerce", utc=utc)
-        except ValueError:
+        except (ValueError, OverflowError):
             continue
         if isinstance(t.dtype, pd.DatetimeTZDtype):
             t = t.dt.tz_convert("Europe/London").dt.tz_localize(None)
-        out[mask] = t.to_numpy("datetime64[ns]")
-    return out
+        out[mask], out_of_range[mask] = to_ns(t)
+    return (out, out_of_range) if with_range else out
 
 
 def date_time(rows: Rows, d: pd.Series, dfmt: str | None, tcol: pd.Series | None, tfmt: str | None) -> None:
     """Separate date and time-of-day columns -> timestamps; an empty time cell is the whole day."""
-    dt = parse_datetimes(d, dfmt)
+    dt, out = parse_datetimes(d, dfmt, with_range=True)
+    rows.flag(out, "bad_date", f"date {_RANGE_TEXT}")
     rows.flag(np.isnat(dt), "bad_date", "date empty or not in the expected format")
     day = np.timedelta64(1, "D")
     if tcol is None:

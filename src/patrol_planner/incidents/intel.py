@@ -29,6 +29,10 @@ restrictions is treated as not shareable in outputs (the report still counts tow
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -99,3 +103,48 @@ def grade(source: pd.Series, assessment: pd.Series, handling: pd.Series
         diss[valid] = hd[valid].astype(bool).to_numpy()
         ok |= valid
     return conf, diss, h, ok
+
+
+#: An intelligence id that may be shown: a short code, no spaces (free text typed there is not shown).
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+_GRADE_CODES = {
+    "source_evaluation": {k for w in SOURCE_WEIGHT.values() for k in w},
+    "intelligence_assessment": {k for w in ASSESSMENT_WEIGHT.values() for k in w},
+    "handling_code": {k for w in HANDLING_DISSEMINATE.values() for k in w},
+}
+
+
+def quarantine_view(cells: pd.DataFrame, header: list[str], parsed: dict[str, np.ndarray], shape_ok: np.ndarray,
+                    disseminate: np.ndarray, raw_row: Callable[[int], dict[str, Any]]
+                    ) -> Callable[[int], dict[str, Any]]:
+    """What the quarantine may show of intelligence row ``i``: allow-listed cells that passed their check.
+
+    ``parsed`` says per column where the cell was read as what it should be (a number in range, a date, a
+    known category or grade code); a cell that failed may be free text typed in the wrong place, so it is
+    left out. A row that may not be disseminated keeps only its id; so does a row of the wrong shape (a comma
+    in the free text shifts every cell after it), and then only when the id comes before the free text
+    (``raw_row`` gives that row's fields as written: its cells are left empty).
+    """
+    shown = [c for c in SHOWN_COLUMNS if c in cells.columns]
+    text = [cells[c].to_numpy(object) for c in shown]
+    ids = cells["intel_id"].astype(str).str.strip() if "intel_id" in cells else pd.Series([""] * len(cells))
+    id_ok = ids.str.match(_ID.pattern).to_numpy(bool)
+    names = [h.strip() for h in header]
+    id_before_text = TEXT_COLUMN not in names or names.index("intel_id") < names.index(TEXT_COLUMN)
+    ok = [np.asarray(parsed.get(c, np.zeros(len(cells), dtype=bool)), dtype=bool) for c in shown]
+    for c in _GRADE_CODES:
+        if c in shown:
+            ok[shown.index(c)] = cells[c].astype(str).str.strip().str.upper().isin(_GRADE_CODES[c]).to_numpy(bool)
+
+    def view(i: int) -> dict[str, Any]:
+        if shape_ok[i]:
+            rid = ids.iat[i] if id_ok[i] else None
+        else:
+            cell = str(raw_row(i).get("intel_id", "")).strip() if id_before_text else ""
+            rid = cell if _ID.match(cell) else None
+        if not (shape_ok[i] and disseminate[i]):
+            return {"intel_id": rid} if rid is not None else {}
+        out = {c: v[i] for c, v, good in zip(shown, text, ok, strict=True) if good[i] and c != "intel_id"}
+        return ({"intel_id": rid} if rid is not None else {}) | out
+
+    return view

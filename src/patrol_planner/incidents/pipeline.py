@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 
 from patrol_planner import geo
-from patrol_planner.errors import ArchiveError, DataQualityWarning, FormatError, InputFileError, MappingError
+from patrol_planner.errors import (
+    ArchiveError,
+    DataQualityWarning,
+    DecompressionLimitError,
+    FormatError,
+    InputFileError,
+    MappingError,
+)
 from patrol_planner.incidents import quarantine as _q
 from patrol_planner.incidents import readers as _readers
 from patrol_planner.incidents import stopsearch as _stopsearch
@@ -35,7 +42,7 @@ from patrol_planner.incidents.mappings import GenericMapping, detect_builtin, lo
 from patrol_planner.incidents.result import IngestReport, IngestResult, gap_advice
 from patrol_planner.incidents.rows import Rows, filled, shape_checks
 from patrol_planner.incidents.schema import QUARANTINE_COLUMNS
-from patrol_planner.incidents.sources import Source, find_sources
+from patrol_planner.incidents.sources import Source, SourceReader, find_sources
 from patrol_planner.incidents.table import assemble, file_columns
 
 _READERS = {
@@ -111,13 +118,14 @@ def ingest(paths: str | Path | Iterable[str | Path], *, force: str | None = None
         crs = geo.check_projected(crs)
     parts: list[_Part] = []
     unreadable: list[dict[str, Any]] = []
-    for src in found.sources:
-        try:
-            parts.append(_read_source(src, fmt, m_obj, aoi_lonlat))
-        except InputFileError as exc:
-            if src.member is None or isinstance(exc, MappingError):
-                raise  # a file the user named: its problem is the run's problem
-            unreadable.append({"file": src.name, "force": src.force, "error": str(exc)})
+    with SourceReader() as reader:  # each archive opened once for all its members
+        for src in found.sources:
+            try:
+                parts.append(_read_source(src, reader.read(src), fmt, m_obj, aoi_lonlat))
+            except InputFileError as exc:
+                if src.member is None or isinstance(exc, MappingError | DecompressionLimitError):
+                    raise  # a file the user named, or a bomb: its problem is the run's problem
+                unreadable.append({"file": src.name, "force": src.force, "error": str(exc)})
     if not parts:
         raise ArchiveError("no file could be read: " + "; ".join(u["error"] for u in unreadable))
     _give_hash_ids(parts)
@@ -146,10 +154,10 @@ def _warn_about(report: IngestReport) -> None:
                       DataQualityWarning, stacklevel=3)
 
 
-def _read_raw(src: Source, fmt: str | None,
+def _read_raw(src: Source, data: bytes, fmt: str | None,
               m_obj: GenericMapping | None) -> tuple[RawTable, str, GenericMapping | None]:
-    """(cells, format, mapping) of ``src``: the cells its reader needs (all, when the header cannot tell)."""
-    data = src.read_bytes()
+    """(cells, format, mapping) of ``src`` (its bytes ``data``): the cells its reader needs (all, when the
+    header cannot tell)."""
     _refuse_workbook(data, src.name)
     # A first look at the header picks the columns to parse and whether cp1252 is expected;
     # the real header (read below) has the final word.
@@ -178,9 +186,10 @@ def _refuse_workbook(data: bytes, name: str) -> None:
                           "spreadsheet as CSV (UTF-8), or pass the police.uk ZIP archive itself")
 
 
-def _read_source(src: Source, fmt: str | None, m_obj: GenericMapping | None, aoi_lonlat: Any) -> _Part:
-    """Read one CSV: cells, its format's reader, then area-of-interest and stray checks."""
-    raw, kind, m = _read_raw(src, fmt, m_obj)
+def _read_source(src: Source, data: bytes, fmt: str | None, m_obj: GenericMapping | None,
+                 aoi_lonlat: Any) -> _Part:
+    """Read one CSV (its bytes ``data``): cells, its format's reader, then area-of-interest and stray checks."""
+    raw, kind, m = _read_raw(src, data, fmt, m_obj)
     rows = Rows(len(raw.cells))
     shape_checks(raw, rows)
     if kind == "generic":
@@ -231,6 +240,9 @@ def _quarantine(parts: list[_Part]) -> Any:
         r, raw = pt.rows, pt.raw
         qpos = np.flatnonzero(~r.ok)
         for i in qpos.tolist():
+            if r.shown_raw is not None:
+                q_raws.append(r.shown_raw(i))
+                continue
             rec = raw.raw_row(i)
             q_raws.append(rec if pt.shown is None else {k: rec[k] for k in pt.shown if k in rec})
         q_cols["file"].append(filled(qpos.size, raw.name))

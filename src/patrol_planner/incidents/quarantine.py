@@ -16,6 +16,8 @@ from patrol_planner.incidents.schema import QUARANTINE_COLUMNS
 
 #: Reason code -> meaning, in the order the checks run.
 REASONS: dict[str, str] = {
+    "bad_quoting": "the row's quoting is broken (a quote never closed, or text after a closing quote): "
+                   "read as its one line, so it cannot swallow the rows after it",
     "truncated_row": "the row has fewer fields than the header (cut short)",
     "extra_fields": "the row has more fields than the header (unquoted comma or shifted columns)",
     "no_location": "both coordinates are empty (police.uk 'No Location')",

@@ -15,7 +15,7 @@ from patrol_planner.incidents import intel as _intel
 from patrol_planner.incidents.csvbytes import RawTable
 from patrol_planner.incidents.fields import CATEGORY_BY_FOLD, date_time, lonlat, map_category, month, timestamps, xy
 from patrol_planner.incidents.mappings import GenericMapping
-from patrol_planner.incidents.rows import Rows, col, coord, filled
+from patrol_planner.incidents.rows import Rows, col, coord, filled, numbers
 from patrol_planner.incidents.schema import POLICE_UK_API_SLUGS
 
 
@@ -102,5 +102,26 @@ def read_intel(raw: RawTable, rows: Rows) -> list[str]:
     rows.handling = np.where(handling == "", None, handling)
     v = col(raw, "intel_id")
     rows.ids = ("intel:" + v).where(v != "", None).to_numpy(object)
-    # Only the known, non-free-text columns may ever be shown (quarantine raw values).
+    # Only the known, non-free-text columns may ever be shown (quarantine raw values), and of those only the
+    # cells that were read as what they should be.
+    rows.shown_raw = _intel.quarantine_view(raw.cells, raw.header, _parsed_intel_cells(raw, rows),
+                                            _shape_ok(raw), diss & ok, raw.raw_row)
     return [c for c in _intel.SHOWN_COLUMNS if c in raw.cells]
+
+
+def _shape_ok(raw: RawTable) -> np.ndarray:
+    ok = raw.nfields == len(raw.header)
+    return ok & ~raw.malformed if raw.malformed is not None else ok
+
+
+def _parsed_intel_cells(raw: RawTable, rows: Rows) -> dict[str, np.ndarray]:
+    """Per column, where an intelligence cell was read as a number in range, a date or a known category."""
+    out: dict[str, np.ndarray] = {"reported_at": ~np.isnat(rows.t0),
+                                  "subject_category": np.array([c is not None for c in rows.category], dtype=bool)}
+    limits = {"lon": 180.0, "lat": 90.0, "easting": 1e7, "northing": 1e7}
+    for c, limit in limits.items():
+        if c in raw.cells:
+            v, _empty = numbers(coord(raw, c))
+            with np.errstate(invalid="ignore"):
+                out[c] = np.isfinite(v) & (np.abs(v) <= limit)
+    return out

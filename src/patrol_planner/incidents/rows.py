@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,8 @@ class Rows:
         self.handling = np.full(n, None, dtype=object)
         self.disseminate = np.ones(n, dtype=bool)
         self.location = np.full(n, None, dtype=object)
+        # What the quarantine may show of row i (None: the reader's shown columns of the raw row)
+        self.shown_raw: Callable[[int], dict[str, Any]] | None = None
 
     def flag(self, mask: np.ndarray, code: str, text: str) -> None:
         """Give ``code`` to the rows in ``mask`` that have no reason yet (first failure wins)."""
@@ -85,7 +88,10 @@ def numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shape_checks(raw: RawTable, rows: Rows) -> None:
-    """Flag records with fewer (truncated_row) or more (extra_fields) fields than the header."""
+    """Flag records with broken quoting (bad_quoting), fewer (truncated_row) or more (extra_fields) fields
+    than the header."""
     ncols = len(raw.header)
+    if raw.malformed is not None:
+        rows.flag(raw.malformed, "bad_quoting", "a quote never closed, or text after a closing quote")
     rows.flag(raw.nfields < ncols, "truncated_row", f"fewer fields than the {ncols} in the header")
     rows.flag(raw.nfields > ncols, "extra_fields", f"more fields than the {ncols} in the header")

@@ -5,6 +5,11 @@ data.police.uk downloads are ZIP archives holding ``YYYY-MM/`` folders of ``YYYY
 unpacking. Each CSV to read is a :class:`Source`; everything else found is counted by kind (``skipped``),
 never dropped silently. Whole-input problems (corrupt, truncated or empty archive; an archive without
 street files) raise :class:`~patrol_planner.errors.ArchiveError`.
+
+Decompression is streamed and capped (:data:`MAX_EXPANSION_RATIO`, :data:`MAX_MEMBER_BYTES`,
+:data:`MAX_TOTAL_BYTES`): a bomb is refused with :class:`~patrol_planner.errors.DecompressionLimitError` after
+reading at most the cap, never expanded in full. A :class:`SourceReader` keeps each archive open while its
+members are read (reopening it per member reads its whole directory again each time).
 """
 
 from __future__ import annotations
@@ -17,8 +22,22 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
-from patrol_planner.errors import ArchiveError, InputFileError
+from patrol_planner.errors import ArchiveError, DecompressionLimitError, InputFileError
+
+#: Largest accepted ratio of decompressed to compressed size of one member or gzip file. police.uk CSVs
+#: deflate about 4.5-5x (the 2025 eastern-region archives: 4.3-5.2 per member); 50 leaves tenfold headroom,
+#: while a bomb of zeros expands ~1000x.
+MAX_EXPANSION_RATIO = 50.0
+#: The ratio is only judged past this many decompressed bytes (a tiny member of repeated text may deflate
+#: far better, and cannot hurt).
+RATIO_FLOOR_BYTES = 16 * 2**20
+#: Largest decompressed member or gzip file (the biggest police.uk monthly force file is a few tens of MB).
+MAX_MEMBER_BYTES = 2 * 2**30
+#: Largest total decompressed by one read of the inputs (36 months of every force is ~10 GB).
+MAX_TOTAL_BYTES = 32 * 2**30
+_CHUNK_BYTES = 2**20
 
 #: ``YYYY-MM-<force>-<kind>.csv``: police.uk's names for the three files of a force and month.
 _POLICE_UK_NAME = re.compile(r"^(\d{4}-\d{2})-([a-z0-9][a-z0-9-]*?)-(street|outcomes|stop-and-search)\.csv$")
@@ -48,35 +67,84 @@ class Source:
     member: str | None = None
 
     def read_bytes(self) -> bytes:
-        """The CSV bytes (decompressed).
+        """The CSV bytes (decompressed); see :meth:`SourceReader.read`."""
+        with SourceReader() as reader:
+            return reader.read(self)
+
+
+class SourceReader:
+    """Reads sources: each archive opened once and kept open, one decompression budget for all of them.
+
+    Use as a context manager (the archives are closed on exit).
+    """
+
+    def __init__(self, max_total_bytes: int | None = None):
+        self._archives: dict[Path, zipfile.ZipFile] = {}
+        self.left_bytes = MAX_TOTAL_BYTES if max_total_bytes is None else max_total_bytes
+
+    def __enter__(self) -> SourceReader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for zf in self._archives.values():
+            zf.close()
+        self._archives.clear()
+
+    def read(self, src: Source) -> bytes:
+        """The CSV bytes of ``src`` (decompressed, within the limits).
 
         Raises
         ------
         InputFileError
             File missing or not a file. :class:`~patrol_planner.errors.ArchiveError` for a gzip file that is
-            corrupt or truncated, or an archive member that cannot be decompressed (bad CRC, corrupt data).
+            corrupt or truncated, or an archive member that cannot be decompressed (bad CRC, corrupt data);
+            :class:`~patrol_planner.errors.DecompressionLimitError` past a limit.
         """
-        if self.member is not None:
+        if src.member is not None:
             try:
-                with zipfile.ZipFile(self.path) as zf:
-                    return zf.read(self.member)
+                zf = self._archives.get(src.path)
+                if zf is None:
+                    zf = self._archives[src.path] = zipfile.ZipFile(src.path)
+                info = zf.getinfo(src.member)
+                with zf.open(info) as fh:
+                    return self._capped(fh, src.name, info.compress_size)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, KeyError,
                     OSError) as exc:
-                raise ArchiveError(f"{self.name}: archive member cannot be read ({exc})") from None
-        p = self.path
+                raise ArchiveError(f"{src.name}: archive member cannot be read ({exc})") from None
+        p = src.path
         if not p.exists():
             raise InputFileError(f"{p}: file not found")
         if not p.is_file():
             raise InputFileError(f"{p}: not a file")
-        data = p.read_bytes()
         if p.suffix.lower() != ".gz":
-            return data
+            return p.read_bytes()
         try:
-            return gzip.decompress(data)
+            with gzip.open(p, "rb") as fh:
+                return self._capped(fh, p.name, p.stat().st_size)
         except EOFError:
             raise ArchiveError(f"{p.name}: gzip file is truncated (re-download it)") from None
         except (gzip.BadGzipFile, zlib.error, OSError) as exc:
             raise ArchiveError(f"{p.name}: not a readable gzip file ({exc})") from None
+
+    def _capped(self, fh: IO[bytes], name: str, compressed_bytes: int) -> bytes:
+        """Read ``fh`` to its end in chunks, refusing as soon as a limit is passed (not after expanding it all)."""
+        buf = bytearray()
+        ratio_limit = max(RATIO_FLOOR_BYTES, MAX_EXPANSION_RATIO * compressed_bytes)
+        while chunk := fh.read(_CHUNK_BYTES):
+            buf += chunk
+            n = len(buf)
+            if n > ratio_limit:
+                raise DecompressionLimitError(
+                    f"{name}: expands more than {MAX_EXPANSION_RATIO:g} times its compressed size of "
+                    f"{compressed_bytes} bytes: refused as a decompression bomb (real CSVs expand ~5 times)")
+            if n > MAX_MEMBER_BYTES:
+                raise DecompressionLimitError(f"{name}: more than {MAX_MEMBER_BYTES // 2**20} MiB decompressed: "
+                                              "refused (split the input)")
+            if n > self.left_bytes:
+                raise DecompressionLimitError(f"{name}: the inputs decompress to more than "
+                                              f"{MAX_TOTAL_BYTES // 2**20} MiB in all: refused (read fewer at once)")
+        self.left_bytes -= len(buf)
+        return bytes(buf)
 
 
 @dataclass

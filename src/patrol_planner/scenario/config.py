@@ -35,6 +35,7 @@ from pydantic import (
 
 from patrol_planner.errors import ScenarioError
 from patrol_planner.hotspots.backtest import DEFAULT_BUDGETS
+from patrol_planner.incidents.fields import check_date_range
 from patrol_planner.scenario.programme_table import ProgrammeParams, normalise_programme_table
 from patrol_planner.scenario.timetext import parse_hhmm, parse_window
 
@@ -283,6 +284,11 @@ class Scenario(_Model):
     backtest: BacktestConfig | None = None
     programme: ProgrammeParams | None = None  # a hot-spot programme's design (docs/programme.md)
     base_dir: Path = Path(".")  # set by load_scenario: where relative paths start
+
+    @field_validator("night", "as_of")
+    @classmethod
+    def _date_in_range(cls, v: date | None, info: Any) -> date | None:
+        return check_date_range(v, info.field_name) if v is not None else v
 
     @field_validator("programme", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from patrol_planner.incidents.fields import check_date_range
 from patrol_planner.scenario.timetext import parse_hhmm, parse_window
 
 
@@ -94,6 +95,11 @@ class ProgrammeParams(BaseModel):
     power: float = Field(default=0.8, gt=0.05, lt=1)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     seed: int = Field(default=0, ge=0)
+
+    @field_validator("start_date")
+    @classmethod
+    def _start_in_range(cls, v: date) -> date:
+        return check_date_range(v, "start_date")
 
     @field_validator("day_starts_at")
     @classmethod
