@@ -329,8 +329,31 @@ def test_bad_input_messages(leic: pd.DataFrame) -> None:
 
 
 # -- selection and GeoJSON ----------------------------------------------------------------------------------
+def touching_groups(sel: pd.DataFrame) -> set[frozenset[str]]:
+    """Cell ids of ``sel`` joined through square cells that share an edge or a corner, by a plain search."""
+    at = {(int(r.ix), int(r.iy)): r.cell_id for r in sel.itertuples()}
+    seen: set[tuple[int, int]] = set()
+    groups = set()
+    for start in at:
+        if start in seen:
+            continue
+        todo, members = [start], set()
+        seen.add(start)
+        while todo:
+            x, y = todo.pop()
+            members.add(at[(x, y)])
+            for nb in ((x + dx, y + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)):
+                if nb in at and nb not in seen:
+                    seen.add(nb)
+                    todo.append(nb)
+        groups.add(frozenset(members))
+    return groups
+
+
 def test_select_top_budget_and_groups(leic: pd.DataFrame) -> None:
-    """Top N, area budget and grouping of touching cells."""
+    """Top N, area budget and grouping of touching cells: the areas are exactly the groups of selected cells
+    joined through touching neighbours (edge or corner), A001 holds the best cell, and the 60 best cells on
+    Leicestershire make both joined and lone areas."""
     cells = HotspotModel().fit(leic).score("2022-09-01")
     assert select_hotspots(cells, top=20)["rank"].tolist() == list(range(1, 21))
     budget = select_hotspots(cells, area_budget=0.01)
@@ -338,11 +361,11 @@ def test_select_top_budget_and_groups(leic: pd.DataFrame) -> None:
     assert len(budget) == int(0.01 * len(cells))
     g = select_hotspots(cells, top=60, group_adjacent=True)
     assert g["hotspot_id"].iloc[0] == "A001"
-    for _, grp in g.groupby("hotspot_id"):
-        if len(grp) > 1:  # every member touches another member
-            for r in grp.itertuples():
-                others = grp[grp.cell_id != r.cell_id]
-                assert ((abs(others.ix - r.ix) <= 1) & (abs(others.iy - r.iy) <= 1)).any()
+    areas = {frozenset(grp["cell_id"]) for _, grp in g.groupby("hotspot_id")}
+    assert areas == touching_groups(g)
+    sizes = sorted(len(a) for a in areas)
+    assert sizes[0] == 1 and sizes[-1] > 1
+    assert (g.groupby("hotspot_id").size() == g.groupby("hotspot_id")["hotspot_n_cells"].first()).all()
     with pytest.raises(HotspotError):
         select_hotspots(cells)
     with pytest.raises(HotspotError):

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patrol_planner.errors import CRSError, EmptyNetworkError, NetworkError, SnapError
+from patrol_planner.errors import CacheWarning, CRSError, EmptyNetworkError, NetworkError, SnapError
 from patrol_planner.geo import to_xy
 from patrol_planner.network import (
     base_map_lines,
@@ -487,28 +487,72 @@ def test_base_map_lines_are_thin_lonlat(drive) -> None:
 
 
 def test_cache_roundtrip_and_invalidation(tmp_path: Path, oneway_square: Path, monkeypatch) -> None:
-    """Second build loads from cache; other options, another version or a corrupt file rebuild."""
+    """Second build loads from cache; other options or another version rebuild; a corrupt file or one written
+    under another key rebuilds with a one-line CacheWarning."""
     first = build_network(oneway_square, cache_dir=tmp_path)
     assert first.stats["cached"] is False
-    files = list(tmp_path.glob("network-drive-*.pkl"))
+    files = list(tmp_path.glob("network-drive-*.npz"))
     assert len(files) == 1
     second = build_network(oneway_square, cache_dir=tmp_path)
     assert second.stats["cached"] is True
-    assert list(second.graph.edges(data="travel_time_s")) == list(first.graph.edges(data="travel_time_s"))
+    assert list(second.graph.edges(keys=True, data=True))[0][:3] == list(first.graph.edges(keys=True))[0]
+    for (*e1, d1), (*e2, d2) in zip(first.graph.edges(keys=True, data=True), second.graph.edges(keys=True, data=True),
+                                    strict=True):
+        assert e1 == e2 and d1.keys() == d2.keys()
+        assert all(np.array_equal(d1[a], d2[a]) if a == "geometry" else d1[a] == d2[a] for a in d1)
+    assert list(second.graph.nodes(data=True)) == list(first.graph.nodes(data=True))
+    assert second.stats == dict(first.stats, cached=True, build_s=second.stats["build_s"])
     assert build_network(oneway_square, cache_dir=tmp_path, speed_factor=0.7).stats["cached"] is False
 
-    files[0].write_bytes(b"not a pickle")
-    assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
+    files[0].write_bytes(b"not a cache")
+    with pytest.warns(CacheWarning, match="ignored the road network cache") as caught:
+        assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
+    assert "\n" not in str(caught[0].message)
     assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is True
 
-    # A pickle written under another key (e.g. renamed by hand) is not trusted.
-    payload = pickle.loads(files[0].read_bytes())
-    payload["key"] = "0" * 64
-    files[0].write_bytes(pickle.dumps(payload))
-    assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
+    # An entry written under another key (e.g. renamed by hand) is not trusted.
+    with np.load(files[0], allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(arrays["header"].tobytes())
+    arrays["header"] = np.frombuffer(json.dumps(dict(header, key="0" * 64)).encode(), np.uint8)
+    with open(files[0], "wb") as fh:
+        np.savez(fh, **arrays)
+    with pytest.warns(CacheWarning, match="another input"):
+        assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
 
     monkeypatch.setattr(cache_mod, "__version__", "999.0")
     assert build_network(oneway_square, cache_dir=tmp_path).stats["cached"] is False
+
+
+class _Planted:
+    """Unpickling this creates ``path``: a stand-in for any code a planted pickle would run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+@pytest.mark.parametrize("as_npz", [False, True], ids=["pickle", "npz-with-pickled-member"])
+def test_planted_pickle_at_the_cache_path_is_not_run(tmp_path: Path, oneway_square: Path, as_npz: bool) -> None:
+    """A malicious pickle written where the cache file of this input will be looked for (its name can be
+    predicted), bare or as an object array inside an .npz, is never unpickled: the marker it would create
+    does not appear, a one-line CacheWarning is given, the network is rebuilt and the cache rewritten."""
+    probe = build_network(oneway_square, cache_dir=tmp_path / "probe")
+    (name,) = [p.name for p in (tmp_path / "probe").iterdir()]
+    cache, marker = tmp_path / "cache", tmp_path / "code-ran"
+    cache.mkdir()
+    if as_npz:
+        np.savez(cache / name, header=np.array([_Planted(marker)], dtype=object))
+    else:
+        (cache / name).write_bytes(pickle.dumps({"key": "x", "format": 1, "network": _Planted(marker)}))
+    with pytest.warns(CacheWarning, match=f"ignored the road network cache {name}"):
+        net = build_network(oneway_square, cache_dir=cache)
+    assert not marker.exists()
+    assert net.stats["cached"] is False and net.stats["nodes"] == probe.stats["nodes"] == 3
+    assert build_network(oneway_square, cache_dir=cache).stats["cached"] is True
+    assert not marker.exists()
 
 
 def test_cache_key_follows_the_format_version(tmp_path: Path, oneway_square: Path, monkeypatch) -> None:
@@ -524,7 +568,7 @@ def test_cache_key_follows_the_format_version(tmp_path: Path, oneway_square: Pat
 def test_cache_dir_from_environment(tmp_path: Path, oneway_square: Path, monkeypatch) -> None:
     monkeypatch.setenv("PATROL_PLANNER_CACHE", str(tmp_path / "envcache"))
     build_network(oneway_square)
-    assert len(list((tmp_path / "envcache").glob("*.pkl"))) == 1
+    assert len(list((tmp_path / "envcache").glob("*.npz"))) == 1
     build_network(oneway_square, use_cache=False, cache_dir=tmp_path / "other")
     assert not (tmp_path / "other").exists()
 

@@ -57,18 +57,20 @@ def test_construction_is_valid_and_busy():
 
 
 def test_construction_keeps_site_time_windows_and_breaks():
-    """The site with opening hours 01:00-02:00 is only ever visited then; every unit with a break takes
-    it inside its window."""
-    p = night(seed=1)
-    res = build_result(p, SolveParams(), construct(p, SolveParams())[0], {})
-    for r in res.routes:
-        for v in r.visits:
-            if v.site_id == "s2":
-                assert NIGHT + 3 * H <= v.arrive_s <= NIGHT + 4 * H
-        u = p.unit_by_id(r.unit_id)
-        if u.break_s:
+    """The site with opening hours 01:00-02:00 is visited on each of these nights, and only ever then; every
+    unit with a break (the four cars; the foot unit has none) takes all of it inside its window."""
+    for seed in (2, 3, 4):  # nights on which the construction visits s2
+        p = night(seed=seed)
+        res = build_result(p, SolveParams(), construct(p, SolveParams())[0], {})
+        starts = [v.arrive_s for r in res.routes for v in r.visits if v.site_id == "s2"]
+        assert starts, f"seed {seed}: s2 not visited, so its window is not tested"
+        assert all(NIGHT + 3 * H <= t <= NIGHT + 4 * H for t in starts), starts
+        with_break = [r for r in res.routes if p.unit_by_id(r.unit_id).break_s]
+        assert sorted(r.unit_id for r in with_break) == ["U0", "U1", "U2", "U3"]
+        for r in with_break:
+            u = p.unit_by_id(r.unit_id)
             b0, b1 = r.break_interval_s
-            assert u.break_window_s[0] <= b0 and b1 <= u.break_window_s[1]
+            assert u.break_window_s[0] <= b0 and b1 <= u.break_window_s[1] and b1 - b0 >= u.break_s
 
 
 def test_search_only_improves_on_the_construction():
@@ -127,22 +129,29 @@ def test_ortools_search_also_starts_from_the_construction():
 
 
 def test_site_time_window_is_checked_and_validated():
-    """add_site rejects a window that closes before it opens; the validator flags a visit outside it."""
+    """add_site rejects a window that closes before it opens; the validator flags a visit to s2 moved 90 min
+    later (after its window closes, inside the shift) as outside the site's time window, and a visit moved
+    10 h later as outside the shift."""
     p = night(n_sites=5, n_units=1)
     with pytest.raises(RoutingError, match="time_window_s"):
         p.add_site(3, site_id="bad", prize=1.0, time_window_s=(NIGHT + H, NIGHT))
     res = solve(p, SolveParams(time_limit_s=30, lns_iterations=5, workers=1))
     validate(p, res)
-    r = res.routes[0]
-    assert r.visits, "the unit has time for at least one visit"
-    v = r.visits[0]
-    moved = dataclasses.replace(v, arrive_s=v.arrive_s + 10 * H, depart_s=v.depart_s + 10 * H)
-    bad = dataclasses.replace(res, routes=(dataclasses.replace(r, visits=(moved, *r.visits[1:])), *res.routes[1:]))
-    errs = problems_with(p, bad)
-    if v.site_id == "s2":
-        assert any("outside the site's time window" in e for e in errs)
-    else:
-        assert any("outside the shift" in e for e in errs)
+
+    def moved(site_id: str, by_s: float) -> list[str]:
+        k, r = next((k, r) for k, r in enumerate(res.routes) if any(v.site_id == site_id for v in r.visits))
+        i = next(i for i, v in enumerate(r.visits) if v.site_id == site_id)
+        v = r.visits[i]
+        late = dataclasses.replace(v, arrive_s=v.arrive_s + by_s, depart_s=v.depart_s + by_s)
+        route = dataclasses.replace(r, visits=(*r.visits[:i], late, *r.visits[i + 1:]))
+        return problems_with(p, dataclasses.replace(res, routes=(*res.routes[:k], route, *res.routes[k + 1:])))
+
+    assert any(v.site_id == "s2" for r in res.routes for v in r.visits), "s2 must be visited to move it"
+    errs = moved("s2", 1.5 * H)
+    assert any("'s2'" in e and "outside the site's time window" in e for e in errs), errs
+    assert not any("outside the shift" in e for e in errs)
+    other = next(v.site_id for r in res.routes for v in r.visits if v.site_id != "s2")
+    assert any("outside the shift" in e for e in moved(other, 10 * H))
 
 
 # --- TOPTW -------------------------------------------------------------------------------------------
@@ -217,7 +226,8 @@ def test_toptw_solved_through_the_patrol_model(tmp_path, search):
 @pytest.mark.shared
 @pytest.mark.skipif(not TOPTW_DIR.is_dir(), reason="../shared/benchmarks/toptw (TOPTW instances) is not present")
 def test_toptw_shared_instance_reaches_reference():
-    """c101 with two vehicles: the reference score 590 is reached in a few seconds, tours checked."""
+    """c101 with two vehicles: the reference score 590 is reached in five seconds (in two on an idle machine),
+    tours checked."""
     inst = read_toptw(TOPTW_DIR / "c101.txt")
     res = solve(toptw_problem(inst, 2), toptw_params(inst, 5.0))
-    assert check_toptw(inst, toptw_routes(res), 2) >= 0.97 * 590
+    assert check_toptw(inst, toptw_routes(res), 2) == 590

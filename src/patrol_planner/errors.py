@@ -98,6 +98,10 @@ class DataQualityWarning(PatrolPlannerWarning):
     """Data is usable but suspicious (few rows, many quarantined, sparse months...)."""
 
 
+class CacheWarning(PatrolPlannerWarning):
+    """A cache file could not be read or verified: it was ignored and the result rebuilt."""
+
+
 class MappingError(InputFileError):
     """A generic-CSV column mapping is invalid, unknown, or names columns the file does not have."""
 

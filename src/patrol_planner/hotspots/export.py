@@ -56,7 +56,8 @@ def cells_to_geojson(cells: pd.DataFrame, crs: str | None = None) -> dict[str, A
     -------
     dict
         ``{"type": "FeatureCollection", "features": [...]}``: one Polygon per cell, properties
-        ``cell_id, score, rank`` and every breakdown column (lon/lat of the centre included); the
+        ``cell_id, score, rank`` and every breakdown column (lon/lat of the centre included), as
+        :func:`~patrol_planner.hotspots.disclosure.published_cells` allows them to be shown; the
         collection's ``properties`` carry ``as_of``, ``cell_size_m`` and the model parameters.
     """
     from shapely.geometry import Polygon, mapping
@@ -65,7 +66,10 @@ def cells_to_geojson(cells: pd.DataFrame, crs: str | None = None) -> dict[str, A
         raise HotspotError("cells_to_geojson needs the table from HotspotModel.score / select_hotspots")
     if not (crs or cells.attrs.get("crs")):
         raise HotspotError("cells_to_geojson needs the working CRS: pass crs= or keep the table's attrs")
+    from patrol_planner.hotspots.disclosure import published_cells
+
     rings = cell_polygons_lonlat(cells, crs)
+    cells = published_cells(cells)  # restricted intelligence only in aggregates of 3 or more
     props_cols = [c for c in cells.columns if c not in _COORD_COLS]
     records = cells[props_cols].to_dict("records")
     features = []

@@ -188,7 +188,8 @@ def police_generated_share(cells: pd.DataFrame) -> pd.DataFrame:
     """Share of each scored cell's score that comes from police-generated records [-].
 
     Reads the per-category breakdown of :meth:`HotspotModel.score` (``score_<category>`` columns, which sum
-    to ``score_own``). The smoothing term ``score_neighbours`` is split the same way from the neighbours'
+    with ``score_restricted_intelligence`` to ``score_own``; restricted intelligence has no category). The
+    smoothing term ``score_neighbours`` is split the same way from the neighbours'
     own breakdowns (``smoothing`` x mean over the grid's neighbour offsets), so pass the *whole* table
     from ``score``: a cut-down table is detected (the rebuilt neighbour term no longer matches) and refused.
 

@@ -310,11 +310,13 @@ class HotspotModel:
             ``cell_id, ix, iy, x_m, y_m`` (centre [m, working CRS]), ``lon, lat`` [deg], ``score``
             [decayed harm-days], ``rank``, ``n_incidents``, ``area_m2``, ``score_own`` (the cell's own
             records) and ``score_neighbours`` (the smoothing term), ``score_<category>`` and
-            ``score_age_<band>`` (each summing to ``score_own``), ``police_generated_score`` (the drugs and
-            weapons part of ``score_own``) and ``police_generated_share`` (its share of ``score_own``
-            [-]), ``n_intelligence``,
+            ``score_age_<band>`` (records that may be shown; each set plus ``score_restricted_intelligence``,
+            the restricted intelligence's part, which has no category or age, sums to ``score_own``),
+            ``police_generated_score`` (the drugs and weapons part of ``score_own``, shown records) and
+            ``police_generated_share`` (its share of ``score_own`` [-]), ``n_intelligence``,
             ``n_restricted_intelligence`` and ``top_incident_ids`` (ids of the largest contributions among
-            records that may be shown; never restricted intelligence). ``attrs`` hold ``crs``, ``as_of``,
+            records that may be shown; never restricted intelligence). Internal figures: publish a table
+            through :func:`~patrol_planner.hotspots.disclosure.published_cells`. ``attrs`` hold ``crs``, ``as_of``,
             ``cell_size_m``, ``grid``, ``origin``, the model parameters, ``profile_sources`` /
             ``profile_is_flat`` (what shapes the hour-of-week profile, see ``profile_sources_``) and
             ``data_age_days`` (from the end of the newest police record to the as-of; a warning past
@@ -325,7 +327,8 @@ class HotspotModel:
         self._check_fitted()
         as_of = _as_timestamp(as_of, "as-of")
         cells = self._score_weighted(as_of)
-        parts = ("score_own", "score_neighbours", "police_generated_score", *CATEGORY_COLUMNS, *AGE_COLUMNS)
+        parts = ("score_own", "score_neighbours", "police_generated_score", "score_restricted_intelligence",
+                 *CATEGORY_COLUMNS, *AGE_COLUMNS)
         cells, ranking = rerank(self, cells, as_of, parts)
         cells.attrs["ranking"] = ranking
         r = self.records_
@@ -358,13 +361,17 @@ class HotspotModel:
         n = len(keys)
         own = np.bincount(inv, weights=w, minlength=n)
         cnt = np.bincount(inv, minlength=n)
-        cats = rr["cat"].to_numpy()
-        by_cat = np.bincount(inv * len(POLICE_UK_CATEGORIES) + cats, weights=w,
-                             minlength=n * len(POLICE_UK_CATEGORIES)).reshape(n, -1)
-        band = np.searchsorted(np.array([b[1] for b in AGE_BANDS[1:]]), age, side="right")
-        by_age = np.bincount(inv * len(AGE_BANDS) + band, weights=w, minlength=n * len(AGE_BANDS)).reshape(n, -1)
         intel = rr["intel"].to_numpy()
         restricted = intel & ~rr["disseminate"].to_numpy()
+        # Restricted intelligence counts in the score but in no breakdown: a category or age band of a
+        # cell's one restricted report would say what it was about and when (docs/incidents.md).
+        w_shown = np.where(restricted, 0.0, w)
+        cats = rr["cat"].to_numpy()
+        by_cat = np.bincount(inv * len(POLICE_UK_CATEGORIES) + cats, weights=w_shown,
+                             minlength=n * len(POLICE_UK_CATEGORIES)).reshape(n, -1)
+        band = np.searchsorted(np.array([b[1] for b in AGE_BANDS[1:]]), age, side="right")
+        by_age = np.bincount(inv * len(AGE_BANDS) + band, weights=w_shown,
+                             minlength=n * len(AGE_BANDS)).reshape(n, -1)
         n_intel = np.bincount(inv, weights=intel, minlength=n).astype(np.int64)
         n_restr = np.bincount(inv, weights=restricted, minlength=n).astype(np.int64)
 
@@ -418,6 +425,7 @@ class HotspotModel:
             cells["police_generated_share"] = np.where(own > 0, cells["police_generated_score"] / own, 0.0)
         cells["n_intelligence"] = n_intel
         cells["n_restricted_intelligence"] = n_restr
+        cells["score_restricted_intelligence"] = np.bincount(inv, weights=w - w_shown, minlength=n)
         cells["top_incident_ids"] = top_ids
         # ties broken by cell id so the ranking never depends on input order
         cells = cells.sort_values(["score", "cell_id"], ascending=[False, True], kind="mergesort")
@@ -470,7 +478,8 @@ class HotspotModel:
         -------
         dict
             ``cell_id, as_of, score, score_own, score_neighbours, n_incidents, by_category`` [harm-days],
-            ``by_age_band`` [harm-days], ``police_generated_share`` (share of ``score_own`` from
+            ``by_age_band`` [harm-days] (records that may be shown; restricted intelligence is only in
+            ``score_restricted_intelligence``), ``police_generated_share`` (share of ``score_own`` from
             police-generated records: drugs, weapons [-]), ``top_incidents`` (list of ``{incident_id, category,
             contribution}``; never restricted intelligence), ``n_intelligence`` and
             ``n_restricted_intelligence`` (counted, never identified).
@@ -505,11 +514,13 @@ class HotspotModel:
         sel = np.ones(len(rr), bool)
         cats = rr["cat"].to_numpy()[sel]
         ws = w[sel]
-        by_cat = {POLICE_UK_CATEGORIES[c]: float(ws[cats == c].sum()) for c in np.unique(cats)}
-        band = np.searchsorted(np.array([b[1] for b in AGE_BANDS[1:]]), age[sel], side="right")
-        by_age = {AGE_BANDS[b][0]: float(ws[band == b].sum()) for b in range(len(AGE_BANDS))}
         intel = rr["intel"].to_numpy()[sel]
         restricted = intel & ~rr["disseminate"].to_numpy()[sel]
+        # as in score(): restricted intelligence in the score, in no category or age band
+        shown_cats = np.unique(cats[~restricted])
+        by_cat = {POLICE_UK_CATEGORIES[c]: float(ws[(cats == c) & ~restricted].sum()) for c in shown_cats}
+        band = np.searchsorted(np.array([b[1] for b in AGE_BANDS[1:]]), age[sel], side="right")
+        by_age = {AGE_BANDS[b][0]: float(ws[(band == b) & ~restricted].sum()) for b in range(len(AGE_BANDS))}
         ids = rr["incident_id"].to_numpy()[sel]
         shown = np.flatnonzero(~restricted)
         order = shown[np.lexsort((ids[shown].astype(str), -ws[shown]))][:n_top]
@@ -530,6 +541,7 @@ class HotspotModel:
             ],
             "n_intelligence": int(intel.sum()),
             "n_restricted_intelligence": int(restricted.sum()),
+            "score_restricted_intelligence": float(ws[restricted].sum()),
         }
         from patrol_planner.hotspots.ranking import explain_ranking
 

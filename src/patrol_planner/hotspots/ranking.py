@@ -258,7 +258,7 @@ def explain_ranking(model: HotspotModel, out: dict[str, Any], key: int, as_of: p
         return out
     new = float(_on(np.array([key], np.int64), st.keys, st.score)[0])
     f = new / out["score"] if out["score"] > 0 else 0.0
-    for k in ("score", "score_own", "score_neighbours"):
+    for k in ("score", "score_own", "score_neighbours", "score_restricted_intelligence"):
         out[k] = out[k] * f
     out["by_category"] = {c: v * f for c, v in out["by_category"].items()}
     out["by_age_band"] = {c: v * f for c, v in out["by_age_band"].items()}

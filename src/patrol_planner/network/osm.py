@@ -19,8 +19,8 @@ from patrol_planner.geo import check_projected
 from patrol_planner.network.build import build_graph
 from patrol_planner.network.cache import cache_key, cache_path, default_cache_dir, load_cache, save_cache
 
-# RoadNetwork is imported by name (not only for annotations) so cache files pickled when it was
-# defined here, as patrol_planner.network.osm.RoadNetwork, still load.
+# RoadNetwork is imported by name (not only for annotations): code written when it was defined here
+# imports it as patrol_planner.network.osm.RoadNetwork.
 from patrol_planner.network.graph import RoadNetwork
 from patrol_planner.network.reader import sniff
 from patrol_planner.network.tags import DEFAULT_SPEED_FACTOR, DEFAULT_WALK_SPEED_KPH, Mode

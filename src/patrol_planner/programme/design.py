@@ -171,15 +171,16 @@ def _schedule_frame(p: ProgrammeParams, sched: np.ndarray, probs: np.ndarray, sp
 
 
 def _breakdown(row: pd.Series) -> dict[str, Any]:
-    """Why a cell is a spot: its score, record count and the shares of its own score by crime type."""
+    """Why a cell is a spot: its score, record count and the shares by crime type of the part of its own
+    score from records that may be shown (restricted intelligence only as 3 or more: ``hotspots.disclosure``)."""
+    from patrol_planner.hotspots.disclosure import published_breakdown
+
     own = float(row.get("score_own", row.get("score", 0.0)) or 0.0)
-    cats = {c[len("score_"):]: round(float(row[c]) / own, 3) for c in row.index
-            if c.startswith("score_") and not c.startswith(("score_age_", "score_own", "score_neighbours"))
-            and own > 0 and float(row[c] if pd.notna(row[c]) else 0) > 0}
+    pub = published_breakdown(row)
     return {"score": round(float(row.get("score", 0.0)), 3), "rank": int(row.get("rank", 0) or 0),
             "score_own": round(own, 3), "score_neighbours": round(float(row.get("score_neighbours", 0.0) or 0), 3),
-            "n_incidents": int(row.get("n_incidents", 0) or 0),
-            "by_category": dict(sorted(cats.items(), key=lambda kv: (-kv[1], kv[0])))}
+            "n_incidents": pub["n_incidents"], "n_restricted_intelligence": pub["n_restricted_intelligence"],
+            "by_category": dict(sorted(pub["by_category"].items(), key=lambda kv: (-kv[1], kv[0])))}
 
 
 def _geojson(chosen: pd.DataFrame, spots: pd.DataFrame) -> dict[str, Any]:

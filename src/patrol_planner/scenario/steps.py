@@ -139,23 +139,24 @@ BREAKDOWN_TOP_IDS = 5
 
 
 def score_breakdown(row: pd.Series) -> dict[str, Any]:
-    """A cell's score explanation for the briefing: shares by category and by age band, public ids only."""
-    own = float(row.get("score_own", row["score"])) or 1.0
-    cats = {c[len("score_"):]: round(float(row[c]) / own, 3) for c in row.index
-            if c.startswith("score_") and not c.startswith(("score_age_", "score_own", "score_neighbours"))
-            and float(row[c]) > 0}
-    ages = {_AGE_LABELS.get(c[len("score_age_"):], c[len("score_age_"):]): round(float(row[c]) / own, 3)
-            for c in row.index if c.startswith("score_age_") and float(row[c]) > 0}
+    """A cell's score explanation for the briefing: shares by category and by age band of the part from
+    records that may be shown, public ids only; restricted intelligence only as a count and share of 3 or
+    more reports (``hotspots.disclosure``)."""
+    from patrol_planner.hotspots.disclosure import published_breakdown
+
+    pub = published_breakdown(row)
+    ages = {_AGE_LABELS.get(k, k): v for k, v in pub["by_age"].items()}
     ids = row.get("top_incident_ids", [])
     if isinstance(ids, str):
         ids = [i for i in ids.split(";") if i]
     return {
         "score_own": round(float(row.get("score_own", row["score"])), 3),
         "score_neighbours": round(float(row.get("score_neighbours", 0.0)), 3),
-        "n_incidents": int(row.get("n_incidents", 0)),
-        "n_intelligence": int(row.get("n_intelligence", 0)),
-        "n_restricted_intelligence": int(row.get("n_restricted_intelligence", 0)),
-        "by_category": dict(sorted(cats.items(), key=lambda kv: -kv[1])),
+        "n_incidents": pub["n_incidents"],
+        "n_intelligence": pub["n_intelligence"],
+        "n_restricted_intelligence": pub["n_restricted_intelligence"],
+        "restricted_share": pub["restricted_share"],
+        "by_category": dict(sorted(pub["by_category"].items(), key=lambda kv: -kv[1])),
         "by_age": ages,
         "top_incident_ids": list(ids)[:BREAKDOWN_TOP_IDS],
     }
