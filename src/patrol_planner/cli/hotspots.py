@@ -41,6 +41,7 @@ def hotspots(
     """Score cells at --as-of and write the top ones, with their breakdown, as GeoJSON."""
     from patrol_planner.errors import HotspotError
     from patrol_planner.hotspots import HotspotModel, cells_to_geojson, select_hotspots
+    from patrol_planner.jsonsafe import strict_dumps
 
     params: dict = {"harm": harm, "grid": grid, "ranker": ranker}
     if cell_size_m is not None:
@@ -53,7 +54,7 @@ def hotspots(
     fc = cells_to_geojson(sel)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(fc), encoding="utf-8")
+        out.write_text(strict_dumps(fc, what=str(out), error=HotspotError), encoding="utf-8")
     except OSError as exc:
         raise HotspotError(f"cannot write {out}: {exc.strerror}") from None
     summary = {
@@ -259,6 +260,7 @@ def _write_national(nat, out: Path, files: list[Path]) -> list[str]:  # noqa: AN
 
     from patrol_planner.errors import HotspotError
     from patrol_planner.hotspots.plotting import plot_national
+    from patrol_planner.jsonsafe import finite_or_none
     from patrol_planner.provenance import provenance
 
     try:
@@ -267,8 +269,8 @@ def _write_national(nat, out: Path, files: list[Path]) -> list[str]:  # noqa: AN
         nat.table.to_csv(paths["csv"], index=False)
         inputs = [f for f in files if f.is_file()]
         prov = provenance(inputs, {k: v for k, v in nat.meta.items() if k != "wall_s"})
-        paths["json"].write_text(json.dumps({**nat.to_json(), "provenance": prov}, indent=1, default=str),
-                                 encoding="utf-8")
+        record = finite_or_none({**nat.to_json(), "provenance": prov})
+        paths["json"].write_text(json.dumps(record, indent=1, default=str, allow_nan=False), encoding="utf-8")
         ax = plot_national(nat.table)
         ax.figure.tight_layout()
         ax.figure.savefig(paths["png"], dpi=120)

@@ -169,15 +169,21 @@ def _schedule_frame(p: ProgrammeParams, sched: np.ndarray, probs: np.ndarray, sp
     })
 
 
+def _number(row: pd.Series, key: str, default: float = 0.0) -> float:
+    """``row[key]`` as a float; missing or NaN (a listed cell with no record) is ``default``."""
+    v = row.get(key, default)
+    return float(v) if v is not None and pd.notna(v) else default
+
+
 def _breakdown(row: pd.Series) -> dict[str, Any]:
     """Why a cell is a spot: its score, record count and the shares of its own score by crime type."""
-    own = float(row.get("score_own", row.get("score", 0.0)) or 0.0)
-    cats = {c[len("score_"):]: round(float(row[c]) / own, 3) for c in row.index
+    own = _number(row, "score_own", _number(row, "score"))
+    cats = {c[len("score_"):]: round(_number(row, c) / own, 3) for c in row.index
             if c.startswith("score_") and not c.startswith(("score_age_", "score_own", "score_neighbours"))
-            and own > 0 and float(row[c] if pd.notna(row[c]) else 0) > 0}
-    return {"score": round(float(row.get("score", 0.0)), 3), "rank": int(row.get("rank", 0) or 0),
-            "score_own": round(own, 3), "score_neighbours": round(float(row.get("score_neighbours", 0.0) or 0), 3),
-            "n_incidents": int(row.get("n_incidents", 0) or 0),
+            and own > 0 and _number(row, c) > 0}
+    return {"score": round(_number(row, "score"), 3), "rank": int(_number(row, "rank")),
+            "score_own": round(own, 3), "score_neighbours": round(_number(row, "score_neighbours"), 3),
+            "n_incidents": int(_number(row, "n_incidents")),
             "by_category": dict(sorted(cats.items(), key=lambda kv: (-kv[1], kv[0])))}
 
 
