@@ -366,3 +366,39 @@ def test_random_bytes_never_raise(prog, tmp_path, data, head):
     read = read_tracks([path], prog.tz)[0]
     assert read.error is None or "\n" not in read.error
     assert len(read.pings) + len(read.quarantine) > 0 or read.error is not None
+
+
+def test_cli_tracks_several_files_a_glob_a_folder_or_repeated(prog, tmp_path):
+    """--tracks takes several files after one flag (as the README writes it), a shell glob's expansion (run
+    through a real shell), a quoted glob, a folder and a repeated flag; each reads the same two files."""
+    import shlex
+    import subprocess
+    import sys
+
+    radios = tmp_path / "radios"
+    radios.mkdir()
+    a = _gpx(radios / "A.gpx", _pts(_stay(prog)))
+    b = _gpx(radios / "B.gpx", _pts(_stay(prog, t0="2025-03-28T17:00:00Z")))
+    base = ["dosage", str(prog.folder), "--no-page", "--json"]
+    forms = {
+        "several": ["--tracks", str(a), str(b)],
+        "quoted glob": ["--tracks", str(radios / "*.gpx")],
+        "folder": ["--tracks", str(radios)],
+        "repeated": ["--tracks", str(a), "--tracks", str(b)],
+    }
+    runner = CliRunner()
+    for name, args in forms.items():
+        r = runner.invoke(app, [*base, *args, "--out", str(tmp_path / name)])
+        assert r.exit_code == 0, (name, r.output)
+        assert json.loads(r.stdout.strip().splitlines()[-1])["files"] == 2, name
+    cmd = [sys.executable, "-m", "patrol_planner", *base, "--out", str(tmp_path / "shell"), "--tracks"]
+    shell = " ".join(shlex.quote(c) for c in cmd) + f" {shlex.quote(str(radios))}/*.gpx"
+    r = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["files"] == 2
+    same = {(tmp_path / n / "dosage.csv").read_text() for n in [*forms, "shell"]}
+    assert len(same) == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = runner.invoke(app, [*base, "--tracks", str(empty), "--out", str(tmp_path / "e")])
+    assert r.exit_code == DosageError.exit_code and "holds no .gpx or .csv file" in r.stderr

@@ -116,3 +116,34 @@ def test_calendar_shows_who_bears_the_patrols(built):
     assert table["planned_minutes"].sum() == pytest.approx(summary["treated_spot_days"] * 15)
     html = (out / "calendar.html").read_text()
     assert "Who bears the patrols" in html and "IoD 2019" in html
+
+
+def test_day_text_shows_cancellations_and_controls_and_refuses_repeats(built, tmp_path):
+    """programme-day's text names a cancelled spot with its amendment, and lists the control spots to keep
+    away from on every day, a cancelled day included; the same amendment twice, or cancelling a control
+    spot-day, is one line and the programme's exit code."""
+    import shutil
+
+    out = tmp_path / "amend"
+    shutil.copytree(built[0], out)
+    runner = CliRunner()
+    day = json.loads(runner.invoke(app, ["programme-day", str(out), "--date", "2022-09-10", "--json"]).stdout)
+    spot, control = day["treated"][0]["spot_id"], day["control"][0]["spot_id"]
+    controls = [c["spot_id"] for c in day["control"]]
+    amend = ["programme-amend", str(out), "--action", "cancel_spot_day", "--date", "2022-09-10", "--spot", spot,
+             "--reason", "unit diverted to an emergency"]
+    assert runner.invoke(app, amend).exit_code == 0
+    text = runner.invoke(app, ["programme-day", str(out), "--date", "2022-09-10"]).stdout
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("cancelled")]
+    assert spot in line and "cancel_spot_day" in line and "unit diverted to an emergency" in line
+    for args, msg in ((amend, "already recorded"),
+                      ([*amend[:-3], control, "--reason", "x"], "is a control spot on 2022-09-10")):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 9 and msg in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = runner.invoke(app, ["programme-amend", str(out), "--action", "cancel_day", "--date", "2022-09-10",
+                              "--reason", "storm"])
+    assert res.exit_code == 0, res.output
+    text = runner.invoke(app, ["programme-day", str(out), "--date", "2022-09-10"]).stdout
+    keep = next(ln for ln in text.splitlines() if ln.startswith("keep away (controls):"))
+    assert all(c in keep for c in controls)
+    assert "patrol: none" in text and "cancel_day" in text and "storm" in text

@@ -12,6 +12,7 @@ from shapely.geometry import Point
 from typer.testing import CliRunner
 
 from patrol_planner.cli import app
+from patrol_planner.errors import ProgrammeError
 from patrol_planner.programme import read_programme, redraw_design
 
 REPO = Path(__file__).resolve().parents[1]
@@ -162,3 +163,121 @@ def test_programme_and_day_plan_record_the_ranking_that_chose_the_spots(day_plan
     ran = json.loads((out / "plan.json").read_text())["provenance"]["ran"]
     assert ran["ranking"] == ranking
     assert ran["search"]["used"] in ran["search"]["ran"] and ran["search"]["failed"] == {}
+
+
+def _square(lon: float, lat: float, d: float = 0.002) -> dict:
+    ring = [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _synthetic_programme(folder: Path, corners: list[tuple[float, float]], breakdown: dict | None = None) -> Path:
+    """A two-day programme whose spots are squares at ``corners`` [deg]; every spot is treated both days."""
+    import pandas as pd
+
+    from patrol_planner.programme import write_programme
+
+    design = {"name": "synthetic", "start_date": "2022-09-02", "days": 2, "timezone": "Europe/London",
+              "day_starts_at": "06:00", "patrol_window": {"start": "22:00", "end": "04:00"}, "spot_size_m": 150,
+              "crs": "EPSG:27700", "dose": {"visits": 1, "minutes": 15}, "seed": 7}
+    ids = [f"S{i + 1:02d}" for i in range(len(corners))]
+    feats = [{"type": "Feature", "geometry": _square(*c),
+              "properties": {"spot_id": s, "place": f"place {s}", "breakdown": dict(breakdown or {"score": 1.0})}}
+             for s, c in zip(ids, corners, strict=True)]
+    rows = [{"date": date(2022, 9, 2 + i), "spot_id": s, "treated": 1, "p_treated": 1.0, "visits": 1, "minutes": 15}
+            for i in range(2) for s in ids]
+    return write_programme(folder, design=design, schedule=pd.DataFrame(rows),
+                           spots_geojson={"type": "FeatureCollection", "features": feats})
+
+
+NIGHT = REPO / "scenarios" / "rutland-night.toml"
+
+
+def _strict_json(path: Path) -> dict:
+    """``path`` read as JSON proper: NaN and Infinity (which Python's reader accepts) fail the test."""
+    def refuse(token: str) -> None:
+        raise AssertionError(f"{token} in {path.name}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_spots_off_the_scenarios_map_are_refused(tmp_path):
+    """A programme drawn elsewhere (spots in Essex) routed on the Rutland map is one line naming how many spots
+    and which, with the programme's exit code, and no output folder; it used to plan "0 of 2 covered"."""
+    folder = _synthetic_programme(tmp_path / "essex", [(0.47, 51.73), (0.48, 51.74)])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["plan", str(NIGHT), "--programme", str(folder), "--date", "2022-09-02",
+                                   "--out", str(out)])
+    assert res.exit_code == 9, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.output
+    assert "2 of 2 spot(s)" in lines[0] and "S01 (" in lines[0] and "S02 (" in lines[0]
+    assert "outside the map" in lines[0]
+    assert not out.exists()
+
+
+def test_one_spot_far_from_any_road_is_named(tmp_path):
+    """On the right map, a spot more than the snapping distance from a road is refused by name, with its
+    distance, not silently left out of the day."""
+    from patrol_planner.programme.dayplan import check_on_map
+    from patrol_planner.scenario import load_scenario
+    from patrol_planner.scenario import steps as st
+
+    r = load_scenario(NIGHT).resolved()
+    nets = st.build_networks(r.osm, ["drive"], crs="EPSG:27700")
+    net = nets["drive"]
+    x0, y0 = float(net.x_m[0]), float(net.y_m[0])
+    import pandas as pd
+
+    sites = pd.DataFrame({"site_id": ["S01", "S02"], "x_m": [x0, x0], "y_m": [y0, y0]})
+    check_on_map(sites, nets, date(2022, 9, 2), osm_name="x.pbf")  # on a road node: accepted
+    far = sites.assign(y_m=[y0, y0 + 50_000])  # 50 km north: beyond the extract
+    with pytest.raises(ProgrammeError, match=r"1 of 2 spot\(s\) .* S02 \(") as exc:
+        check_on_map(far, nets, date(2022, 9, 2), osm_name="x.pbf")
+    assert "S01" not in str(exc.value)
+
+
+def test_listed_spot_without_history_is_valid_json_and_is_routed(tmp_path):
+    """A listed spot with no crime history gets score parts 0 in spots.geojson (strict JSON, no NaN), and
+    the day it is treated is planned (it once wrote "score_own": NaN and the day's plan failed)."""
+    text = SCENARIO.read_text().replace('"../data/', f'"{REPO}/data/')
+    text = text.replace("spots = 10\n", 'spot_points = [{lon = -0.7275, lat = 52.6710, name = "Oakham centre"}, '
+                        '{lon = -0.605655, lat = 52.685241, name = "Quiet lane"}]\n')
+    text = text.replace("treated_per_day = 4", "treated_per_day = 1").replace("max_consecutive_control = 7", "")
+    scenario = tmp_path / "listed.toml"
+    scenario.write_text(text)
+    folder = tmp_path / "prog"
+    res = CliRunner().invoke(app, ["programme", str(scenario), "--out", str(folder), "--json"])
+    assert res.exit_code == 0, res.output
+    fc = _strict_json(folder / "spots.geojson")
+    quiet = next(f["properties"] for f in fc["features"] if f["properties"]["place"] == "Quiet lane")
+    assert quiet["breakdown"]["score_own"] == 0 and quiet["breakdown"]["score_neighbours"] == 0
+    prog = read_programme(folder)
+    sid = quiet["spot_id"]
+    day = prog.schedule[(prog.schedule["spot_id"] == sid) & (prog.schedule["treated"] == 1)]["date"].iloc[0]
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["plan", str(NIGHT), "--programme", str(folder), "--date", day.isoformat(),
+                                   "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    plan = _strict_json(out / "plan.json")
+    assert sid in {s["hotspot_id"] for u in plan["units"] for s in u["stops"]}
+
+
+def test_programme_written_with_nan_before_the_fix_still_plans(tmp_path):
+    """A programme folder written by older versions (NaN in a spot's breakdown) is planned: the NaN parts are
+    null in plan.json and plan.geojson, and the spot is visited."""
+    import hashlib
+
+    folder = _synthetic_programme(tmp_path / "old", [(-0.7285, 52.6700)], breakdown={"score": 2.0})
+    spots = folder / "spots.geojson"
+    text = spots.read_text().replace('"score": 2.0', '"score": NaN,\n     "score_own": NaN')
+    spots.write_text(text)
+    rec = json.loads((folder / "programme.json").read_text())
+    rec["files"]["spots.geojson"] = hashlib.sha256(text.encode()).hexdigest()
+    (folder / "programme.json").write_text(json.dumps(rec))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["plan", str(NIGHT), "--programme", str(folder), "--date", "2022-09-02",
+                                   "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    (h,) = _strict_json(out / "plan.json")["hotspots"]
+    assert h["breakdown"]["score_own"] is None and h["visits"] == 1
+    _strict_json(out / "plan.geojson")

@@ -85,3 +85,59 @@ def test_amendments_keep_assignment(folder):
     assert s01_last["status"] == "dropped" and s01_last["minutes"] == 0
     with pytest.raises(ProgrammeError, match="needs a reason"):
         add_amendment(folder, action="cancel_day", day=date(2025, 3, 1), reason=" ")
+
+
+def test_repeated_and_contradictory_amendments_are_refused(folder):
+    """An amendment recorded twice, a cancelled control spot-day, a spot-day already cancelled by its day, a
+    dropped spot dropped again later, drop_spot without a spot and cancel_day with one are refused; so are an
+    unknown spot and a date outside the programme. Nothing is appended by a refusal."""
+    add_amendment(folder, action="cancel_spot_day", day=date(2025, 3, 1), spot_id="S02", reason="crime scene")
+    path = folder / "amendments.csv"
+    before = path.read_text()
+    refused = [
+        (dict(action="cancel_spot_day", day=date(2025, 3, 1), spot_id="S02"), "already recorded"),
+        (dict(action="cancel_spot_day", day=date(2025, 3, 1), spot_id="S01"), "control spot"),
+        (dict(action="cancel_spot_day", day=date(2025, 3, 9), spot_id="S02"), "outside the programme"),
+        (dict(action="cancel_spot_day", day=date(2025, 3, 2), spot_id="S09"), "unknown spot 'S09'"),
+        (dict(action="drop_spot", day=date(2025, 3, 2)), "drop_spot needs a spot"),
+        (dict(action="cancel_day", day=date(2025, 3, 2), spot_id="S01"), "give no spot"),
+    ]
+    for kw, msg in refused:
+        with pytest.raises(ProgrammeError, match=msg):
+            add_amendment(folder, reason="r", **kw)
+    add_amendment(folder, action="cancel_day", day=date(2025, 3, 2), reason="storm")
+    with pytest.raises(ProgrammeError, match="changes nothing: already removed by cancel_day"):
+        add_amendment(folder, action="cancel_spot_day", day=date(2025, 3, 2), spot_id="S01", reason="r")
+    add_amendment(folder, action="drop_spot", day=date(2025, 3, 2), spot_id="S01", reason="demolished")
+    with pytest.raises(ProgrammeError, match="changes nothing: already removed by drop_spot"):
+        add_amendment(folder, action="drop_spot", day=date(2025, 3, 3), spot_id="S01", reason="again")
+    assert len(read_programme(folder).amendments) == 3
+    assert path.read_text().startswith(before)
+
+
+def test_tasking_names_cancellations_and_keeps_controls_on_a_cancelled_day(folder):
+    """On a cancelled day the control spot is still to be kept away from; the cancelled spot carries the
+    amendment that removed it (action, reason, when)."""
+    from patrol_planner.programme import day_tasking
+
+    when = datetime(2025, 3, 1, 9, tzinfo=ZoneInfo("Europe/London"))
+    add_amendment(folder, action="cancel_day", day=date(2025, 3, 2), reason="major incident", recorded_at=when)
+    t = day_tasking(folder, date(2025, 3, 2))
+    assert t["treated"] == []
+    assert [c["spot_id"] for c in t["control"]] == ["S02"]
+    (c,) = t["cancelled"]
+    assert c["spot_id"] == "S01"
+    assert c["amendment"] == {"recorded_at": when.isoformat(), "action": "cancel_day", "date": "2025-03-02",
+                              "spot_id": None, "reason": "major incident"}
+    add_amendment(folder, action="drop_spot", day=date(2025, 3, 3), spot_id="S01", reason="demolished")
+    t3 = day_tasking(folder, date(2025, 3, 3))  # S01 is a control on day 3, and has left the programme
+    assert t3["control"] == [] and [c["spot_id"] for c in t3["cancelled"]] == ["S01"]
+
+
+def test_a_nan_in_the_spots_is_refused_before_anything_is_written(tmp_path):
+    """spots.geojson is strict JSON: a NaN is refused with where it is, and no file of the folder is written."""
+    spots = _spots()
+    spots["features"][1]["properties"]["breakdown"] = {"score_own": float("nan")}
+    with pytest.raises(ProgrammeError, match=r"spots.geojson .* at features.1.properties.breakdown.score_own"):
+        write_programme(tmp_path / "p", design=DESIGN, schedule=_schedule(), spots_geojson=spots)
+    assert not (tmp_path / "p").exists()

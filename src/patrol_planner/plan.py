@@ -244,7 +244,9 @@ class Plan:
 
     def to_json(self, path: str | Path | None = None) -> str:
         """Serialise to JSON (sorted keys, stable output); write it to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
+        from patrol_planner.jsonsafe import strict_dumps
+
+        text = strict_dumps(self.to_dict(), what="plan.json", indent=2, sort_keys=True, ensure_ascii=False)
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text

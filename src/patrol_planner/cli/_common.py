@@ -67,7 +67,10 @@ def plain_warnings() -> None:
 
 def print_json(obj: Any) -> None:
     """Print one JSON object on stdout (sorted keys, one line)."""
-    sys.stdout.write(json.dumps(obj, sort_keys=True, default=str) + "\n")
+    from patrol_planner.jsonsafe import finite_or_none
+
+    # a figure that is undefined (a share of nothing) is null: NaN is not JSON and breaks the reader
+    sys.stdout.write(json.dumps(finite_or_none(obj), sort_keys=True, default=str, allow_nan=False) + "\n")
 
 
 #: Width of tables written to a file or a pipe [characters]: a scheduled job's log is read later in an

@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
         units: str = typer.Option("2..8", "--units", help="Unit counts to try: 2..8 or 2,4,6."),
         seconds: float | None = typer.Option(None, "--seconds", help="Solver time limit per variant [s]."),
         out: Path = typer.Option(Path("out/compare"), "--out", "-o", help="Folder for compare.csv and the chart."),
-        quiet: bool = typer.Option(False, "--quiet", "-q"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print no table or progress (the files are "
+                                   "still written)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Harm covered, visits, km driven and idle time per scenario and number of units."""

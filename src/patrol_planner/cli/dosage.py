@@ -8,6 +8,8 @@ import typer
 
 from patrol_planner.cli._common import echo, print_json, user_errors
 
+#: Files a --tracks folder contributes.
+TRACK_SUFFIXES = (".gpx", ".csv")
 _SUMMARY_KEYS = ("spot_days", "treated_days", "treated_days_patrolled", "treated_days_dose_met",
                  "treated_minutes_planned", "treated_minutes_present", "control_days_with_presence",
                  "control_minutes_present", "points_used", "points_quarantined")
@@ -15,8 +17,13 @@ _SUMMARY_KEYS = ("spot_days", "treated_days", "treated_days_patrolled", "treated
 
 def dosage_cmd(
     programme: Path = typer.Argument(..., help="Programme folder (programme.json, schedule.csv, spots.geojson)."),
-    tracks: list[Path] = typer.Option(..., "--tracks", help="GPX or CSV ping files (repeat; a folder = its "
-                                      "*.gpx and *.csv files)."),
+    tracks: list[Path] = typer.Option(..., "--tracks", help="GPX or CSV ping files, or folders (their .gpx and "
+                                      ".csv files): several after one --tracks (a shell glob such as "
+                                      "tracks/*.gpx), or --tracks repeated."),
+    # click options take one value each: the files after the first one land here, so that
+    # "--tracks a.gpx b.gpx" (and a shell glob's expansion) work as the README writes them
+    more_tracks: list[Path] | None = typer.Argument(None, metavar="TRACKS", show_default=False,
+                                                    help="More track files or folders after --tracks."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for dosage.csv, dosage.json, visits.csv, "
                              "quarantine.csv and compliance.html."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the summary."),
@@ -29,8 +36,9 @@ def dosage_cmd(
     max_speed_kph: float = typer.Option(200.0, "--max-speed-kph", help="Faster movement is a GPS error [km/h]."),
     area_margin_km: float = typer.Option(50.0, "--area-margin-km",
                                          help="Points farther from the spots are set aside [km]."),
+    # a tag in help must be in backticks: the markdown help renderer drops bare <tags>
     unit_from: str = typer.Option("file", "--unit-from", help="GPX unit id: file (name of the file) or name "
-                                  "(<trk><name>)."),
+                                  "(the track's `<trk><name>`)."),
     mapping: str | None = typer.Option(None, "--mapping", help="CSV column mapping: lonlat, bng, or a "
                                        ".toml/.json file (default: detected from the header)."),
     crs: str | None = typer.Option(None, "--crs", help="Working CRS (projected, metres); default chosen from "
@@ -47,7 +55,7 @@ def dosage_cmd(
     params = DosageParams(tolerance_m=tolerance_m, max_gap_s=max_gap_s, merge_gap_s=merge_gap_s,
                           min_visit_s=min_visit_s, max_speed_kph=max_speed_kph, area_margin_km=area_margin_km,
                           unit_from=unit_from, bridge_gap_s=bridge_gap_s)
-    files = _expand(tracks)
+    files = _expand([*tracks, *(more_tracks or [])])
     res = measure_dosage(prog, files, params=params, mapping=mapping, crs=crs)
     with atomic_output_dir(out, marker="dosage.json") as stage:
         staged = write_dosage(res, stage, inputs=files, prog=prog, page=page)
@@ -66,13 +74,27 @@ def dosage_cmd(
 
 
 def _expand(paths: list[Path]) -> list[Path]:
+    """Track files: a folder gives its .gpx/.csv files, a glob the shell did not expand (quoted, or a shell
+    without globbing) its matches; each file once, in the order given."""
+    import glob
+
+    from patrol_planner.errors import DosageError
+
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in (".gpx", ".csv")))
+            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in TRACK_SUFFIXES)
+            if not found:
+                raise DosageError(f"--tracks {p}: the folder holds no .gpx or .csv file")
+            out.extend(found)
+        elif not p.exists() and any(c in str(p) for c in "*?["):
+            found = sorted(Path(q) for q in glob.glob(str(p)) if Path(q).is_file())
+            if not found:
+                raise DosageError(f"--tracks {p}: no file matches")
+            out.extend(found)
         else:
             out.append(p)
-    return out
+    return list(dict.fromkeys(out))
 
 
 def register(app: typer.Typer) -> None:

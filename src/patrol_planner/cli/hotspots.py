@@ -43,6 +43,7 @@ def hotspots(
     from patrol_planner.atomic import atomic_write_text
     from patrol_planner.errors import HotspotError, PatrolPlannerError
     from patrol_planner.hotspots import HotspotModel, cells_to_geojson, select_hotspots
+    from patrol_planner.jsonsafe import strict_dumps
 
     params: dict = {"harm": harm, "grid": grid, "ranker": ranker}
     if cell_size_m is not None:
@@ -54,7 +55,7 @@ def hotspots(
     sel = select_hotspots(cells, top=top, group_adjacent=group)
     fc = cells_to_geojson(sel)
     try:
-        atomic_write_text(out, json.dumps(fc))
+        atomic_write_text(out, strict_dumps(fc, what=str(out), error=HotspotError))
     except PatrolPlannerError as exc:
         raise HotspotError(str(exc)) from None
     summary = {
@@ -268,6 +269,7 @@ def _write_national(nat, out: Path, files: list[Path]) -> list[str]:  # noqa: AN
     from patrol_planner.atomic import atomic_output_dir, final_path
     from patrol_planner.errors import HotspotError
     from patrol_planner.hotspots.plotting import plot_national
+    from patrol_planner.jsonsafe import finite_or_none
     from patrol_planner.provenance import provenance
 
     try:
@@ -276,8 +278,8 @@ def _write_national(nat, out: Path, files: list[Path]) -> list[str]:  # noqa: AN
             spreadsheet_safe(nat.table).to_csv(paths["csv"], index=False)
             inputs = [f for f in files if f.is_file()]
             prov = provenance(inputs, {k: v for k, v in nat.meta.items() if k != "wall_s"})
-            paths["json"].write_text(json.dumps({**nat.to_json(), "provenance": prov}, indent=1, default=str),
-                                     encoding="utf-8")
+            record = finite_or_none({**nat.to_json(), "provenance": prov})
+            paths["json"].write_text(json.dumps(record, indent=1, default=str, allow_nan=False), encoding="utf-8")
             ax = plot_national(nat.table)
             ax.figure.tight_layout()
             ax.figure.savefig(paths["png"], dpi=120)

@@ -119,7 +119,15 @@ def programme_day(
     echo(f"{t['date']}: patrol window {t['window_start']} to {t['window_end']}; dose {t['visits']} x "
          f"{t['minutes']:g} min")
     echo("patrol: " + (", ".join(f"{s['spot_id']} {s['place']}" for s in t["treated"]) or "none"))
-    echo("keep away (controls): " + ", ".join(f"{s['spot_id']} {s['place']}" for s in t["control"]))
+    by_amendment: dict[tuple[str, ...], list[str]] = {}
+    for s in t["cancelled"]:
+        a = s["amendment"]
+        key = (a["action"], a["recorded_at"], a["reason"])
+        by_amendment.setdefault(key, []).append(f"{s['spot_id']} {s['place']}")
+    for (action, at, reason), spots in by_amendment.items():
+        echo(f"cancelled ({action} recorded {at}: {reason}): " + ", ".join(spots))
+    echo("keep away (controls): " + (", ".join(f"{s['spot_id']} {s['place']}" for s in t["control"])
+                                     or "none"))
 
 
 def register(app: typer.Typer) -> None:

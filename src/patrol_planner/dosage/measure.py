@@ -27,6 +27,7 @@ from patrol_planner.dosage.quarantine import empty_quarantine, quarantine_rows, 
 from patrol_planner.dosage.visits import daily_figures
 from patrol_planner.errors import DosageError
 from patrol_planner.geo import choose_working_crs
+from patrol_planner.jsonsafe import finite_or_none
 from patrol_planner.programme import Programme
 from patrol_planner.provenance import provenance
 from patrol_planner.sanitise import spreadsheet_safe
@@ -258,7 +259,8 @@ def write_dosage(result: DosageResult, out: str | Path, *, inputs: Sequence[str 
         "files": result.files,
         "provenance": provenance([*existing, *prog_files], {**result.summary["parameters"], "crs": result.crs}),
     }
-    paths["json"].write_text(json.dumps(record, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(finite_or_none(record), indent=1, sort_keys=True, default=str, allow_nan=False)
+    paths["json"].write_text(text + "\n", encoding="utf-8")
     if page:
         from patrol_planner.dosage.compliance import write_compliance_page
 

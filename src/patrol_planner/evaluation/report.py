@@ -112,6 +112,6 @@ def write_outputs(ev: Evaluation, programme: Programme, out: str | Path, *, prov
               "estimates": ev.estimates.to_dict(orient="records"), "wdd": ev.wdd,
               "equity": equity.counts if equity is not None else {"note": equity_reason},
               "provenance": provenance}
-    paths["json"].write_text(json.dumps(plain(record), indent=1, sort_keys=True, default=str) + "\n",
+    paths["json"].write_text(json.dumps(plain(record), indent=1, sort_keys=True, default=str, allow_nan=False) + "\n",
                              encoding="utf-8")
     return paths

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from patrol_planner.incidents.schema import QUARANTINE_COLUMNS
+from patrol_planner.jsonsafe import finite_or_none
 
 #: Reason code -> meaning, in the order the checks run.
 REASONS: dict[str, str] = {
@@ -135,7 +136,8 @@ def quarantine_frame(raws: list[dict], rows: np.ndarray, reason: np.ndarray, det
         "source_line": pd.Series(line[rows], dtype="int64"),
         "reason": pd.Series(reason[rows], dtype="string"),
         "detail": pd.Series(detail[rows], dtype="string"),
-        "raw": pd.Series([json.dumps(r, ensure_ascii=False) for r in raws], dtype="string"),
+        "raw": pd.Series([json.dumps(finite_or_none(r), ensure_ascii=False, allow_nan=False) for r in raws],
+                         dtype="string"),
     })
 
 

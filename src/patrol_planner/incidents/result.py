@@ -113,4 +113,6 @@ def quarantine_to_csv(quarantine: pd.DataFrame, path: str | Path) -> None:
 
 def report_json(report: IngestReport) -> str:
     """The report as one JSON line."""
-    return json.dumps(report.to_dict(), sort_keys=True)
+    from patrol_planner.jsonsafe import finite_or_none
+
+    return json.dumps(finite_or_none(report.to_dict()), sort_keys=True, allow_nan=False)

@@ -42,7 +42,7 @@ def default_cache_dir() -> Path:
 def cache_key(sha256: str, options: dict[str, Any]) -> str:
     """Hex key of a cached network: input hash, build options, package and cache-format versions."""
     blob = json.dumps({"sha256": sha256, "options": options, "version": __version__,
-                       "format": CACHE_FORMAT_VERSION}, sort_keys=True)
+                       "format": CACHE_FORMAT_VERSION}, sort_keys=True, allow_nan=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

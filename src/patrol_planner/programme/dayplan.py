@@ -30,6 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 from patrol_planner import localtime as lt
 from patrol_planner.errors import ProgrammeError
+from patrol_planner.jsonsafe import finite_or_none
 from patrol_planner.plan import HotspotStatus, Plan
 from patrol_planner.programme.record import Programme, read_programme
 from patrol_planner.programme.tasking import day_tasking
@@ -130,12 +131,45 @@ def sites_from_spots(prog: Programme, spot_ids: list[str], net: Any, crs: str, *
     for sid in spot_ids:
         x, y, inside = point_inside(prog.spots[sid], net, crs)
         lon, lat = to_lonlat(np.array([x]), np.array([y]), crs)
-        score = (prog.spot_properties[sid].get("breakdown") or {}).get("score")
+        score = finite_or_none((prog.spot_properties[sid].get("breakdown") or {}).get("score"))
         rows.append({"site_id": sid, "lon": float(lon[0]), "lat": float(lat[0]), "x_m": x, "y_m": y,
                      "prize": float(score) if score else 1.0, "dwell_s": float(dose["minutes"]) * 60.0,
                      "max_visits": int(dose["visits"]), "min_gap_s": min_gap_s,
                      "repeat_factor": DOSE_REPEAT_FACTOR, "prize_windows": (), "inside": inside})
     return pd.DataFrame(rows, columns=[*ad.SITE_COLUMNS, "x_m", "y_m", "inside"])
+
+
+def check_on_map(sites: pd.DataFrame, nets: dict[str, Any], day: date, *, osm_name: str,
+                 max_snap_m: float = ad.MAX_SNAP_M) -> None:
+    """Refuse a day whose treated spots cannot be snapped to every mode's network (``sites``: ``x_m``/``y_m``).
+
+    The nightly plan leaves a far site out as ``not_reachable``; a programme's spot is a promise of a dose,
+    and spots off the map nearly always mean the programme was designed for another area, so routing on
+    would report "0 of N covered" as if it were a plan.
+
+    Raises
+    ------
+    ProgrammeError
+        Naming how many spots and which, with their distance to the network (or that they lie outside it).
+    """
+    from patrol_planner import network as nw
+
+    x, y = sites["x_m"].to_numpy(float), sites["y_m"].to_numpy(float)
+    far: dict[str, str] = {}
+    for mode, net in nets.items():
+        snap = nw.snap_points(net, x, y, max_snap_m=max_snap_m)
+        outside = (x < net.x_m.min()) | (x > net.x_m.max()) | (y < net.y_m.min()) | (y > net.y_m.max())
+        for j in np.flatnonzero(~np.asarray(snap.ok, dtype=bool)):
+            d_m = float(snap.dist_m[j])
+            where = f"{d_m / 1000:.1f} km away, outside the map" if outside[j] else f"{d_m:.0f} m from a road"
+            far.setdefault(str(sites["site_id"].iloc[j]), f"{where}" + (f" ({mode})" if len(nets) > 1 else ""))
+    if far:
+        shown = ", ".join(f"{sid} ({why})" for sid, why in list(far.items())[:8])
+        more = f"; and {len(far) - 8} more" if len(far) > 8 else ""
+        raise ProgrammeError(
+            f"{len(far)} of {len(sites)} spot(s) to patrol on {day.isoformat()} are more than {max_snap_m:g} m from "
+            f"the road network of {osm_name}: {shown}{more}; route the programme with the scenario (data.osm) it "
+            "was designed for, or record the spot-day as cancelled (programme-amend)")
 
 
 def _statuses(prog: Programme, sites: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[HotspotStatus, ...]:
@@ -144,7 +178,8 @@ def _statuses(prog: Programme, sites: pd.DataFrame, outcomes: pd.DataFrame) -> t
                           "score": sites["prize"], "lon": sites["lon"], "lat": sites["lat"]})
     polys = [list(prog.spots[s].exterior.coords) for s in sites["site_id"]]
     labels = {s: str(prog.spot_properties[s].get("place", "")) for s in sites["site_id"]}
-    breakdowns = [dict(prog.spot_properties[s].get("breakdown") or {}) for s in sites["site_id"]]
+    # programmes written before spots.geojson was strict JSON hold NaN for a listed spot with no record
+    breakdowns = [finite_or_none(dict(prog.spot_properties[s].get("breakdown") or {})) for s in sites["site_id"]]
     return ad.hotspot_statuses(frame, outcomes, polys, labels, breakdowns)
 
 
@@ -180,6 +215,7 @@ def plan_programme_day(s: Scenario, programme: Programme | str | Path, day: date
     main_mode = max(nets, key=lambda m: sum(u.mode == m for u in units))
     sites = sites_from_spots(prog, [t["spot_id"] for t in tasking["treated"]], nets[main_mode], crs,
                              min_gap_s=r.min_gap_s)
+    check_on_map(sites, nets, day, osm_name=Path(r.osm).name)
     routed = ad.problem_from_sites(sites, units, clock, nets, crs=crs)
     result = rt.solve(routed.problem, r.solve_params)
     rt.validate(routed.problem, result)

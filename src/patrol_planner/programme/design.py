@@ -170,15 +170,21 @@ def _schedule_frame(p: ProgrammeParams, sched: np.ndarray, probs: np.ndarray, sp
     })
 
 
+def _number(row: pd.Series, key: str, default: float = 0.0) -> float:
+    """``row[key]`` as a float; missing or NaN (a listed cell with no record) is ``default``."""
+    v = row.get(key, default)
+    return float(v) if v is not None and pd.notna(v) else default
+
+
 def _breakdown(row: pd.Series) -> dict[str, Any]:
     """Why a cell is a spot: its score, record count and the shares by crime type of the part of its own
     score from records that may be shown (restricted intelligence only as 3 or more: ``hotspots.disclosure``)."""
     from patrol_planner.hotspots.disclosure import published_breakdown
 
-    own = float(row.get("score_own", row.get("score", 0.0)) or 0.0)
+    own = _number(row, "score_own", _number(row, "score"))
     pub = published_breakdown(row)
-    return {"score": round(float(row.get("score", 0.0)), 3), "rank": int(row.get("rank", 0) or 0),
-            "score_own": round(own, 3), "score_neighbours": round(float(row.get("score_neighbours", 0.0) or 0), 3),
+    return {"score": round(_number(row, "score"), 3), "rank": int(_number(row, "rank")),
+            "score_own": round(own, 3), "score_neighbours": round(_number(row, "score_neighbours"), 3),
             "n_incidents": pub["n_incidents"], "n_restricted_intelligence": pub["n_restricted_intelligence"],
             "by_category": dict(sorted(pub["by_category"].items(), key=lambda kv: (-kv[1], kv[0])))}
 

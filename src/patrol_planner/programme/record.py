@@ -28,6 +28,7 @@ calendar day), ``patrol_window`` (``{"start": "HH:MM", "end": "HH:MM"}``, may cr
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -151,24 +152,51 @@ class Programme:
         Adds ``assigned`` (the issued ``treated``), ``status`` (``as_assigned``, ``cancelled`` or
         ``dropped``) and sets ``treated``/``visits``/``minutes`` to 0 where an amendment removed the patrol.
         """
+        out, _ = self._apply_amendments()
+        return out
+
+    def removed_by(self, day: date) -> dict[str, dict[str, Any]]:
+        """Spots of programme day ``day`` an amendment removed, each with that amendment (the first that hit it):
+        ``{spot_id: {recorded_at, action, date, spot_id, reason}}``."""
+        out, first = self._apply_amendments()
+        today = out["date"] == day
+        records = self.amendments.to_dict("records")
+        return {str(out.at[i, "spot_id"]): _amendment_record(records[int(first[i])])
+                for i in out.index[today & (first >= 0)]}
+
+    def _apply_amendments(self) -> tuple[pd.DataFrame, pd.Series]:
+        """The delivered schedule and, per row, the index of the amendment that removed it (-1: none)."""
         out = self.schedule.copy()
         out["assigned"] = out["treated"]
         out["status"] = "as_assigned"
-        every = pd.Series(True, index=out.index)
-        for a in self.amendments.itertuples(index=False):
-            a_date = None if pd.isna(a.date) else a.date
-            a_spot = None if pd.isna(a.spot_id) else a.spot_id
-            on_day = out["date"] == a_date if a_date is not None else every
-            on_spot = out["spot_id"] == a_spot if a_spot is not None else every
-            if a.action == "drop_spot":
-                from_day = out["date"] >= a_date if a_date is not None else every
-                hit, status = on_spot & from_day, "dropped"
-            else:
-                hit, status = on_day & on_spot, "cancelled"
-            out.loc[hit & (out["status"] == "as_assigned"), "status"] = status
+        first = pd.Series(-1, index=out.index)
+        for k, a in enumerate(self.amendments.itertuples(index=False)):
+            hit, status = amendment_hits(out, a.action, a.date, a.spot_id)
+            new = hit & (out["status"] == "as_assigned")
+            out.loc[new, "status"] = status
+            first[new] = k
         removed = out["status"] != "as_assigned"
         out.loc[removed, ["treated", "visits", "minutes"]] = 0
-        return out
+        return out, first
+
+
+def _amendment_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"recorded_at": row["recorded_at"], "action": row["action"],
+            "date": row["date"].isoformat() if isinstance(row["date"], date) else None,
+            "spot_id": None if pd.isna(row["spot_id"]) else row["spot_id"], "reason": row["reason"]}
+
+
+def amendment_hits(sched: pd.DataFrame, action: str, day: date | None, spot_id: str | None) -> tuple[pd.Series, str]:
+    """Rows of a schedule one amendment applies to, and the status it gives them (``cancelled``/``dropped``)."""
+    every = pd.Series(True, index=sched.index)
+    a_date = None if day is None or pd.isna(day) else day
+    a_spot = None if spot_id is None or pd.isna(spot_id) else spot_id
+    on_spot = sched["spot_id"] == a_spot if a_spot is not None else every
+    if action == "drop_spot":
+        from_day = sched["date"] >= a_date if a_date is not None else every
+        return on_spot & from_day, "dropped"
+    on_day = sched["date"] == a_date if a_date is not None else every
+    return on_day & on_spot, "cancelled"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -263,6 +291,13 @@ def _text_or_empty(path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
+def _json_text(obj: Any, name: str, **kw: Any) -> str:
+    """Strict JSON (NaN and infinity refused: they are not JSON and other readers reject the file)."""
+    from patrol_planner.jsonsafe import strict_dumps
+
+    return strict_dumps(obj, what=name, error=ProgrammeError, indent=1, sort_keys=True, **kw) + "\n"
+
+
 def write_programme(folder: str | Path, *, design: Mapping[str, Any], schedule: pd.DataFrame,
                     spots_geojson: Mapping[str, Any], power: Mapping[str, Any] | None = None,
                     provenance: Mapping[str, Any] | None = None, replaces: str | Path | None = None) -> Path:
@@ -281,7 +316,7 @@ def write_programme(folder: str | Path, *, design: Mapping[str, Any], schedule: 
     sched_text = spreadsheet_safe(schedule[list(SCHEDULE_COLUMNS)].assign(
         date=[d.isoformat() if hasattr(d, "isoformat") else str(d) for d in schedule["date"]]
     )).to_csv(index=False, lineterminator="\n", float_format="%.6g")
-    spots_text = json.dumps(spots_geojson, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    spots_text = _json_text(spots_geojson, "spots.geojson", ensure_ascii=False)
     old = (_text_or_empty(existing / "schedule.csv"), _text_or_empty(existing / "spots.geojson"))
     same = old == (sched_text, spots_text)
     if (existing / "programme.json").exists() and not same:
@@ -289,18 +324,19 @@ def write_programme(folder: str | Path, *, design: Mapping[str, Any], schedule: 
             f"{existing} already holds a different programme; a schedule in use is a record: write the new "
             "design to another folder, or record changes to this one as amendments"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "schedule.csv").write_text(sched_text, encoding="utf-8")
-    (folder / "spots.geojson").write_text(spots_text, encoding="utf-8")
     record = {
         "format": FORMAT,
         "design": dict(design),
         "power": dict(power or {}),
         "provenance": dict(provenance or {}),
-        "files": {n: sha256_file(folder / n) for n in ("schedule.csv", "spots.geojson")},
+        "files": {n: hashlib.sha256(t.encode("utf-8")).hexdigest()
+                  for n, t in (("schedule.csv", sched_text), ("spots.geojson", spots_text))},
     }
-    (folder / "programme.json").write_text(json.dumps(record, indent=1, sort_keys=True, default=str) + "\n",
-                                           encoding="utf-8")
+    record_text = _json_text(record, "programme.json", default=str)  # refused before any file is written
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "schedule.csv").write_text(sched_text, encoding="utf-8")
+    (folder / "spots.geojson").write_text(spots_text, encoding="utf-8")
+    (folder / "programme.json").write_text(record_text, encoding="utf-8")
     return folder
 
 
@@ -322,8 +358,13 @@ def add_amendment(folder: str | Path, *, action: str, reason: str, day: date | N
         raise ProgrammeError("cancel_day needs a date")
     if action in ("cancel_spot_day",) and (day is None or spot_id is None):
         raise ProgrammeError("cancel_spot_day needs a date and a spot")
+    if action == "cancel_day" and spot_id is not None:
+        raise ProgrammeError("cancel_day cancels every spot of the day: give no spot (use cancel_spot_day for one)")
+    if action == "drop_spot" and spot_id is None:
+        raise ProgrammeError("drop_spot needs a spot (use cancel_day to cancel every spot of a day)")
     if spot_id is not None and spot_id not in prog.spots:
-        raise ProgrammeError(f"unknown spot {spot_id!r}")
+        raise ProgrammeError(f"unknown spot {spot_id!r}: the programme's spots are {_spot_range(prog)}")
+    _check_amendment(prog, action, day, spot_id)
     when = (recorded_at or datetime.now(prog.tz)).isoformat(timespec="seconds")
     row = {"recorded_at": when, "action": action, "date": day.isoformat() if day else "",
            "spot_id": spot_id or "", "reason": reason.replace("\n", " ").strip()}
@@ -337,3 +378,33 @@ def add_amendment(folder: str | Path, *, action: str, reason: str, day: date | N
     old += "\n" if old and not old.endswith("\n") else ""  # a hand-saved file without a final newline
     atomic_write_text(path, old + new_row.to_csv(index=False, header=not old, lineterminator="\n"))
     return read_programme(prog.folder).amendments
+
+
+def _spot_range(prog: Programme) -> str:
+    ids = list(prog.spots)
+    return ", ".join(ids) if len(ids) <= 6 else f"{ids[0]} to {ids[-1]} ({len(ids)} spots)"
+
+
+def _check_amendment(prog: Programme, action: str, day: date | None, spot_id: str | None) -> None:
+    """Refuse an amendment that repeats one already recorded, or that removes no patrol (a control spot-day,
+    a day or spot already cancelled or dropped): the record would claim a change that did not happen."""
+    on = f"{spot_id} {'from' if action == 'drop_spot' else 'on'} {day.isoformat()}" if spot_id and day else (
+        spot_id or (day.isoformat() if day else ""))
+    for a in prog.amendments.to_dict("records"):
+        rec = _amendment_record(a)
+        if (rec["action"], rec["date"], rec["spot_id"]) == (action, day.isoformat() if day else None, spot_id):
+            raise ProgrammeError(f"{action} {on} was already recorded at {rec['recorded_at']} ({rec['reason']!r}): "
+                                 "an amendment is recorded once")
+    sched, first = prog._apply_amendments()
+    hit, _ = amendment_hits(sched, action, day, spot_id)
+    if action == "cancel_spot_day" and not sched.loc[hit, "assigned"].any():
+        raise ProgrammeError(f"{spot_id} is a control spot on {day.isoformat()}, not a patrol: there is nothing to "
+                             "cancel (a control spot stays a control; use drop_spot if it leaves the programme)")
+    live = hit & (sched["status"] == "as_assigned")
+    left = live & (sched["assigned"] == 1) if action != "drop_spot" else live
+    if not left.any():
+        k = first[hit & (first >= 0)]
+        prior = _amendment_record(prog.amendments.iloc[int(k.iloc[0])].to_dict()) if len(k) else None
+        why = (f"already removed by {prior['action']} recorded at {prior['recorded_at']} ({prior['reason']!r})"
+               if prior else "no patrol is assigned there")
+        raise ProgrammeError(f"{action} {on} changes nothing: {why}")

@@ -88,6 +88,10 @@ def listed_cells(cells: pd.DataFrame, grid: Grid, *, spot_ids: list[str] | None 
             rows.append({"cell_id": cid, "ix": int(a), "iy": int(b), "x_m": float(x_m[0]), "y_m": float(y_m[0]),
                          "lon": float(lo[0]), "lat": float(la[0]), "score": 0.0, "rank": 0, "n_incidents": 0})
     out = pd.DataFrame(rows)
+    # a cell with no record has none of the score parts (own, neighbours, by category) the scored cells
+    # carry: each is 0, not missing (NaN here once reached spots.geojson as invalid JSON)
+    parts = [c for c in cells.columns if c.startswith(("score", "n_")) and c in out.columns]
+    out[parts] = out[parts].fillna(0.0)
     out.attrs = dict(cells.attrs)
     return out
 

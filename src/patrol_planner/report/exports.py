@@ -95,11 +95,11 @@ def _ring_ccw(ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return ring if area2 >= 0 else ring[::-1]
 
 
-def _breakdown_json(breakdown: dict[str, Any]) -> str:
+def _breakdown_json(breakdown: dict[str, Any], hotspot_id: str = "") -> str:
     try:
         return json.dumps(breakdown, sort_keys=True, ensure_ascii=False, allow_nan=False, default=str)
     except ValueError:
-        raise PatrolPlannerError("hotspot score breakdown holds a NaN or infinite number") from None
+        raise PatrolPlannerError(f"hotspot {hotspot_id}'s score breakdown holds a NaN or infinite number") from None
 
 
 def _visiting_units(plan: Plan) -> dict[str, list[str]]:
@@ -184,7 +184,7 @@ def plan_to_geojson(plan: Plan) -> dict[str, Any]:
             "status": h.status, "reason": h.reason, "visits": h.visits,
             "units": ",".join(visiting.get(h.hotspot_id, [])),
             "centre_lon": _pt(h.lon, h.lat, what)[0], "centre_lat": _pt(h.lon, h.lat, what)[1],
-            "breakdown_json": _breakdown_json(h.breakdown)}})
+            "breakdown_json": _breakdown_json(h.breakdown, h.hotspot_id)}})
     return {"type": "FeatureCollection", "features": feats}
 
 
