@@ -169,7 +169,7 @@ def test_amendment_is_atomic_and_never_through_a_link(tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(atomic.os, "replace", fail)
     with pytest.raises(PatrolPlannerError, match="No space left"):
-        add_amendment(folder, action="cancel_spot_day", reason="event", day=date(2025, 3, 1), spot_id="S01")
+        add_amendment(folder, action="cancel_spot_day", reason="event", day=date(2025, 3, 1), spot_id="S02")
     monkeypatch.undo()
     assert (folder / "amendments.csv").read_bytes() == before
     assert _partials(folder) == []

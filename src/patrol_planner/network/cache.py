@@ -21,6 +21,7 @@ import numpy as np
 
 from patrol_planner import __version__
 from patrol_planner.errors import CacheWarning
+from patrol_planner.jsonsafe import finite_or_none
 from patrol_planner.network.graph import RoadNetwork
 
 #: Bump whenever the stored layout or the build logic changes, so old caches are rebuilt.
@@ -94,7 +95,7 @@ def _encode(net: RoadNetwork, key: str) -> dict[str, np.ndarray]:
     header = {"key": key, "format": CACHE_FORMAT_VERSION, "crs": net.crs, "mode": net.mode,
               "stats": net.stats, "graph": g.graph}
     out: dict[str, np.ndarray] = {
-        "header": np.frombuffer(json.dumps(header, default=_plain).encode(), np.uint8),
+        "header": np.frombuffer(json.dumps(finite_or_none(header), default=_plain, allow_nan=False).encode(), np.uint8),
         "node": np.array([n for n, _ in nodes], np.int64),
         "node_ids": np.asarray(net.node_ids, np.int64), "x_m": np.asarray(net.x_m, float),
         "y_m": np.asarray(net.y_m, float),
