@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from patrol_planner.cli._common import echo, print_json, table_console, user_errors
-from patrol_planner.sanitise import spreadsheet_safe, terminal_safe
+from patrol_planner.sanitise import terminal_safe
 
 
 def _load(files: list[Path]):  # noqa: ANN202
@@ -261,29 +260,13 @@ def _few_folds_note(what: str, n: int, asked: int) -> str:
 
 
 def _write_national(nat, out: Path, files: list[Path]) -> list[str]:  # noqa: ANN001
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from patrol_planner.atomic import atomic_output_dir, final_path
     from patrol_planner.errors import HotspotError
-    from patrol_planner.hotspots.plotting import plot_national
-    from patrol_planner.jsonsafe import finite_or_none
-    from patrol_planner.provenance import provenance
+    from patrol_planner.report.national import write_national
 
     try:
         with atomic_output_dir(out, marker="national.json") as stage:
-            paths = {k: stage / f"national.{k}" for k in ("csv", "json", "png")}
-            spreadsheet_safe(nat.table).to_csv(paths["csv"], index=False)
-            inputs = [f for f in files if f.is_file()]
-            prov = provenance(inputs, {k: v for k, v in nat.meta.items() if k != "wall_s"})
-            record = finite_or_none({**nat.to_json(), "provenance": prov})
-            paths["json"].write_text(json.dumps(record, indent=1, default=str, allow_nan=False), encoding="utf-8")
-            ax = plot_national(nat.table)
-            ax.figure.tight_layout()
-            ax.figure.savefig(paths["png"], dpi=120)
-            plt.close(ax.figure)
+            paths = write_national(nat, stage, files)
     except OSError as exc:
         raise HotspotError(f"cannot write to {out}: {exc.strerror}") from None
     return [str(final_path(p, stage, out)) for p in paths.values()]
