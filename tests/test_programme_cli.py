@@ -115,4 +115,4 @@ def test_calendar_shows_who_bears_the_patrols(built):
     table = pd.read_csv(out / "equity.csv")
     assert table["planned_minutes"].sum() == pytest.approx(summary["treated_spot_days"] * 15)
     html = (out / "calendar.html").read_text()
-    assert "Who bears the patrols" in html and "IoD 2019" in html
+    assert "Who bears the patrols" in html and "IoD 2025" in html
