@@ -58,7 +58,6 @@ def run_case(tmp: Path, raw: Path, label: str, case: tuple[str, str, str, int]) 
     counts = json.loads((out / "equity.json").read_text())
     table = pd.read_csv(out / "equity.csv")
     spots = pd.read_csv(out / "equity-spots.csv")
-    unknown = table[table["imd_decile"] == "unknown"].iloc[0]
     row = {"case": label, "seconds": round(time.perf_counter() - t0, 1), "spots": len(spots),
            "spots_without_decile": int(counts["spots_without_decile"]),
            "harm_unknown_pct": round(100 * float(counts["harm_share_unknown"]), 3),
