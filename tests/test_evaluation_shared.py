@@ -142,7 +142,7 @@ def test_nyc_planted_effect_recovered_at_the_designs_power(nyc):
 @pytest.mark.slow
 def test_essex_2025_month_level_finds_no_effect(tmp_path):
     """A programme starting 15 July 2025 on Essex spots, with no patrols, evaluated on police.uk months: the
-    month-level analysis finds no effect and says so; the equity join reports 2021 codes missing from IoD 2019."""
+    month-level analysis finds no effect and says so; equity (IoD 2025 on 2021 codes) gives every spot a decile."""
     files = sorted(ESSEX25.glob("*.csv"))
     inc = ingest(files).incidents
     spots = top_cell_spots(inc, cell_m=150, n_spots=20, until="2025-07-01")
@@ -158,6 +158,6 @@ def test_essex_2025_month_level_finds_no_effect(tmp_path):
     assert js["method"] == "month-level WDD"
     assert js["months_after"][0] == "2025-08" and len(js["months_before"]) == len(js["months_after"])
     assert js["p_value"] > 0.05 and js["ci_low"] < 1 < js["ci_high"]
-    assert js["equity"]["lsoas_without_imd_decile"] > 0 and js["equity"]["spots_unlinked"] == 0
+    assert js["equity"]["spots_without_decile"] == 0 and js["equity"]["spots_unlinked"] == 0
     html = (tmp_path / "E" / "evaluation.html").read_text()
     assert "No clear effect on crimes" in html and "not proof that patrols had no effect" in html

@@ -115,7 +115,7 @@ def test_calendar_shows_who_bears_the_patrols(built):
     table = pd.read_csv(out / "equity.csv")
     assert table["planned_minutes"].sum() == pytest.approx(summary["treated_spot_days"] * 15)
     html = (out / "calendar.html").read_text()
-    assert "Who bears the patrols" in html and "IoD 2019" in html
+    assert "Who bears the patrols" in html and "IoD 2025" in html
 
 
 def test_day_text_shows_cancellations_and_controls_and_refuses_repeats(built, tmp_path):

@@ -29,12 +29,13 @@ def register(app: typer.Typer) -> None:
         draws: int = typer.Option(999, "--draws", help="Re-drawn schedules for the randomisation test."),
         seed: int = typer.Option(0, "--seed", help="Seed of the re-drawn schedules."),
         se: str = typer.Option("day", "--se", help="Standard errors: day, spot, hc0 or model."),
-        ons: Path | None = typer.Option(None, "--ons", help="Folder with iod2019_eng.csv and census21_pop.csv "
-                                        "(default: the bundled Leicestershire subset)."),
+        ons: Path | None = typer.Option(None, "--ons", help="Folder with iod2025_eng.csv, census21_pop.csv and "
+                                        "lsoa11_lsoa21_lookup.csv (default: the bundled Leicestershire subset)."),
         as_json: bool = typer.Option(False, "--json", help="Print the headline figures as one JSON object."),
     ) -> None:
         """Evaluate a programme: rate ratio with interval and p-value, forest plot, caveats, equity."""
         from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
+        from patrol_planner.errors import EvaluationError
         from patrol_planner.evaluation import equity as eq
         from patrol_planner.evaluation.dosage import read_dosage
         from patrol_planner.evaluation.placeday import project_spots
@@ -45,6 +46,9 @@ def register(app: typer.Typer) -> None:
         from patrol_planner.provenance import provenance
 
         check_output_dir(out, "evaluation.json")
+        warn = eq.guard_equity_table(out, ons)  # before the work: a table from other ONS tables is not replaced
+        if warn:
+            echo(warn, err=True)
         prog = read_programme(programme_dir)
         files = _crime_files(crimes)
         incidents = ingest(files, mapping=mapping).incidents
@@ -55,13 +59,16 @@ def register(app: typer.Typer) -> None:
         report, reason = None, ""
         if lsoa.notna().any():
             spots_xy = project_spots(prog.spots, incidents.attrs["crs"])
-            spots = eq.spot_lsoas(spots_xy, incidents, lsoa)
-            delivered = dose  # spot_id, minutes_present [min]
-            report = eq.equity_report(prog.schedule, spots, incidents, lsoa, eq.load_ons(ons), delivered=delivered,
-                                      spots_xy=spots_xy)
+            try:  # tables that do not cover the crimes' area are refused: no table, one line, the page says why
+                report = eq.equity_report(prog.schedule, spots_xy, incidents, lsoa, eq.load_ons(ons), delivered=dose)
+            except EvaluationError as exc:
+                reason = f"No equity report: {exc}."
         else:
             reason = ("No equity report: the crimes carry no LSOA codes (only police.uk street files do), so spots "
                       "cannot be linked to deprivation deciles or populations.")
+        if report is None:
+            echo(f"warning: {reason}" + (f" ({out / 'equity.csv'} of the last run is not kept)"
+                                         if (out / "equity.csv").is_file() else ""), err=True)
         inputs = [*files, prog.folder / "programme.json", prog.folder / "schedule.csv", prog.folder / "spots.geojson"]
         inputs += [p for p in (prog.folder / "amendments.csv",) if p.exists()]
         if dosage is not None:

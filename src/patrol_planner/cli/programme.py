@@ -10,7 +10,6 @@ import typer
 
 from patrol_planner.atomic import atomic_output_dir, check_output_dir
 from patrol_planner.cli._common import echo, print_json, user_errors
-from patrol_planner.sanitise import spreadsheet_safe
 
 
 def _date(text: str, what: str) -> date:
@@ -26,16 +25,21 @@ def programme(
     scenario: Path = typer.Argument(..., help="Scenario TOML file with a [programme] table."),
     out: Path = typer.Option(..., "--out", help="Programme folder to write (must be new or hold this programme)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
-    ons: Path | None = typer.Option(None, "--ons", help="Folder with iod2019_eng.csv and census21_pop.csv for "
-                                    "the equity table (default: the bundled Leicestershire subset)."),
+    ons: Path | None = typer.Option(None, "--ons", help="Folder with iod2025_eng.csv, census21_pop.csv and "
+                                    "lsoa11_lsoa21_lookup.csv for the equity table (default: the bundled "
+                                    "Leicestershire subset)."),
 ) -> None:
     """Design a randomised hot-spot programme and write its folder (schedule, spots, design, calendar)."""
+    from patrol_planner.evaluation.equity import guard_equity_table
     from patrol_planner.programme import read_programme
     from patrol_planner.programme.calendar import write_calendar
     from patrol_planner.programme.design import design_programme
     from patrol_planner.programme.params import load_programme_scenario
 
     check_output_dir(out, "programme.json")
+    warn = guard_equity_table(out, ons)  # before the work: a table from other ONS tables is not replaced
+    if warn:
+        echo(warn, err=True)
     s, params = load_programme_scenario(scenario)
     d = design_programme(s, params, scenario_file=scenario)
     # The whole folder appears at once; a rerun of the same programme keeps the amendments recorded since.
@@ -43,6 +47,9 @@ def programme(
         prog = read_programme(d.write(stage, replaces=out))
         equity = _write_equity(prog, s, ons)
         write_calendar(prog)
+    if equity.startswith("none"):
+        echo(f"warning: no equity table: {equity[6:]}" + (" (equity.csv of the last run is not kept)"
+                                                           if (out / "equity.csv").is_file() else ""), err=True)
     folder = out.expanduser().resolve()
     summary = d.summary() | {"out": str(folder), "equity": equity}
     if as_json:
@@ -61,7 +68,7 @@ def programme(
 def _write_equity(prog: Any, s: Any, ons: Path | None) -> str:
     """Write ``equity.csv`` (and a note) beside the schedule for the calendar page; return what happened."""
     from patrol_planner.errors import PatrolPlannerError
-    from patrol_planner.evaluation.equity import equity_for_programme
+    from patrol_planner.evaluation.equity import equity_for_programme, write_equity_files
 
     files = [p for g in s.resolved().incident_groups for p in g.paths if g.fmt in (None, "police_uk_street")]
     note = prog.folder / "equity-note.txt"
@@ -70,11 +77,11 @@ def _write_equity(prog: Any, s: Any, ons: Path | None) -> str:
     except PatrolPlannerError as exc:
         note.write_text(f"No equity table: {exc}\n", encoding="utf-8")
         return f"none: {exc}"
-    spreadsheet_safe(rep.table).to_csv(prog.folder / "equity.csv", index=False)
+    write_equity_files(rep, prog.folder)
     c = rep.counts
-    missing = c.get("lsoas_without_imd_decile", 0)
-    note.write_text(f"Spots are linked to areas (LSOAs) through the codes on police.uk rows; {missing} area code(s) "
-                    "had no IoD 2019 decile (2021 codes that changed since 2011).\n", encoding="utf-8")
+    note.write_text(f"Spots are linked to 2021 LSOAs through the codes on police.uk rows (2011 codes through the ONS "
+                    f"lookup); area: {', '.join(c['area_districts'])}; {c['spots_without_decile']} spot(s) and "
+                    f"{c['harm_share_unknown']:.1%} of harm without a decile.\n", encoding="utf-8")
     return "equity.csv"
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from patrol_planner.evaluation.equity import EquityReport
+from patrol_planner.evaluation.equity import EquityReport, write_equity_files
 from patrol_planner.evaluation.run import Evaluation, plain
 from patrol_planner.programme import Programme
 from patrol_planner.sanitise import spreadsheet_safe
@@ -55,8 +55,10 @@ def equity_section_html(report: EquityReport | None, *, reason: str = "") -> str
     most = t[t["imd_decile"].isin([1, 2, 3])]
     reading = (f"The three most deprived deciles hold {most['planned_minutes_share'].sum():.0%} of planned patrol "
                f"minutes and {most['harm_share'].sum():.0%} of victim harm in the area.")
-    return str(_env().get_template("equity.html.j2").render(table=t, rows=_rows(t, cols), columns=cols,
-                                                              counts=report.counts, reading=reading, reason=""))
+    spot_cols = ("spot_id", "lad_name", "lad_code", "lsoa21_code", "imd_decile", "planned_minutes")
+    return str(_env().get_template("equity.html.j2").render(
+        table=t, rows=_rows(t, cols), columns=cols, counts=report.counts, reading=reading, reason="",
+        spot_rows=_rows(report.spots, spot_cols), spot_columns=spot_cols))
 
 
 def render_html(ev: Evaluation, programme: Programme, *, provenance: dict[str, Any],
@@ -93,7 +95,8 @@ def render_html(ev: Evaluation, programme: Programme, *, provenance: dict[str, A
 def write_outputs(ev: Evaluation, programme: Programme, out: str | Path, *, provenance: dict[str, Any],
                   equity: EquityReport | None = None, equity_reason: str = "") -> dict[str, Path]:
     """Write ``evaluation.html``, ``evaluation.json``, ``estimates.csv``, ``per_spot.csv``, ``spot_days.csv``
-    (place-day) and ``equity.csv`` (when linked) into ``out``; returns the paths by name."""
+    (place-day) and ``equity.csv``, ``equity-spots.csv``, ``equity.json`` (when linked) into ``out``; returns the
+    paths by name."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"html": out / "evaluation.html", "json": out / "evaluation.json", "estimates": out / "estimates.csv",
@@ -106,8 +109,7 @@ def write_outputs(ev: Evaluation, programme: Programme, out: str | Path, *, prov
         paths["spot_days"] = out / "spot_days.csv"
         spreadsheet_safe(ev.spot_days).to_csv(paths["spot_days"], index=False, lineterminator="\n")
     if equity is not None:
-        paths["equity"] = out / "equity.csv"
-        spreadsheet_safe(equity.table).to_csv(paths["equity"], index=False, lineterminator="\n")
+        paths |= write_equity_files(equity, out)
     record = {"summary": ev.summary, "verdicts": ev.verdicts, "caveats": ev.caveats, "delivery": ev.delivery,
               "estimates": ev.estimates.to_dict(orient="records"), "wdd": ev.wdd,
               "equity": equity.counts if equity is not None else {"note": equity_reason},
