@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from patrol_planner.bundled import ons_sample_folder
 from patrol_planner.errors import EvaluationError
 from patrol_planner.evaluation.placeday import victim_harm
 
@@ -35,7 +36,7 @@ EQUITY_COLUMNS: tuple[str, ...] = (
 
 def bundled_ons_folder() -> Path:
     """The small ONS subset shipped for the bundled Leicestershire/Rutland default."""
-    return Path(__file__).resolve().parents[3] / "data" / "ons-lsoa-leicestershire"
+    return ons_sample_folder()
 
 
 @dataclass(frozen=True)
