@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import fnmatch
+import functools
+import importlib.metadata
 import json
 import os
+import re
 import shutil
 import site
 import subprocess
@@ -19,8 +23,48 @@ from patrol_planner.bundled import bundled_root, default_scenario_file, ons_samp
 from patrol_planner.provenance import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
-SETUPTOOLS = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
+PROJECT = PYPROJECT["project"]
 BUNDLED = ("patrol_planner._bundled.scenarios", "patrol_planner._bundled.data")
+
+
+def _dist(requirement: str) -> str:
+    """A requirement's distribution name, normalised (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)).lower()
+
+
+@functools.cache
+def _declared() -> set[str]:
+    """Every distribution pyproject declares, with those its extras bring in (``dask[distributed]``)."""
+    reqs = PROJECT["dependencies"] + [r for extra in PROJECT["optional-dependencies"].values() for r in extra]
+    names = {_dist(r) for r in reqs}
+    for r in reqs:
+        for extra in re.findall(r"\[([^\]]+)\]", r.split(";")[0]):
+            for sub in importlib.metadata.requires(_dist(r)) or []:
+                if re.search(rf"extra\s*==\s*['\"]{re.escape(extra)}['\"]", sub):
+                    names.add(_dist(sub))
+    return names
+
+
+@functools.cache
+def _module_distributions() -> dict[str, list[str]]:
+    """Top-level module -> the installed distributions that provide it (scanning them all takes seconds)."""
+    return importlib.metadata.packages_distributions()
+
+
+def _third_party_imports(folder: Path) -> set[str]:
+    """Top-level modules imported anywhere under ``folder`` that are neither stdlib nor this project's own."""
+    local = {"patrol_planner", "benchlib"} | {p.stem for p in (REPO / "tests").glob("*.py")}
+    local |= {p.stem for p in (REPO / "benchmarks").glob("*.py")}
+    found = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found - set(sys.stdlib_module_names) - local
 
 
 def _default_scenario_data() -> list[Path]:
@@ -36,6 +80,16 @@ def test_package_list_matches_the_folders_in_src() -> None:
     in_src = {".".join(p.parent.relative_to(src).parts) for p in src.rglob("*")
               if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p.parent)}
     assert sorted(SETUPTOOLS["packages"]) == sorted([*in_src, *BUNDLED])
+
+
+@pytest.mark.parametrize("folder", ["src", "tests", "benchmarks"])
+def test_every_imported_package_is_declared(folder: str) -> None:
+    """Each third-party module imported in src/, tests/ or benchmarks/ comes from a declared distribution."""
+    dists = _module_distributions()
+    declared = _declared()
+    undeclared = sorted(m for m in _third_party_imports(REPO / folder)
+                        if not {_dist(d) for d in dists.get(m, [m])} & declared)
+    assert undeclared == []
 
 
 def test_package_data_covers_every_file_the_default_run_reads() -> None:
