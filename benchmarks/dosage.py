@@ -7,7 +7,7 @@ Prints the figures and, last, one JSON line. Target: read + compute under 60 s a
 * The programme: ``--spots`` real 150 m hot cells of the bundled Leicestershire police.uk data (synthetic
   schedule: half treated each day). The tracks: each unit-day a 9.26 h shift (6,667 pings at 5 s) that
   patrols spots for about half of the shift (5-20 minute walks round a spot, driving between), then waits
-  at base; 7 m GPS noise, two dropouts per unit-day (:mod:`patrol_planner.dosage.simulate`, seeded).
+  at base; 7 m GPS noise, two dropouts per unit-day (:mod:`benchlib.dosage_sim`, seeded).
 * Generation and the CSV write are not timed as part of the target (they stand in for the force's export).
 * read + compute run in a child process, so its peak RSS is theirs alone: ``read`` is
   :func:`~patrol_planner.dosage.pingcsv.read_ping_csv` of the 12M-row CSV (ISO times with ``Z``); ``compute``
@@ -39,7 +39,7 @@ SHIFT_S = 6667 * 5.0
 
 
 def _programme(folder: Path, days: int, spots: int) -> Path:
-    from patrol_planner.dosage.simulate import hot_cell_programme
+    from benchlib.dosage_sim import hot_cell_programme
 
     frames = [pd.read_csv(p, usecols=["Longitude", "Latitude"]).dropna() for p in sorted(CRIMES.glob("*.csv"))]
     pts = pd.concat(frames)
@@ -50,7 +50,7 @@ def _programme(folder: Path, days: int, spots: int) -> Path:
 def _unit_days(prog, units: int, seed: int):
     """Shifts of SHIFT_S: stops at random spots (5-20 min loops, driving between them at the simulator's
     speed) for about half the shift, then the rest at base; two dropouts of 2.5-7 min each."""
-    from patrol_planner.dosage.simulate import DRIVE_MPS, Stop, UnitDay
+    from benchlib.dosage_sim import DRIVE_MPS, Stop, UnitDay
     from patrol_planner.geo import to_xy
 
     rng = np.random.default_rng(seed)
@@ -144,8 +144,8 @@ def _simple_alternative(prog, pings: pd.DataFrame, n: int) -> dict:
 
 
 def _gpx_rate(prog, pings: pd.DataFrame, n: int, folder: Path) -> dict:
+    from benchlib.dosage_sim import write_gpx
     from patrol_planner.dosage.gpx import read_gpx
-    from patrol_planner.dosage.simulate import write_gpx
 
     sub = pings[pings["unit"] == pings["unit"].iloc[0]].iloc[:n]
     path = write_gpx(folder / "unit.gpx", sub)
@@ -168,7 +168,7 @@ def main() -> None:
     if args.child:
         _child(Path(args.child[0]), Path(args.child[1]))
         return
-    from patrol_planner.dosage.simulate import simulate_tracks
+    from benchlib.dosage_sim import simulate_tracks
     from patrol_planner.programme import read_programme
 
     with tempfile.TemporaryDirectory(prefix="dosage-bench-") as tmp:

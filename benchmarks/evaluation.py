@@ -30,7 +30,7 @@ START, DAYS, N_SPOTS, K, CELL_M, REDUCTION = date(2016, 1, 1), 366, 20, 10, 150.
 
 def build(data: Path, folder: Path):
     """Ingest, pick spots, write the programme folder; returns (programme, incidents, design, spot-day table)."""
-    from patrol_planner.evaluation.calibration import k_of_n, programme_design, top_cell_spots
+    from benchlib.calibration import k_of_n, programme_design, top_cell_spots
     from patrol_planner.evaluation.placeday import spot_day_table
     from patrol_planner.incidents import ingest
     from patrol_planner.programme import read_programme, write_programme
@@ -48,7 +48,7 @@ def build(data: Path, folder: Path):
 def main(argv: list[str]) -> dict:
     import tempfile
 
-    from patrol_planner.evaluation.calibration import analytic_power, simulate
+    from benchlib.calibration import analytic_power, simulate
     from patrol_planner.evaluation.countmodel import fit_rate_ratio
 
     n = int(argv[0]) if argv else 200

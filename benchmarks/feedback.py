@@ -34,7 +34,7 @@ SETTINGS = (
 
 
 def simulation(n_seeds: int, n_days: int) -> list[dict]:
-    from patrol_planner.hotspots.feedback import GUARDS, simulate_patrol_feedback
+    from benchlib.feedback_sim import GUARDS, simulate_patrol_feedback
 
     rows = []
     print(f"Two areas, equal true rates; {n_seeds} seeds; victim crime 2/day/area; police-findable 4/day/area, "
@@ -64,8 +64,8 @@ def simulation(n_seeds: int, n_days: int) -> list[dict]:
 def model_weight_loop(n_seeds: int, n_days: int) -> list[dict]:
     """The top-ranked loop when the ranking uses the model's own record weights (stress case: finds at
     twice the victim report rate)."""
+    from benchlib.feedback_sim import simulate_patrol_feedback
     from patrol_planner.hotspots import HotspotModel
-    from patrol_planner.hotspots.feedback import simulate_patrol_feedback
     from patrol_planner.hotspots.harm import record_weights, resolve_harm
     from patrol_planner.incidents.schema import POLICE_UK_CATEGORIES
 

@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from benchlib.top import read_top, top_params, top_problem, top_routes
 from patrol_planner.errors import PatrolPlannerError
 from patrol_planner.routing import solve
-from patrol_planner.routing.top import read_top, top_params, top_problem, top_routes
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "top"
 

@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from benchlib.toptw import check_toptw, read_toptw, toptw_params, toptw_problem, toptw_routes
 from patrol_planner.errors import PatrolPlannerError
 from patrol_planner.routing import solve
-from patrol_planner.routing.toptw import check_toptw, read_toptw, toptw_params, toptw_problem, toptw_routes
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "toptw"
 

@@ -8,6 +8,7 @@ Playwright's own browser download is not used, and the browser tests skip with a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,6 +16,10 @@ from pathlib import Path
 import pytest
 
 from patrol_planner.plan import Break, HotspotStatus, Plan, Station, Stop, UnitPlan
+
+# benchmarks/benchlib (TOP instances, simulated tracks, calibration, the feedback simulation) is shared with the
+# benchmark scripts and is not part of the package; appended, so it shadows nothing installed
+sys.path.append(str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

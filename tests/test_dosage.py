@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from patrol_planner.dosage import DosageParams, measure_pings, write_dosage
-from patrol_planner.dosage.simulate import (
+from benchlib.dosage_sim import (
     Stop,
     UnitDay,
     hot_cell_programme,
@@ -17,6 +16,7 @@ from patrol_planner.dosage.simulate import (
     simulate_tracks,
     true_dosage,
 )
+from patrol_planner.dosage import DosageParams, measure_pings, write_dosage
 from patrol_planner.geo import BNG, to_xy
 from patrol_planner.programme import add_amendment, read_programme
 

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from benchlib.calibration import analytic_power, k_of_n, programme_design, top_cell_spots
 from patrol_planner import geo
 from patrol_planner.cli import app
 from patrol_planner.errors import DosageError, EvaluationError
-from patrol_planner.evaluation.calibration import analytic_power, k_of_n, programme_design, top_cell_spots
 from patrol_planner.evaluation.design import KOfNDailyDesign, k_of_n_design_from_schedule, reference_matrix
 from patrol_planner.evaluation.dosage import attach_dosage, delivery_summary, read_dosage
 from patrol_planner.evaluation.placeday import spot_day_table

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from patrol_planner.cli import app
-from patrol_planner.evaluation.calibration import (
+from benchlib.calibration import (
     analytic_power,
     k_of_n,
     programme_design,
     simulate,
     top_cell_spots,
 )
+from patrol_planner.cli import app
 from patrol_planner.evaluation.countmodel import fit_rate_ratio
 from patrol_planner.evaluation.placeday import spot_day_table
 from patrol_planner.incidents import ingest

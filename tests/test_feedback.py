@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchlib.feedback_sim import simulate_patrol_feedback
 from patrol_planner.errors import HotspotError
 from patrol_planner.hotspots import HotspotModel, select_hotspots
 from patrol_planner.hotspots.feedback import (
@@ -22,7 +23,6 @@ from patrol_planner.hotspots.feedback import (
     inverse_discovery_weight,
     is_police_generated,
     police_generated_share,
-    simulate_patrol_feedback,
 )
 from patrol_planner.incidents import ingest
 from patrol_planner.incidents import schema as incident_schema

@@ -98,7 +98,7 @@ def test_dosage_recovers_the_planned_minutes_from_tracks_walked_along_the_plan(d
     minutes back within 1 minute; an officer who lingers 10 minutes in a control spot is found there."""
     import pandas as pd
 
-    from patrol_planner.dosage.simulate import tracks_from_plan, write_gpx
+    from benchlib.dosage_sim import tracks_from_plan, write_gpx
     from patrol_planner.plan import Plan
 
     folder, out, summary = day_plan

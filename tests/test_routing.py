@@ -400,7 +400,7 @@ needs_top = [pytest.mark.shared,
 @needs_top[1]
 def test_top_tours_never_exceed_tmax():
     """A Chao instance solved through the same solve(): every tour <= tmax in real arithmetic."""
-    from patrol_planner.routing.top import read_top, top_params, top_problem, top_routes
+    from benchlib.top import read_top, top_params, top_problem, top_routes
 
     inst = read_top(TOP_DIR / "p3.4.p.txt")
     res = solve(top_problem(inst), top_params(inst, 2.0))
@@ -417,8 +417,8 @@ def test_top_tours_never_exceed_tmax():
 
 def test_top_reader_errors(tmp_path):
     """A malformed header or point count is a FormatError naming the problem; a good file reads."""
+    from benchlib.top import read_top
     from patrol_planner.errors import FormatError
-    from patrol_planner.routing.top import read_top
 
     f = tmp_path / "bad.txt"
     f.write_text("n 3\nm 1\ntmax x\n0 0 0\n1 1 1\n2 2 0\n")

@@ -1,5 +1,5 @@
 """The insertion construction and ruin-and-recreate search (routing/construct.py), the never-empty rule,
-site time windows, and the TOPTW reader and checker (routing/toptw.py)."""
+site time windows, and the TOPTW reader and checker (benchmarks/benchlib/toptw.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchlib.toptw import check_toptw, read_toptw, toptw_params, toptw_problem, toptw_routes
 from patrol_planner.errors import FormatError, RoutingError
 from patrol_planner.routing import PatrolProblem, SolveParams, parallel, problems_with, solve, validate
 from patrol_planner.routing.construct import construct, improve
 from patrol_planner.routing.plans import build_result
-from patrol_planner.routing.toptw import check_toptw, read_toptw, toptw_params, toptw_problem, toptw_routes
 
 H = 3600.0
 NIGHT = 22 * H

@@ -5,8 +5,8 @@ set aside bad points with reasons (:mod:`~patrol_planner.dosage.clean`), find ti
 zone (:mod:`~patrol_planner.dosage.presence`), turn it into visits and daily minutes
 (:mod:`~patrol_planner.dosage.visits`), line it up with the programme schedule
 (:mod:`~patrol_planner.dosage.measure`) and draw the compliance page
-(:mod:`~patrol_planner.dosage.compliance`). :mod:`~patrol_planner.dosage.simulate` generates tracks with
-known answers for tests and benchmarks.
+(:mod:`~patrol_planner.dosage.compliance`). Simulated tracks with known answers, for
+tests and benchmarks, are in ``benchmarks/benchlib/dosage_sim.py`` (not part of the package).
 """
 
 from patrol_planner.dosage.measure import (

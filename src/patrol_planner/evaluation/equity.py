@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from patrol_planner.bundled import ons_sample_folder
 from patrol_planner.errors import EvaluationError
 from patrol_planner.evaluation.placeday import victim_harm
 
@@ -58,7 +59,7 @@ SPOT_COLUMNS: tuple[str, ...] = ("spot_id", "lsoa21_code", "lsoa21_name", "lad_c
 
 def bundled_ons_folder() -> Path:
     """The small ONS subset shipped for the bundled Leicestershire/Rutland default."""
-    return Path(__file__).resolve().parents[3] / "data" / "ons-lsoa-leicestershire"
+    return ons_sample_folder()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from patrol_planner.bundled import DEFAULT_SCENARIO, default_scenario_file
 from patrol_planner.errors import RoutingError, ScenarioError
 from patrol_planner.plan import Plan
 from patrol_planner.scenario import adapters as ad
@@ -32,19 +33,11 @@ PIPELINE_STEPS = ("ingesting incidents", "scoring hotspots", "building road netw
                   "solving routes", "assembling the plan")
 
 
-def repo_root() -> Path:
-    """The source checkout this package runs from (where ``scenarios/`` and ``data/`` live)."""
-    return Path(__file__).resolve().parents[3]
-
-
 def default_scenario_path() -> Path:
-    """The bundled default scenario: Rutland night-time economy."""
-    for base in (Path.cwd(), repo_root()):
-        p = base / "scenarios" / "rutland-night.toml"
-        if p.is_file():
-            return p
-    raise ScenarioError("the bundled default scenario scenarios/rutland-night.toml was not found; "
-                        "run from the repository root or name a scenario file")
+    """The default scenario: ``scenarios/rutland-night.toml`` in the working folder if there is one, else the
+    bundled one (package data in an installed wheel, the repository's file in a source checkout)."""
+    local = Path.cwd() / "scenarios" / DEFAULT_SCENARIO
+    return local if local.is_file() else default_scenario_file()
 
 
 @dataclass(frozen=True)

@@ -254,7 +254,7 @@ def write_gpx(path: str | Path, pings: pd.DataFrame, *, version: str = "1.1", na
     times = (t.dt.tz_convert(naive_tz).dt.strftime("%Y-%m-%dT%H:%M:%S") if naive_tz
              else t.dt.strftime("%Y-%m-%dT%H:%M:%SZ")).tolist()
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<gpx version="{version}" creator="patrol_planner.dosage.simulate" xmlns="{ns}">', "<trk>"]
+             f'<gpx version="{version}" creator="benchlib.dosage_sim" xmlns="{ns}">', "<trk>"]
     if name:
         lines.append(f"<name>{name}</name>")
     chunks = np.array_split(np.arange(len(pings)), max(segments, 1))
