@@ -29,7 +29,9 @@ t with ``pairs - 1`` df). If the calibration had not passed, the page would say 
 
 **Dilution.** Every spot is patrolled on ``K`` of ``N`` days, so a month mixes patrol and non-patrol days:
 if patrols change crime by ``r`` on patrol days only, the month-level ratio is about ``1 - (K/N)(1 - r)``
-(a 12% patrol-day fall shows as about 5% at 8 of 20). :func:`dilution` gives both directions.
+(a 12% patrol-day fall shows as about 5% at 8 of 20). :func:`dilution` gives the patrol-day ratio a
+month-level one implies; the design-time month-level detectable effect is
+:func:`patrol_planner.programme.power.month_level_mde`.
 """
 
 from __future__ import annotations
@@ -261,32 +263,6 @@ def dilution(treated_share: float, rate_ratio: float) -> dict[str, float]:
             "patrol_day_rate_ratio_implied": float(1 - (1 - rate_ratio) / k) if k > 0 else float("nan")}
 
 
-def month_mde(pre: np.ndarray, post: np.ndarray, *, treated_share: float, power: float = 0.8,
-              alpha: float = 0.05) -> dict[str, float | int | str | None]:
-    """Month-level minimum detectable effect of the pair estimator, from the spots' own history.
-
-    ``pre`` and ``post`` are the spots' crimes in two consecutive windows of history as long as the
-    planned before and during windows. The spread of ``log(post / pre)`` across spots (which holds both
-    Poisson noise and the spots' diverging trends) estimates the variance of one spot's change; a pair
-    contrast adds its control's, taken as equal. Then ``MDE_log = (t_{1-alpha/2} + t_{power}) * sqrt(2 var
-    / N)`` with ``N - 1`` df, and the patrol-day equivalent divides the fall by ``K/N`` (dilution).
-    """
-    pre = np.asarray(pre, float)
-    post = np.asarray(post, float)
-    n = len(pre)
-    if n < 3:
-        return {"month_mde_rate_ratio": None, "note": "fewer than 3 spots: no month-level detectable effect"}
-    v = float(np.var(np.log(post + 0.5) - np.log(pre + 0.5), ddof=1))
-    mult = stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1)
-    rr = float(np.exp(-mult * np.sqrt(2 * v / n)))
-    day = 1 - (1 - rr) / treated_share if treated_share > 0 else float("nan")
-    return {"month_mde_rate_ratio": round(rr, 4), "month_mde_reduction_pct": round(100 * (1 - rr), 2),
-            "treated_share": round(float(treated_share), 4),
-            "patrol_day_mde_rate_ratio": round(day, 4) if day > 0 else None,
-            "patrol_day_mde_reduction_pct": round(100 * (1 - day), 2) if day > 0 else None,
-            "spot_change_log_variance": round(v, 5)}
-
-
 __all__ = ["CALIBRATED", "ESTIMATORS", "HEADLINE", "MonthEstimate", "MonthPanel", "MonthWindow", "build_panel",
-           "dilution", "month_estimates", "month_mde", "month_window", "pair_contrasts", "pair_estimate",
+           "dilution", "month_estimates", "month_window", "pair_contrasts", "pair_estimate",
            "panel_frame", "poisson_fe_estimate", "pooled_estimate"]
