@@ -182,3 +182,25 @@ def test_missing_months_do_not_dilute_the_rates(tmp_path):
     assert d.design["history"]["span_days"] == pytest.approx(62.0)
     assert d.design["history"]["months_missing"] == ["2021-11"]
     assert "2021-11" in d.power["rates_from"]
+
+
+@pytest.mark.slow
+def test_an_uncalibrated_month_level_method_is_descriptive_only(tmp_path, monkeypatch):
+    """Were the month-level method not to pass its placebo calibration, the evaluation gives its ratio as
+    descriptive only: no p-value, no interval, in the headline, the verdict or the estimates table."""
+    from test_evaluation import _leics_programme
+
+    import patrol_planner.evaluation.monthpanel as mp
+    from patrol_planner.evaluation import evaluate
+    from patrol_planner.programme import read_programme
+
+    folder, inc = _leics_programme(tmp_path)
+    prog = read_programme(folder)
+    ev = evaluate(prog, inc)
+    assert ev.summary["calibrated"] and ev.summary["p_value"] is not None
+    monkeypatch.setattr(mp, "CALIBRATED", False)
+    ev = evaluate(prog, inc)
+    s = ev.summary
+    assert s["p_value"] is None and s["ci_low"] is None and s["p_value_kind"] == "descriptive only"
+    assert ev.verdicts[0].startswith("Descriptive only") and "p = " not in ev.verdicts[0]
+    assert "p_value" not in ev.estimates.columns

@@ -268,6 +268,8 @@ def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, param
                        "spots and controls alike, not read as months without crime.")
     estimates = pd.DataFrame([{**e.to_dict(), "analysis": "month-level panel" + (" (headline)" if i < 2 else "")}
                               for i, e in enumerate(est)])
+    if not mp.CALIBRATED:  # descriptive only: no p-value or interval anywhere
+        estimates = estimates.drop(columns=["ci_low", "ci_high", "p_value", "se_log"])
     summary = {
         "method": "month-level panel", "outcome": "crimes", "estimand": MONTH_ESTIMAND,
         "rate_ratio": main.rate_ratio, "ci_low": main.ci_low if mp.CALIBRATED else None,
