@@ -5,7 +5,8 @@ police.uk street files carry each crime's LSOA (2011 codes before 2022, 2021 cod
 district is that of the **most common LSOA among its own records**; a spot with no coded record takes the
 LSOA of the **nearest coded record** (within :data:`MAX_LINK_M`). When the lookup does not know a code (a
 force outside the lookup's rows), the district's name is read from police.uk's ``LSOA name``
-(``"Chelmsford 012A"`` -> ``"Chelmsford"``: ONS names LSOAs after their district) and its code is "".
+(``"Chelmsford 012A"`` -> ``"Chelmsford"``: ONS names LSOAs after their district) and its code is the
+lookup's code for that name, or "" when the lookup does not know the district either.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pandas as pd
 
 #: File of the ONS LSOA 2011 -> 2021 lookup with LAD columns (in an ONS folder).
 LOOKUP_FILE = "lsoa11_lsoa21_lookup.csv"
+#: Prefix of the lookup's district-name keys (never an LSOA code).
+_NAME_KEY = "name:"
 #: A spot with no coded record of its own is linked to the nearest coded record within this distance [m].
 MAX_LINK_M = 2000.0
 
@@ -36,6 +39,9 @@ def _lookup(path: str, mtime: float) -> dict[str, tuple[str, str]]:
         # 2011 codes of split LSOAs appear on several rows, all in one district (LSOAs nest in LADs)
         d = lk.dropna(subset=[col]).drop_duplicates(col)
         out.update(zip(d[col], zip(d["LAD22CD"], d["LAD22NM"], strict=True), strict=True))
+    # District names -> codes, for 2021 LSOAs the best-fit lookup omits (found by police.uk's LSOA name)
+    d = lk.dropna(subset=["LAD22NM"]).drop_duplicates("LAD22NM")
+    out.update({_NAME_KEY + n: (c, n) for n, c in zip(d["LAD22NM"], d["LAD22CD"], strict=True)})
     return out
 
 
@@ -97,7 +103,8 @@ def district_of(code: str, lookup: dict[str, tuple[str, str]], lsoa_names: dict[
     if code in lookup:
         return lookup[code]
     name = lsoa_names.get(code, "")
-    return ("", name.rsplit(" ", 1)[0]) if " " in name else ("", "")
+    name = name.rsplit(" ", 1)[0] if " " in name else ""
+    return lookup.get(_NAME_KEY + name, ("", name)) if name else ("", "")
 
 
 def spot_districts(spot_cells: list[str], spot_xy: np.ndarray, record_cells: np.ndarray, record_xy: np.ndarray,
@@ -112,8 +119,11 @@ def spot_districts(spot_cells: list[str], spot_xy: np.ndarray, record_cells: np.
     codes = lsoa.to_numpy()[have]
     cells = np.asarray(record_cells)[have]
     xy = np.asarray(record_xy, float).reshape(-1, 2)[have]
-    by_cell = pd.Series(codes).groupby(cells).agg(lambda s: s.value_counts().sort_index().idxmax()) \
-        if len(codes) else pd.Series(dtype=object)
+    mine = np.isin(cells, list(spot_cells))
+    counts = pd.DataFrame({"cell": cells[mine], "code": codes[mine]}).value_counts().reset_index(name="n")
+    # the most common LSOA per spot; ties to the smallest code, so the answer is deterministic
+    counts = counts.sort_values(["cell", "n", "code"], ascending=[True, False, True]).drop_duplicates("cell")
+    by_cell = counts.set_index("cell")["code"]
     out = []
     for cid, (x, y) in zip(spot_cells, np.asarray(spot_xy, float).reshape(-1, 2), strict=True):
         if cid in by_cell.index:

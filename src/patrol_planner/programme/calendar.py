@@ -30,6 +30,8 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
+#: Place kinds labelled before the spots (the rest only where room is left).
+BIG_PLACES = ("city", "town", "district")
 #: Approximate text box of the map's 11 px labels [px]: width per character and height.
 CHAR_W, TEXT_H = 6.2, 12.0
 
@@ -63,7 +65,8 @@ class _Boxes:
     def place(self, x: float, y: float, text: str, gap: float) -> tuple[float, float] | None:
         """Lower-left corner of the text, or None when every position collides."""
         w = len(text) * CHAR_W
-        for dx, dy in ((gap, TEXT_H / 3), (-gap - w, TEXT_H / 3), (-w / 2, -gap), (-w / 2, gap + TEXT_H)):
+        for dx, dy in ((gap, TEXT_H / 3), (-gap - w, TEXT_H / 3), (-w / 2, -gap), (-w / 2, gap + TEXT_H),
+                       (gap, -gap), (gap, gap + TEXT_H), (-gap - w, -gap), (-gap - w, gap + TEXT_H)):
             box = (x + dx, y + dy - TEXT_H, x + dx + w, y + dy)
             if self.free(box):
                 self.taken.append(box)
@@ -92,10 +95,27 @@ def _svg_map(prog: Programme) -> dict[str, Any]:
         return (round(MAP_PAD + (lon - lon0) * kx * scale, 1), round(MAP_H - MAP_PAD - (lat - lat0) * scale, 1))
 
     boxes = _Boxes()
-    spots, unplaced = [], []
     for g in prog.spots.values():
         c = px(g.centroid.x, g.centroid.y)
         boxes.taken.append((c[0] - 6, c[1] - 6, c[0] + 6, c[1] + 6))  # the marker itself
+    unplaced: list[dict[str, str]] = []
+    towns: list[dict[str, Any]] = []
+
+    def town_labels(big: bool) -> None:
+        for t in layers.get("towns", []):
+            if (t.get("kind") in BIG_PLACES) != big:
+                continue
+            x, y = px(t["lon"], t["lat"])
+            if not (0 <= x <= MAP_W and 0 <= y <= MAP_H):
+                continue
+            at = boxes.place(x, y, t["name"], 4)
+            if at is None:
+                unplaced.append({"name": t["name"], "what": t.get("kind", "place")})
+                continue
+            towns.append({"name": t["name"], "x": x, "y": y, "tx": at[0], "ty": at[1], "big": big})
+
+    town_labels(True)  # towns first: they say where the spots are; then the spots; villages where room is left
+    spots = []
     for sid, g in prog.spots.items():
         ring = [px(x, y) for x, y in g.exterior.coords]
         c = px(g.centroid.x, g.centroid.y)
@@ -105,17 +125,7 @@ def _svg_map(prog: Programme) -> dict[str, Any]:
         # a 150 m cell is a speck on a county map: draw at least a 6 px marker around it
         spots.append({"id": sid, "points": " ".join(f"{x},{y}" for x, y in ring), "cx": c[0], "cy": c[1],
                       "tx": at[0] if at else None, "ty": at[1] if at else None})
-    towns = []
-    for t in layers.get("towns", []):
-        x, y = px(t["lon"], t["lat"])
-        if not (0 <= x <= MAP_W and 0 <= y <= MAP_H):
-            continue
-        at = boxes.place(x, y, t["name"], 4)
-        if at is None:
-            unplaced.append({"name": t["name"], "what": t.get("kind", "place")})
-            continue
-        towns.append({"name": t["name"], "x": x, "y": y, "tx": at[0], "ty": at[1],
-                      "big": t.get("kind") in ("city", "town", "district")})
+    town_labels(False)
     roads = [" ".join(f"{a},{b}" for a, b in (px(x, y) for x, y in line)) for line in layers.get("roads", [])]
     km = (lon1 - lon0) * kx * 111.32
     return {"w": MAP_W, "h": MAP_H, "spots": spots, "towns": towns, "roads": roads, "unplaced": unplaced,
