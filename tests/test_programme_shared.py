@@ -33,3 +33,24 @@ def test_essex_grip_programme_builds(tmp_path):
     prog = read_programme(out)
     assert prog.design["history"]["as_of"].startswith("2025-10-01")
     assert (prog.schedule.groupby("date")["treated"].sum() == 8).all()
+
+
+def test_essex_spots_are_findable_and_institutions_set_aside(tmp_path):
+    """Essex spots carry their district (ONS code) and OS grid reference in unique labels; hospital and prison
+    points are set aside with a reason; the calendar map names the districts' towns and groups spots by district."""
+    import re
+
+    out = tmp_path / "essex"
+    res = CliRunner().invoke(app, ["programme", str(REPO / "scenarios" / "essex-grip.toml"), "--out", str(out),
+                                   "--ons", str(REPO / ".." / "shared" / "data" / "raw" / "ons-lsoa")])
+    assert res.exit_code == 0, res.output
+    prog = read_programme(out)
+    props = list(prog.spot_properties.values())
+    assert len({p["label"] for p in props}) == 20
+    assert all(re.fullmatch(r"E0[67]\d{6}", p["district_code"]) and p["district"] in p["label"] for p in props)
+    assert all(re.fullmatch(r"T[LMQR] \d{4} \d{4}", p["grid_ref"]) and p["grid_ref"] in p["label"] for p in props)
+    assert not any(p["place"] in ("On or near Hospital", "On or near Prison") for p in props)
+    kinds = {c["kind"] for c in prog.design["institutions_set_aside"]["cells"]}
+    assert {"hospital", "prison", "police station"} <= kinds
+    html = (out / "calendar.html").read_text(encoding="utf-8")
+    assert '<text class="town big"' in html and "Chelmsford</th>" in html and "Southend-on-Sea</th>" in html

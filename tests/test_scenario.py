@@ -202,7 +202,8 @@ def test_all_errors_are_patrol_planner_errors() -> None:
 
 
 def test_police_stations_and_prisons_do_not_make_patrol_hotspots(tmp_path: Path) -> None:
-    """Crimes police.uk places "On or near Police Station"/"Prison" are set aside by default, counted."""
+    """Crimes police.uk places "On or near Police Station"/"Prison" are set aside by default, counted, and can be
+    kept by name."""
     import csv
 
     from patrol_planner.incidents import ingest
@@ -230,6 +231,10 @@ def test_police_stations_and_prisons_do_not_make_patrol_hotspots(tmp_path: Path)
     assert not kept["location"].isin(["On or near Police Station", "On or near Prison"]).any()
     assert kept.attrs["crs"] == inc.attrs["crs"]
     raw = _small()
-    raw["hotspots"] = {**raw["hotspots"], "exclude_locations": [], "use_intelligence": False}
+    raw["hotspots"] = {**raw["hotspots"], "set_aside_institutions": False, "use_intelligence": False}
     kept2, aside2 = patrol_relevant(inc, _scenario(raw).hotspots)
     assert len(kept2) == len(inc) and aside2 == {}
+    raw["hotspots"] = {**raw["hotspots"], "set_aside_institutions": True, "keep_institutions": ["Prison"]}
+    kept3, aside3 = patrol_relevant(inc, _scenario(raw).hotspots)  # kept by name: "On or near " is optional
+    assert "On or near Prison" not in aside3 and aside3["On or near Police Station"] == n_station
+    assert int((kept3["location"] == "On or near Prison").sum()) == int((inc["location"] == "On or near Prison").sum())

@@ -144,6 +144,13 @@ class HotspotStatus:
     breakdown: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # public place name for officers (e.g. the commonest police.uk "On or near ..."), never intel
     polygon_lonlat: tuple[tuple[float, float], ...] = ()
+    # How to find it (patrol_planner.places): the police.uk place text, its district (ONS LAD name and code),
+    # the nearest named OSM street and the OS grid reference; ``label`` joins them, unique within the plan.
+    place: str = ""
+    district: str = ""
+    district_code: str = ""
+    street: str = ""
+    grid_ref: str = ""
 
 
 @dataclass(frozen=True)

@@ -130,16 +130,28 @@ def programme_day(
         return
     echo(f"{t['date']}: patrol window {t['window_start']} to {t['window_end']}; dose {t['visits']} x "
          f"{t['minutes']:g} min")
-    echo("patrol: " + (", ".join(f"{s['spot_id']} {s['place']}" for s in t["treated"]) or "none"))
+    _print_by_district("patrol", t["treated"])
     by_amendment: dict[tuple[str, ...], list[str]] = {}
     for s in t["cancelled"]:
         a = s["amendment"]
         key = (a["action"], a["recorded_at"], a["reason"])
-        by_amendment.setdefault(key, []).append(f"{s['spot_id']} {s['place']}")
+        by_amendment.setdefault(key, []).append(f"{s['spot_id']} {s['label']}")
     for (action, at, reason), spots in by_amendment.items():
-        echo(f"cancelled ({action} recorded {at}: {reason}): " + ", ".join(spots))
-    echo("keep away (controls): " + (", ".join(f"{s['spot_id']} {s['place']}" for s in t["control"])
-                                     or "none"))
+        echo(f"cancelled ({action} recorded {at}: {reason}): " + "; ".join(spots))
+    _print_by_district("keep away (controls)", t["control"])
+
+
+def _print_by_district(title: str, spots: list[dict[str, Any]]) -> None:
+    """``title:`` then one line per district (spots arrive sorted by district) with each spot's label."""
+    if not spots:
+        echo(f"{title}: none")
+        return
+    echo(f"{title}:")
+    groups: dict[str, list[str]] = {}
+    for s in spots:
+        groups.setdefault(s["district"] or "district unknown", []).append(f"{s['spot_id']} {s['label']}")
+    for district, rows in groups.items():
+        echo(f"  {district}: " + "; ".join(rows))
 
 
 def register(app: typer.Typer) -> None:

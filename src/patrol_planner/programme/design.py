@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,14 @@ from patrol_planner.programme.power import minimum_detectable_effect, month_leve
 from patrol_planner.programme.record import write_programme
 from patrol_planner.programme.spots import choose_separated, listed_cells, touching_pairs
 
+#: The calendar map's towns and roads, beside the schedule (not part of the record's hashes: a drawing aid).
+MAP_FILE = "map.json"
+#: Villages and suburbs farther than this from every spot are not drawn [m]; towns and cities always are.
+VILLAGE_NEAR_M = 2000.0
+#: Road lines of the calendar map: classes down to this one, simplified to this tolerance [m].
+MAP_ROAD_CLASS, MAP_ROAD_SIMPLIFY_M = "tertiary", 40.0
+#: How a spot is found (patrol_planner.places.SpotName): columns of ``spots`` and properties of spots.geojson.
+NAME_FIELDS = ("label", "district", "district_code", "street", "grid_ref")
 #: Re-draws of the design used to estimate day-level probabilities when limits make them uneven.
 PROBABILITY_DRAWS = 400
 
@@ -39,7 +48,7 @@ class ProgrammeDesign:
         :data:`~patrol_planner.programme.record.SCHEDULE_COLUMNS`, one row per day per spot.
     spots : pandas.DataFrame
         One row per spot: ``spot_id, cell_id, place, rank, score, rate_per_day, p_target, treated_days,
-        control_days, lon, lat`` (centre [deg, EPSG:4326]).
+        control_days, lon, lat`` (centre [deg, EPSG:4326]) and :data:`NAME_FIELDS` (district, grid reference, label).
     spots_geojson : dict
         EPSG:4326 polygons with ``spot_id``, ``place`` and the score breakdown.
     power : dict
@@ -76,11 +85,19 @@ class ProgrammeDesign:
                 "patrol_day_mde_rate_ratio"),
         }
 
+    map_layers: dict[str, Any] = field(default_factory=dict)
+
     def write(self, folder: str | Path, *, replaces: str | Path | None = None) -> Path:
         """Write the programme folder (refuses to replace a different programme, in ``replaces`` when the
-        folder is a staging folder that will take its place)."""
-        return write_programme(folder, design=self.design, schedule=self.schedule, spots_geojson=self.spots_geojson,
-                               power=self.power, provenance=self.provenance, replaces=replaces)
+        folder is a staging folder that will take its place), with ``map.json`` (towns and roads of the
+        calendar's map) when there are map layers."""
+        out = write_programme(folder, design=self.design, schedule=self.schedule, spots_geojson=self.spots_geojson,
+                              power=self.power, provenance=self.provenance, replaces=replaces)
+        if self.map_layers:
+            from patrol_planner.atomic import atomic_write_text
+
+            atomic_write_text(out / MAP_FILE, json.dumps(self.map_layers, sort_keys=True, separators=(",", ":"), allow_nan=False))
+        return out
 
 
 def _as_of(s: Scenario, p: ProgrammeParams) -> pd.Timestamp:
@@ -237,6 +254,7 @@ def _geojson(chosen: pd.DataFrame, spots: pd.DataFrame) -> dict[str, Any]:
     feats = []
     for ring, (_, row), (_, spot) in zip(rings, chosen.iterrows(), spots.iterrows(), strict=True):
         props = {"spot_id": spot["spot_id"], "cell_id": spot["cell_id"], "place": spot["place"],
+                 **{k: spot[k] for k in NAME_FIELDS if k in spot.index and k != "place"},
                  "rate_per_day": round(float(spot["rate_per_day"]), 6), "p_target": round(float(spot["p_target"]), 6),
                  "treated_days": int(spot["treated_days"]), "control_days": int(spot["control_days"]),
                  "breakdown": _breakdown(row)}
@@ -280,9 +298,14 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
     as_of = _as_of(s, p)
     incidents, files = sc.ingest(s)
     hist, span_days, gaps = _history(sc.usable_records(incidents, s), as_of, p.history_days)
+    hist_all, _, _ = _history(incidents, as_of, p.history_days)
     model = sc.hotspot_model(s, cell_size_m=p.spot_size_m).fit(hist)
     cells = model.score(as_of)
-    chosen = _choose(p, cells, model)
+    kept, institutions = sc.institution_cells(cells, model, hist_all, s, as_of)
+    listed = p.spot_ids is not None or p.spot_points is not None
+    chosen = _choose(p, cells if listed else kept, model)  # listed spots are the user's: never set aside
+    if listed:
+        institutions = institutions.iloc[0:0]
     cell_ids = chosen["cell_id"].astype(str).tolist()
     labels = sc.place_labels(model, hist, cell_ids, as_of)
     rates = _spot_rates(model, hist, cell_ids, span_days)
@@ -298,6 +321,15 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
         "rate_per_day": rates, "p_target": target, "treated_days": treated_days,
         "control_days": p.days - treated_days, "lon": chosen["lon"].to_numpy(float),
         "lat": chosen["lat"].to_numpy(float)})
+    nets = sc.networks(s, model.crs_)
+    inst_labels = sc.place_labels(model, hist_all, institutions["cell_id"].astype(str).tolist(), as_of)
+    names = sc.name_cells(
+        [*spot_ids, *institutions["cell_id"].astype(str)], [*chosen["x_m"], *institutions["x_m"]],
+        [*chosen["y_m"], *institutions["y_m"]],
+        [*spots["place"], *(inst_labels.get(c, n) for c, n in zip(institutions["cell_id"], institutions["name"],
+                                                                    strict=True))], s, hist_all, model, nets)
+    for key in NAME_FIELDS:
+        spots[key] = [getattr(n, key) for n in names[:len(spots)]]
     power = minimum_detectable_effect(rates, treated_days, p.days - treated_days, power=p.power, alpha=p.alpha,
                                       dispersion=p.dispersion)
     at80 = power if p.power == 0.8 else minimum_detectable_effect(
@@ -314,5 +346,40 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
     prov["ran"] = {"ranking": ranking_record(model)}
     design = _design_record(s, p, as_of, span_days, method, model)
     design["history"]["months_missing"] = list(gaps)
+    design["institutions_set_aside"] = sc.institutions_set_aside(institutions, chosen, names[len(spots):])
     return ProgrammeDesign(design=design, schedule=_schedule_frame(p, sched, probs, spot_ids), spots=spots,
-                           spots_geojson=_geojson(chosen, spots), power=power, provenance=prov)
+                           spots_geojson=_geojson(chosen, spots), power=power, provenance=prov,
+                           map_layers=_map_layers(s, spots, nets))
+
+
+def _map_layers(s: Scenario, spots: pd.DataFrame, nets: dict[str, Any]) -> dict[str, Any]:
+    """Towns and roads for the calendar map [deg, EPSG:4326]: OSM places and roads where the scenario gives an
+    extract, else each district's name at the centre of its spots."""
+    lon0, lon1 = spots["lon"].min(), spots["lon"].max()
+    lat0, lat1 = spots["lat"].min(), spots["lat"].max()
+    pad_lon, pad_lat = max((lon1 - lon0) * 0.08, 0.01), max((lat1 - lat0) * 0.08, 0.01)
+    box = (lon0 - pad_lon, lat0 - pad_lat, lon1 + pad_lon, lat1 + pad_lat)
+    r = s.resolved()
+    if r.osm is None or not nets:
+        named = spots[spots["district"] != ""]
+        towns = [{"name": d, "kind": "district", "lon": round(float(g["lon"].mean()), 5),
+                  "lat": round(float(g["lat"].mean()), 5)} for d, g in named.groupby("district")]
+        return {"source": "ONS districts (centre of each district's spots)", "towns": towns, "roads": []}
+    from patrol_planner.network import base_map_lines
+    from patrol_planner.network.landmarks import osm_landmarks
+
+    places, _ = osm_landmarks(r.osm)
+    inside = places[(places["lon"].between(box[0], box[2])) & (places["lat"].between(box[1], box[3]))]
+    k = np.cos(np.radians(spots["lat"].mean()))
+    d_m = np.hypot((inside["lon"].to_numpy()[:, None] - spots["lon"].to_numpy()[None, :]) * k,
+                   inside["lat"].to_numpy()[:, None] - spots["lat"].to_numpy()[None, :]).min(axis=1) * 111_320.0
+    keep = inside["kind"].isin(["city", "town"]).to_numpy() | (d_m <= VILLAGE_NEAR_M)
+    towns = [{"name": t.name, "kind": t.kind, "lon": round(float(t.lon), 5), "lat": round(float(t.lat), 5)}
+             for t in inside[keep].itertuples(index=False)]
+    net = nets["drive"] if "drive" in nets else next(iter(nets.values()))
+    roads = []
+    for line in base_map_lines(net, max_class=MAP_ROAD_CLASS, include=(), simplify_m=MAP_ROAD_SIMPLIFY_M):
+        pts = [(round(x, 4), round(y, 4)) for x, y in line]
+        if any(box[0] <= x <= box[2] and box[1] <= y <= box[3] for x, y in pts):
+            roads.append(pts)
+    return {"source": "OpenStreetMap (places and roads)", "towns": towns, "roads": roads}

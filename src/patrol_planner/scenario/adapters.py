@@ -489,12 +489,15 @@ def site_outcomes(result: Any, routed: RoutedProblem) -> pd.DataFrame:
 
 
 def hotspot_statuses(selected: pd.DataFrame, outcomes: pd.DataFrame, polygons_lonlat: Sequence[Any],
-                     labels: Mapping[str, str], breakdowns: Sequence[dict[str, Any]]) -> tuple[HotspotStatus, ...]:
+                     labels: Mapping[str, str], breakdowns: Sequence[dict[str, Any]],
+                     names: Mapping[str, Any] | None = None) -> tuple[HotspotStatus, ...]:
     """One :class:`~patrol_planner.plan.HotspotStatus` per selected cell (row order of ``selected``).
 
     ``outcomes`` is :func:`site_outcomes`; ``polygons_lonlat`` the cell outlines [deg]; ``labels`` public
-    place names by cell id; ``breakdowns`` the score explanation of each row.
+    place names by cell id; ``breakdowns`` the score explanation of each row; ``names`` (optional) each cell's
+    :class:`~patrol_planner.places.SpotName`, whose label then replaces ``labels``.
     """
+    names = names or {}
     out = []
     nd = PLAN_COORD_DECIMALS
     oc = outcomes.set_index("site_id")
@@ -505,7 +508,8 @@ def hotspot_statuses(selected: pd.DataFrame, outcomes: pd.DataFrame, polygons_lo
             hotspot_id=sid, rank=int(row.rank), score=round(float(row.score), 4), lon=round(float(row.lon), nd),
             lat=round(float(row.lat), nd), visits=int(oc.at[sid, "visits"]), status=status,
             reason="" if status == VISITED else LeftOutReason(status).text, breakdown=breakdowns[j],
-            polygon_lonlat=tuple(tuple(p) for p in polygons_lonlat[j]), label=labels.get(sid, "")))
+            polygon_lonlat=tuple(tuple(p) for p in polygons_lonlat[j]),
+            **(names[sid].as_dict() if sid in names else {"label": labels.get(sid, "")})))
     return tuple(out)
 
 

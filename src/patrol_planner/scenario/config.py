@@ -68,6 +68,8 @@ class DataConfig(_Model):
     incidents: list[Source] = Field(min_length=1)
     osm: str | None = None  # .osm.pbf; required when units are planned
     crs: str | None = None  # working CRS override; default: BNG in GB, else UTM
+    # ONS folder with lsoa11_lsoa21_lookup.csv (districts of spots); default: the bundled Leicestershire subset
+    ons: str | None = None
 
     @field_validator("incidents", mode="before")
     @classmethod
@@ -114,10 +116,13 @@ class HotspotConfig(_Model):
     weights: dict[str, float] = Field(default_factory=dict)  # per-category overrides
     top: int = Field(default=20, ge=1, le=500)
     use_intelligence: bool = True
-    # police.uk places crimes recorded at a police station (custody, reports at the front desk) or inside a
-    # prison at those buildings: no street patrol prevents them, so by default they do not make hotspots.
-    exclude_locations: list[str] = Field(default_factory=lambda: ["On or near Police Station",
-                                                                   "On or near Prison"])
+    # Records at these police.uk location texts are set aside before scoring (in addition to institutions).
+    exclude_locations: list[str] = Field(default_factory=list)
+    # Institutions (hospitals, prisons, police stations, colleges: police.uk texts, and OSM amenity areas where
+    # data.osm is given) are set aside by default, with a reason (places/institutions.py); keep some by name
+    # (location text, place label, OSM name) or by cell id.
+    set_aside_institutions: bool = True
+    keep_institutions: list[str] = Field(default_factory=list)
 
     def model_params(self) -> dict[str, Any]:
         """Keyword arguments for ``HotspotModel``: every set field whose name is one of its parameters."""
@@ -238,6 +243,8 @@ class ResolvedScenario:
         Incident files (absolute paths), grouped by format and mapping.
     osm : Path or None
         The road network extract (absolute), required to plan routes.
+    ons : Path or None
+        ONS folder with the LSOA -> district lookup (absolute); None: the bundled subset.
     as_of : datetime or None
         Only records before this count; naive local wall-clock time, the incident table's convention.
         None: the end of the newest record.
@@ -261,6 +268,7 @@ class ResolvedScenario:
     dwell_s: float
     min_gap_s: float
     solve_params: Any
+    ons: Path | None = None
 
     @property
     def name(self) -> str:
@@ -341,6 +349,7 @@ class Scenario(_Model):
             incident_groups=tuple(IncidentGroup(tuple(ps), None if fmt == "auto" else fmt, mapping)
                                   for (fmt, mapping), ps in groups.items()),
             osm=self.resolve(self.data.osm)[0] if self.data.osm else None,
+            ons=self.resolve(self.data.ons)[0] if self.data.ons else None,
             as_of=self.as_of, night=self.night, hotspot_params=hotspot_params,
             dwell_s=self.visits.dwell_min * 60.0, min_gap_s=self.visits.min_gap_min * 60.0,
             solve_params=self.solver.solve_params())

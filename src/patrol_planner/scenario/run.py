@@ -128,8 +128,18 @@ def plan_from_result(result: Any, r: ResolvedScenario, ing: st.Ingested, scored:
     unit_plans = ad.unit_plans_from_result(result, routed, units, clock, nets, crs=crs)
     outcomes = ad.site_outcomes(result, routed)
     labels = st.cell_labels(scored.model, scored.usable, list(sel["cell_id"].astype(str)), scored.as_of)
+    inst = scored.institutions
+    inst_labels = st.cell_labels(scored.model, ing.incidents, list(inst["cell_id"]), scored.as_of) \
+        if len(inst) else {}
+    ids = [*sel["cell_id"].astype(str), *inst["cell_id"].astype(str)]
+    # One naming call for the plan's cells and the institutions set aside: labels are unique across both.
+    names = st.name_cells(ids, [*sel["x_m"], *inst["x_m"]], [*sel["y_m"], *inst["y_m"]],
+                          [labels.get(c, "") for c in sel["cell_id"].astype(str)]
+                          + [inst_labels.get(c, n) for c, n in zip(inst["cell_id"], inst["name"], strict=True)],
+                          r, ing.incidents, scored.model, nets)
     statuses = ad.hotspot_statuses(sel, outcomes, cell_polygons_lonlat(sel, crs), labels,
-                                   [st.score_breakdown(row) for _, row in sel.iterrows()])
+                                   [st.score_breakdown(row) for _, row in sel.iterrows()],
+                                   dict(zip(ids[:len(sel)], names[:len(sel)], strict=True)))
     visited = outcomes[outcomes["visits"] > 0]
     metrics = {
         "hotspots_offered": len(sel), "hotspots_visited": len(visited), "visits": int(visited["visits"].sum()),
@@ -142,6 +152,7 @@ def plan_from_result(result: Any, r: ResolvedScenario, ing: st.Ingested, scored:
         **ad.reproducibility(result), "search_cut": bool(getattr(result, "search_cut", False)),
         "ingest": {k: ing.report[k] for k in ("rows_read", "rows_loaded", "rows_quarantined", "quarantine_reasons")},
         "records_set_aside": scored.set_aside,
+        "institutions_set_aside": st.institutions_set_aside(inst, sel, names[len(sel):]),
     }
     params = s.model_dump(mode="json", exclude={"base_dir"})
     params["hotspot_model"] = {k: (v if isinstance(v, str | int | float | type(None)) else str(v))

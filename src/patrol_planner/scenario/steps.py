@@ -8,7 +8,7 @@ or plain frames and returns plain frames or values; the adapters between stages 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +63,20 @@ def ingest_scenario(r: ResolvedScenario) -> Ingested:
 def patrol_relevant(incidents: pd.DataFrame, hotspots: HotspotConfig) -> tuple[pd.DataFrame, dict[str, int]]:
     """The records that can make a patrol hotspot, and how many of each kind were set aside.
 
-    Records at ``hotspots.exclude_locations`` (by default police.uk's "On or near Police Station" and
-    "On or near Prison") and, when ``hotspots.use_intelligence`` is false, intelligence are left out.
+    Records at institutions' police.uk location texts ("On or near Hospital", "Prison", "Police Station",
+    "Further/Higher Educational Building": :data:`patrol_planner.places.institutions.INSTITUTION_TEXTS`; unless
+    ``hotspots.set_aside_institutions`` is false or the text is in ``hotspots.keep_institutions``), at
+    ``hotspots.exclude_locations``, and, when ``hotspots.use_intelligence`` is false, intelligence are left out.
     """
+    from patrol_planner.places.institutions import institution_texts
+
     keep = np.ones(len(incidents), dtype=bool)
     dropped: dict[str, int] = {}
-    if hotspots.exclude_locations:
-        names = {n.strip().casefold() for n in hotspots.exclude_locations}
+    texts = list(hotspots.exclude_locations)
+    if hotspots.set_aside_institutions:
+        texts += list(institution_texts(hotspots.keep_institutions))
+    if texts:
+        names = {n.strip().casefold() for n in texts}
         loc = incidents["location"].astype("string").str.strip().str.casefold()
         hit = loc.isin(names).fillna(False).to_numpy(bool)
         for name, n in incidents.loc[hit, "location"].value_counts().sort_index().items():
@@ -85,6 +92,56 @@ def patrol_relevant(incidents: pd.DataFrame, hotspots: HotspotConfig) -> tuple[p
     return out, dropped
 
 
+def institution_cells(cells: pd.DataFrame, model: Any, incidents: pd.DataFrame, hotspots: HotspotConfig,
+                      osm: Path | None, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scored ``cells`` less those an OSM institution sets aside, and every institution cell found.
+
+    The second frame has ``cell_id, kind, source`` (``police.uk`` or ``OSM``), ``name`` (OSM name or police.uk
+    text), ``reason``, ``records``, ``harm_days`` (police.uk: the set-aside records and their harm; OSM: the
+    cell's own), ``score``, ``rank`` (OSM cells: the model's; NaN for police.uk cells, whose records were never
+    scored), ``x_m``, ``y_m`` (cell centre [m]). Empty when ``hotspots.set_aside_institutions`` is false.
+    A cell kept by ``hotspots.keep_institutions`` (cell id, OSM name or its police.uk place text) stays.
+    """
+    from patrol_planner.places import institutions as inst
+
+    cols = ["cell_id", "kind", "source", "name", "reason", "records", "harm_days", "score", "rank", "x_m", "y_m"]
+    if not hotspots.set_aside_institutions:
+        return cells, pd.DataFrame(columns=cols)
+    keep = inst.keep_set(hotspots.keep_institutions)
+    before = incidents[incidents["occurred_from"] < as_of]
+    harm = dict(model.harm_.weights)
+    by_text = inst.institution_record_cells(before, model.grid_, harm, inst.institution_texts(
+        hotspots.keep_institutions))
+    rows = [{"cell_id": r.cell_id, "kind": r.kind, "source": "police.uk", "name": r.location,
+             "reason": inst.reason_text(r.kind, location=r.location), "records": int(r.records),
+             "harm_days": float(r.harm_days), "score": np.nan, "rank": np.nan, "x_m": r.x_m, "y_m": r.y_m}
+            for r in by_text.itertuples(index=False)]
+    out = cells
+    if osm is not None:
+        from patrol_planner.network.landmarks import INSTITUTION_AMENITIES, osm_landmarks
+
+        _, found = osm_landmarks(osm)
+        flagged = inst.osm_institution_cells(found, model.grid_, model.crs_)
+        near = flagged["near"].to_numpy(bool)
+        if near.any():  # near, not inside: only a cell whose records sit on one snapped point
+            one = inst.one_point_cells(before, model.grid_, flagged.loc[near, "cell_id"])
+            flagged = flagged[~near | flagged["cell_id"].isin(one)]
+        labels = cell_labels(model, incidents, list(flagged["cell_id"]), as_of) if len(flagged) else {}
+        flagged = flagged[[not inst.is_kept(keep, c, n, labels.get(c)) for c, n in
+                           zip(flagged["cell_id"], flagged["name"], strict=True)]]
+        hit = cells["cell_id"].isin(set(flagged["cell_id"]))
+        info = flagged.set_index("cell_id")
+        for r in cells[hit & (cells["score"] > 0)].itertuples(index=False):
+            kind = INSTITUTION_AMENITIES.get(info.at[r.cell_id, "kind"], info.at[r.cell_id, "kind"])
+            rows.append({"cell_id": r.cell_id, "kind": kind, "source": "OSM", "name": info.at[r.cell_id, "name"],
+                         "reason": inst.reason_text(kind, name=info.at[r.cell_id, "name"]),
+                         "records": int(getattr(r, "n_incidents", 0)), "harm_days": float(getattr(r, "score_own",
+                         r.score)), "score": float(r.score), "rank": int(r.rank), "x_m": r.x_m, "y_m": r.y_m})
+        out = cells[~hit].copy()
+        out.attrs = dict(cells.attrs)
+    return out, pd.DataFrame(rows, columns=cols)
+
+
 def default_as_of(incidents: pd.DataFrame) -> pd.Timestamp:
     """Latest end of any record's interval: plan for the night after the data ends."""
     if incidents.empty:
@@ -98,7 +155,8 @@ class Scored:
 
     ``selected`` rows are in rank order (``cell_id``, ``rank``, ``score`` [harm], ``lon``/``lat`` [deg],
     ``x_m``/``y_m`` [m]); ``profile`` is (n_selected, 168) hour-of-week relative risk, or None when the
-    scenario does not use time profiles. ``as_of`` is naive local wall-clock time.
+    scenario does not use time profiles. ``as_of`` is naive local wall-clock time. ``institutions`` are the
+    institution cells found (:func:`institution_cells`); OSM ones are not in ``cells``.
     """
 
     model: Any
@@ -108,6 +166,7 @@ class Scored:
     selected: pd.DataFrame
     profile: np.ndarray | None
     as_of: pd.Timestamp
+    institutions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def score_hotspots(incidents: pd.DataFrame, r: ResolvedScenario) -> Scored:
@@ -121,7 +180,7 @@ def score_hotspots(incidents: pd.DataFrame, r: ResolvedScenario) -> Scored:
         raise ScenarioError(f"scenario {s.name!r}: every record was set aside ({set_aside}); "
                             "check hotspots.exclude_locations and hotspots.use_intelligence")
     model = HotspotModel(**r.hotspot_params).fit(usable)
-    cells = model.score(as_of)
+    cells, institutions = institution_cells(model.score(as_of), model, incidents, s.hotspots, r.osm, as_of)
     selected = select_hotspots(cells, top=s.hotspots.top)
     if selected.empty:
         raise ScenarioError(f"scenario {s.name!r}: no hotspot scored above zero before {as_of} "
@@ -129,7 +188,7 @@ def score_hotspots(incidents: pd.DataFrame, r: ResolvedScenario) -> Scored:
     profile = (model.hour_of_week_profile(list(selected["cell_id"]), as_of=as_of)
                if s.visits.use_time_profile else None)
     return Scored(model=model, usable=usable, set_aside=set_aside, cells=cells, selected=selected,
-                  profile=profile, as_of=as_of)
+                  profile=profile, as_of=as_of, institutions=institutions)
 
 
 #: Readable names of the hotspot model's age bands (record age at as-of).
@@ -179,6 +238,47 @@ def cell_labels(model: Any, incidents: pd.DataFrame, cell_ids: Sequence[str], as
     counts = sub.groupby(["cell", "loc"]).size().reset_index(name="n").sort_values(
         ["cell", "n", "loc"], ascending=[True, False, True])
     return dict(counts.drop_duplicates("cell").set_index("cell")["loc"])
+
+
+def crime_files(r: ResolvedScenario) -> list[Path]:
+    """The scenario's incident files that may be police.uk street CSVs (their rows carry LSOA codes)."""
+    return [p for g in r.incident_groups for p in g.paths if g.fmt in (None, "police_uk_street")]
+
+
+def name_cells(ids: Sequence[str], x_m: np.ndarray, y_m: np.ndarray, places: Sequence[str], r: ResolvedScenario,
+               incidents: pd.DataFrame, model: Any, networks: dict[str, Any] | None = None) -> list[Any]:
+    """:class:`~patrol_planner.places.SpotName` of each cell (centre [m, working CRS]): police.uk place, district
+    (ONS lookup in ``data.ons``), nearest street (drive network, else any given) and OS grid reference."""
+    from patrol_planner.places import describe_spots
+
+    net = None
+    if networks:
+        net = networks["drive"] if "drive" in networks else next(iter(networks.values()))
+    return describe_spots(list(ids), x_m, y_m, list(places), crs=incidents.attrs["crs"], records=incidents,
+                          grid=model.grid_, crime_files=crime_files(r), ons=r.ons, network=net)
+
+
+#: Institution cells listed in a plan or programme at most (the count covers them all).
+MAX_INSTITUTIONS_LISTED = 30
+
+
+def institutions_set_aside(institutions: pd.DataFrame, selected: pd.DataFrame, names: Sequence[Any]) -> dict[str, Any]:
+    """What the institution rule set aside, for ``plan.json`` metrics and the briefing: OSM cells that ranked
+    above the last selected cell (they would have been chosen), and the police.uk institution points (their
+    records never scored), each with its label, kind and reason; ``names`` align with ``institutions``."""
+    if institutions.empty:
+        return {"count": 0, "records": 0, "cells": []}
+    last = float(selected["rank"].max()) if len(selected) else float("inf")
+    inst = institutions.assign(label=[n.label for n in names], district=[n.district for n in names],
+                               grid_ref=[n.grid_ref for n in names])
+    would = (inst["source"] == "police.uk") | (inst["rank"] <= last)
+    inst = inst[would].sort_values(["source", "harm_days"], ascending=[True, False])
+    cells = [{"cell_id": str(x.cell_id), "kind": x.kind, "source": x.source, "name": str(x.name),
+              "label": x.label, "district": x.district, "grid_ref": x.grid_ref, "reason": x.reason,
+              "records": int(x.records), "harm_days": round(float(x.harm_days), 1),
+              "rank": None if pd.isna(x.rank) else int(x.rank)} for x in inst.itertuples(index=False)]
+    return {"count": len(cells), "records": int(inst.loc[inst["source"] == "police.uk", "records"].sum()),
+            "cells": cells[:MAX_INSTITUTIONS_LISTED]}
 
 
 def build_networks(osm: Path, modes: Sequence[str], *, crs: str,
