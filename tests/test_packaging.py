@@ -108,7 +108,7 @@ def test_source_checkout_finds_the_repository_files() -> None:
     """Run from src/ (no wheel), the bundled files are the repository's own scenarios/ and data/."""
     assert bundled_root() == REPO
     assert default_scenario_file() == REPO / "scenarios" / "rutland-night.toml"
-    assert (ons_sample_folder() / "iod2019_eng.csv").is_file()
+    assert (ons_sample_folder() / "iod2025_eng.csv").is_file()
 
 
 def _build_wheel(tmp_path: Path, env: dict[str, str]) -> Path:

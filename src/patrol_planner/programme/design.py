@@ -96,7 +96,8 @@ class ProgrammeDesign:
         if self.map_layers:
             from patrol_planner.atomic import atomic_write_text
 
-            atomic_write_text(out / MAP_FILE, json.dumps(self.map_layers, sort_keys=True, separators=(",", ":"), allow_nan=False))
+            text = json.dumps(self.map_layers, sort_keys=True, separators=(",", ":"), allow_nan=False)
+            atomic_write_text(out / MAP_FILE, text)
         return out
 
 
