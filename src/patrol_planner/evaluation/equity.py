@@ -438,5 +438,6 @@ def write_equity_files(report: EquityReport, folder: str | Path) -> dict[str, Pa
              "equity_json": folder / "equity.json"}
     spreadsheet_safe(report.table).to_csv(paths["equity"], index=False, lineterminator="\n")
     spreadsheet_safe(report.spots).to_csv(paths["equity_spots"], index=False, lineterminator="\n")
-    paths["equity_json"].write_text(json.dumps(report.counts, indent=1, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+    text = json.dumps(report.counts, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    paths["equity_json"].write_text(text, encoding="utf-8")
     return paths
