@@ -375,6 +375,22 @@ def test_travel_matrix_matches_networkx_dijkstra(drive) -> None:
     assert np.array_equal(T2[0], T2[1]) and np.array_equal(T2[0], T[0])
 
 
+def test_travel_matrix_to_equals_the_forward_matrix(drive) -> None:
+    """Solved backwards from 4 destinations (one-way streets included), times equal the forward matrix and
+    road lengths too, up to a tie between paths of equal time."""
+    from patrol_planner.network import travel_matrix_to
+
+    rng = np.random.default_rng(11)
+    ids = rng.choice(drive.node_ids, 60, replace=False)
+    dest = rng.choice(drive.node_ids, 4, replace=False)
+    T, D = travel_matrix(drive, ids, dest)
+    Tb, Db = travel_matrix_to(drive, ids, dest)
+    assert Tb.shape == Db.shape == (60, 4)
+    assert Tb == pytest.approx(T, rel=1e-9, abs=1e-9)
+    assert np.median(np.abs(Db - D)) == 0 and np.allclose(Db, D, rtol=0.02)
+    assert not np.allclose(T, travel_matrix(drive, dest, ids)[0].T, rtol=1e-6)  # the drive graph is not symmetric
+
+
 def test_travel_matrix_on_300_snapped_points_matches_networkx(drive) -> None:
     """Snapped scattered points: every travel time equals networkx Dijkstra on the same graph.
 

@@ -35,6 +35,7 @@ def programme(
     from patrol_planner.programme.calendar import write_calendar
     from patrol_planner.programme.design import design_programme
     from patrol_planner.programme.params import load_programme_scenario
+    from patrol_planner.programme.reach import warning_text
 
     check_output_dir(out, "programme.json")
     warn = guard_equity_table(out, ons)  # before the work: a table from other ONS tables is not replaced
@@ -42,6 +43,9 @@ def programme(
         echo(warn, err=True)
     s, params = load_programme_scenario(scenario)
     d = design_programme(s, params, scenario_file=scenario)
+    reach = warning_text(d.design.get("reachability") or {})
+    if reach:
+        echo(f"warning: {reach}", err=True)
     # The whole folder appears at once; a rerun of the same programme keeps the amendments recorded since.
     with atomic_output_dir(out, marker="programme.json", keep=("amendments.csv",)) as stage:
         prog = read_programme(d.write(stage, replaces=out))

@@ -14,7 +14,7 @@ from patrol_planner.network.osm import build_network
 from patrol_planner.network.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
 from patrol_planner.network.stations import police_stations
 from patrol_planner.network.tags import DEFAULT_SPEED_FACTOR, DEFAULT_WALK_SPEED_KPH, parse_maxspeed
-from patrol_planner.network.travel import route_geometry, route_nodes, travel_matrix
+from patrol_planner.network.travel import route_geometry, route_nodes, travel_matrix, travel_matrix_to
 
 __all__ = [
     "CACHE_FORMAT_VERSION",
@@ -32,4 +32,5 @@ __all__ = [
     "route_nodes",
     "snap_points",
     "travel_matrix",
+    "travel_matrix_to",
 ]

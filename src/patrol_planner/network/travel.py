@@ -25,8 +25,11 @@ def _dijkstra(net: RoadNetwork, origin_pos: np.ndarray) -> tuple[np.ndarray, np.
     return np.atleast_2d(t), np.atleast_2d(pred)
 
 
-def _tree_lengths(net: RoadNetwork, pred: np.ndarray) -> np.ndarray:
+def _tree_lengths(net: RoadNetwork, pred: np.ndarray, *, reverse: bool = False) -> np.ndarray:
     """Road length [m] from each row's origin to every node along the predecessor tree.
+
+    ``reverse``: the tree was grown on the reversed graph (``pred[v]`` is the next node on the way *to* the
+    row's root), so each tree edge is ``v -> pred[v]`` in the network.
 
     Pointer jumping on the flattened forest: each pass adds the ancestor's accumulated length and
     doubles the jump, so the cost is O(rows x nodes x log(depth)) in numpy rather than a Python walk
@@ -39,7 +42,8 @@ def _tree_lengths(net: RoadNetwork, pred: np.ndarray) -> np.ndarray:
     has = flat >= 0
     node = np.tile(np.arange(n, dtype=idx_t), rows)
     acc = np.zeros(rows * n)
-    acc[has] = net.routing.length_of(flat[has], node[has])
+    acc[has] = (net.routing.length_of(node[has], flat[has]) if reverse
+                else net.routing.length_of(flat[has], node[has]))
     base = np.repeat(np.arange(rows, dtype=idx_t) * n, n)
     parent = np.where(has, flat + base, node + base).astype(idx_t, copy=False)
     while True:
@@ -91,6 +95,40 @@ def travel_matrix(
         local = inv[sel] - b
         T[sel] = t[local][:, d]
         D[sel] = dist[local][:, d]
+    return T, D
+
+
+def travel_matrix_to(net: RoadNetwork, origin_nodes: Any, dest_nodes: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`travel_matrix` from many origins to few destinations, solved backwards from each destination.
+
+    One Dijkstra per destination on the reversed graph, instead of one per origin: the way back from many
+    spots to a few stations costs as much as the way out.
+
+    Returns
+    -------
+    T_s, D_m
+        ``(len(origins), len(dest))`` as :func:`travel_matrix` (fastest path; ties may pick another path of
+        the same time, so a distance can differ from the forward one by such a tie).
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    o, d = net.index_of(origin_nodes), net.index_of(dest_nodes)
+    T = np.empty((len(o), len(d)))
+    D = np.empty((len(o), len(d)))
+    if len(o) == 0 or len(d) == 0:
+        return T, D
+    rev = net.routing.csr.T.tocsr()
+    ud, inv = np.unique(d, return_inverse=True)
+    for b in range(0, len(ud), _BATCH):
+        rows = ud[b:b + _BATCH]
+        t, pred = dijkstra(rev, directed=True, indices=rows, return_predecessors=True)
+        t, pred = np.atleast_2d(t), np.atleast_2d(pred)
+        dist = _tree_lengths(net, pred, reverse=True)
+        dist[~np.isfinite(t)] = np.inf
+        sel = (inv >= b) & (inv < b + len(rows))
+        local = inv[sel] - b
+        T[:, sel] = t[local][:, o].T
+        D[:, sel] = dist[local][:, o].T
     return T, D
 
 

@@ -21,6 +21,7 @@ from patrol_planner.programme import randomise as rz
 from patrol_planner.programme._scenario import Scenario, parse_hhmm
 from patrol_planner.programme.params import ProgrammeParams
 from patrol_planner.programme.power import minimum_detectable_effect, month_level_mde
+from patrol_planner.programme.reach import check_reachability
 from patrol_planner.programme.record import write_programme
 from patrol_planner.programme.spots import choose_separated, listed_cells, touching_pairs
 
@@ -83,6 +84,7 @@ class ProgrammeDesign:
             "month_level_mde_rate_ratio": (self.power.get("month_level") or {}).get("month_mde_rate_ratio"),
             "month_level_patrol_day_mde_rate_ratio": (self.power.get("month_level") or {}).get(
                 "patrol_day_mde_rate_ratio"),
+            "reachability": _reach_summary(self.design.get("reachability") or {}),
         }
 
     map_layers: dict[str, Any] = field(default_factory=dict)
@@ -99,6 +101,14 @@ class ProgrammeDesign:
             text = json.dumps(self.map_layers, sort_keys=True, separators=(",", ":"), allow_nan=False)
             atomic_write_text(out / MAP_FILE, text)
         return out
+
+
+def _reach_summary(rec: dict[str, Any]) -> dict[str, Any]:
+    """The reachability check in a line of figures: checked, units and modes, spots out of every / some reach."""
+    if not rec.get("checked"):
+        return {"checked": False, "reason": rec.get("reason")}
+    return {"checked": True, "units": [u["unit_id"] for u in rec["units"]], "modes": rec["modes"],
+            "unreachable": rec["unreachable"], "partly_reachable": rec["partly_reachable"]}
 
 
 def _as_of(s: Scenario, p: ProgrammeParams) -> pd.Timestamp:
@@ -348,8 +358,11 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
     design = _design_record(s, p, as_of, span_days, method, model)
     design["history"]["months_missing"] = list(gaps)
     design["institutions_set_aside"] = sc.institutions_set_aside(institutions, chosen, names[len(spots):])
+    geojson = _geojson(chosen, spots)
+    # Before anything is written: a spot no unit can reach would be "not covered" on every treated day.
+    design["reachability"] = check_reachability(s, design, spots, geojson, nets, action=p.unreachable)
     return ProgrammeDesign(design=design, schedule=_schedule_frame(p, sched, probs, spot_ids), spots=spots,
-                           spots_geojson=_geojson(chosen, spots), power=power, provenance=prov,
+                           spots_geojson=geojson, power=power, provenance=prov,
                            map_layers=_map_layers(s, spots, nets))
 
 

@@ -63,6 +63,19 @@ def _hhmm(text: str, what: str) -> time:
         raise ProgrammeError(f"{what} must be HH:MM (24-hour clock), got {text!r}") from None
 
 
+def patrol_window(design: Mapping[str, Any], day: date) -> tuple[datetime, datetime]:
+    """The patrol window of programme day ``day`` of a ``design`` record (see :meth:`Programme.window`)."""
+    w = design["patrol_window"]
+    ws, we = _hhmm(w["start"], "patrol_window.start"), _hhmm(w["end"], "patrol_window.end")
+    day_start = _hhmm(design["day_starts_at"], "design.day_starts_at")
+    d0 = day if ws >= day_start else day + timedelta(days=1)
+    tz = ZoneInfo(design["timezone"])
+    # A bound the clocks skip that night is the moment they change; one that happens twice, the first.
+    t0 = local_moment(d0, ws, tz, gap="forward", what="patrol_window.start")
+    t1 = local_moment(d0 + timedelta(days=1) if we <= ws else d0, we, tz, gap="forward", what="patrol_window.end")
+    return t0, t1
+
+
 @dataclass(frozen=True)
 class Programme:
     """A programme read from its folder. ``schedule`` is as issued (assigned); amendments are kept apart.
@@ -129,15 +142,7 @@ class Programme:
         A window whose end is not after its start crosses midnight (15:00-00:00 ends at the next day's
         00:00). A window that starts before ``day_starts_at`` lies on the next calendar day.
         """
-        w = self.design["patrol_window"]
-        ws, we = _hhmm(w["start"], "patrol_window.start"), _hhmm(w["end"], "patrol_window.end")
-        day_start = _hhmm(self.design["day_starts_at"], "design.day_starts_at")
-        d0 = day if ws >= day_start else day + timedelta(days=1)
-        # A bound the clocks skip that night is the moment they change; one that happens twice, the first.
-        t0 = local_moment(d0, ws, self.tz, gap="forward", what="patrol_window.start")
-        t1 = local_moment(d0 + timedelta(days=1) if we <= ws else d0, we, self.tz, gap="forward",
-                          what="patrol_window.end")
-        return t0, t1
+        return patrol_window(self.design, day)
 
     def check_date(self, day: date) -> None:
         """Raise :class:`ProgrammeError` when ``day`` is not a day of this programme."""

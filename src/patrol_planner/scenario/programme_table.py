@@ -68,6 +68,10 @@ class ProgrammeParams(BaseModel):
         Target power and two-sided level of the minimum detectable effect [-].
     seed : int
         Seed of the numpy Generator that draws the schedule.
+    unreachable : {"refuse", "warn"}
+        With ``[[units]]`` and ``data.osm``: a spot no unit can reach, patrol for ``minutes`` and leave in
+        time within the patrol window (and its ``radius_m``) refuses the design (``refuse``) or is only
+        reported (``warn``); see :mod:`patrol_planner.programme.reach`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -95,6 +99,7 @@ class ProgrammeParams(BaseModel):
     power: float = Field(default=0.8, gt=0.05, lt=1)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     seed: int = Field(default=0, ge=0)
+    unreachable: Literal["refuse", "warn"] = "refuse"
 
     @field_validator("start_date")
     @classmethod
