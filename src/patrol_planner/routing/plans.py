@@ -86,7 +86,8 @@ def _why_task(problem: PatrolProblem, s: Site, at: Callable[[float], str]) -> st
     T = problem.travel_time_s[u.mode]
     arrive = u.leave_min_s + T[u.start.location, s.location]
     if arrive > s.close_s:
-        return (f"its window closes at {at(s.close_s)} but the nearest unit ({u.unit_id}, "
+        return (f"it must start by {at(s.close_s)} ({s.dwell_s / 60:.0f} min on scene inside its window) but the "
+                f"nearest unit ({u.unit_id}, "
                 f"{T[u.start.location, s.location] / 60:.0f} min by {u.mode}) can arrive at {at(arrive)} "
                 "at the earliest")
     if not problem.fits_alone(u, s):
