@@ -394,10 +394,18 @@ def problem_from_sites(sites: pd.DataFrame, units: Sequence[UnitShift], clock: C
         tm[:, bad] = np.inf
         np.fill_diagonal(tm, 0.0)
         T[m], D[m] = tm, dm
+    if "required" in sites:  # a task off the roads is named, never dropped
+        far_tasks = [str(sid) for sid, req, ok in zip(sites["site_id"], sites["required"], site_ok, strict=True)
+                     if isinstance(req, bool | np.bool_) and bool(req) and not ok]
+        if far_tasks:
+            from patrol_planner.errors import TaskInfeasibleError
+
+            raise TaskInfeasibleError("\n".join(f"task {t!r} cannot be served: it is more than {max_snap_m:g} m from "
+                                                 "any road of the extract for its units' mode" for t in far_tasks))
     prob = rt.PatrolProblem(travel_time_s=T, distance_m=D)
     handle = {s.name: prob.add_station(i, name=s.name) for i, s in enumerate(stations)}
     for j, row in enumerate(sites.itertuples(index=False)):
-        if site_ok[j] or _opt(row, "required", False):
+        if site_ok[j]:
             wins = [(clock.seconds(a), clock.seconds(b), m) for a, b, m in row.prize_windows]
             prob.add_site(n_st + j, site_id=str(row.site_id), prize=float(row.prize), dwell_s=float(row.dwell_s),
                           max_visits=int(row.max_visits), min_gap_s=float(row.min_gap_s),
