@@ -18,6 +18,11 @@ For each scenario (default: the bundled night, ``scenarios/rutland-scale-60.toml
    shared machine: about the wall time on two free cores; ruin-and-recreate workers only) and whether
    the cap cut the search.
 
+With ``--tasking N`` each scenario also gets N must-do tasks (two-hour windows, at Rutland towns and
+villages, fixed list), three sectors (west, south, east; units assigned in turn) and cover in every sector
+(one car within 20 min of Oakham, Uppingham and Cottesmore at every minute): the issue's "150 x 12 night
+with 20 tasks, 3 sectors and cover" is ``plan.py scenarios/rutland-scale-150.toml --tasking 20 --budgets``.
+
 Each (scenario, profile) ends with one JSON line; the run ends with one JSON line holding everything.
 Timings depend on the machine and its load.
 """
@@ -75,15 +80,49 @@ def _solve(problem: rt.PatrolProblem, label: str, **kw: Any) -> dict:
             "search_cut": res.search_cut, "time_limit_s": kw.get("time_limit_s")}
 
 
-def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], cap_s: float) -> dict:
+#: Places for benchmark tasks (lon, lat) [deg]: Rutland towns and villages, near a road.
+TASK_PLACES = [(-0.7287, 52.6705), (-0.7230, 52.5870), (-0.6596, 52.7120), (-0.5970, 52.6650),
+               (-0.5530, 52.6280), (-0.4700, 52.6930), (-0.6330, 52.7210), (-0.7570, 52.6950),
+               (-0.6450, 52.6370), (-0.7450, 52.6400), (-0.7140, 52.5650), (-0.5100, 52.6750),
+               (-0.6320, 52.6930), (-0.7830, 52.6500), (-0.6250, 52.6000)]
+BENCH_SECTORS = {
+    "west": [[-0.83, 52.63], [-0.69, 52.63], [-0.69, 52.77], [-0.83, 52.77]],
+    "south": [[-0.83, 52.52], [-0.42, 52.52], [-0.42, 52.63], [-0.83, 52.63]],
+    "east": [[-0.69, 52.63], [-0.42, 52.63], [-0.42, 52.77], [-0.69, 52.77]],
+}
+BENCH_COVER_POINTS = {"west": [[-0.7287, 52.6705]], "south": [[-0.7230, 52.5870]], "east": [[-0.6596, 52.7120]]}
+
+
+def with_tasking(scen: Any, n_tasks: int) -> Any:
+    """The scenario with ``n_tasks`` tasks, three sectors (units in turn: west, east, south) and cover."""
+    starts = ["22:30", "23:00", "23:30", "00:00", "00:30", "01:00", "02:00", "03:00"]
+    tasks = []
+    for k in range(n_tasks):
+        lon, lat = TASK_PLACES[k % len(TASK_PLACES)]
+        a = starts[k % len(starts)]
+        h, m = (int(x) for x in a.split(":"))
+        tasks.append({"id": f"bench-task-{k + 1}", "lon": lon, "lat": lat, "window": f"{a}-{(h + 2) % 24:02d}:{m:02d}",
+                      "dwell_min": 10, "kind": "other"})
+    order = ["west", "east", "south"]
+    units = [{**u.model_dump(), "sector": order[i % 3]} for i, u in enumerate(scen.units)]
+    return scen.replace(tasks=tasks, units=units,
+                        sectors=[{"name": k, "polygon": v} for k, v in BENCH_SECTORS.items()],
+                        cover={"within_min": 20, "min_units": 1, "points": BENCH_COVER_POINTS})
+
+
+def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], cap_s: float,
+          n_tasks: int = 0) -> dict:
     scen = load_scenario(path)
     scen = scen.replace(visits={"use_time_profile": profile})
+    if n_tasks:
+        scen = with_tasking(scen, n_tasks)
     e2e, problem = _end_to_end(scen)
     if e2e["timings_s"].get("network_s", 0.0) > COLD_NETWORK_S:
         print(f"(graph cache was cold: network took {e2e['timings_s']['network_s']} s; running again)",
               file=sys.stderr)
         e2e, problem = _end_to_end(scen)
-    tag = f"{scen.name} [time profile {'on' if profile else 'off'}]"
+    extra = f", {n_tasks} tasks, sectors, cover" if n_tasks else ""
+    tag = f"{scen.name} [time profile {'on' if profile else 'off'}{extra}]"
     print(f"\n{tag}: {len(problem.sites)} sites, {len(problem.units)} units; end to end {e2e['total_s']:.1f} s "
           f"on {os.cpu_count()} cores, harm {e2e['harm_covered']:.0f} (time-weighted "
           f"{e2e['harm_covered_time_weighted']:.0f}), {e2e['visits']} visits, {e2e['solver']}"
@@ -104,7 +143,7 @@ def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], 
         print(f"{r['label']:>24s} {r['harm_covered']:9.0f} {r['harm_time_weighted']:9.0f} {r['visits']:7d} "
               f"{r['solve_s']:8.2f} {cpu}  {r['solver']}" + ("  (cut by the cap)" if r["search_cut"] else "")
               + alone, flush=True)
-    out = {"scenario": scen.name, "time_profile": profile, "sites": len(problem.sites),
+    out = {"scenario": scen.name, "time_profile": profile, "tasks": n_tasks, "sites": len(problem.sites),
            "units": len(problem.units), "end_to_end": e2e, "curve": rows}
     print(json.dumps(out, sort_keys=True), flush=True)
     return out
@@ -118,9 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--searches", nargs="+", default=["lns", "ortools"], choices=["lns", "ortools"])
     ap.add_argument("--profile", nargs="+", default=["on", "off"], choices=["on", "off"])
     ap.add_argument("--cap", type=float, default=600.0, help="cap of the deterministic solves [s]")
+    ap.add_argument("--tasking", type=int, default=0, metavar="N",
+                    help="add N tasks, three sectors and cover in every sector to each scenario")
     a = ap.parse_args(argv)
     try:
-        runs = [bench(Path(p), prof == "on", a.searches, a.budgets, a.cap) for p in a.scenario for prof in a.profile]
+        runs = [bench(Path(p), prof == "on", a.searches, a.budgets, a.cap, a.tasking)
+                for p in a.scenario for prof in a.profile]
         print(json.dumps({"cores": os.cpu_count(), "runs": runs}, sort_keys=True))
         return 0
     except PatrolPlannerError as exc:

@@ -76,6 +76,10 @@ class NoFeasiblePlanError(RoutingError, RuntimeError):
     """The solver found no plan that satisfies the constraints."""
 
 
+class TaskInfeasibleError(RoutingError):
+    """One or more must-do tasks cannot be served inside their windows; the message has one line per task."""
+
+
 class PlanValidationError(RoutingError, AssertionError):
     """A plan breaks a constraint; raised by the independent validator. This is a bug if it escapes."""
 

@@ -45,6 +45,10 @@ class Stop:
     road_m: float
     path_lonlat: tuple[tuple[float, float], ...] = ()
     covers: tuple[str, ...] = ()
+    #: ``hotspot``, ``task`` (a must-do visit) or ``intel`` (an intelligence-led visit)
+    kind: str = "hotspot"
+    #: for a task or an intelligence-led visit, what officers are told (never intelligence text)
+    label: str = ""
 
     def __post_init__(self) -> None:
         if not self.covers:  # an ordinary stop covers its own hotspot
@@ -168,6 +172,10 @@ class Plan:
     #: ``date``, ``window_start``/``window_end`` (ISO local), ``dose`` and ``control``/``cancelled`` spots
     #: (``spot_id``, ``place``, ``lon``, ``lat``); empty for a plan made from hotspots alone.
     tasking: dict[str, Any] = field(default_factory=dict)
+    #: What the tasking meeting added (``docs/scenarios.md``): ``tasks``, ``intel_visits``, ``exclusions``,
+    #: ``sectors``, ``cover`` (per sector: points, limits and the per-minute timeline) and ``replan``;
+    #: empty when the scenario has none of them.
+    rules: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
         """A few human-readable lines."""
@@ -247,6 +255,7 @@ class Plan:
             "provenance": conv(self.provenance),
             "base_map": conv(self.base_map),
             "tasking": conv(self.tasking),
+            "rules": conv(self.rules),
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -272,7 +281,7 @@ class Plan:
                 Stop(seq=s["seq"], hotspot_id=s["hotspot_id"], visit_no=s["visit_no"], arrive=dt(s["arrive"]),
                      depart=dt(s["depart"]), lon=s["lon"], lat=s["lat"], prize=s["prize"],
                      travel_s=s["travel_s"], road_m=s["road_m"], path_lonlat=pts(s.get("path_lonlat")),
-                     covers=tuple(s.get("covers") or ()))
+                     covers=tuple(s.get("covers") or ()), kind=s.get("kind", "hotspot"), label=s.get("label", ""))
                 for s in u["stops"]
             )
             units.append(UnitPlan(
@@ -289,7 +298,7 @@ class Plan:
         return cls(units=tuple(units), hotspots=hotspots, metrics=d.get("metrics", {}),
                    provenance=d.get("provenance", {}), title=d.get("title", "Patrol plan"),
                    timezone=d.get("timezone", "Europe/London"), base_map=d.get("base_map") or {},
-                   tasking=d.get("tasking") or {})
+                   tasking=d.get("tasking") or {}, rules=d.get("rules") or {})
 
     @classmethod
     def from_json(cls, path: str | Path) -> Plan:

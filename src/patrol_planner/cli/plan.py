@@ -63,9 +63,12 @@ def register(app: typer.Typer) -> None:
         programme: Path | None = typer.Option(None, "--programme", help="Programme folder: route that day's "
                                               "treated spots instead of tonight's hotspots (needs --date)."),
         day: str | None = typer.Option(None, "--date", help="Programme day YYYY-MM-DD (with --programme)."),
+        previous: Path | None = typer.Option(None, "--previous", help="The plan.json this run re-plans: keep its "
+                                             "units' stops unless a change raises harm covered."),
     ) -> None:
         """Plan tonight's patrols: ingest -> hotspots -> network -> routing -> briefing pack in OUT."""
         from rich.console import Console
+        from rich.markup import escape
 
         from patrol_planner.report import plan_summary_table
         from patrol_planner.scenario import (
@@ -78,6 +81,11 @@ def register(app: typer.Typer) -> None:
 
         console = Console(stderr=True, quiet=quiet or as_json)
         s = _override(load_scenario(scenario or default_scenario_path()), seconds, seed)
+        prev_plan = None
+        if previous is not None:
+            from patrol_planner.plan import Plan
+
+            prev_plan = Plan.from_json(previous)
         check_output_dir(out, "plan.json" if s.units or programme is not None or day is not None else "backtest.csv")
         if programme is not None or day is not None:
             _programme_day(s, programme, day, out, cache_dir, console, quiet=quiet, as_json=as_json)
@@ -111,10 +119,16 @@ def register(app: typer.Typer) -> None:
                 done = PIPELINE_STEPS.index(msg) if msg in PIPELINE_STEPS else 0
                 prog.update(task, completed=done, description=f"{s.name}: {msg}")
 
-            run = run_plan(s, progress=step, cache_dir=cache_dir)
+            run = run_plan(s, progress=step, cache_dir=cache_dir, previous=prev_plan)
             prog.update(task, completed=len(PIPELINE_STEPS))
         paths = write_plan_folder(run.plan, out)
         _warn_not_reproducible(run.plan.metrics, console)
+        rp = run.plan.metrics.get("replan")
+        if rp is not None:
+            removed = f"; units removed: {', '.join(rp['units_removed'])}" if rp["units_removed"] else ""
+            added = f"; new units: {', '.join(rp['units_new'])}" if rp["units_new"] else ""
+            console.print(f"re-plan: {rp['stops_changed']} stop(s) changed on the units kept ({rp['stops_kept']} kept, "
+                          f"{rp['stops_dropped']} dropped, {rp['stops_added']} added){escape(removed + added)}")
         if as_json:
             print_json({"scenario": s.name, "out": str(out), "metrics": run.plan.metrics,
                         "timings_s": run.timings_s, "files": sorted(paths)})

@@ -194,8 +194,57 @@ def briefing_context(plan: Plan) -> dict[str, Any]:
         "left_out": sorted((h for h in plan.hotspots if h.status != VISITED), key=lambda h: h.rank),
         "visiting": _visiting_units(plan), "provenance": dict(prov), "metrics": plan.metrics,
         "map_json": json_for_script(_map_data(plan)), "tasking": plan.tasking,
-        "clock_zone": _zone(plan), "clock_notes": notes,
+        "clock_zone": _zone(plan), "clock_notes": notes, "rules": _rules_view(plan),
     }
+
+
+#: Width of the cover timeline drawing [SVG user units]; the height is one band per sector.
+COVER_SVG_WIDTH = 720
+COVER_BAND_H = 22
+
+
+def _iso_hm(text: Any) -> str:
+    """``HH:MM`` of an ISO time (as written in plan.json) or a datetime."""
+    return str(text)[11:16] if isinstance(text, str) else f"{text:%H:%M}"
+
+
+def _rules_view(plan: Plan) -> dict[str, Any]:
+    """Tasks, intelligence-led visits, no-go areas, sectors and the cover timeline (as SVG bars), or {}."""
+    rules = plan.rules or {}
+    if not rules:
+        return {}
+    out: dict[str, Any] = {
+        "tasks": [{**t, "from": _iso_hm(t["window"][0]), "to": _iso_hm(t["window"][1]),
+                   "at": _iso_hm(t["arrive"]) if t.get("arrive") else ""} for t in rules.get("tasks", [])],
+        "intel": [{**t, "from": _iso_hm(t["window"][0]), "to": _iso_hm(t["window"][1]),
+                   "at": _iso_hm(t["arrive"]) if t.get("arrive") else ""} for t in rules.get("intel_visits", [])],
+        "exclusions": [{**e, "from": _iso_hm(e["active"][0]), "to": _iso_hm(e["active"][1])}
+                       for e in rules.get("exclusions", [])],
+        "sectors": rules.get("sectors", []), "replan": rules.get("replan"),
+    }
+    bands = []
+    for k, c in enumerate(rules.get("cover", [])):
+        counts = list(c["units_within"])
+        n = max(1, len(counts) - 1)
+        bars, j = [], 0
+        while j < len(counts):  # runs of equal count, one rectangle each
+            e = j
+            while e + 1 < len(counts) and counts[e + 1] == counts[j]:
+                e += 1
+            x0, x1 = j / n * COVER_SVG_WIDTH, min(e + 1, n) / n * COVER_SVG_WIDTH
+            bars.append({"x": round(x0, 1), "w": round(max(x1 - x0, 1.0), 1), "n": counts[j],
+                         "ok": counts[j] >= c["min_units"]})
+            j = e + 1
+        start = datetime.fromisoformat(c["start"]) if isinstance(c["start"], str) else c["start"]
+        ticks = []
+        for m in range(0, len(counts), 60):
+            t = lt.plus_s(start, m * c["step_s"])
+            ticks.append({"x": round(m / n * COVER_SVG_WIDTH, 1), "label": f"{t:%H:%M}"})
+        bands.append({**c, "y": k * (COVER_BAND_H + 16), "bars": bars, "ticks": ticks})
+    out["cover"] = bands
+    out["cover_h"] = len(bands) * (COVER_BAND_H + 16) + 4
+    out["cover_w"] = COVER_SVG_WIDTH
+    return out
 
 
 def render_briefing(plan: Plan) -> str:

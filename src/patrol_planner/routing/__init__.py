@@ -11,12 +11,13 @@ forked child), ``portfolio`` (which search runs where), ``solve`` (the entry poi
 """
 
 from patrol_planner.routing.params import ExpertOptions, SolveParams
-from patrol_planner.routing.problem import UNVISITED_REASONS, PatrolProblem, Site, StationHandle, Unit
+from patrol_planner.routing.problem import UNVISITED_REASONS, CoverRule, PatrolProblem, Site, StationHandle, Unit
 from patrol_planner.routing.result import RoutingResult, UnitRoute, Visit
-from patrol_planner.routing.solve import search_record, solve
-from patrol_planner.routing.validate import problems_with, validate
+from patrol_planner.routing.solve import required_problems, search_record, solve
+from patrol_planner.routing.validate import cover_timeline, problems_with, validate
 
 __all__ = [
-    "UNVISITED_REASONS", "ExpertOptions", "PatrolProblem", "RoutingResult", "Site", "SolveParams", "StationHandle",
-    "Unit", "UnitRoute", "Visit", "problems_with", "search_record", "solve", "validate",
+    "UNVISITED_REASONS", "CoverRule", "ExpertOptions", "PatrolProblem", "RoutingResult", "Site", "SolveParams",
+    "StationHandle", "Unit", "UnitRoute", "Visit", "cover_timeline", "problems_with", "required_problems",
+    "search_record", "solve", "validate",
 ]

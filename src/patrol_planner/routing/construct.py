@@ -33,7 +33,7 @@ import numpy as np
 
 from patrol_planner.routing.params import DEADLINE_SLACK_S, SolveParams
 from patrol_planner.routing.plans import UnitPlan, eligible_units, segments
-from patrol_planner.routing.problem import PatrolProblem, Site, Unit
+from patrol_planner.routing.problem import COVER_TOL_S, PatrolProblem, Site, Unit
 
 #: A visit pushed later must still start strictly inside its prize-window segment ``[a, b)``: its
 #: latest start is ``b - SEGMENT_EPS_S`` [s].
@@ -94,6 +94,18 @@ class _Plan:
         self.t1 = max(u.shift_end_s for u in problem.units)
         self.segs = {s.index: segments(s, self.t0, self.t1) for s in problem.sites}
         self.floor_s = TIME_FLOOR_SHARE * max(u.shift_end_s - u.shift_start_s for u in problem.units)
+        self.req_bonus = problem.required_bonus() if any(s.required for s in problem.sites) else 0.0
+        # keep[site, unit]: the stable re-plan bonus of serving the site with that unit
+        self.keep = np.zeros((len(problem.sites), len(problem.units)))
+        for (sid, uid), b in problem.keep_bonus.items():
+            self.keep[problem.site_by_id(sid).index, problem.unit_by_id(uid).index] = b
+        # need[unit, location]: a designated cover unit's leg A -> B is allowed iff T[A, B] + need[B] <= 0
+        n_loc = problem.n_locations
+        self.need = np.full((len(problem.units), n_loc), -np.inf)
+        for u in problem.units:
+            nd = problem.cover_need(u)
+            if nd is not None:
+                self.need[u.index] = nd
         for r in self.routes:
             self.schedule(r)
 
@@ -123,6 +135,10 @@ class _Plan:
         for si, lst in self.site_visits().items():
             s = self.problem.sites[si]
             prize += sum(s.visit_prize(k, e.t) for k, e in enumerate(lst, start=1))
+            if s.required:
+                prize += self.req_bonus
+        pairs = {(e.site, r.unit.index) for r in self.routes for e in r.elems if e.site >= 0}
+        prize += sum(self.keep[p] for p in pairs)
         return prize - self.w * self.travel_s()
 
     def travel_s(self) -> float:
@@ -182,6 +198,7 @@ class _Plan:
             dep[i + 1], phys[i + 1] = t, loc
         end_arr = t + float(T[loc, u.end.location])
         ok &= end_arr <= u.shift_end_s + 1e-9
+        ok &= self.cover_break(r) is None
         # backward: latest start of each element (and latest arrival at the end station)
         late = np.empty(n + 1)
         late[n] = u.shift_end_s
@@ -195,6 +212,24 @@ class _Plan:
                 nxt_loc = e.loc
         r.feasible = bool(ok)
         self._slots(r, dep, phys, los, his, late)
+
+    def cover_break(self, r: _Route) -> int | None:
+        """Index of the first visit element whose leg in (or, for the last visit, the leg home) breaks the
+        unit's cover rule; ``None`` when every leg keeps it (or the unit has no cover rule)."""
+        need = self.need[r.unit.index]
+        if not np.isfinite(need).any():
+            return None
+        T = self.problem.travel_time_s[r.unit.mode]
+        prev, last = r.unit.start.location, None
+        for i, e in enumerate(r.elems):
+            if e.site < 0:
+                continue
+            if T[prev, e.loc] + need[e.loc] > COVER_TOL_S:
+                return i
+            prev, last = e.loc, i
+        if last is not None and T[prev, r.unit.end.location] + need[r.unit.end.location] > COVER_TOL_S:
+            return last
+        return None
 
     def _slots(self, r: _Route, dep: np.ndarray, phys: np.ndarray, los: np.ndarray, his: np.ndarray,
                late: np.ndarray) -> None:
@@ -228,7 +263,7 @@ class _Plan:
     def site_pieces(self, s: Site, lst: list[_Elem]) -> list[tuple[int, int, float, float, float, float]]:
         """Every (segment, gap interval) a new visit of ``s`` could start in, with its constant prize
         gain: ``(site, location, lo_s, hi_s, dwell_s, gain)`` rows."""
-        if s.prize <= 0 or not self.eligible[s.index] or len(lst) >= s.max_visits:
+        if (s.prize <= 0 and not s.required) or not self.eligible[s.index] or len(lst) >= s.max_visits:
             return []
         times = [e.t for e in lst]
         old = sum(s.visit_prize(k, t) for k, t in enumerate(times, start=1))
@@ -246,6 +281,8 @@ class _Plan:
                     continue
                 new_times = [*times[:rank], lo, *times[rank:]]
                 gain = sum(s.visit_prize(k, t) for k, t in enumerate(new_times, start=1)) - old
+                if s.required:
+                    gain += self.req_bonus  # first (only) visit of a task: worth more than everything else
                 if gain > 0:
                     rows.append((s.index, s.location, lo, hi, s.dwell_s, gain))
         return rows
@@ -286,9 +323,14 @@ class _Plan:
         arr2 = w + a["brk_b"][None, :] + B
         ok &= np.maximum(arr2, a["lo_nxt"][None, :]) <= a["l_nxt"][None, :]
         ok &= self.elig[pc["site"]][:, unit_col]
+        need = self.need[unit_col]  # (S, L): designated cover units keep every leg within reach
+        if np.isfinite(need).any():
+            ok &= A + need[:, pc["loc"]].T <= COVER_TOL_S
+            ok &= B + need[np.arange(len(unit_col)), a["nxt"]][None, :] <= COVER_TOL_S
         # time used: the detour, the dwell and any wait before the visit
         used = A + B - a["base"][None, :] + pc["dwell"][:, None] + (start - arr)
-        score = pc["gain"][:, None] / (np.maximum(used, 0.0) + self.floor_s)
+        gain = pc["gain"][:, None] + self.keep[pc["site"]][:, unit_col]
+        score = gain / (np.maximum(used, 0.0) + self.floor_s)
         if noise is not None:
             score = score * noise[:, None]
         return np.where(ok, score, -np.inf)
@@ -366,6 +408,35 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
             scores[-n_new:, rest], slots[-n_new:, rest] = evaluate(tail, rest)
 
 
+def _seed(plan: _Plan) -> int:
+    """Start from a previous plan: insert each kept (site, unit) pair of :attr:`PatrolProblem.keep_bonus`
+    into its unit's route, in the order given (the previous plan's), wherever it fits best. Returns how
+    many were placed; a pair that no longer fits is left to the search."""
+    placed = 0
+    problem = plan.problem
+    for sid, uid in problem.keep_bonus:
+        site, unit = problem.site_by_id(sid), problem.unit_by_id(uid)
+        r = plan.routes[unit.index]
+        visits = plan.site_visits()
+        rows = plan.site_pieces(site, visits.get(site.index, []))
+        if not rows or not plan.elig[site.index, unit.index]:
+            continue
+        pc = _as_arrays(rows)
+        score, slot = plan.evaluate([r], pc, None)
+        p = int(np.argmax(score[:, 0]))
+        if not np.isfinite(score[p, 0]):
+            continue
+        k = int(slot[p, 0])
+        plan.insert(r, k, site, float(pc["lo"][p]), float(pc["hi"][p]))
+        plan.refresh()
+        if not all(rr.feasible for rr in plan.routes):  # should not happen: the slot test is exact
+            del r.elems[k]
+            plan.refresh()
+            continue
+        placed += 1
+    return placed
+
+
 def _ruin(plan: _Plan, rng: np.random.Generator) -> None:
     """Remove a random share of visits: either scattered, or a consecutive string of one route."""
     flat = [(ri, i) for ri, r in enumerate(plan.routes) for i, e in enumerate(r.elems) if e.site >= 0]
@@ -395,8 +466,10 @@ def _ruin(plan: _Plan, rng: np.random.Generator) -> None:
     # a shorter route can arrive later: drop visits from its end until it fits again.
     for r in plan.routes:
         while not r.feasible and any(e.site >= 0 for e in r.elems):
-            last = max(i for i, e in enumerate(r.elems) if e.site >= 0)
-            del r.elems[last]
+            # a removal can join two stops into a leg that breaks the unit's cover: drop the stop it leads to
+            bad = plan.cover_break(r)
+            drop = bad if bad is not None else max(i for i, e in enumerate(r.elems) if e.site >= 0)
+            del r.elems[drop]
             plan.schedule(r)
 
 
@@ -427,8 +500,9 @@ def construct(problem: PatrolProblem, params: SolveParams) -> tuple[list[UnitPla
     """The insertion construction alone: fast, deterministic, never empty when any visit fits."""
     t0 = time.monotonic()
     plan = _Plan(problem, params)
+    seeded = _seed(plan) if problem.keep_bonus else 0
     _fill(plan, None, None)
-    return _as_plans(plan), {"objective": plan.objective(), "wall_s": time.monotonic() - t0}
+    return _as_plans(plan), {"objective": plan.objective(), "wall_s": time.monotonic() - t0, "seeded": seeded}
 
 
 def improve(problem: PatrolProblem, params: SolveParams, deadline: float, iterations: int | None,
@@ -440,9 +514,12 @@ def improve(problem: PatrolProblem, params: SolveParams, deadline: float, iterat
     t0, cpu0 = time.monotonic(), time.process_time()
     rng = np.random.default_rng(seed)
     cur = _Plan(problem, params)
+    seeded = _seed(cur) if problem.keep_bonus else 0  # a re-plan starts from the previous plan
     _fill(cur, None, None)  # the construction always completes: the search only improves on it
     info: dict[str, Any] = {"seed": seed, "first_objective": cur.objective(),
                             "first_s": time.monotonic() - t0}
+    if problem.keep_bonus:
+        info["seeded_from_previous"] = seeded
     best, best_obj, cur_obj = cur.copy(), cur.objective(), cur.objective()
     if not any(e.site >= 0 for r in cur.routes for e in r.elems):
         iterations = 0  # nothing fits at all: no search can find a visit either

@@ -23,7 +23,7 @@ import numpy as np
 from patrol_planner.errors import RoutingError
 from patrol_planner.routing.params import DEADLINE_SLACK_S, SolveParams
 from patrol_planner.routing.plans import UnitPlan, eligible_units, segments
-from patrol_planner.routing.problem import PatrolProblem
+from patrol_planner.routing.problem import COVER_TOL_S, PatrolProblem
 from patrol_planner.routing.scaling import Scaling
 
 #: A time-bounded restart searches for this share of the whole budget, but at least MIN_RESTART_SLICE_S.
@@ -76,12 +76,15 @@ class OrtoolsModel:
         self.copies: dict[tuple[int, int], list[int]] = {}  # (site, copy) -> variant nodes
         self.allowed: dict[int, list[int]] = {}
         t_end = sc.time(sc.horizon)
+        req_bonus = problem.required_bonus() if any(s.required for s in problem.sites) else 0.0
         for s in problem.sites:
             ok = eligible_units(problem, s)
-            if not ok or s.prize <= 0:
+            if not ok or (s.prize <= 0 and not s.required):
                 continue
             for k in range(1, s.max_visits + 1):
-                base = s.prize * s.repeat_factor ** (k - 1)
+                # a task's visit is worth the required bonus: its disjunction penalty dwarfs every prize,
+                # so OR-Tools drops one only when it cannot fit (the result is then checked)
+                base = s.prize * s.repeat_factor ** (k - 1) + (req_bonus if s.required else 0.0)
                 if base <= 0 and not s.prize_windows:
                     break
                 variants = []
@@ -115,24 +118,48 @@ class OrtoolsModel:
         big = sc.unreachable_ticks
         # An arc with no road costs more than the travel weight of a horizon's worth of driving.
         no_road_cost = sc.cost(big * sc.tick_s * params.travel_weight_per_s) + 1
-        time_cb: dict[str, int] = {}
-        cost_cb: dict[str, int] = {}
+        time_cb: dict[str | int, int] = {}
+        cost_cb: dict[str | int, int] = {}
+        keep_nodes = self._keep_nodes()
         for mode in {u.mode for u in units}:
             T = problem.travel_time_s[mode][np.ix_(locs, locs)]
             tt = np.minimum(sc.dur_matrix(T, big), big) + dwell_t[:, None]
             cc = sc.cost_matrix(T, params.travel_weight_per_s, no_road_cost) + extra[:, None]
+            for u in units:
+                # a designated cover unit may not use a leg that takes it out of reach of its cover
+                # points; a re-plan's kept stop costs its bonus when another unit serves it
+                need = problem.cover_need(u)
+                own = [(i, b) for i, (uid, b) in keep_nodes.items() if uid != u.unit_id]
+                if u.mode != mode or (need is None and not own):
+                    continue
+                ttu, ccu = tt.copy(), cc.copy()
+                if need is not None:
+                    ttu[T + need[locs][None, :] > COVER_TOL_S] = big
+                for i, b in own:
+                    ccu[i, :] += sc.cost(b)
+                time_cb[u.index] = r.RegisterTransitMatrix(ttu.tolist())
+                cost_cb[u.index] = r.RegisterTransitMatrix(ccu.tolist())
             time_cb[mode] = r.RegisterTransitMatrix(tt.tolist())
             cost_cb[mode] = r.RegisterTransitMatrix(cc.tolist())
         for u in units:
-            r.SetArcCostEvaluatorOfVehicle(cost_cb[u.mode], u.index)
-        r.AddDimensionWithVehicleTransits([time_cb[u.mode] for u in units], sc.horizon, sc.horizon,
-                                          False, "Time")
+            r.SetArcCostEvaluatorOfVehicle(cost_cb.get(u.index, cost_cb[u.mode]), u.index)
+        r.AddDimensionWithVehicleTransits([time_cb.get(u.index, time_cb[u.mode]) for u in units], sc.horizon,
+                                          sc.horizon, False, "Time")
         self.time = tdim = r.GetDimensionOrDie("Time")
         for u in units:
             tdim.CumulVar(r.Start(u.index)).SetRange(sc.early(u.leave_min_s), sc.late(u.shift_end_s))
             tdim.CumulVar(r.End(u.index)).SetRange(sc.early(u.leave_min_s), sc.late(u.shift_end_s))
             r.AddVariableMinimizedByFinalizer(tdim.CumulVar(r.End(u.index)))
             r.AddVariableMaximizedByFinalizer(tdim.CumulVar(r.Start(u.index)))
+
+    def _keep_nodes(self) -> dict[int, tuple[str, float]]:
+        """Node -> (unit id, bonus) for the first-visit nodes of a re-plan's kept (site, unit) pairs."""
+        out: dict[int, tuple[str, float]] = {}
+        for (sid, uid), b in self.problem.keep_bonus.items():
+            si = self.problem.site_by_id(sid).index
+            for v in self.copies.get((si, 1), []):
+                out[v] = (uid, b)
+        return out
 
     def _add_breaks(self, dwell_t: np.ndarray) -> None:
         """The meal break as a fixed-duration interval; dwell is the node's visit time, so never split."""
@@ -157,11 +184,13 @@ class OrtoolsModel:
         sc, r, m, nodes = self.sc, self.routing, self.manager, self.nodes
         n_units = len(self.problem.units)
         self.total_penalty = 0
-        for (si, _k), vs in self.copies.items():
+        for (si, k), vs in self.copies.items():
             best = max(nodes[v].prize for v in vs)
             idx = [m.NodeToIndex(v) for v in vs]
-            r.AddDisjunction(idx, sc.cost(best), 1)
-            self.total_penalty += sc.cost(best)
+            kept = self.problem.sites[si].site_id
+            bonus = max([b for (sid, _u), b in self.problem.keep_bonus.items() if sid == kept and k == 1] + [0.0])
+            r.AddDisjunction(idx, sc.cost(best + bonus), 1)
+            self.total_penalty += sc.cost(best + bonus)
             banned = sorted(set(range(n_units)) - set(self.allowed[si]))
             for v, i in zip(vs, idx, strict=True):
                 self.time.CumulVar(i).SetRange(*nodes[v].win)

@@ -20,6 +20,8 @@ from patrol_planner.vocabulary import LEFT_OUT_REASONS
 
 #: Why a site was left out of a result: the shared codes of :class:`patrol_planner.vocabulary.LeftOutReason`.
 UNVISITED_REASONS = LEFT_OUT_REASONS
+#: Float noise allowed when comparing a leg's response time with a cover rule's limit [s].
+COVER_TOL_S = 1e-6
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,14 @@ class Site:
     time_window_s : (float, float) or None
         A visit must *start* inside ``[open_s, close_s]`` [s] (opening hours, as in orienteering with
         time windows); ``None`` = any time in the shift.
+    required : bool
+        A must-do visit (a task): every plan serves it once, inside its time window, or the solve fails
+        naming it; it carries no prize of its own unless given one.
+    allowed_units : frozenset of str or None
+        Only these units may visit it (a sector, a task given to one unit or mode); ``None`` = any unit.
+    blocked_s : tuple of (start_s, end_s)
+        No unit may be on scene during these intervals [s] (a no-go area while it is active): a visit
+        ``[start, start + dwell_s]`` must not overlap ``(start_s, end_s)``.
     """
 
     index: int
@@ -81,6 +91,13 @@ class Site:
     repeat_factor: float
     prize_windows: tuple[tuple[float, float, float], ...] = ()
     time_window_s: tuple[float, float] | None = None
+    required: bool = False
+    allowed_units: frozenset[str] | None = None
+    blocked_s: tuple[tuple[float, float], ...] = ()
+
+    def blocked_at(self, start_s: float) -> bool:
+        """Whether a visit starting at ``start_s`` [s] would be on scene while the site is blocked."""
+        return any(start_s < b1 and start_s + self.dwell_s > b0 for b0, b1 in self.blocked_s)
 
     @property
     def open_s(self) -> float:
@@ -156,6 +173,39 @@ class Unit:
         return self.break_window_s
 
 
+@dataclass(frozen=True)
+class CoverRule:
+    """Response cover (a handle returned by :meth:`PatrolProblem.add_cover`).
+
+    At every minute of ``window_s`` at least ``min_units`` units on duty must be able to reach *every*
+    location of ``locations`` within ``within_s`` by their own mode (see :mod:`.validate` for where a
+    unit is at each moment). ``unit_ids`` are the units the solvers keep close enough (every leg
+    ``A -> B`` of theirs has ``T[A, B] + T[B, p] <= within_s``), which guarantees the rule.
+
+    Attributes
+    ----------
+    name : str
+        E.g. the sector's name.
+    locations : tuple of int
+        Matrix rows of the cover points.
+    within_s : float
+        Longest response time [s].
+    min_units : int
+        Units needed at every minute.
+    unit_ids : tuple of str
+        The designated units.
+    window_s : (float, float)
+        The period the rule holds [s].
+    """
+
+    name: str
+    locations: tuple[int, ...]
+    within_s: float
+    min_units: int
+    unit_ids: tuple[str, ...]
+    window_s: tuple[float, float]
+
+
 def _as_matrix(name: str, mode: str, m: object) -> np.ndarray:
     a = np.asarray(m, dtype=float)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
@@ -198,6 +248,9 @@ class PatrolProblem:
     stations: list[StationHandle] = field(default_factory=list, init=False)
     sites: list[Site] = field(default_factory=list, init=False)
     units: list[Unit] = field(default_factory=list, init=False)
+    covers: list[CoverRule] = field(default_factory=list, init=False)
+    #: (site_id, unit_id) -> bonus [prize units] for serving the site with that unit (a stable re-plan).
+    keep_bonus: dict[tuple[str, str], float] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         if not self.travel_time_s:
@@ -250,7 +303,9 @@ class PatrolProblem:
     def add_site(self, location: int, *, site_id: str, prize: float, dwell_s: float = 900.0,
                  max_visits: int = 1, min_gap_s: float = 0.0, repeat_factor: float = 0.5,
                  prize_windows: Sequence[tuple[float, float, float]] = (),
-                 time_window_s: tuple[float, float] | None = None) -> Site:
+                 time_window_s: tuple[float, float] | None = None, required: bool = False,
+                 allowed_units: Sequence[str] | None = None,
+                 blocked_s: Sequence[tuple[float, float]] = ()) -> Site:
         """Add a site worth ``prize`` per first visit; returns its handle. See :class:`Site` for units."""
         what = f"site {site_id!r}"
         if any(s.site_id == site_id for s in self.sites):
@@ -284,9 +339,20 @@ class PatrolProblem:
                 raise RoutingError(f"{what}: time_window_s {time_window_s!r} must be finite (open_s, close_s) "
                                    f"with close_s >= open_s")
             tw = (o, c)
+        if required and max_visits != 1:
+            raise RoutingError(f"{what}: a required site is visited once; max_visits must be 1, got {max_visits}")
+        blocked = []
+        for b in blocked_s:
+            b0, b1 = (float(x) for x in b)
+            if not (math.isfinite(b0) and math.isfinite(b1) and b1 > b0):
+                raise RoutingError(f"{what}: blocked interval {b!r} must have finite start_s < end_s")
+            blocked.append((b0, b1))
         site = Site(index=len(self.sites), location=loc, site_id=str(site_id), prize=float(prize),
                     dwell_s=float(dwell_s), max_visits=int(max_visits), min_gap_s=float(min_gap_s),
-                    repeat_factor=float(repeat_factor), prize_windows=tuple(wins), time_window_s=tw)
+                    repeat_factor=float(repeat_factor), prize_windows=tuple(wins), time_window_s=tw,
+                    required=bool(required),
+                    allowed_units=None if allowed_units is None else frozenset(str(u) for u in allowed_units),
+                    blocked_s=tuple(sorted(blocked)))
         self.sites.append(site)
         return site
 
@@ -356,6 +422,78 @@ class PatrolProblem:
         self.units.append(unit)
         return unit
 
+    def add_cover(self, *, name: str, locations: Sequence[int], within_s: float, min_units: int,
+                  unit_ids: Sequence[str], window_s: tuple[float, float] | None = None) -> CoverRule:
+        """Add a response-cover rule (see :class:`CoverRule`); units must be added first.
+
+        Raises
+        ------
+        RoutingError
+            Fewer designated units than ``min_units``, an unknown unit, a designated unit whose stations
+            are too far from a cover point or whose shift does not span the window.
+        """
+        what = f"cover {name!r}"
+        locs = tuple(self._check_location(what, int(x)) for x in locations)
+        if not locs:
+            raise RoutingError(f"{what}: needs at least one cover point")
+        if not (math.isfinite(within_s) and within_s > 0):
+            raise RoutingError(f"{what}: within_s must be a positive number, got {within_s!r}")
+        if len(set(unit_ids)) < min_units:
+            raise RoutingError(f"{what}: needs {min_units} unit(s) within {within_s / 60:g} min but only "
+                               f"{len(set(unit_ids))} can be designated ({', '.join(unit_ids) or 'none'})")
+        units = []
+        for uid in unit_ids:
+            try:
+                units.append(self.unit_by_id(uid))
+            except KeyError:
+                raise RoutingError(f"{what}: unknown unit {uid!r}") from None
+        w0 = min(u.shift_start_s for u in self.units) if window_s is None else float(window_s[0])
+        w1 = max(u.shift_end_s for u in self.units) if window_s is None else float(window_s[1])
+        for u in units:
+            T = self.travel_time_s[u.mode]
+            for st in (u.start, u.end):
+                far = max(T[st.location, p] for p in locs)
+                if not far <= within_s:
+                    raise RoutingError(f"{what}: unit {u.unit_id!r}'s station {st.name!r} is "
+                                       f"{far / 60:.0f} min from a cover point, more than {within_s / 60:g} min")
+            if u.shift_start_s > w0 or u.shift_end_s < w1:
+                raise RoutingError(f"{what}: unit {u.unit_id!r} is not on duty for the whole cover window")
+        rule = CoverRule(name=str(name), locations=locs, within_s=float(within_s), min_units=int(min_units),
+                         unit_ids=tuple(str(u) for u in unit_ids), window_s=(w0, w1))
+        self.covers.append(rule)
+        self.__dict__.pop("_need_cache", None)
+        return rule
+
+    def add_keep(self, site_id: str, unit_id: str, bonus: float) -> None:
+        """Reward serving ``site_id`` with ``unit_id`` by ``bonus`` [prize units] (stable re-plans)."""
+        if not (math.isfinite(bonus) and bonus >= 0):
+            raise RoutingError(f"keep bonus for site {site_id!r}, unit {unit_id!r} must be >= 0, got {bonus!r}")
+        self.site_by_id(site_id)
+        self.unit_by_id(unit_id)
+        self.keep_bonus[(str(site_id), str(unit_id))] = float(bonus)
+
+    def cover_need(self, unit: Unit) -> np.ndarray | None:
+        """Per location ``max over the unit's cover points p of T[loc, p] - within_s`` [s], or ``None`` when
+        the unit is designated for no cover rule. A leg ``A -> B`` keeps the rule iff
+        ``T[A, B] + need[B] <= 0``."""
+        cache = self.__dict__.setdefault("_need_cache", {})
+        if unit.index not in cache:
+            T = self.travel_time_s[unit.mode]
+            need = None
+            for rule in self.covers:
+                if unit.unit_id in rule.unit_ids:
+                    n = T[:, list(rule.locations)].max(axis=1) - rule.within_s
+                    need = n if need is None else np.maximum(need, n)
+            cache[unit.index] = need
+        return cache[unit.index]
+
+    def required_bonus(self) -> float:
+        """The objective bonus of one served required site [prize units]: more than every prize of the
+        problem together, so no set of hot-spot visits is worth dropping a task for."""
+        total = sum(s.prize * s.max_visits * max([1.0] + [w[2] for w in s.prize_windows]) for s in self.sites)
+        total += sum(self.keep_bonus.values())
+        return 10.0 * total + 1000.0
+
     # --- derived facts ----------------------------------------------------------------------------
     def site_by_id(self, site_id: str) -> Site:
         """The site with this id (``KeyError`` if none)."""
@@ -372,7 +510,10 @@ class PatrolProblem:
         raise KeyError(unit_id)
 
     def can_reach(self, unit: Unit, site: Site) -> bool:
-        """Whether ``unit`` may go to ``site`` and back at all (finite travel, inside its radius)."""
+        """Whether ``unit`` may go to ``site`` and back at all (finite travel, inside its radius, one of the
+        site's allowed units)."""
+        if site.allowed_units is not None and unit.unit_id not in site.allowed_units:
+            return False
         T = self.travel_time_s[unit.mode]
         a, b, s = unit.start.location, unit.end.location, site.location
         if not (math.isfinite(T[a, s]) and math.isfinite(T[s, b])):
@@ -391,11 +532,25 @@ class PatrolProblem:
         need = T[a, s] + site.dwell_s + T[s, b] + unit.break_s
         if not need <= unit.shift_end_s - unit.leave_min_s:
             return False
-        if site.time_window_s is None:
+        if site.time_window_s is None and not site.blocked_s:
             return True
-        # Start as early as the window allows; the break may be taken before leaving or on a leg.
+        # Start as early as the window allows (and after any blocked period); the break may be taken
+        # before leaving or on a leg.
         start = max(unit.leave_min_s + T[a, s], site.open_s)
+        for b0, b1 in site.blocked_s:
+            if start < b1 and start + site.dwell_s > b0:
+                start = max(start, b1)
         return bool(start <= site.close_s and start + site.dwell_s + T[s, b] + unit.break_s <= unit.shift_end_s)
+
+    def cover_allows(self, unit: Unit, site: Site) -> bool:
+        """Whether a designated cover unit may go from its station to ``site`` and back keeping its cover
+        (always true for a unit with no cover rule)."""
+        need = self.cover_need(unit)
+        if need is None:
+            return True
+        T = self.travel_time_s[unit.mode]
+        a, b, s = unit.start.location, unit.end.location, site.location
+        return bool(T[a, s] + need[s] <= COVER_TOL_S and T[s, b] + need[b] <= COVER_TOL_S)
 
     def check(self) -> None:
         """Raise :class:`RoutingError` naming the culprit when the problem cannot be solved at all."""

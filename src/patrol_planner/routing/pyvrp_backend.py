@@ -27,17 +27,40 @@ RUNAWAY_CAP_FACTOR = 10
 
 
 def can_express(problem: PatrolProblem) -> bool:
-    """Whether PyVRP can model ``problem`` exactly (no repeat prizes, prize windows or breaks)."""
+    """Whether PyVRP can model ``problem`` exactly (no repeat prizes, prize windows, breaks, blocked
+    periods, cover rules or re-plan bonuses). Required sites (tasks) are PyVRP's ``required`` clients and
+    allowed units its per-vehicle-type arcs."""
     return (all(s.max_visits == 1 or s.repeat_factor == 0 for s in problem.sites)
-            and not any(s.prize_windows for s in problem.sites)
-            and all(u.break_s == 0 for u in problem.units))
+            and not any(s.prize_windows or s.blocked_s for s in problem.sites)
+            and all(u.break_s == 0 for u in problem.units)
+            and not problem.covers and not problem.keep_bonus)
+
+
+def why_not(problem: PatrolProblem) -> list[str]:
+    """What PyVRP cannot express in ``problem`` (empty when :func:`can_express`), for provenance."""
+    why = []
+    if not all(s.max_visits == 1 or s.repeat_factor == 0 for s in problem.sites):
+        why.append("repeat visits")
+    if any(s.prize_windows for s in problem.sites):
+        why.append("prize windows")
+    if any(s.blocked_s for s in problem.sites):
+        why.append("no-go periods")
+    if any(u.break_s > 0 for u in problem.units):
+        why.append("meal breaks")
+    if problem.covers:
+        why.append("response cover")
+    if problem.keep_bonus:
+        why.append("re-plan stability bonus")
+    return why
 
 
 def _groups(problem: PatrolProblem) -> list[list[int]]:
     """Units that are interchangeable for PyVRP (one vehicle type each group)."""
     keys: dict[tuple[Any, ...], list[int]] = {}
     for u in problem.units:
-        k = (u.mode, u.start.index, u.end.index, u.leave_min_s, u.shift_end_s, u.max_radius_m)
+        # units that may serve different sites (sectors, task units) are never interchangeable
+        allowed = tuple(s.index for s in problem.sites if s.allowed_units is not None and u.unit_id in s.allowed_units)
+        k = (u.mode, u.start.index, u.end.index, u.leave_min_s, u.shift_end_s, u.max_radius_m, allowed)
         keys.setdefault(k, []).append(u.index)
     return list(keys.values())
 
@@ -77,7 +100,7 @@ def search(problem: PatrolProblem, params: SolveParams, sc: Scaling, budget_s: f
 
     t0 = time.monotonic()
     groups = _groups(problem)
-    sites = [s for s in problem.sites if s.prize > 0 and eligible_units(problem, s)]
+    sites = [s for s in problem.sites if (s.prize > 0 or s.required) and eligible_units(problem, s)]
     allowed = {s.index: {u.index for u in eligible_units(problem, s)} for s in sites}
     st_ids = sorted({problem.units[g[0]].start.index for g in groups}
                     | {problem.units[g[0]].end.index for g in groups})
@@ -94,7 +117,7 @@ def search(problem: PatrolProblem, params: SolveParams, sc: Scaling, budget_s: f
                                         tw_late=sc.late(u.shift_end_s), profile=len(vtypes),
                                         unit_distance_cost=1, name=u.unit_id))
     clients = [pyvrp.Client(location=len(st_ids) + c, service_duration=sc.dur(s.dwell_s),
-                            prize=sc.cost(s.prize), required=False, name=s.site_id,
+                            prize=sc.cost(s.prize), required=s.required, name=s.site_id,
                             **_client_window(s, sc))
                for c, s in enumerate(sites)]
     depots = [pyvrp.Depot(location=k) for k in range(len(st_ids))]

@@ -7,17 +7,23 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from patrol_planner.errors import NoFeasiblePlanError, RoutingError
+from patrol_planner.errors import NoFeasiblePlanError, RoutingError, TaskInfeasibleError
 from patrol_planner.routing import portfolio
 from patrol_planner.routing.params import ExpertOptions, SolveParams
-from patrol_planner.routing.plans import build_result, eligible_units, empty_result, left_out_reason
+from patrol_planner.routing.plans import (
+    build_result,
+    eligible_units,
+    empty_result,
+    left_out_reason,
+    required_problems,
+)
 from patrol_planner.routing.problem import PatrolProblem
 from patrol_planner.routing.result import RoutingResult
 from patrol_planner.routing.scaling import INT_SAFE_LIMIT, Scaling, make_scaling
 from patrol_planner.routing.validate import validate
 
 __all__ = ["INT_SAFE_LIMIT", "Scaling", "SolveParams", "build_result", "eligible_units", "empty_result",
-           "failed_searches", "left_out_reason", "make_scaling", "search_record", "solve"]
+           "failed_searches", "left_out_reason", "make_scaling", "required_problems", "search_record", "solve"]
 
 #: A time-bounded search that ends this close to its deadline [s] counts as cut by it.
 HIT_LIMIT_SLACK_S = 0.01
@@ -48,6 +54,9 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
     params = params or SolveParams()
     t_start = time.monotonic()
     problem.check()
+    bad = required_problems(problem)
+    if bad:
+        raise TaskInfeasibleError("\n".join(bad))
     sc = make_scaling(problem, params)
     deadline = t_start + params.time_limit_s
     # the expert options only when set: the record of an ordinary run stays as short as it was
@@ -60,7 +69,15 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
         candidates, processes = portfolio.run(problem, params, sc, t_start, deadline, stats["portfolio"])
         stats["processes"] = processes
     valid: list[tuple[str, RoutingResult]] = []
+    required = {s.site_id for s in problem.sites if s.required}
+    missing_best: set[str] | None = None
     for name, res in candidates:
+        missing = required - {v.site_id for r in res.routes for v in r.visits}
+        if missing:  # a task dropped: this plan is out, whatever else it does well
+            stats["portfolio"].setdefault(name, {})["tasks_missing"] = sorted(missing)
+            if missing_best is None or len(missing) < len(missing_best):
+                missing_best = missing
+            continue
         try:
             validate(problem, res)
         except RoutingError as exc:
@@ -68,6 +85,10 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
             continue
         stats["portfolio"].setdefault(name, {})["objective"] = res.objective
         valid.append((name, res))
+    if not valid and missing_best:
+        raise TaskInfeasibleError("\n".join(
+            f"task {sid!r} cannot be served: each task fits alone, but not together with the other tasks "
+            "(their windows, travel and the units' shifts clash)" for sid in sorted(missing_best)))
     if not valid:
         raise NoFeasiblePlanError("no solver found a plan that satisfies every constraint; "
                                   f"details: {stats['portfolio']}")

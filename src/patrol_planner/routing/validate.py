@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from patrol_planner.errors import PlanValidationError
-from patrol_planner.routing.problem import UNVISITED_REASONS, PatrolProblem, Unit
+from patrol_planner.routing.problem import UNVISITED_REASONS, CoverRule, PatrolProblem, Unit
 from patrol_planner.routing.result import RoutingResult, UnitRoute
 
 #: Relative tolerance on times [-], relative to the unit's shift length.
@@ -20,6 +22,8 @@ MATRIX_REL_TOL = 1e-9
 MATRIX_ABS_TOL = 1e-6
 #: Prizes are recomputed the same way, so only float noise may differ [prize units].
 PRIZE_ABS_TOL = 1e-9
+#: Cover is checked at every minute of its window [s].
+COVER_STEP_S = 60.0
 
 
 def problems_with(problem: PatrolProblem, result: RoutingResult) -> list[str]:
@@ -38,6 +42,77 @@ def problems_with(problem: PatrolProblem, result: RoutingResult) -> list[str]:
         errs += _route_problems(problem, u, route, starts)
     errs += _repeat_problems(problem, starts)
     errs += _unvisited_problems(problem, result, starts)
+    errs += required_problems_in(problem, starts)
+    errs += cover_problems(problem, result)
+    return errs
+
+
+def required_problems_in(problem: PatrolProblem, starts: dict[str, list[tuple[float, int, str]]]) -> list[str]:
+    """Every required site (task) visited: the window and the unit are checked with every visit."""
+    return [f"site {s.site_id!r}: required (a task) but not visited" for s in problem.sites
+            if s.required and s.site_id not in starts]
+
+
+def response_s(problem: PatrolProblem, u: Unit, route: UnitRoute, point: int, times: np.ndarray) -> np.ndarray:
+    """Time [s] the unit needs to reach location ``point`` at each of ``times`` [s] (``inf`` off duty).
+
+    Where the unit is: at its start station until it drives to its first stop; at a stop from its
+    arrival until it has to leave for the next one (it waits there and leaves just in time, so a break
+    or a wait on a leg is spent at the stop it left); on the road for the last ``T[A, B]`` seconds
+    before each arrival, when it is at most ``arrive - t`` from ``B`` along its path (an upper bound on
+    the time to ``point`` is that plus ``T[B, point]``); at its end station after returning. A unit on
+    its meal break counts where it takes it (a refreshment break can be interrupted).
+    """
+    T = problem.travel_time_s[u.mode]
+    out = np.full(times.shape, np.inf)
+    on = (times >= u.shift_start_s) & (times <= u.shift_end_s)
+    # waypoints: (location, arrival, leave-by) in order; the unit is at each from arrival to leave-by
+    sites = {s.site_id: s for s in problem.sites}
+    locs = [u.start.location] + [sites[v.site_id].location for v in route.visits] + [u.end.location]
+    arrive = [u.shift_start_s] + [v.arrive_s for v in route.visits] + [route.return_s]
+    resp = np.full(times.shape, np.inf)
+    for k in range(len(locs)):
+        loc = locs[k]
+        here = T[loc, point]
+        t_in = arrive[k]
+        t_out = u.shift_end_s if k == len(locs) - 1 else arrive[k + 1] - T[loc, locs[k + 1]]
+        at = (times >= t_in) & (times <= t_out)
+        resp[at] = np.minimum(resp[at], here)
+        if k + 1 < len(locs):  # driving to the next waypoint
+            nxt, t_arr = locs[k + 1], arrive[k + 1]
+            drv = (times >= t_out) & (times <= t_arr)
+            resp[drv] = np.minimum(resp[drv], (t_arr - times[drv]) + T[nxt, point])
+    out[on] = resp[on]
+    return out
+
+
+def cover_timeline(problem: PatrolProblem, result: RoutingResult, rule: CoverRule,
+                   step_s: float = COVER_STEP_S) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes of the rule's window [s] and, at each, how many units reach every cover point in time."""
+    w0, w1 = rule.window_s
+    times = np.arange(w0, w1 + 1e-9, step_s)
+    count = np.zeros(len(times), dtype=int)
+    for route in result.routes:
+        try:
+            u = problem.unit_by_id(route.unit_id)
+        except KeyError:
+            continue
+        worst = np.zeros(len(times))
+        for p in rule.locations:
+            worst = np.maximum(worst, response_s(problem, u, route, p, times))
+        count += worst <= rule.within_s + REL_TOL * rule.within_s
+    return times, count
+
+
+def cover_problems(problem: PatrolProblem, result: RoutingResult) -> list[str]:
+    """Each cover rule held at every minute of its window."""
+    errs = []
+    for rule in problem.covers:
+        times, count = cover_timeline(problem, result, rule)
+        low = np.flatnonzero(count < rule.min_units)
+        if len(low):
+            errs.append(f"cover {rule.name!r}: {int(count[low[0]])} unit(s) within {rule.within_s / 60:g} min at "
+                        f"{times[low[0]]:g} s ({len(low)} minute(s) below {rule.min_units})")
     return errs
 
 
@@ -67,7 +142,8 @@ def _route_problems(problem: PatrolProblem, u: Unit, route: UnitRoute,
             continue
         vw = f"{who} visit {n + 1} ({v.site_id!r})"
         if not problem.can_reach(u, s):
-            errs.append(f"{vw}: site is not reachable for this unit (travel or radius)")
+            errs.append(f"{vw}: site is not reachable for this unit (travel, radius, or not one of its "
+                        "allowed units: sector, task unit or mode)")
         t = float(T[prev_loc, s.location])
         legs.append((prev_t, v.arrive_s, t, f"{prev_name} -> {v.site_id!r}"))
         if not math.isclose(v.travel_s, t, rel_tol=MATRIX_REL_TOL, abs_tol=MATRIX_ABS_TOL):
@@ -81,6 +157,10 @@ def _route_problems(problem: PatrolProblem, u: Unit, route: UnitRoute,
         if not s.open_s - tol <= v.arrive_s <= s.close_s + tol:
             errs.append(f"{vw}: starts at {v.arrive_s:g} s, outside the site's time window "
                         f"[{s.open_s:g}, {s.close_s:g}] s")
+        for b0, b1 in s.blocked_s:
+            if v.arrive_s < b1 - tol and v.arrive_s + s.dwell_s > b0 + tol:
+                errs.append(f"{vw}: on scene [{v.arrive_s:g}, {v.arrive_s + s.dwell_s:g}] s while the site is "
+                            f"blocked [{b0:g}, {b1:g}] s (a no-go area)")
         exp = s.visit_prize(v.visit_no, v.arrive_s)
         if not math.isclose(v.prize, exp, rel_tol=MATRIX_REL_TOL, abs_tol=PRIZE_ABS_TOL):
             errs.append(f"{vw}: prize {v.prize:g}, expected {exp:g} for visit {v.visit_no} at {v.arrive_s:g} s")
@@ -174,8 +254,10 @@ def validate(problem: PatrolProblem, result: RoutingResult) -> None:
     Checks, with a tolerance of ``REL_TOL`` times the shift length: every unit once; leave no earlier
     than allowed, return by shift end; each leg at least its real-valued travel time (plus the break if
     taken on it); dwell; the break's length, window and place (before leaving, on a leg, or after
-    returning; never during a visit); reachability and foot radius; visit numbering, ``max_visits`` and
-    ``min_gap_s`` across units; prizes (repeat factor, prize windows); the unvisited list and reasons.
+    returning; never during a visit); reachability, foot radius and allowed units (sectors, task units);
+    time windows; blocked periods (no-go areas); visit numbering, ``max_visits`` and ``min_gap_s`` across
+    units; prizes (repeat factor, prize windows); the unvisited list and reasons; every required site
+    (task) visited; every cover rule at every minute (:func:`cover_timeline`).
     """
     errs = problems_with(problem, result)
     if errs:

@@ -294,6 +294,8 @@ class RoutedProblem:
     sites: pd.DataFrame
     node_ids: dict[str, np.ndarray]
     max_snap_m: float
+    #: Matrix rows of the ``extra_points`` given to :func:`problem_from_sites` (cover points), in order.
+    extra_rows: tuple[int, ...] = ()
 
     def location_of(self, site_id: str) -> int:
         """Matrix row of a site."""
@@ -322,7 +324,8 @@ def _distinct_stations(units: Sequence[UnitShift]) -> tuple[Station, ...]:
 
 
 def problem_from_sites(sites: pd.DataFrame, units: Sequence[UnitShift], clock: Clock,
-                       networks: Mapping[str, Any], *, crs: str, max_snap_m: float = MAX_SNAP_M) -> RoutedProblem:
+                       networks: Mapping[str, Any], *, crs: str, max_snap_m: float = MAX_SNAP_M,
+                       extra_points: Sequence[tuple[float, float]] = ()) -> RoutedProblem:
     """Snap stations and sites to each mode's road network and build the routing problem.
 
     Parameters
@@ -340,11 +343,19 @@ def problem_from_sites(sites: pd.DataFrame, units: Sequence[UnitShift], clock: C
         The working projected CRS [m].
     max_snap_m : float
         Farther than this from a road [m]: a station is an error, a site is left out as unreachable.
+    extra_points : sequence of (lon, lat)
+        More places that need matrix rows but are not sites (cover points) [deg]; their rows are
+        ``RoutedProblem.extra_rows``. One farther than ``max_snap_m`` from a road is an error.
+
+    The sites table may carry the optional columns of :mod:`patrol_planner.scenario.tasking`:
+    ``time_window`` (aware (start, end): the visit is on scene wholly inside it), ``required`` (a task),
+    ``allowed_units`` (tuple of unit ids, None = any), ``blocked`` (aware periods when no visit may be on
+    scene: no-go areas).
 
     Raises
     ------
     RoutingError
-        A station is farther than ``max_snap_m`` from its mode's roads.
+        A station or an extra point is farther than ``max_snap_m`` from its mode's roads.
     """
     from patrol_planner import network as nw
     from patrol_planner import routing as rt
@@ -352,12 +363,16 @@ def problem_from_sites(sites: pd.DataFrame, units: Sequence[UnitShift], clock: C
 
     stations = _distinct_stations(units)
     st_x, st_y = to_xy(np.array([s.lon for s in stations]), np.array([s.lat for s in stations]), crs)
-    if {"x_m", "y_m"} <= set(sites.columns):
-        sx, sy = sites["x_m"].to_numpy(float), sites["y_m"].to_numpy(float)
-    else:
-        sx, sy = to_xy(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float), crs)
-    xs, ys = np.concatenate([st_x, sx]), np.concatenate([st_y, sy])
+    sx, sy = to_xy(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float), crs)
+    if {"x_m", "y_m"} <= set(sites.columns):  # given positions win; rows without them (tasks) use lon/lat
+        gx, gy = sites["x_m"].to_numpy(float), sites["y_m"].to_numpy(float)
+        has = np.isfinite(gx) & np.isfinite(gy)
+        sx, sy = np.where(has, gx, sx), np.where(has, gy, sy)
+    ex = np.array([p[0] for p in extra_points], float), np.array([p[1] for p in extra_points], float)
+    ex_x, ex_y = to_xy(ex[0], ex[1], crs) if len(extra_points) else (np.zeros(0), np.zeros(0))
+    xs, ys = np.concatenate([st_x, sx, ex_x]), np.concatenate([st_y, sy, ex_y])
     n_st = len(stations)
+    n_sites = len(sites)
     site_ok = np.ones(len(sites), dtype=bool)
     T: dict[str, np.ndarray] = {}
     D: dict[str, np.ndarray] = {}
@@ -368,7 +383,10 @@ def problem_from_sites(sites: pd.DataFrame, units: Sequence[UnitShift], clock: C
         if far:
             raise RoutingError(f"station(s) {far} are more than {max_snap_m:g} m from any {m} road of the "
                                "extract: check the station position or the OSM file")
-        site_ok &= np.asarray(snap.ok[n_st:], dtype=bool)
+        site_ok &= np.asarray(snap.ok[n_st:n_st + n_sites], dtype=bool)
+        if not np.asarray(snap.ok[n_st + n_sites:], dtype=bool).all():
+            raise RoutingError(f"a cover point is more than {max_snap_m:g} m from any {m} road of the extract: "
+                               "move it onto a road")
         nodes[m] = np.asarray(snap.node_ids)
         tm, dm = nw.travel_matrix(net, nodes[m])
         bad = ~np.asarray(snap.ok, dtype=bool)
@@ -376,6 +394,14 @@ def problem_from_sites(sites: pd.DataFrame, units: Sequence[UnitShift], clock: C
         tm[:, bad] = np.inf
         np.fill_diagonal(tm, 0.0)
         T[m], D[m] = tm, dm
+    if "required" in sites:  # a task off the roads is named, never dropped
+        far_tasks = [str(sid) for sid, req, ok in zip(sites["site_id"], sites["required"], site_ok, strict=True)
+                     if isinstance(req, bool | np.bool_) and bool(req) and not ok]
+        if far_tasks:
+            from patrol_planner.errors import TaskInfeasibleError
+
+            raise TaskInfeasibleError("\n".join(f"task {t!r} cannot be served: it is more than {max_snap_m:g} m from "
+                                                 "any road of the extract for its units' mode" for t in far_tasks))
     prob = rt.PatrolProblem(travel_time_s=T, distance_m=D)
     handle = {s.name: prob.add_station(i, name=s.name) for i, s in enumerate(stations)}
     for j, row in enumerate(sites.itertuples(index=False)):
@@ -383,7 +409,7 @@ def problem_from_sites(sites: pd.DataFrame, units: Sequence[UnitShift], clock: C
             wins = [(clock.seconds(a), clock.seconds(b), m) for a, b, m in row.prize_windows]
             prob.add_site(n_st + j, site_id=str(row.site_id), prize=float(row.prize), dwell_s=float(row.dwell_s),
                           max_visits=int(row.max_visits), min_gap_s=float(row.min_gap_s),
-                          repeat_factor=float(row.repeat_factor), prize_windows=wins)
+                          repeat_factor=float(row.repeat_factor), prize_windows=wins, **_site_rules(row, clock))
     for u in units:
         prob.add_unit(unit_id=u.unit_id, mode=u.mode, start=handle[u.start.name], end=handle[u.end.name],
                       shift_start_s=clock.seconds(u.shift_start), shift_end_s=clock.seconds(u.shift_end),
@@ -391,7 +417,33 @@ def problem_from_sites(sites: pd.DataFrame, units: Sequence[UnitShift], clock: C
                       break_s=u.break_s, max_radius_m=u.radius_m,
                       break_window_s=tuple(clock.seconds(t) for t in u.break_window) if u.break_window else None)
     return RoutedProblem(problem=prob, stations=stations, sites=sites.assign(reachable=site_ok), node_ids=nodes,
-                         max_snap_m=max_snap_m)
+                         max_snap_m=max_snap_m,
+                         extra_rows=tuple(range(n_st + n_sites, n_st + n_sites + len(extra_points))))
+
+
+def _opt(row: Any, name: str, default: Any) -> Any:
+    """An optional column of a sites-table row; a missing column or a missing value (NaN) is ``default``."""
+    v = getattr(row, name, default)
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return default
+    return v
+
+
+def _site_rules(row: Any, clock: Clock) -> dict[str, Any]:
+    """The routing keywords of a row's optional tasking columns (see :func:`problem_from_sites`)."""
+    out: dict[str, Any] = {}
+    win = _opt(row, "time_window", None)
+    if win is not None:  # on scene wholly inside the window: the latest start is the end minus the dwell
+        out["time_window_s"] = (clock.seconds(win[0]), clock.seconds(win[1]) - float(row.dwell_s))
+    if _opt(row, "required", False):
+        out["required"] = True
+    allowed = _opt(row, "allowed_units", None)
+    if allowed is not None:
+        out["allowed_units"] = tuple(allowed)
+    blocked = _opt(row, "blocked", ())
+    if len(blocked):
+        out["blocked_s"] = [(clock.seconds(a), clock.seconds(b)) for a, b in blocked]
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -433,7 +485,8 @@ def unit_plans_from_result(result: Any, routed: RoutedProblem, units: Sequence[U
                                prize=round(float(site["prize"]) * float(site["repeat_factor"]) ** (v.visit_no - 1),
                                            4),
                                travel_s=float(v.travel_s), road_m=float(v.road_m),
-                               path_lonlat=_path_lonlat(networks, routed, u.mode, prev, loc, crs)), loc))
+                               path_lonlat=_path_lonlat(networks, routed, u.mode, prev, loc, crs),
+                               kind=str(_opt(site, "kind", "hotspot")), label=str(_opt(site, "label", ""))), loc))
             prev = loc
         merged = _one_stop_per_road_point(stops, routed.node_ids[u.mode])
         brk = () if r.break_interval_s is None else (Break(clock.at(r.break_interval_s[0]),
@@ -460,7 +513,8 @@ def _one_stop_per_road_point(stops: Sequence[tuple[Stop, int]], node_ids: np.nda
     last_node = None
     for s, loc in stops:
         node = int(node_ids[loc])
-        if out and node == last_node and s.travel_s == 0 and s.arrive == out[-1].depart:
+        if (out and node == last_node and s.travel_s == 0 and s.arrive == out[-1].depart
+                and s.kind == out[-1].kind == "hotspot"):  # a task or intelligence visit stays its own stop
             p = out[-1]
             out[-1] = replace(p, depart=s.depart, prize=p.prize + s.prize, covers=(*p.covers, *s.covers))
         else:

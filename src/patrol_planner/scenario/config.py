@@ -169,6 +169,7 @@ class UnitConfig(_Model):
     break_min: float = Field(default=0, ge=0)
     break_window: Window | None = None  # "01:00-03:00"
     radius_m: float | None = Field(default=None, gt=0)  # foot patrols stay within this of their station
+    sector: str | None = None  # a [[sectors]] name: the unit visits only spots and tasks inside it
 
     @model_validator(mode="after")
     def _break_fits(self) -> UnitConfig:
@@ -179,6 +180,96 @@ class UnitConfig(_Model):
         if self.break_min > 0 and self.break_window is None:
             raise ValueError("break_min is set but break_window is missing (e.g. '01:00-03:00')")
         return self
+
+
+#: A lon/lat ring [deg, EPSG:4326]: at least three corners; the first need not be repeated at the end.
+Ring = Annotated[list[tuple[float, float]], Field(min_length=3)]
+
+
+def _ring_ok(ring: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+    if ring is None:
+        return ring
+    for lon, lat in ring:
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError(f"corner ({lon}, {lat}) is not a lon/lat pair in degrees")
+    from shapely.geometry import Polygon
+
+    poly = Polygon(ring)
+    if not poly.is_valid or poly.area <= 0:
+        raise ValueError("the polygon crosses itself or has no area (list its corners in order)")
+    return ring
+
+
+class TaskConfig(_Model):
+    """``[[tasks]]``: a must-do visit (bail check, reassurance visit, licensed premises at closing time...).
+
+    The plan serves it once, on scene for ``dwell_min`` wholly inside ``window`` (local time on the
+    scenario's night), or the command stops naming it.
+    """
+
+    id: str = Field(min_length=1, max_length=60)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    address: str = Field(default="", max_length=200)  # shown to officers; the coordinates are what is routed
+    window: Window
+    dwell_min: float = Field(default=15, gt=0, le=240)
+    unit: str | None = None  # only this unit may do it
+    mode: Literal["drive", "walk"] | None = None  # only units of this mode may do it
+    kind: Literal["bail_check", "reassurance", "premises", "other"] = "other"
+
+    @model_validator(mode="after")
+    def _one_of_unit_mode(self) -> TaskConfig:
+        if self.unit and self.mode:
+            raise ValueError("give unit or mode, not both")
+        a, b = self.window
+        win = ((b.hour * 60 + b.minute) - (a.hour * 60 + a.minute)) % (24 * 60)
+        if win < self.dwell_min:
+            raise ValueError(f"window {_hhmm(a)}-{_hhmm(b)} is shorter than dwell_min {self.dwell_min:g}")
+        return self
+
+
+class IntelVisitConfig(_Model):
+    """``[[intel_visits]]``: a graded intelligence record with a time window, as an optional visit.
+
+    ``ref`` is the record's ``intel_id`` in the scenario's intelligence file; its place, grading and
+    category come from there (the free text never does). Its prize is its confidence times the harm of
+    its category; a record whose handling code restricts it is routed but shown as "intelligence-led visit".
+    """
+
+    ref: str = Field(min_length=1, max_length=60)
+    window: Window
+    dwell_min: float | None = Field(default=None, gt=0, le=240)  # default: [visits] dwell_min
+
+
+class ExclusionConfig(_Model):
+    """``[[exclusions]]``: a no-go area (cordon, separately policed event). No stop inside while active;
+    with ``avoid_roads`` no route through it either (for the whole night: see docs/scenarios.md)."""
+
+    name: str = Field(min_length=1, max_length=60)
+    polygon: Ring
+    window: Window | None = None  # None: all night
+    avoid_roads: bool = False
+
+    _ring = field_validator("polygon")(classmethod(lambda cls, v: _ring_ok(v)))
+
+
+class SectorConfig(_Model):
+    """``[[sectors]]``: a named area units can be kept to: a lon/lat ``polygon``."""
+
+    name: str = Field(min_length=1, max_length=60)
+    polygon: Ring
+
+    _ring = field_validator("polygon")(classmethod(lambda cls, v: _ring_ok(v)))
+
+
+class CoverConfig(_Model):
+    """``[cover]``: response cover. In each listed sector, at every minute of the shift, at least
+    ``min_units`` units can reach the sector's cover point(s) within ``within_min`` minutes by road."""
+
+    within_min: float = Field(gt=0, le=240)
+    min_units: int = Field(default=1, ge=1, le=20)
+    sectors: list[str] | None = None  # default: every [[sectors]] table
+    points: dict[str, list[tuple[float, float]]] = Field(default_factory=dict)  # sector -> [[lon, lat], ...]
 
 
 class SolverConfig(_Model):
@@ -291,6 +382,11 @@ class Scenario(_Model):
     solver: SolverConfig = SolverConfig()
     backtest: BacktestConfig | None = None
     programme: ProgrammeParams | None = None  # a hot-spot programme's design (docs/programme.md)
+    tasks: list[TaskConfig] = Field(default_factory=list)
+    intel_visits: list[IntelVisitConfig] = Field(default_factory=list)
+    exclusions: list[ExclusionConfig] = Field(default_factory=list)
+    sectors: list[SectorConfig] = Field(default_factory=list)
+    cover: CoverConfig | None = None
     base_dir: Path = Path(".")  # set by load_scenario: where relative paths start
 
     @field_validator("night", "as_of")
@@ -311,6 +407,31 @@ class Scenario(_Model):
             raise ValueError(f"unit ids must be unique; repeated: {', '.join(dup)}")
         if self.units and not self.data.osm:
             raise ValueError("units are listed but data.osm (the road network .osm.pbf) is missing")
+        return self
+
+    @model_validator(mode="after")
+    def _tasking_refs(self) -> Scenario:
+        """Names that refer to each other exist: unit sectors, task units, cover sectors; ids are unique."""
+        sectors = [x.name for x in self.sectors]
+        units = {u.id for u in self.units}
+        for label, names in (("sector", sectors), ("task", [t.id for t in self.tasks]),
+                             ("exclusion", [e.name for e in self.exclusions])):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"{label} names must be unique; repeated: {', '.join(dup)}")
+        for u in self.units:
+            if u.sector is not None and u.sector not in sectors:
+                raise ValueError(f"unit {u.id!r}: sector {u.sector!r} is not a [[sectors]] name "
+                                 f"(known: {', '.join(sectors) or 'none'})")
+        for t in self.tasks:
+            if t.unit is not None and t.unit not in units:
+                raise ValueError(f"task {t.id!r}: unit {t.unit!r} is not on duty (known: {', '.join(sorted(units))})")
+        if self.cover is not None:
+            if not self.sectors:
+                raise ValueError("[cover] needs [[sectors]]: cover is kept per sector")
+            for name in [*(self.cover.sectors or []), *self.cover.points]:
+                if name not in sectors:
+                    raise ValueError(f"cover: {name!r} is not a [[sectors]] name (known: {', '.join(sectors)})")
         return self
 
     def resolve(self, path: str) -> list[Path]:
