@@ -14,7 +14,7 @@ from patrol_planner.errors import PatrolPlannerError
 
 #: Modules under patrol_planner.cli that register commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = ("ingest", "hotspots", "network", "plan", "compare", "programme", "evaluate",
-                                   "dosage")
+                                   "dosage", "web")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
