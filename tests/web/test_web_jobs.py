@@ -63,7 +63,7 @@ def _tables(path: Path) -> dict[str, list[Any]]:
     return out
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # as the command runs: not inside another transaction
 def test_backup_then_restore_gives_equal_data(tmp_path: Path, roster: dict[str, Any], make_version: Any):
     from django.contrib.auth import get_user_model
 
