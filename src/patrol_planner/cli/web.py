@@ -81,6 +81,49 @@ def register(app: typer.Typer) -> None:
         add_user(name, role, password, unit, admin=admin)
         typer.echo(f"user {name} added ({role}{', ' + unit if unit else ''})")
 
+    devices = typer.Typer(help="Device tokens for a unit's terminal (API access to its published route only).",
+                          no_args_is_help=True)
+    app.add_typer(devices, name="devices")
+
+    @devices.command("add")
+    @user_errors
+    def devices_add(
+        unit: str = typer.Argument(..., help="The unit's call sign."),
+        name: str = typer.Option(..., "--name", help="What the device is (e.g. 'car terminal')."),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_HELP),
+    ) -> None:
+        """Issue a token for UNIT's device; it is printed once and only its hash is stored."""
+        _setup(data_dir, db)
+        from patrol_planner.web.models import Unit
+        from patrol_planner.web.runtime import WebConfigError
+        from patrol_planner.web.services import issue_device_token
+
+        the_unit = Unit.objects.filter(call_sign=unit).first()
+        if the_unit is None:
+            raise WebConfigError(f"unit {unit!r} is not in the roster")
+        dev, token = issue_device_token(the_unit, name)
+        typer.echo(f"device {dev.pk} for {unit}; token (shown once): {token}")
+
+    @devices.command("revoke")
+    @user_errors
+    def devices_revoke(
+        device_id: int = typer.Argument(..., help="The device number printed by `devices add`."),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_HELP),
+    ) -> None:
+        """Revoke a device token at once."""
+        _setup(data_dir, db)
+        from patrol_planner.web.models import DeviceToken
+        from patrol_planner.web.runtime import WebConfigError
+        from patrol_planner.web.services import revoke_device
+
+        try:
+            dev = revoke_device(device_id)
+        except DeviceToken.DoesNotExist:
+            raise WebConfigError(f"no device {device_id}") from None
+        typer.echo(f"device {dev.pk} ({dev.name}, {dev.unit}) revoked")
+
     dbapp = typer.Typer(help="Back up and restore the tasking room's database.", no_args_is_help=True)
     app.add_typer(dbapp, name="db")
 

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
-from ninja.security import django_auth
+from ninja.security import HttpBearer, django_auth
 
 from patrol_planner.web import audit, services
 from patrol_planner.web.models import AuditEvent, PlanJob, PlanVersion, StoredScenario, Unit
@@ -194,6 +194,38 @@ def my_route_visit(request: HttpRequest, body: VisitIn) -> Any:
         return 404, {"detail": "no published route for your unit"}
     try:
         services.record_visit(v, unit, body.seq, body.kind, request.user, body.reason)
+    except services.ActionRefused as exc:
+        return 409, {"detail": str(exc)}
+    return 201, {"detail": "recorded"}
+
+
+class DeviceAuth(HttpBearer):
+    """``Authorization: Bearer ppd_...``: a unit's device token (no cookie, so no CSRF token either)."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return services.device_for(token)
+
+
+@api.get("/device/route", auth=DeviceAuth(), response={200: dict, 404: Message})
+def device_route(request: HttpRequest) -> Any:
+    """The device's unit's published route (the same officer-safe fields as "My route")."""
+    dev = request.auth
+    v = services.published_for_unit(dev.unit)
+    if v is None:
+        return 404, {"detail": "no published route for this unit"}
+    audit.record("route_viewed", actor=f"device:{dev.pk}", target=f"version:{v.pk}",
+                 detail={"unit": dev.unit.call_sign})
+    return 200, services.officer_route(v, dev.unit)
+
+
+@api.post("/device/visits", auth=DeviceAuth(), response={201: Message, 404: Message, 409: Message})
+def device_visit(request: HttpRequest, body: VisitIn) -> Any:
+    dev = request.auth
+    v = services.published_for_unit(dev.unit)
+    if v is None:
+        return 404, {"detail": "no published route for this unit"}
+    try:
+        services.record_visit(v, dev.unit, body.seq, body.kind, None, body.reason, device=dev)
     except services.ActionRefused as exc:
         return 409, {"detail": str(exc)}
     return 201, {"detail": "recorded"}

@@ -281,10 +281,35 @@ class Visit(WriteOnce):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     reason = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField(auto_now_add=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    device = models.ForeignKey("DeviceToken", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(recorded_by__isnull=False)
+                                              | models.Q(device__isnull=False), name="visit_has_a_recorder")]
+
+
+class DeviceToken(models.Model):
+    """A machine client's bearer token (a unit's car terminal): only its SHA-256 is stored, it reaches only
+    its unit's published route, and revoking it is immediate. The token itself is shown once, when issued."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="devices")
+    name = models.CharField(max_length=80)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["unit", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})"
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 # --- audit ----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.db import transaction
 from patrol_planner.web import audit
 from patrol_planner.web.models import (
     Approval,
+    DeviceToken,
     ImmutableError,
     PlanJob,
     PlanVersion,
@@ -118,8 +119,10 @@ def officer_route(version: PlanVersion, unit: Unit) -> dict[str, Any]:
             "return_path_lonlat": unit_plan.get("return_path_lonlat", [])}
 
 
-def record_visit(version: PlanVersion, unit: Unit, seq: int, kind: str, user: Any, reason: str = "") -> Visit:
-    """Record an arrival, departure or could-not-attend at stop ``seq`` of ``unit``'s published route."""
+def record_visit(version: PlanVersion, unit: Unit, seq: int, kind: str, user: Any, reason: str = "", *,
+                 device: DeviceToken | None = None) -> Visit:
+    """Record an arrival, departure or could-not-attend at stop ``seq`` of ``unit``'s published route,
+    by an officer (``user``) or by the unit's device (``device``, ``user`` None)."""
     if version.status != Status.PUBLISHED:
         raise ActionRefused("visits are recorded on published plans only")
     unit_plan = next((u for u in version.plan()["units"] if u["id"] == unit.call_sign), None)
@@ -133,10 +136,46 @@ def record_visit(version: PlanVersion, unit: Unit, seq: int, kind: str, user: An
         raise ActionRefused("say why the stop could not be attended")
     with transaction.atomic():
         visit = Visit.objects.create(version=version, unit=unit, stop_seq=seq, hotspot_id=stop["hotspot_id"],
-                                     kind=kind, reason=reason[:300], recorded_by=user)
-        audit.record(f"visit_{kind}", actor=user, target=f"version:{version.pk}",
+                                     kind=kind, reason=reason[:300], recorded_by=user, device=device)
+        audit.record(f"visit_{kind}", actor=user or f"device:{device.pk}", target=f"version:{version.pk}",
                      detail={"unit": unit.call_sign, "seq": seq, "hotspot_id": stop["hotspot_id"]})
     return visit
+
+
+# --- device tokens -------------------------------------------------------------------------------------
+#: Prefix of every device token, so a leaked one is recognisable (e.g. by secret scanners).
+TOKEN_PREFIX = "ppd_"
+
+
+def issue_device_token(unit: Unit, name: str, actor: Any = "cli") -> tuple[DeviceToken, str]:
+    """A new token for ``unit``'s device; returns the row and the token, which is never stored or shown again."""
+    import secrets
+
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        dev = DeviceToken.objects.create(unit=unit, name=name[:80], token_sha256=DeviceToken.digest(token))
+        audit.record("device_added", actor=actor, target=f"device:{dev.pk}", detail={"unit": unit.call_sign})
+    return dev, token
+
+
+def device_for(token: str) -> DeviceToken | None:
+    """The active device a presented token belongs to, or None (unknown or revoked)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    return (DeviceToken.objects.select_related("unit")
+            .filter(token_sha256=DeviceToken.digest(token), revoked_at__isnull=True).first())
+
+
+def revoke_device(device_id: int, actor: Any = "cli") -> DeviceToken:
+    from django.utils import timezone
+
+    with transaction.atomic():
+        dev = DeviceToken.objects.select_for_update().get(pk=device_id)
+        if dev.revoked_at is None:
+            dev.revoked_at = timezone.now()
+            dev.save(update_fields=["revoked_at"])
+            audit.record("device_revoked", actor=actor, target=f"device:{dev.pk}", detail={"unit": dev.unit.call_sign})
+    return dev
 
 
 # --- figures for the pages ------------------------------------------------------------------------------
