@@ -207,3 +207,25 @@ def test_login_is_audited_and_throttled(client: Any, roster: dict[str, Any]):
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert "login" in actions and actions.count("login_failed") >= 5 and "locked_out" in actions
 
+
+
+@pytest.mark.django_db
+def test_a_new_version_shows_what_changed_from_its_parent(client: Any, roster: dict[str, Any], make_version: Any):
+    from patrol_planner.web.models import PlanVersion
+
+    parent = make_version("published")
+    plan = parent.plan()
+    dropped = plan["units"][0]
+    plan["units"] = plan["units"][1:]  # a unit stood down: its stops go
+    for h in plan["hotspots"]:
+        if any(s["hotspot_id"] == h["hotspot_id"] for s in dropped["stops"]):
+            h["status"] = "no_time"
+    child = PlanVersion.objects.create(scenario=parent.scenario, number=parent.number + 1, parent=parent,
+                                       plan_json=json.dumps(plan), scenario_content=parent.scenario_content,
+                                       created_by=roster["users"]["tasking"])
+    client.force_login(roster["users"]["supervisor"])
+    page = client.get(f"/plans/{child.pk}/").content.decode()
+    assert f"Changed since version {parent.number}" in page
+    assert f"{dropped['id']}: {len(dropped['stops'])} → not planned stops" in page
+    assert "No longer visited" in page
+    assert parent.plan()["units"][0]["id"] == dropped["id"]  # the parent is unchanged

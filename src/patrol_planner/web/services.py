@@ -194,6 +194,28 @@ def plan_summary(version: PlanVersion) -> dict[str, Any]:
             "units": units, "left_out": left_out, "title": plan.get("title", "")}
 
 
+def plan_diff(old: PlanVersion, new: PlanVersion) -> dict[str, Any]:
+    """What changed from ``old`` to ``new``: places now visited or dropped, each unit's stops, the figures."""
+    a, b = old.plan(), new.plan()
+
+    def visited(p: dict[str, Any]) -> dict[str, str]:
+        return {h["hotspot_id"]: h.get("label") or h["hotspot_id"] for h in p["hotspots"] if h["status"] == "visited"}
+
+    def stops(p: dict[str, Any]) -> dict[str, int]:
+        return {u["id"]: len(u["stops"]) for u in p["units"]}
+
+    va, vb, sa, sb = visited(a), visited(b), stops(a), stops(b)
+    keys = ("hotspots_visited", "visits", "road_km", "travel_min", "idle_min")
+    return {
+        "added": sorted(vb[k] for k in vb.keys() - va.keys()),
+        "dropped": sorted(va[k] for k in va.keys() - vb.keys()),
+        "units": [{"id": u, "before": sa.get(u), "after": sb.get(u)} for u in sorted(sa.keys() | sb.keys())
+                  if sa.get(u) != sb.get(u)],
+        "metrics": [{"name": k, "before": a["metrics"].get(k), "after": b["metrics"].get(k)} for k in keys
+                    if a["metrics"].get(k) != b["metrics"].get(k)],
+    }
+
+
 def map_features(version: PlanVersion) -> dict[str, Any]:
     """The version's hot spots and routes as GeoJSON for the Tonight map (analyst and tasking roles only)."""
     plan = version.plan()

@@ -91,7 +91,8 @@ def plan_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     v = get_object_or_404(PlanVersion.objects.select_related("scenario", "created_by", "parent"), pk=version_id)
     return render(request, "web/plan.html", {
         "v": v, "summary": services.plan_summary(v), "features": services.map_features(v),
-        "approvals": v.approvals.select_related("by"), "role": role_of(request.user)})
+        "approvals": v.approvals.select_related("by"), "role": role_of(request.user),
+        "diff": services.plan_diff(v.parent, v) if v.parent_id else None})
 
 
 @require_POST
