@@ -27,13 +27,35 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
+def database() -> Iterator[list[str]]:
+    """``--db`` for the server: SQLite in its data folder, or with ``PATROL_PLANNER_DB`` a fresh PostgreSQL
+    database made for this run (the server must not share the test runner's database) and dropped after."""
+    url = os.environ.get("PATROL_PLANNER_DB")
+    if not url:
+        yield []
+        return
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    name = f"patrol_browser_{os.getpid()}"
+    admin = urlsplit(url)._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield ["--db", urlsplit(url)._replace(path=f"/{name}").geturl()]
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: Any, database: list[str]) -> Iterator[dict[str, Any]]:
     """A live server with the demo loaded; yields its URL and the printed passwords."""
-    port, data = _free_port(), tmp_path_factory.mktemp("serve")
+    port, data, db = _free_port(), tmp_path_factory.mktemp("serve"), database
     env = {**os.environ, "PYTHONPATH": SRC}
     for k in ("DJANGO_SETTINGS_MODULE", "PATROL_PLANNER_DATA_DIR", "PATROL_PLANNER_DB"):
         env.pop(k, None)
-    db = ["--db", os.environ["PATROL_PLANNER_DB"]] if os.environ.get("PATROL_PLANNER_DB") else []
     log = open(data / "serve.log", "w+")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen([sys.executable, "-m", "patrol_planner", "serve", "--demo", "--data-dir", str(data),
                              "--port", str(port), *db], env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -18,6 +18,16 @@ def _setup(data_dir: Path | None, db: str | None, *, tls_proxy: bool | None = No
     from patrol_planner.web.runtime import configure
 
     folder = configure(data_dir, db, tls_proxy=tls_proxy)
+    from django.db import connection
+    from django.db.utils import Error as DatabaseError
+
+    from patrol_planner.web.runtime import WebConfigError
+
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WebConfigError(f"cannot open the database: {first}") from None
     if migrate:
         from patrol_planner.web.admin_ops import migrate as run_migrations
 
