@@ -229,3 +229,22 @@ def test_a_new_version_shows_what_changed_from_its_parent(client: Any, roster: d
     assert f"{dropped['id']}: {len(dropped['stops'])} → not planned stops" in page
     assert "No longer visited" in page
     assert parent.plan()["units"][0]["id"] == dropped["id"]  # the parent is unchanged
+
+
+@pytest.mark.django_db
+def test_exports_are_the_package_files_audited_and_not_for_officers(client: Any, roster: dict[str, Any],
+                                                                    make_version: Any):
+    from patrol_planner.web.models import AuditEvent
+
+    v = make_version("published")
+    client.force_login(roster["users"]["officer"])
+    assert client.get(f"/plans/{v.pk}/export/plan.json").status_code == 403
+    client.force_login(roster["users"]["analyst"])
+    r = client.get(f"/plans/{v.pk}/export/plan.json")
+    assert r.status_code == 200 and r.content.decode() == v.plan_json and "attachment" in r["Content-Disposition"]
+    geo = json.loads(client.get(f"/plans/{v.pk}/export/plan.geojson").content)
+    assert geo["type"] == "FeatureCollection" and geo["features"]
+    assert client.get(f"/plans/{v.pk}/export/schedule.csv").content.startswith(b"unit")
+    assert b"<html" in client.get(f"/plans/{v.pk}/export/briefing.html").content[:500].lower()
+    assert client.get(f"/plans/{v.pk}/export/secrets.txt").status_code == 404
+    assert AuditEvent.objects.filter(action="export").count() == 4

@@ -142,6 +142,30 @@ def record_visit(version: PlanVersion, unit: Unit, seq: int, kind: str, user: An
     return visit
 
 
+# --- exports -------------------------------------------------------------------------------------------
+#: Files a stored version can be downloaded as, with their media types (the CLI's ``plan --out`` files).
+EXPORTS = {"plan.json": "application/json", "plan.geojson": "application/geo+json", "schedule.csv": "text/csv",
+           "briefing.html": "text/html"}
+
+
+def export(version: PlanVersion, name: str, user: Any) -> bytes:
+    """One of the version's files, made by the package's ``report.write_outputs`` from the stored plan.json
+    (``plan.json`` itself is the stored text, byte for byte). Audited."""
+    import tempfile
+    from pathlib import Path
+
+    from patrol_planner.plan import Plan
+    from patrol_planner.report import write_outputs
+
+    if name == "plan.json":
+        data = version.plan_json.encode("utf-8")
+    else:
+        with tempfile.TemporaryDirectory(prefix="patrol-export-") as tmp:
+            data = Path(write_outputs(Plan.from_dict(version.plan()), tmp)[name]).read_bytes()
+    audit.record("export", actor=user, target=f"version:{version.pk}", detail={"file": name})
+    return data
+
+
 # --- device tokens -------------------------------------------------------------------------------------
 #: Prefix of every device token, so a leaked one is recognisable (e.g. by secret scanners).
 TOKEN_PREFIX = "ppd_"

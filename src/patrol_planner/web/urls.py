@@ -20,6 +20,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/", views.job, name="job"),
     path("plans/", views.plans, name="plans"),
     path("plans/<int:version_id>/", views.plan_detail, name="plan"),
+    path("plans/<int:version_id>/export/<str:name>", views.plan_export, name="plan_export"),
     path("plans/<int:version_id>/<str:to>/", views.plan_sign_off, name="plan_sign_off"),
     path("my-route/", views.my_route, name="my_route"),
     path("my-route/visit/", views.my_route_visit, name="my_route_visit"),

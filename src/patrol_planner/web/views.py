@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -92,7 +92,19 @@ def plan_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     return render(request, "web/plan.html", {
         "v": v, "summary": services.plan_summary(v), "features": services.map_features(v),
         "approvals": v.approvals.select_related("by"), "role": role_of(request.user),
-        "diff": services.plan_diff(v.parent, v) if v.parent_id else None})
+        "diff": services.plan_diff(v.parent, v) if v.parent_id else None, "exports": list(services.EXPORTS)})
+
+
+@require_GET
+@role_required(*PLANNERS)
+def plan_export(request: HttpRequest, version_id: int, name: str) -> HttpResponse:
+    v = get_object_or_404(PlanVersion, pk=version_id)
+    if name not in services.EXPORTS:
+        raise Http404("no such export")
+    resp = HttpResponse(services.export(v, name, request.user), content_type=services.EXPORTS[name])
+    # a download, never rendered here: the briefing carries its own CSP for opening offline
+    resp["Content-Disposition"] = f'attachment; filename="v{v.number}-{name}"'
+    return resp
 
 
 @require_POST
