@@ -84,6 +84,16 @@ class Message(Schema):
     detail: str
 
 
+class Invalid(Schema):
+    """Django Ninja's answer to a request outside the schema (HTTP 422)."""
+
+    detail: list[dict[str, Any]]
+
+
+#: The refusals every operation may answer with (documented so that clients and the schema fuzz know them).
+ERRORS: dict[int, Any] = {401: Message, 403: Message, 404: Message, 409: Message, 422: Invalid}
+
+
 class AuditOut(Schema):
     seq: int
     at: datetime
@@ -107,14 +117,14 @@ def _job_out(j: PlanJob) -> dict[str, Any]:
     return {"id": j.pk, "state": j.state, "progress": j.progress, "error": j.error, "version": j.version_id}
 
 
-@api.get("/me", response=Me)
+@api.get("/me", response={200: Me, **ERRORS})
 def me(request: HttpRequest) -> dict[str, Any]:
     role = role_of(request.user)
     unit = request.user.profile.unit if role == "officer" else None
     return {"username": request.user.get_username(), "role": role, "unit": unit.call_sign if unit else None}
 
 
-@api.get("/units", response=list[UnitOut])
+@api.get("/units", response={200: list[UnitOut], **ERRORS})
 def units(request: HttpRequest) -> list[dict[str, Any]]:
     _require(request, *PLANNERS, "auditor")
     return [{"id": u.pk, "call_sign": u.call_sign, "station": u.station.name, "mode": u.mode,
@@ -122,7 +132,7 @@ def units(request: HttpRequest) -> list[dict[str, Any]]:
             for u in Unit.objects.select_related("station")]
 
 
-@api.post("/units/{unit_id}/availability", response={200: UnitOut, 403: Message, 404: Message})
+@api.post("/units/{unit_id}/availability", response={200: UnitOut, **ERRORS})
 def set_availability(request: HttpRequest, unit_id: int, body: Availability) -> Any:
     _require(request, "tasking")
     u = get_object_or_404(Unit, pk=unit_id)
@@ -133,7 +143,7 @@ def set_availability(request: HttpRequest, unit_id: int, body: Availability) -> 
             "usual_shift": u.usual_shift, "sector": u.sector, "on_duty": u.on_duty}
 
 
-@api.post("/plans", response={202: JobOut, 403: Message, 409: Message})
+@api.post("/plans", response={202: JobOut, **ERRORS})
 def start_plan(request: HttpRequest) -> Any:
     _require(request, "tasking")
     stored = StoredScenario.objects.order_by("pk").first()
@@ -145,25 +155,25 @@ def start_plan(request: HttpRequest) -> Any:
         return 409, {"detail": str(exc)}
 
 
-@api.get("/jobs/{job_id}", response={200: JobOut, 403: Message, 404: Message})
+@api.get("/jobs/{job_id}", response={200: JobOut, **ERRORS})
 def job(request: HttpRequest, job_id: int) -> Any:
     _require(request, *PLANNERS)
     return _job_out(get_object_or_404(PlanJob, pk=job_id))
 
 
-@api.get("/versions", response=list[VersionOut])
+@api.get("/versions", response={200: list[VersionOut], **ERRORS})
 def versions(request: HttpRequest) -> list[dict[str, Any]]:
     _require(request, *PLANNERS, "auditor")
     return [_version_out(v) for v in PlanVersion.objects.select_related("scenario", "created_by")[:200]]
 
 
-@api.get("/versions/{version_id}", response={200: VersionOut, 403: Message, 404: Message})
+@api.get("/versions/{version_id}", response={200: VersionOut, **ERRORS})
 def version(request: HttpRequest, version_id: int) -> Any:
     _require(request, *PLANNERS, "auditor")
     return _version_out(get_object_or_404(PlanVersion, pk=version_id))
 
 
-@api.post("/versions/{version_id}/{to}", response={200: VersionOut, 403: Message, 404: Message, 409: Message})
+@api.post("/versions/{version_id}/{to}", response={200: VersionOut, **ERRORS})
 def sign_off(request: HttpRequest, version_id: int, to: Literal["submitted", "approved", "rejected", "published"],
              body: SignOff) -> Any:
     _require(request, services.SIGN_OFF_ROLE[to])
@@ -174,7 +184,7 @@ def sign_off(request: HttpRequest, version_id: int, to: Literal["submitted", "ap
         return 409, {"detail": str(exc)}
 
 
-@api.get("/my-route", response={200: dict, 403: Message, 404: Message})
+@api.get("/my-route", response={200: dict, **ERRORS})
 def my_route(request: HttpRequest) -> Any:
     _require(request, "officer")
     unit = request.user.profile.unit
@@ -185,7 +195,7 @@ def my_route(request: HttpRequest) -> Any:
     return 200, services.officer_route(v, unit)
 
 
-@api.post("/my-route/visits", response={201: Message, 403: Message, 404: Message, 409: Message})
+@api.post("/my-route/visits", response={201: Message, **ERRORS})
 def my_route_visit(request: HttpRequest, body: VisitIn) -> Any:
     _require(request, "officer")
     unit = request.user.profile.unit
@@ -206,7 +216,7 @@ class DeviceAuth(HttpBearer):
         return services.device_for(token)
 
 
-@api.get("/device/route", auth=DeviceAuth(), response={200: dict, 404: Message})
+@api.get("/device/route", auth=DeviceAuth(), response={200: dict, **ERRORS})
 def device_route(request: HttpRequest) -> Any:
     """The device's unit's published route (the same officer-safe fields as "My route")."""
     dev = request.auth
@@ -218,7 +228,7 @@ def device_route(request: HttpRequest) -> Any:
     return 200, services.officer_route(v, dev.unit)
 
 
-@api.post("/device/visits", auth=DeviceAuth(), response={201: Message, 404: Message, 409: Message})
+@api.post("/device/visits", auth=DeviceAuth(), response={201: Message, **ERRORS})
 def device_visit(request: HttpRequest, body: VisitIn) -> Any:
     dev = request.auth
     v = services.published_for_unit(dev.unit)
@@ -231,13 +241,13 @@ def device_visit(request: HttpRequest, body: VisitIn) -> Any:
     return 201, {"detail": "recorded"}
 
 
-@api.get("/audit", response=list[AuditOut])
+@api.get("/audit", response={200: list[AuditOut], **ERRORS})
 def audit_events(request: HttpRequest, limit: int = 200) -> list[AuditEvent]:
     _require(request, "auditor")
     return list(AuditEvent.objects.order_by("-seq")[:max(1, min(limit, 1000))])
 
 
-@api.get("/audit/verify", response=ChainOut)
+@api.get("/audit/verify", response={200: ChainOut, **ERRORS})
 def audit_verify(request: HttpRequest) -> dict[str, Any]:
     _require(request, "auditor")
     c = audit.verify()
