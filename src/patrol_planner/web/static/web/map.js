@@ -26,7 +26,9 @@
         fillOpacity: 0.9
       });
       var label = (p.seq ? "Stop " + p.seq + ": " : (p.rank ? "#" + p.rank + " " : "")) + (p.place || "");
-      m.bindTooltip(document.createTextNode(label).textContent);
+      var tip = document.createElement("span");
+      tip.textContent = label;  // an element, never an HTML string: place names are data, not markup
+      m.bindTooltip(tip);
       return m;
     }
   }).addTo(map);
