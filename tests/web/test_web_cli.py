@@ -20,6 +20,12 @@ def _pp(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
                           text=True, timeout=300)
 
 
+def _first_unit(scenario: str) -> str:
+    import tomllib
+
+    return tomllib.loads(Path(scenario).read_text())["units"][0]["id"]
+
+
 def _one_line_error(r: subprocess.CompletedProcess[str], text: str) -> None:
     assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.strip().startswith("error:") and "\n" not in r.stderr.strip() and text in r.stderr, r.stderr
@@ -37,11 +43,21 @@ def test_users_devices_backup_and_restore_from_the_command_line(tmp_path: Path):
     _one_line_error(_pp("users", "add", "bo", "--role", "officer", *d, stdin="a-long-enough-passphrase-42\n"),
                     "needs --unit")
     _one_line_error(_pp("devices", "add", "RU-A1", "--name", "car", *d), "not in the roster")
+    foot = str(Path(SRC).parent / "scenarios" / "rutland-day-foot.toml")
+    r = _pp("scenarios", "import", foot, *d)
+    assert r.returncode == 0 and "units)" in r.stdout, r.stderr
+    _one_line_error(_pp("scenarios", "import", foot, *d), "--replace")
+    assert _pp("scenarios", "import", foot, "--replace", *d).returncode == 0
+    _one_line_error(_pp("scenarios", "import", str(tmp_path / "nope.toml"), *d), "not found")
+    r = _pp("devices", "add", _first_unit(foot), "--name", "radio", *d)
+    assert r.returncode == 0 and "token (shown once): ppd_" in r.stdout, r.stderr
 
     backup = tmp_path / "backup.json"
     assert _pp("db", "backup", str(backup), *d).returncode == 0
     rows = json.loads(backup.read_text())
     assert [r["fields"]["username"] for r in rows if r["model"] == "auth.user"] == ["ann"]
+    assert [r["fields"]["name"] for r in rows if r["model"] == "tasking.storedscenario"] == [
+        "Rutland day shift with foot patrols in Oakham"]
     assert all("argon2$" in r["fields"]["password"] for r in rows if r["model"] == "auth.user")
     assert _pp("users", "add", "cy", "--role", "auditor", *d, stdin="another-long-passphrase-43\n").returncode == 0
     assert _pp("db", "restore", str(backup), *d).returncode == 0

@@ -248,3 +248,22 @@ def test_exports_are_the_package_files_audited_and_not_for_officers(client: Any,
     assert b"<html" in client.get(f"/plans/{v.pk}/export/briefing.html").content[:500].lower()
     assert client.get(f"/plans/{v.pk}/export/secrets.txt").status_code == 404
     assert AuditEvent.objects.filter(action="export").count() == 4
+
+
+@pytest.mark.django_db
+def test_tonight_chooses_between_stored_scenarios(client: Any, roster: dict[str, Any]):
+    from patrol_planner.scenario import load_scenario
+    from patrol_planner.web.admin_ops import import_scenario
+    from patrol_planner.web.models import PlanJob
+
+    from .test_web_cli import SRC
+
+    foot = import_scenario(load_scenario(f"{SRC}/../scenarios/rutland-day-foot.toml"), replace=False)
+    client.force_login(roster["users"]["tasking"])
+    page = client.get(f"/tonight/?scenario={foot.pk}").content.decode()
+    assert foot.name in page and 'id="scenario-pick"' in page
+    client.post("/tonight/plan/", {"scenario": str(foot.pk)})
+    r = client.post("/api/plans", data=json.dumps({"scenario": foot.pk}), content_type="application/json")
+    assert r.status_code == 202
+    assert list(PlanJob.objects.values_list("scenario_id", flat=True)) == [foot.pk, foot.pk]
+    assert client.post("/api/plans", data='{"scenario": 99999}', content_type="application/json").status_code == 404

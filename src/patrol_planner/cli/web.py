@@ -134,6 +134,31 @@ def register(app: typer.Typer) -> None:
             raise WebConfigError(f"no device {device_id}") from None
         typer.echo(f"device {dev.pk} ({dev.name}, {dev.unit}) revoked")
 
+    scen = typer.Typer(help="Scenarios the tasking room plans from.", no_args_is_help=True)
+    app.add_typer(scen, name="scenarios")
+
+    @scen.command("import")
+    @user_errors
+    def scenarios_import(
+        file: Path = typer.Argument(..., help="Scenario TOML file (validated like `plan SCENARIO`)."),
+        replace: bool = typer.Option(False, "--replace", help="Replace a stored scenario of the same name."),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_HELP),
+    ) -> None:
+        """Store a scenario (its data paths stay where they are) and add its units to the roster."""
+        from patrol_planner.scenario import load_scenario
+
+        s = load_scenario(file)
+        _setup(data_dir, db)
+        from patrol_planner.web.admin_ops import import_scenario
+        from patrol_planner.web.models import StoredScenario
+        from patrol_planner.web.runtime import WebConfigError
+
+        if not replace and StoredScenario.objects.filter(name=s.name).exists():
+            raise WebConfigError(f"a scenario named {s.name!r} is stored already; --replace to replace it")
+        stored = import_scenario(s, replace=replace)
+        typer.echo(f"scenario {stored.pk}: {stored.name} ({len(s.units)} units)")
+
     dbapp = typer.Typer(help="Back up and restore the tasking room's database.", no_args_is_help=True)
     app.add_typer(dbapp, name="db")
 

@@ -104,19 +104,7 @@ def load_demo(scenario_path: Path | None = None) -> dict[str, str]:
     User = get_user_model()
     out: dict[str, str] = {}
     with transaction.atomic():
-        stored, _ = StoredScenario.objects.get_or_create(
-            name=s.name, defaults={"content": StoredScenario.content_of(s), "base_dir": str(s.base_dir)})
-        for u in s.units:
-            station = _station(u.station)
-            end = _station(u.end_station) if u.end_station else None
-            a, b = u.shift
-            Unit.objects.get_or_create(call_sign=u.id, defaults={
-                "station": station, "end_station": end, "mode": u.mode,
-                "usual_shift": f"{a:%H:%M}-{b:%H:%M}",
-                "earliest_leave": f"{u.earliest_leave:%H:%M}" if u.earliest_leave else "",
-                "break_min": u.break_min,
-                "break_window": f"{u.break_window[0]:%H:%M}-{u.break_window[1]:%H:%M}" if u.break_window else "",
-                "sector": station.name})
+        stored = import_scenario(s, replace=False)
         first_unit = Unit.objects.order_by("call_sign").first()
         for role in DEMO_USERS:
             password = secrets.token_urlsafe(12)
@@ -131,6 +119,36 @@ def load_demo(scenario_path: Path | None = None) -> dict[str, str]:
             out[role] = password
         audit.record("demo_loaded", actor="cli", target=f"scenario:{stored.pk}", detail={"users": list(out)})
     return out
+
+
+def import_scenario(s: Any, *, replace: bool) -> StoredScenario:
+    """Store a validated scenario (``load_scenario``) and add its units to the roster where missing.
+
+    A scenario of the same name is kept unless ``replace``; plan versions keep the scenario they were made
+    from, so replacing it changes only future plans.
+    """
+    with transaction.atomic():
+        content = StoredScenario.content_of(s)
+        stored = StoredScenario.objects.filter(name=s.name).first()
+        if stored is None:
+            stored = StoredScenario.objects.create(name=s.name, content=content, base_dir=str(s.base_dir))
+            audit.record("scenario_imported", actor="cli", target=f"scenario:{stored.pk}", detail={"name": s.name})
+        elif replace:
+            stored.content, stored.base_dir = content, str(s.base_dir)
+            stored.save(update_fields=["content", "base_dir"])
+            audit.record("scenario_replaced", actor="cli", target=f"scenario:{stored.pk}", detail={"name": s.name})
+        for u in s.units:
+            station = _station(u.station)
+            end = _station(u.end_station) if u.end_station else None
+            a, b = u.shift
+            Unit.objects.get_or_create(call_sign=u.id, defaults={
+                "station": station, "end_station": end, "mode": u.mode,
+                "usual_shift": f"{a:%H:%M}-{b:%H:%M}",
+                "earliest_leave": f"{u.earliest_leave:%H:%M}" if u.earliest_leave else "",
+                "break_min": u.break_min,
+                "break_window": f"{u.break_window[0]:%H:%M}-{u.break_window[1]:%H:%M}" if u.break_window else "",
+                "sector": station.name})
+    return stored
 
 
 def _station(place: Any) -> Station:

@@ -70,6 +70,10 @@ class VersionOut(Schema):
     plan_sha256: str
 
 
+class PlanIn(Schema):
+    scenario: int | None = None  # a stored scenario's id; default: the first stored
+
+
 class SignOff(Schema):
     reason: str = ""
 
@@ -144,11 +148,12 @@ def set_availability(request: HttpRequest, unit_id: int, body: Availability) -> 
 
 
 @api.post("/plans", response={202: JobOut, **ERRORS})
-def start_plan(request: HttpRequest) -> Any:
+def start_plan(request: HttpRequest, body: PlanIn) -> Any:
     _require(request, "tasking")
-    stored = StoredScenario.objects.order_by("pk").first()
+    qs = StoredScenario.objects.order_by("pk")
+    stored = qs.filter(pk=body.scenario).first() if body.scenario is not None else qs.first()
     if stored is None:
-        return 409, {"detail": "no scenario is loaded"}
+        return 404, {"detail": "no such scenario"}
     try:
         return 202, _job_out(services.request_plan(stored, request.user))
     except services.ActionRefused as exc:

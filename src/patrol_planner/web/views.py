@@ -29,20 +29,26 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(HOME[role])
 
 
-def _scenario() -> StoredScenario | None:
-    return StoredScenario.objects.order_by("pk").first()
+def _scenario(request: HttpRequest) -> StoredScenario | None:
+    """The scenario chosen on the page (``scenario`` in the query or form), else the first stored."""
+    chosen = request.POST.get("scenario") or request.GET.get("scenario")
+    qs = StoredScenario.objects.order_by("pk")
+    if chosen and chosen.isdigit():
+        return qs.filter(pk=int(chosen)).first()
+    return qs.first()
 
 
 @require_GET
 @role_required(*PLANNERS)
 def tonight(request: HttpRequest) -> HttpResponse:
-    stored = _scenario()
+    stored = _scenario(request)
     latest = stored.versions.order_by("-number").first() if stored else None
     return render(request, "web/tonight.html", {
         "scenario": stored, "units": Unit.objects.select_related("station"), "latest": latest,
         "summary": services.plan_summary(latest) if latest else None,
         "features": services.map_features(latest) if latest else None,
         "jobs": PlanJob.objects.filter(scenario=stored)[:5] if stored else [],
+        "scenarios": StoredScenario.objects.order_by("pk"),
     })
 
 
@@ -60,7 +66,7 @@ def unit_availability(request: HttpRequest, unit_id: int) -> HttpResponse:
 @require_POST
 @role_required("tasking")
 def plan_start(request: HttpRequest) -> HttpResponse:
-    stored = _scenario()
+    stored = _scenario(request)
     if stored is None:
         messages.error(request, "No scenario is loaded: start with --demo or import one.")
         return redirect("tonight")
