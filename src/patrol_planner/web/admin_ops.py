@@ -1,0 +1,186 @@
+"""What ``patrol-planner serve / users / db`` do once Django is configured (see :func:`.runtime.configure`)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import transaction
+
+from patrol_planner.web import audit
+from patrol_planner.web.models import ROLES, PlanJob, Profile, Station, StoredScenario, Unit
+from patrol_planner.web.runtime import WebConfigError
+
+#: A task claimed by this many workers that all died is marked failed instead of being retried again.
+MAX_ATTEMPTS = 3
+
+
+def migrate() -> None:
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def recover_interrupted() -> int:
+    """Requeue plan jobs whose worker died mid-run (none runs while ``serve`` starts); return how many.
+
+    A version is written in one transaction at the end of a job, so a rerun cannot duplicate half a plan.
+    After :data:`MAX_ATTEMPTS` claims the task and its job are marked failed with the reason.
+    """
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    n = 0
+    with transaction.atomic():
+        for t in DBTaskResult.objects.select_for_update().filter(status=TaskResultStatus.RUNNING):
+            job_id = (t.args_kwargs.get("args") or [None])[0]
+            if len(t.worker_ids) >= MAX_ATTEMPTS:
+                DBTaskResult.objects.filter(pk=t.pk).update(status=TaskResultStatus.FAILED)
+                PlanJob.objects.filter(pk=job_id).update(
+                    state=PlanJob.State.FAILED, error=f"the worker stopped {MAX_ATTEMPTS} times during this job")
+                audit.record("plan_failed", actor="system", target=f"job:{job_id}", detail={"error": "worker died"})
+            else:
+                DBTaskResult.objects.filter(pk=t.pk).update(status=TaskResultStatus.READY, started_at=None)
+                PlanJob.objects.filter(pk=job_id).update(state=PlanJob.State.QUEUED,
+                                                         progress="requeued after a restart")
+                audit.record("plan_requeued", actor="system", target=f"job:{job_id}")
+            n += 1
+    return n
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """The django-tasks database worker as a child process (same environment, same database)."""
+    return subprocess.Popen([sys.executable, "-m", "patrol_planner.web.manage", "db_worker", "--no-reload",
+                             "--interval", "1", "--no-startup-delay"], env=os.environ.copy())
+
+
+def add_user(name: str, role: str, password: str, unit: str | None = None, *, admin: bool = False) -> Any:
+    """Create a user with one role (an officer needs ``unit``, a call sign); password checked by Django's
+    validators. Raises :class:`WebConfigError` with one line for anything refused."""
+    User = get_user_model()
+    if role not in ROLES:
+        raise WebConfigError(f"--role must be one of {', '.join(ROLES)}, got {role!r}")
+    if User.objects.filter(username=name).exists():
+        raise WebConfigError(f"user {name!r} already exists")
+    the_unit = None
+    if unit is not None:
+        the_unit = Unit.objects.filter(call_sign=unit).first()
+        if the_unit is None:
+            known = ", ".join(Unit.objects.values_list("call_sign", flat=True)) or "none yet"
+            raise WebConfigError(f"--unit {unit!r} is not in the roster (known: {known})")
+    if role == "officer" and the_unit is None:
+        raise WebConfigError("an officer needs --unit CALL_SIGN (the unit whose route they see)")
+    try:
+        validate_password(password, User(username=name))
+    except ValidationError as exc:
+        raise WebConfigError("password refused: " + " ".join(exc.messages)) from None
+    with transaction.atomic():
+        user = User.objects.create_user(username=name, password=password, is_staff=admin, is_superuser=admin)
+        Profile.objects.create(user=user, role=role, unit=the_unit)
+        audit.record("user_added", actor="cli", target=f"user:{name}", detail={"role": role, "unit": unit,
+                                                                               "admin": admin})
+    return user
+
+
+#: The demo's users, one per role; the officer crews the first unit.
+DEMO_USERS = ("analyst", "tasking", "supervisor", "officer", "auditor")
+
+
+def load_demo(scenario_path: Path | None = None) -> dict[str, str]:
+    """Load the bundled Rutland night (scenario, stations, units) and one user per role.
+
+    Returns ``{username: password}``: new random passwords, printed once by ``serve --demo``; a demo
+    user that already exists gets a new password too (the old one was only ever shown once).
+    """
+    from patrol_planner.scenario import default_scenario_path, load_scenario
+
+    s = load_scenario(scenario_path or default_scenario_path())
+    User = get_user_model()
+    out: dict[str, str] = {}
+    with transaction.atomic():
+        stored = import_scenario(s, replace=False)
+        first_unit = Unit.objects.order_by("call_sign").first()
+        for role in DEMO_USERS:
+            password = secrets.token_urlsafe(12)
+            user = User.objects.filter(username=role).first()
+            if user is None:
+                user = User.objects.create_user(username=role, password=password)
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            Profile.objects.update_or_create(user=user, defaults={
+                "role": role, "unit": first_unit if role == "officer" else None})
+            out[role] = password
+        audit.record("demo_loaded", actor="cli", target=f"scenario:{stored.pk}", detail={"users": list(out)})
+    return out
+
+
+def import_scenario(s: Any, *, replace: bool) -> StoredScenario:
+    """Store a validated scenario (``load_scenario``) and add its units to the roster where missing.
+
+    A scenario of the same name is kept unless ``replace``; plan versions keep the scenario they were made
+    from, so replacing it changes only future plans.
+    """
+    with transaction.atomic():
+        content = StoredScenario.content_of(s)
+        stored = StoredScenario.objects.filter(name=s.name).first()
+        if stored is None:
+            stored = StoredScenario.objects.create(name=s.name, content=content, base_dir=str(s.base_dir))
+            audit.record("scenario_imported", actor="cli", target=f"scenario:{stored.pk}", detail={"name": s.name})
+        elif replace:
+            stored.content, stored.base_dir = content, str(s.base_dir)
+            stored.save(update_fields=["content", "base_dir"])
+            audit.record("scenario_replaced", actor="cli", target=f"scenario:{stored.pk}", detail={"name": s.name})
+        for u in s.units:
+            station = _station(u.station)
+            end = _station(u.end_station) if u.end_station else None
+            a, b = u.shift
+            Unit.objects.get_or_create(call_sign=u.id, defaults={
+                "station": station, "end_station": end, "mode": u.mode,
+                "usual_shift": f"{a:%H:%M}-{b:%H:%M}",
+                "earliest_leave": f"{u.earliest_leave:%H:%M}" if u.earliest_leave else "",
+                "break_min": u.break_min,
+                "break_window": f"{u.break_window[0]:%H:%M}-{u.break_window[1]:%H:%M}" if u.break_window else "",
+                "sector": station.name})
+    return stored
+
+
+def _station(place: Any) -> Station:
+    if isinstance(place, str):
+        return Station.objects.get_or_create(name=place)[0]
+    return Station.objects.get_or_create(name=place.name, defaults={"lon": place.lon, "lat": place.lat})[0]
+
+
+#: Left out of a backup: rebuilt by ``migrate`` (content types, permissions) or short-lived (sessions).
+BACKUP_EXCLUDE = ("contenttypes", "auth.permission", "sessions", "admin.logentry")
+
+
+def backup(path: Path) -> None:
+    """Write every table as Django fixtures JSON (database-neutral: a SQLite backup restores into PostgreSQL)."""
+    path = Path(path)
+    if path.parent and not path.parent.is_dir():
+        raise WebConfigError(f"backup folder {path.parent} does not exist")
+    tmp = path.with_name(path.name + ".partial")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        call_command("dumpdata", natural_foreign=True, natural_primary=True, exclude=list(BACKUP_EXCLUDE),
+                     indent=1, stdout=fh)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)  # never a half-written backup under the final name
+    audit.record("backup", actor="cli", detail={"file": path.name})
+
+
+def restore(path: Path) -> None:
+    """Replace the whole database with a backup (in one transaction: all or nothing)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WebConfigError(f"backup file not found: {path}")
+    with transaction.atomic():
+        call_command("flush", interactive=False, verbosity=0)
+        call_command("loaddata", str(path), verbosity=0)
+    audit.record("restore", actor="cli", detail={"file": path.name})

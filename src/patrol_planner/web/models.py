@@ -1,0 +1,336 @@
+"""What the tasking room stores: roles, the unit roster, scenarios, immutable plan versions, sign-offs,
+officers' visits and the append-only audit log (its HMAC chain is in :mod:`.audit`).
+
+Immutability is enforced in ``save``/``delete`` and in the querysets' ``update``/``delete``: a plan
+version's content never changes (only its status moves forward, see :data:`TRANSITIONS`), and sign-offs,
+visits and audit events are written once. Raw SQL can still change a row; the audit chain detects that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+ROLES = ("analyst", "tasking", "supervisor", "officer", "auditor")
+
+
+class ImmutableError(Exception):
+    """An attempt to change or delete a row that is written once."""
+
+
+class Role(models.TextChoices):
+    ANALYST = "analyst", "Analyst"
+    TASKING = "tasking", "Tasking officer"
+    SUPERVISOR = "supervisor", "Supervisor"
+    OFFICER = "officer", "Officer"
+    AUDITOR = "auditor", "Auditor"
+
+
+class WriteOnceQuerySet(models.QuerySet):
+    """A queryset that refuses bulk ``update`` and ``delete`` (they would bypass ``save``/``delete``)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableError(f"{self.model.__name__} rows are written once; bulk update refused")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableError(f"{self.model.__name__} rows are written once; delete refused")
+
+
+class WriteOnce(models.Model):
+    """Base of rows that are inserted once and never updated or deleted through the ORM."""
+
+    objects = WriteOnceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableError(f"{type(self).__name__} {self.pk} is written once; update refused")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableError(f"{type(self).__name__} {self.pk} is written once; delete refused")
+
+
+# --- roster ---------------------------------------------------------------------------------------------
+class Station(models.Model):
+    """A police station: a name the road extract maps, or an explicit place (lon/lat [deg, EPSG:4326])."""
+
+    name = models.CharField(max_length=100, unique=True)
+    lon = models.FloatField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if (self.lon is None) != (self.lat is None):
+            raise ValidationError("give both lon and lat, or neither (then the name is looked up in the map)")
+
+    def as_config(self) -> str | dict[str, Any]:
+        """The scenario file's form: a name, or ``{name, lon, lat}``."""
+        return self.name if self.lon is None else {"name": self.name, "lon": self.lon, "lat": self.lat}
+
+
+class Unit(models.Model):
+    """A unit of the roster; ``on_duty`` is tonight's availability (edited on the Tonight page)."""
+
+    call_sign = models.CharField(max_length=40, unique=True)
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="units")
+    end_station = models.ForeignKey(Station, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    mode = models.CharField(max_length=5, choices=[("drive", "drive"), ("walk", "walk")], default="drive")
+    usual_shift = models.CharField(max_length=11, default="22:00-06:00", help_text="HH:MM-HH:MM, local time")
+    earliest_leave = models.CharField(max_length=5, blank=True, help_text="HH:MM, after the briefing")
+    break_min = models.FloatField(default=0)
+    break_window = models.CharField(max_length=11, blank=True, help_text="HH:MM-HH:MM")
+    sector = models.CharField(max_length=80, blank=True)
+    on_duty = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["call_sign"]
+
+    def __str__(self) -> str:
+        return self.call_sign
+
+    def as_config(self) -> dict[str, Any]:
+        """The ``[[units]]`` table of this unit (validated by the scenario's pydantic model when planned)."""
+        cfg: dict[str, Any] = {"id": self.call_sign, "mode": self.mode, "station": self.station.as_config(),
+                               "shift": self.usual_shift, "break_min": self.break_min}
+        if self.end_station_id:
+            cfg["end_station"] = self.end_station.as_config()
+        if self.earliest_leave:
+            cfg["earliest_leave"] = self.earliest_leave
+        if self.break_window:
+            cfg["break_window"] = self.break_window
+        return cfg
+
+    def clean(self) -> None:
+        from pydantic import ValidationError as PydanticError
+
+        from patrol_planner.scenario import UnitConfig
+
+        try:
+            UnitConfig.model_validate(self.as_config())
+        except PydanticError as exc:
+            raise ValidationError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                            for e in exc.errors())) from None
+
+
+class Profile(models.Model):
+    """A user's one role; an officer is linked to the unit whose route they may see."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    role = models.CharField(max_length=12, choices=Role.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="officers")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+    def clean(self) -> None:
+        if self.role == Role.OFFICER and self.unit_id is None:
+            raise ValidationError("an officer must be linked to a unit")
+
+
+# --- scenarios and plans --------------------------------------------------------------------------------
+class StoredScenario(models.Model):
+    """A scenario as the package's pydantic model dumps it (JSON mode); relative paths start at ``base_dir``."""
+
+    name = models.CharField(max_length=200, unique=True)
+    content = models.JSONField()
+    base_dir = models.CharField(max_length=1000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def scenario(self) -> Any:
+        """The validated :class:`patrol_planner.scenario.Scenario` (raises ``ScenarioError`` if invalid)."""
+        from patrol_planner.scenario import scenario_from_dict
+
+        return scenario_from_dict(self.content, base_dir=Path(self.base_dir), source=f"stored scenario {self.name!r}")
+
+    @staticmethod
+    def content_of(scenario: Any) -> dict[str, Any]:
+        return scenario.model_dump(mode="json", exclude={"base_dir"})
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    PUBLISHED = "published", "Published"
+
+
+#: The only status changes a plan version may make; rejected and published are final.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.DRAFT: (Status.SUBMITTED,),
+    Status.SUBMITTED: (Status.APPROVED, Status.REJECTED),
+    Status.APPROVED: (Status.PUBLISHED,),
+    Status.REJECTED: (),
+    Status.PUBLISHED: (),
+}
+
+
+class PlanVersion(models.Model):
+    """One plan, immutable: its ``plan.json``, the input hashes, who made it from which parent version."""
+
+    scenario = models.ForeignKey(StoredScenario, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    plan_json = models.TextField()
+    plan_sha256 = models.CharField(max_length=64)
+    input_hashes = models.JSONField(default=list)
+    scenario_content = models.JSONField(help_text="the scenario as planned, tonight's units included")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+
+    objects = WriteOnceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-number"]
+        constraints = [models.UniqueConstraint(fields=["scenario", "number"], name="one_number_per_scenario")]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.name} v{self.number} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding:
+            self.plan_sha256 = hashlib.sha256(self.plan_json.encode("utf-8")).hexdigest()
+            super().save(*args, **kwargs)
+            return
+        before = PlanVersion.objects.get(pk=self.pk)
+        for f in self._meta.concrete_fields:
+            if f.name != "status" and f.value_from_object(before) != f.value_from_object(self):
+                raise ImmutableError(f"plan version {self.pk}: {f.name} cannot change (make a new version)")
+        if self.status != before.status and self.status not in TRANSITIONS[before.status]:
+            raise ImmutableError(f"plan version {self.pk}: {before.status} cannot become {self.status}")
+        super().save(update_fields=["status"])
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableError(f"plan version {self.pk} is kept for ever; delete refused")
+
+    def plan(self) -> dict[str, Any]:
+        import json
+
+        return json.loads(self.plan_json)
+
+
+class PlanJob(models.Model):
+    """A plan requested from the Tonight page; the queued task fills ``progress`` and then ``version``."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    scenario = models.ForeignKey(StoredScenario, on_delete=models.PROTECT, related_name="jobs")
+    parent = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    units = models.JSONField(default=list, help_text="the [[units]] tables planned")
+    task_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    version = models.OneToOneField(PlanVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="job")
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+
+class Approval(WriteOnce):
+    """A named, timestamped sign-off that moved a plan version: submitted, approved, rejected or published."""
+
+    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="approvals")
+    decision = models.CharField(max_length=10, choices=[(s, s) for s in
+                                                        ("submitted", "approved", "rejected", "published")])
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at"]
+
+
+class Visit(WriteOnce):
+    """What an officer recorded at a stop of their published route."""
+
+    class Kind(models.TextChoices):
+        ARRIVE = "arrive", "Arrived"
+        LEAVE = "leave", "Left"
+        NOT_ATTENDED = "not_attended", "Could not attend"
+
+    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="visits")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="visits")
+    stop_seq = models.PositiveIntegerField()
+    hotspot_id = models.CharField(max_length=80)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    device = models.ForeignKey("DeviceToken", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(recorded_by__isnull=False)
+                                              | models.Q(device__isnull=False), name="visit_has_a_recorder")]
+
+
+class DeviceToken(models.Model):
+    """A machine client's bearer token (a unit's car terminal): only its SHA-256 is stored, it reaches only
+    its unit's published route, and revoking it is immediate. The token itself is shown once, when issued."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="devices")
+    name = models.CharField(max_length=80)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["unit", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})"
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# --- audit ----------------------------------------------------------------------------------------------
+class AuditEvent(WriteOnce):
+    """One audited event; ``hash`` = HMAC-SHA256(audit key, ``prev_hash`` + canonical content)."""
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40)
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+
+
+class AuditHead(models.Model):
+    """The chain's last hash and length, one row (pk 1): locking it serialises appends on any database."""
+
+    count = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)

@@ -1,0 +1,278 @@
+"""The web layer's calls into the package and its state changes; views and the API stay thin over these.
+
+Planning is :func:`patrol_planner.scenario.run_plan` and :meth:`patrol_planner.plan.Plan.to_json`; nothing
+here scores, routes or edits a plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from patrol_planner.web import audit
+from patrol_planner.web.models import (
+    Approval,
+    DeviceToken,
+    ImmutableError,
+    PlanJob,
+    PlanVersion,
+    Status,
+    StoredScenario,
+    Unit,
+    Visit,
+)
+
+
+class ActionRefused(Exception):
+    """A request the rules refuse (wrong state, wrong unit): one line, shown to the user (HTTP 409/403)."""
+
+
+# --- planning -------------------------------------------------------------------------------------------
+def request_plan(stored: StoredScenario, user: Any) -> PlanJob:
+    """Queue a plan of ``stored`` with tonight's units on duty; the worker runs :func:`run_plan_job`."""
+    from patrol_planner.web.tasks import plan_job
+
+    units = [u.as_config() for u in Unit.objects.filter(on_duty=True).select_related("station", "end_station")]
+    if not units:
+        raise ActionRefused("no unit is on duty tonight: mark at least one unit available")
+    parent = stored.versions.order_by("-number").first()
+    with transaction.atomic():
+        job = PlanJob.objects.create(scenario=stored, requested_by=user, units=units, parent=parent)
+        audit.record("plan_requested", actor=user, target=f"job:{job.pk}",
+                     detail={"scenario": stored.name, "units": [u["id"] for u in units]})
+    # Enqueued after the commit: the worker must find the job row when it picks the task up.
+    transaction.on_commit(lambda: _enqueue(job.pk, plan_job))
+    return job
+
+
+def _enqueue(job_id: int, task: Any) -> None:
+    result = task.enqueue(job_id)
+    PlanJob.objects.filter(pk=job_id).update(task_id=str(result.id))
+
+
+# --- sign-off -------------------------------------------------------------------------------------------
+#: Which role may move a version to each status.
+SIGN_OFF_ROLE = {Status.SUBMITTED: "tasking", Status.APPROVED: "supervisor", Status.REJECTED: "supervisor",
+                 Status.PUBLISHED: "supervisor"}
+
+
+def sign_off(version_id: int, to: str, user: Any, reason: str = "") -> PlanVersion:
+    """Move a version to ``to`` with a named, timestamped :class:`Approval`, all or nothing.
+
+    Raises :class:`ActionRefused` for a change the rules do not allow (e.g. publishing an unapproved plan).
+    """
+    reason = reason.strip()
+    if to == Status.REJECTED and not reason:
+        raise ActionRefused("a rejection needs a reason")
+    with transaction.atomic():
+        v = PlanVersion.objects.select_for_update().get(pk=version_id)
+        before = v.status
+        v.status = to
+        try:
+            v.save()
+        except ImmutableError:
+            raise ActionRefused(f"a {before} plan cannot be {to}") from None
+        Approval.objects.create(version=v, decision=to, by=user, reason=reason[:2000])
+        audit.record(f"plan_{to}", actor=user, target=f"version:{v.pk}",
+                     detail={"from": before, "reason_given": bool(reason)})
+    return v
+
+
+# --- the officer's view ---------------------------------------------------------------------------------
+def published_for_unit(unit: Unit) -> PlanVersion | None:
+    """The newest published version that routes ``unit``."""
+    for v in PlanVersion.objects.filter(status=Status.PUBLISHED).order_by("-created_at", "-pk"):
+        if any(u["id"] == unit.call_sign for u in v.plan()["units"]):
+            return v
+    return None
+
+
+def officer_route(version: PlanVersion, unit: Unit) -> dict[str, Any]:
+    """One unit's route as an officer may see it: a whitelist of fields, nothing from intelligence.
+
+    "Why this place" is the public place name, its rank and the number of police-recorded crimes in the
+    cell; intelligence counts and categories (which intelligence records shape) are never copied.
+    """
+    plan = version.plan()
+    unit_plan = next(u for u in plan["units"] if u["id"] == unit.call_sign)
+    spots = {h["hotspot_id"]: h for h in plan["hotspots"]}
+    done = {(v.stop_seq, v.kind): v for v in version.visits.filter(unit=unit)}
+    stops = []
+    for s in unit_plan["stops"]:
+        h = spots.get(s["hotspot_id"], {})
+        b = h.get("breakdown", {})
+        crimes = max(0, int(b.get("n_incidents", 0)) - int(b.get("n_intelligence", 0)))
+        state = ("not_attended" if (s["seq"], "not_attended") in done else "left" if (s["seq"], "leave") in done
+                 else "arrived" if (s["seq"], "arrive") in done else "to_do")
+        stops.append({"seq": s["seq"], "hotspot_id": s["hotspot_id"], "visit_no": s["visit_no"],
+                      "arrive": s["arrive"], "depart": s["depart"], "lon": s["lon"], "lat": s["lat"],
+                      "place": h.get("label") or "Patrol area", "rank": h.get("rank"),
+                      "why": f"ranked {h.get('rank', '?')} of {len(spots)} places tonight; "
+                             f"{crimes} police-recorded crime{'s' if crimes != 1 else ''} here recently",
+                      "state": state, "path_lonlat": s.get("path_lonlat", [])})
+    nxt = next((s for s in stops if s["state"] in ("to_do", "arrived")), None)
+    return {"version": version.pk, "unit": unit.call_sign, "mode": unit_plan["mode"],
+            "shift_start": unit_plan["shift_start"], "shift_end": unit_plan["shift_end"],
+            "start": unit_plan["start"], "end": unit_plan["end"], "stops": stops,
+            "next_seq": nxt["seq"] if nxt else None,
+            "return_path_lonlat": unit_plan.get("return_path_lonlat", [])}
+
+
+def record_visit(version: PlanVersion, unit: Unit, seq: int, kind: str, user: Any, reason: str = "", *,
+                 device: DeviceToken | None = None) -> Visit:
+    """Record an arrival, departure or could-not-attend at stop ``seq`` of ``unit``'s published route,
+    by an officer (``user``) or by the unit's device (``device``, ``user`` None)."""
+    if version.status != Status.PUBLISHED:
+        raise ActionRefused("visits are recorded on published plans only")
+    unit_plan = next((u for u in version.plan()["units"] if u["id"] == unit.call_sign), None)
+    stop = next((s for s in (unit_plan or {}).get("stops", []) if s["seq"] == seq), None)
+    if stop is None:
+        raise ActionRefused(f"stop {seq} is not on {unit.call_sign}'s route")
+    if kind not in Visit.Kind.values:
+        raise ActionRefused(f"unknown visit kind {kind!r}")
+    reason = reason.strip()
+    if kind == Visit.Kind.NOT_ATTENDED and not reason:
+        raise ActionRefused("say why the stop could not be attended")
+    with transaction.atomic():
+        visit = Visit.objects.create(version=version, unit=unit, stop_seq=seq, hotspot_id=stop["hotspot_id"],
+                                     kind=kind, reason=reason[:300], recorded_by=user, device=device)
+        audit.record(f"visit_{kind}", actor=user or f"device:{device.pk}", target=f"version:{version.pk}",
+                     detail={"unit": unit.call_sign, "seq": seq, "hotspot_id": stop["hotspot_id"]})
+    return visit
+
+
+# --- exports -------------------------------------------------------------------------------------------
+#: Files a stored version can be downloaded as, with their media types (the CLI's ``plan --out`` files).
+EXPORTS = {"plan.json": "application/json", "plan.geojson": "application/geo+json", "schedule.csv": "text/csv",
+           "briefing.html": "text/html"}
+
+
+def export(version: PlanVersion, name: str, user: Any) -> bytes:
+    """One of the version's files, made by the package's ``report.write_outputs`` from the stored plan.json
+    (``plan.json`` itself is the stored text, byte for byte). Audited."""
+    import tempfile
+    from pathlib import Path
+
+    from patrol_planner.plan import Plan
+    from patrol_planner.report import write_outputs
+
+    if name == "plan.json":
+        data = version.plan_json.encode("utf-8")
+    else:
+        with tempfile.TemporaryDirectory(prefix="patrol-export-") as tmp:
+            data = Path(write_outputs(Plan.from_dict(version.plan()), tmp)[name]).read_bytes()
+    audit.record("export", actor=user, target=f"version:{version.pk}", detail={"file": name})
+    return data
+
+
+# --- device tokens -------------------------------------------------------------------------------------
+#: Prefix of every device token, so a leaked one is recognisable (e.g. by secret scanners).
+TOKEN_PREFIX = "ppd_"
+
+
+def issue_device_token(unit: Unit, name: str, actor: Any = "cli") -> tuple[DeviceToken, str]:
+    """A new token for ``unit``'s device; returns the row and the token, which is never stored or shown again."""
+    import secrets
+
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        dev = DeviceToken.objects.create(unit=unit, name=name[:80], token_sha256=DeviceToken.digest(token))
+        audit.record("device_added", actor=actor, target=f"device:{dev.pk}", detail={"unit": unit.call_sign})
+    return dev, token
+
+
+def device_for(token: str) -> DeviceToken | None:
+    """The active device a presented token belongs to, or None (unknown or revoked)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    return (DeviceToken.objects.select_related("unit")
+            .filter(token_sha256=DeviceToken.digest(token), revoked_at__isnull=True).first())
+
+
+def revoke_device(device_id: int, actor: Any = "cli") -> DeviceToken:
+    from django.utils import timezone
+
+    with transaction.atomic():
+        dev = DeviceToken.objects.select_for_update().get(pk=device_id)
+        if dev.revoked_at is None:
+            dev.revoked_at = timezone.now()
+            dev.save(update_fields=["revoked_at"])
+            audit.record("device_revoked", actor=actor, target=f"device:{dev.pk}", detail={"unit": dev.unit.call_sign})
+    return dev
+
+
+# --- figures for the pages ------------------------------------------------------------------------------
+def plan_summary(version: PlanVersion) -> dict[str, Any]:
+    """What the Tonight and Approve pages show of a version: metrics, per-unit timelines, left-out places."""
+    plan = version.plan()
+    m = plan.get("metrics", {})
+    units = [{"id": u["id"], "mode": u["mode"], "leave": u.get("leave"), "back": u.get("return_arrive"),
+              "stops": [{"seq": s["seq"], "hotspot_id": s["hotspot_id"], "arrive": s["arrive"],
+                         "depart": s["depart"]} for s in u["stops"]],
+              "road_km": round(u.get("road_m", 0) / 1000, 1)} for u in plan["units"]]
+    left_out = [{"rank": h["rank"], "place": h.get("label") or h["hotspot_id"], "reason": h.get("reason", "")}
+                for h in plan["hotspots"] if h["status"] != "visited"]
+    return {"metrics": {k: m.get(k) for k in ("hotspots_offered", "hotspots_visited", "visits", "road_km",
+                                              "travel_min", "idle_min")},
+            "units": units, "left_out": left_out, "title": plan.get("title", "")}
+
+
+def plan_diff(old: PlanVersion, new: PlanVersion) -> dict[str, Any]:
+    """What changed from ``old`` to ``new``: places now visited or dropped, each unit's stops, the figures."""
+    a, b = old.plan(), new.plan()
+
+    def visited(p: dict[str, Any]) -> dict[str, str]:
+        return {h["hotspot_id"]: h.get("label") or h["hotspot_id"] for h in p["hotspots"] if h["status"] == "visited"}
+
+    def stops(p: dict[str, Any]) -> dict[str, int]:
+        return {u["id"]: len(u["stops"]) for u in p["units"]}
+
+    va, vb, sa, sb = visited(a), visited(b), stops(a), stops(b)
+    keys = ("hotspots_visited", "visits", "road_km", "travel_min", "idle_min")
+    return {
+        "added": sorted(vb[k] for k in vb.keys() - va.keys()),
+        "dropped": sorted(va[k] for k in va.keys() - vb.keys()),
+        "units": [{"id": u, "before": sa.get(u), "after": sb.get(u)} for u in sorted(sa.keys() | sb.keys())
+                  if sa.get(u) != sb.get(u)],
+        "metrics": [{"name": k, "before": a["metrics"].get(k), "after": b["metrics"].get(k)} for k in keys
+                    if a["metrics"].get(k) != b["metrics"].get(k)],
+    }
+
+
+def map_features(version: PlanVersion) -> dict[str, Any]:
+    """The version's hot spots and routes as GeoJSON for the Tonight map (analyst and tasking roles only)."""
+    plan = version.plan()
+    feats: list[dict[str, Any]] = []
+    for h in plan["hotspots"]:
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [h["lon"], h["lat"]]},
+                      "properties": {"kind": "spot", "rank": h["rank"], "status": h["status"],
+                                     "place": h.get("label", "")}})
+    for u in plan["units"]:
+        pts = [[u["start"]["lon"], u["start"]["lat"]]]
+        for s in u["stops"]:
+            pts.extend(s.get("path_lonlat") or [])
+            pts.append([s["lon"], s["lat"]])
+        pts.extend(u.get("return_path_lonlat") or [])
+        pts.append([u["end"]["lon"], u["end"]["lat"]])
+        feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": pts},
+                      "properties": {"kind": "route", "unit": u["id"]}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def route_features(route: dict[str, Any]) -> dict[str, Any]:
+    """An officer route (from :func:`officer_route`) as GeoJSON."""
+    pts = [[route["start"]["lon"], route["start"]["lat"]]]
+    feats: list[dict[str, Any]] = []
+    for s in route["stops"]:
+        pts.extend(s["path_lonlat"])
+        pts.append([s["lon"], s["lat"]])
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                      "properties": {"kind": "stop", "seq": s["seq"], "place": s["place"], "state": s["state"],
+                                     "next": s["seq"] == route["next_seq"]}})
+    pts.extend(route["return_path_lonlat"])
+    pts.append([route["end"]["lon"], route["end"]["lat"]])
+    feats.insert(0, {"type": "Feature", "geometry": {"type": "LineString", "coordinates": pts},
+                     "properties": {"kind": "route", "unit": route["unit"]}})
+    return {"type": "FeatureCollection", "features": feats}
+

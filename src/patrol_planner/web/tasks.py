@@ -1,0 +1,13 @@
+"""Queued jobs (django-tasks, database backend: they survive a restart and run in ``db_worker``)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def plan_job(job_id: int) -> int:
+    """Run the plan pipeline for :class:`~patrol_planner.web.models.PlanJob` ``job_id``; return the version id."""
+    from patrol_planner.web.jobs import run_plan_job
+
+    return run_plan_job(job_id)

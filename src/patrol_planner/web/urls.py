@@ -1,0 +1,32 @@
+"""URL map of the tasking room."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from patrol_planner.web import views
+from patrol_planner.web.api import api
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
+         name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("tonight/", views.tonight, name="tonight"),
+    path("tonight/plan/", views.plan_start, name="plan_start"),
+    path("tonight/units/<int:unit_id>/availability/", views.unit_availability, name="unit_availability"),
+    path("jobs/<int:job_id>/", views.job, name="job"),
+    path("plans/", views.plans, name="plans"),
+    path("plans/<int:version_id>/", views.plan_detail, name="plan"),
+    path("plans/<int:version_id>/export/<str:name>", views.plan_export, name="plan_export"),
+    path("plans/<int:version_id>/<str:to>/", views.plan_sign_off, name="plan_sign_off"),
+    path("my-route/", views.my_route, name="my_route"),
+    path("my-route/visit/", views.my_route_visit, name="my_route_visit"),
+    path("audit/", views.audit_log, name="audit"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
+
+handler403 = "patrol_planner.web.views.forbidden"

@@ -1,0 +1,181 @@
+"""Server-rendered pages. Each view checks the role (``role_required``) and calls :mod:`.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from patrol_planner.web import audit, services
+from patrol_planner.web.models import AuditEvent, PlanJob, PlanVersion, StoredScenario, Unit
+from patrol_planner.web.roles import role_of, role_required
+
+PLANNERS = ("analyst", "tasking", "supervisor")  # who may see plans, spots and the map
+HOME = {"analyst": "tonight", "tasking": "tonight", "supervisor": "plans", "officer": "my_route",
+        "auditor": "audit"}
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    role = role_of(request.user)
+    if role is None:
+        raise PermissionDenied
+    return redirect(HOME[role])
+
+
+def _scenario(request: HttpRequest) -> StoredScenario | None:
+    """The scenario chosen on the page (``scenario`` in the query or form), else the first stored."""
+    chosen = request.POST.get("scenario") or request.GET.get("scenario")
+    qs = StoredScenario.objects.order_by("pk")
+    if chosen and chosen.isdigit():
+        return qs.filter(pk=int(chosen)).first()
+    return qs.first()
+
+
+@require_GET
+@role_required(*PLANNERS)
+def tonight(request: HttpRequest) -> HttpResponse:
+    stored = _scenario(request)
+    latest = stored.versions.order_by("-number").first() if stored else None
+    return render(request, "web/tonight.html", {
+        "scenario": stored, "units": Unit.objects.select_related("station"), "latest": latest,
+        "summary": services.plan_summary(latest) if latest else None,
+        "features": services.map_features(latest) if latest else None,
+        "jobs": PlanJob.objects.filter(scenario=stored)[:5] if stored else [],
+        "scenarios": StoredScenario.objects.order_by("pk"),
+    })
+
+
+@require_POST
+@role_required("tasking")
+def unit_availability(request: HttpRequest, unit_id: int) -> HttpResponse:
+    unit = get_object_or_404(Unit, pk=unit_id)
+    unit.on_duty = request.POST.get("on_duty") == "1"
+    unit.save(update_fields=["on_duty"])
+    audit.record("unit_availability", actor=request.user, target=f"unit:{unit.call_sign}",
+                 detail={"on_duty": unit.on_duty})
+    return redirect("tonight")
+
+
+@require_POST
+@role_required("tasking")
+def plan_start(request: HttpRequest) -> HttpResponse:
+    stored = _scenario(request)
+    if stored is None:
+        messages.error(request, "No scenario is loaded: start with --demo or import one.")
+        return redirect("tonight")
+    try:
+        job = services.request_plan(stored, request.user)
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("tonight")
+    return redirect("job", job_id=job.pk)
+
+
+@require_GET
+@role_required(*PLANNERS)
+def job(request: HttpRequest, job_id: int) -> HttpResponse:
+    return render(request, "web/job.html", {"job": get_object_or_404(PlanJob, pk=job_id)})
+
+
+@require_GET
+@role_required(*PLANNERS)
+def plans(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/plans.html", {"versions": PlanVersion.objects.select_related("scenario",
+                                                                                              "created_by")[:50]})
+
+
+@require_GET
+@role_required(*PLANNERS)
+def plan_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+    v = get_object_or_404(PlanVersion.objects.select_related("scenario", "created_by", "parent"), pk=version_id)
+    return render(request, "web/plan.html", {
+        "v": v, "summary": services.plan_summary(v), "features": services.map_features(v),
+        "approvals": v.approvals.select_related("by"), "role": role_of(request.user),
+        "diff": services.plan_diff(v.parent, v) if v.parent_id else None, "exports": list(services.EXPORTS)})
+
+
+@require_GET
+@role_required(*PLANNERS)
+def plan_export(request: HttpRequest, version_id: int, name: str) -> HttpResponse:
+    v = get_object_or_404(PlanVersion, pk=version_id)
+    if name not in services.EXPORTS:
+        raise Http404("no such export")
+    resp = HttpResponse(services.export(v, name, request.user), content_type=services.EXPORTS[name])
+    # a download, never rendered here: the briefing carries its own CSP for opening offline
+    resp["Content-Disposition"] = f'attachment; filename="v{v.number}-{name}"'
+    return resp
+
+
+@require_POST
+@role_required("tasking", "supervisor")
+def plan_sign_off(request: HttpRequest, version_id: int, to: str) -> HttpResponse:
+    if to not in services.SIGN_OFF_ROLE or services.SIGN_OFF_ROLE[to] != role_of(request.user):
+        raise PermissionDenied
+    try:
+        services.sign_off(version_id, to, request.user, request.POST.get("reason", ""))
+        messages.success(request, f"Plan {to}.")
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+    except PlanVersion.DoesNotExist:
+        messages.error(request, "No such plan.")
+        return redirect("plans")
+    return redirect("plan", version_id=version_id)
+
+
+def _officer_unit(request: HttpRequest) -> Unit:
+    unit = request.user.profile.unit
+    if unit is None:
+        raise PermissionDenied
+    return unit
+
+
+@require_GET
+@role_required("officer")
+def my_route(request: HttpRequest) -> HttpResponse:
+    unit = _officer_unit(request)
+    v = services.published_for_unit(unit)
+    route = services.officer_route(v, unit) if v else None
+    if v is not None:
+        audit.record("route_viewed", actor=request.user, target=f"version:{v.pk}", detail={"unit": unit.call_sign})
+    return render(request, "web/my_route.html", {
+        "unit": unit, "route": route, "features": services.route_features(route) if route else None,
+        "next": next((s for s in route["stops"] if s["seq"] == route["next_seq"]), None) if route else None})
+
+
+@require_POST
+@role_required("officer")
+def my_route_visit(request: HttpRequest) -> HttpResponse:
+    unit = _officer_unit(request)
+    v = services.published_for_unit(unit)
+    if v is None:
+        messages.error(request, "No published route for your unit.")
+        return redirect("my_route")
+    try:
+        seq = int(request.POST.get("seq", ""))
+        services.record_visit(v, unit, seq, request.POST.get("kind", ""), request.user, request.POST.get("reason", ""))
+        messages.success(request, "Recorded.")
+    except ValueError:
+        messages.error(request, "No stop given.")
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("my_route")
+
+
+@require_GET
+@role_required("auditor")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    check = audit.verify() if request.GET.get("verify") == "1" else None
+    events = AuditEvent.objects.order_by("-seq")[:500]
+    return render(request, "web/audit.html", {"events": events, "check": check})
+
+
+def forbidden(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    return render(request, "web/403.html", status=403)
+

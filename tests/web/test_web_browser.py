@@ -1,0 +1,145 @@
+"""The journey in a real browser against a live ``patrol-planner serve --demo`` (SQLite, loopback):
+the tasking officer plans tonight, the supervisor approves and publishes, the officer opens "My route" at
+phone width and records an arrival. Any console error (a CSP violation included) fails the test."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[list[str]]:
+    """``--db`` for the server: SQLite in its data folder, or with ``PATROL_PLANNER_DB`` a fresh PostgreSQL
+    database made for this run (the server must not share the test runner's database) and dropped after."""
+    url = os.environ.get("PATROL_PLANNER_DB")
+    if not url:
+        yield []
+        return
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    name = f"patrol_browser_{os.getpid()}"
+    admin = urlsplit(url)._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield ["--db", urlsplit(url)._replace(path=f"/{name}").geturl()]
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: Any, database: list[str]) -> Iterator[dict[str, Any]]:
+    """A live server with the demo loaded; yields its URL and the printed passwords."""
+    port, data, db = _free_port(), tmp_path_factory.mktemp("serve"), database
+    env = {**os.environ, "PYTHONPATH": SRC}
+    for k in ("DJANGO_SETTINGS_MODULE", "PATROL_PLANNER_DATA_DIR", "PATROL_PLANNER_DB"):
+        env.pop(k, None)
+    log = open(data / "serve.log", "w+")  # noqa: SIM115  (closed below)
+    proc = subprocess.Popen([sys.executable, "-m", "patrol_planner", "serve", "--demo", "--data-dir", str(data),
+                             "--port", str(port), *db], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        passwords: dict[str, str] = {}
+        for _ in range(240):
+            text = (data / "serve.log").read_text()
+            passwords = dict(re.findall(r"^  (\w+)\s+(\S+)$", text, re.M))
+            if "Uvicorn running" in text and len(passwords) == 5:
+                break
+            if proc.poll() is not None:
+                pytest.fail("serve exited:\n" + text)
+            time.sleep(0.5)
+        else:
+            pytest.fail("serve did not start in 120 s:\n" + (data / "serve.log").read_text())
+        yield {"url": f"http://127.0.0.1:{port}", "passwords": passwords, "log": data / "serve.log"}
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+        log.close()
+
+
+def _page(browser: Any, width: int = 1280) -> tuple[Any, list[str]]:
+    ctx = browser.new_context(viewport={"width": width, "height": 800})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
+def _login(page: Any, live: dict[str, Any], who: str) -> None:
+    page.goto(live["url"] + "/login/")
+    page.fill("#id_username", who)
+    page.fill("#id_password", live["passwords"][who])
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login/" not in page.url, f"{who} could not sign in"
+
+
+def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, Any]):
+    page, errors = _page(browser)
+    _login(page, live, "tasking")
+    assert "/tonight/" in page.url
+    page.click("#plan-button")
+    page.wait_for_selector("#version-link", timeout=300_000)  # the worker runs the real pipeline
+    page.click("#version-link")
+    assert page.locator(".leaflet-container").count() == 1
+    assert page.locator("path.leaflet-interactive").count() > 3  # routes and spots drawn
+    page.click("#submit-button")
+    assert "submitted" in page.inner_text("h1")
+    plan_url = page.url
+    assert errors == [], errors
+
+    page, errors = _page(browser)
+    _login(page, live, "supervisor")
+    page.goto(plan_url)
+    page.fill("#approve-reason", "checked against tonight's briefing")
+    page.click("#approve-button")
+    page.click("#publish-button")
+    assert "published" in page.inner_text("h1")
+    assert "approved by supervisor: checked against tonight" in page.inner_text("body")
+    assert errors == [], errors
+
+    page, errors = _page(browser, width=360)
+    _login(page, live, "officer")
+    assert "/my-route/" in page.url
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling on a phone
+    nxt = page.inner_text("#next-stop")
+    assert "Why here" in nxt and "intelligence" not in page.content().lower()
+    page.click("#arrive-button")
+    assert page.locator("#leave-button").count() == 1
+    assert "(arrived)" in page.inner_text("ol.stops")
+    assert errors == [], errors
+
+    page, errors = _page(browser)
+    _login(page, live, "officer")
+    assert page.goto(live["url"] + "/audit/").status == 403  # the officer may not read the audit log
+    page, errors = _page(browser)
+    _login(page, live, "auditor")
+    page.goto(live["url"] + "/audit/?verify=1")
+    assert "Chain intact" in page.inner_text("#chain-result")
+    body = page.inner_text("table")
+    for action in ("login", "plan_requested", "plan_created", "plan_submitted", "plan_approved", "plan_published",
+                   "route_viewed", "visit_arrive"):
+        assert action in body, action

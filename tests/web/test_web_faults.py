@@ -1,0 +1,92 @@
+"""kill -9 of the server and its worker in the middle of a plan job: no half-written version, and after a
+restart the job is requeued and finishes with exactly one version (live ``serve`` on SQLite)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_web_browser import SRC, _free_port, _login, _page
+
+pytestmark = pytest.mark.slow
+
+
+def _start(data: Path, port: int, *extra: str) -> tuple[subprocess.Popen[bytes], Path]:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    for k in ("DJANGO_SETTINGS_MODULE", "PATROL_PLANNER_DATA_DIR", "PATROL_PLANNER_DB"):
+        env.pop(k, None)
+    path = data / f"serve-{time.monotonic_ns()}.log"
+    log = open(path, "w")  # noqa: SIM115  (the child writes to it)
+    return subprocess.Popen([sys.executable, "-m", "patrol_planner", "serve", "--data-dir", str(data), "--port",
+                             str(port), *extra], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True), path
+
+
+def _wait_log(log: Path, text: str, proc: subprocess.Popen[bytes], timeout_s: float = 120) -> str:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        logs = log.read_text()
+        if text in logs:
+            return logs
+        if proc.poll() is not None:
+            pytest.fail("serve exited:\n" + logs)
+        time.sleep(0.5)
+    pytest.fail(f"no {text!r} in the log after {timeout_s} s")
+
+
+def _query(data: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(data / "patrol.sqlite3", timeout=20) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_kill_9_during_a_plan_then_restart(browser: Any, tmp_path: Path):
+    port = _free_port()
+    proc, log = _start(tmp_path, port, "--demo")
+    logs = _wait_log(log, "Uvicorn running", proc)
+    passwords = dict(re.findall(r"^  (\w+)\s+(\S+)$", logs, re.M))
+    live = {"url": f"http://127.0.0.1:{port}", "passwords": passwords}
+    page, _ = _page(browser)
+    _login(page, live, "tasking")
+    page.click("#plan-button")
+    end = time.monotonic() + 240
+    while time.monotonic() < end:  # wait until the worker is inside the pipeline
+        rows = _query(tmp_path, "SELECT state, progress FROM tasking_planjob")
+        if rows and rows[0][0] == "running" and rows[0][1][:1] in "2345":
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the job never ran: {rows}")
+    os.killpg(proc.pid, signal.SIGKILL)  # the server and its worker, at once, mid-plan
+    proc.wait(timeout=30)
+    assert _query(tmp_path, "SELECT count(*) FROM tasking_planversion") == [(0,)]
+    assert _query(tmp_path, "SELECT state FROM tasking_planjob") == [("running",)]
+
+    proc, log = _start(tmp_path, port)
+    try:
+        assert "1 interrupted plan job(s) requeued" in _wait_log(log, "Uvicorn running", proc)
+        end = time.monotonic() + 300
+        while time.monotonic() < end:
+            rows = _query(tmp_path, "SELECT state, version_id, error FROM tasking_planjob")
+            if rows[0][0] in ("done", "failed"):
+                break
+            time.sleep(1)
+        assert rows[0][0] == "done", rows
+        assert _query(tmp_path, "SELECT count(*), min(status) FROM tasking_planversion") == [(1, "draft")]
+        actions = [a for (a,) in _query(tmp_path, "SELECT action FROM tasking_auditevent ORDER BY seq")]
+        assert actions.count("plan_requeued") == 1 and actions.count("plan_created") == 1
+        page, _ = _page(browser)
+        _login(page, live, "auditor")
+        page.goto(live["url"] + "/audit/?verify=1")
+        assert "Chain intact" in page.inner_text("#chain-result")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
