@@ -261,8 +261,8 @@ shift = "01:30-05:00"
 def test_dosage_minutes_across_the_autumn_change_are_real(tmp_path: Path) -> None:
     """A unit in a spot from 00:50 BST to 02:10 GMT on 30 October 2022 (GPS times in UTC) is there 140 real
     minutes (80 by the wall clock), counted on programme day 29 October (days start at 06:00)."""
+    from benchlib.dosage_sim import hot_cell_programme
     from patrol_planner.dosage import measure_pings
-    from patrol_planner.dosage.simulate import hot_cell_programme
 
     data = REPO / "data" / "policeuk-leicestershire-2022"
     pts = pd.concat([pd.read_csv(p, usecols=["Longitude", "Latitude"]).dropna() for p in sorted(data.glob("*.csv"))])

@@ -17,10 +17,10 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from benchlib.calibration import k_of_n, programme_design, top_cell_spots
 from patrol_planner.cli import app
 from patrol_planner.errors import EvaluationError
 from patrol_planner.evaluation import equity as eq
-from patrol_planner.evaluation.calibration import k_of_n, programme_design, top_cell_spots
 from patrol_planner.incidents import ingest
 from patrol_planner.programme import read_programme, write_programme
 
