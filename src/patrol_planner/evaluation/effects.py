@@ -113,7 +113,13 @@ def spill_over(table: pd.DataFrame, ref: np.ndarray, strata: np.ndarray, rate_ra
 
 
 def dose_response(table: pd.DataFrame, ref: np.ndarray, strata: np.ndarray) -> Inference:
-    """Rate ratio per 15 minutes present, random assignment as the instrument (needs ``minutes_present``)."""
+    """Rate ratio per 15 minutes present, random assignment as the instrument (needs ``minutes_present``).
+
+    Spot-days without GPS data (``gps_data`` False) are left out: their minutes are unknown, not zero. Which
+    days have data does not depend on the assignment, so the test stays exact.
+    """
+    if "gps_data" in table.columns:
+        strata = np.where(table["gps_data"].to_numpy(bool), strata, -1)
     stat = MHStatistic(strata, table["treated"].to_numpy(int), ref)
     return infer(stat, table["crimes"].to_numpy(float), x=table["minutes_present"].to_numpy(float) / 15.0,
                  term="per 15 min present (IV)", outcome="crimes")
