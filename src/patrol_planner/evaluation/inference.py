@@ -112,21 +112,40 @@ class MHStatistic:
         ones = self._membership(np.ones(len(rows)))
         self.n_g = np.asarray(ones.sum(axis=0)).ravel()
         self.nt_ref = np.asarray((ones.T @ self.ref_t).T)  # draws x G
-        self.nt_obs = self.obs[rows] @ ones.toarray() if self.n_groups else np.zeros(0)
+        self.nt_obs = ones.T @ self.obs[rows]
+
+    def with_observed(self, obs: np.ndarray) -> MHStatistic:
+        """The same re-draws with another observed exposure (simulations reuse the costly reference part)."""
+        other = object.__new__(MHStatistic)
+        other.__dict__.update(self.__dict__)
+        other.obs = np.asarray(obs, float)
+        other.nt_obs = self._membership(np.ones(len(self._rows))).T @ other.obs[self._rows]
+        return other
 
     def _membership(self, values: np.ndarray) -> sparse.csr_matrix:
-        return sparse.csr_matrix((values, (np.arange(len(values)), self._codes)),
-                                 shape=(len(values), self.n_groups))
+        nz = np.flatnonzero(values)  # crime is rare on a spot-day: only rows with events cost anything
+        return sparse.csr_matrix((values[nz], (nz, self._codes[nz])), shape=(len(values), self.n_groups))
 
     def parts(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(treated sums of the re-draws (draws x G), observed treated sums (G), totals (G)) of outcome ``y``."""
         m = self._membership(np.asarray(y, float)[self._rows])
-        return (np.asarray((m.T @ self.ref_t).T), self.obs[self._rows] @ m.toarray(),
-                np.asarray(m.sum(axis=0)).ravel())
+        return np.asarray((m.T @ self.ref_t).T), m.T @ self.obs[self._rows], np.asarray(m.sum(axis=0)).ravel()
+
+    def p_value(self, y: np.ndarray, *, self_included: bool = False) -> float:
+        """Two-sided randomisation p-value of no effect on outcome ``y`` (the headline test's p at r = 1).
+
+        ``self_included``: the observed exposure is one of the re-draws (a simulation drawing both from one
+        pool); it is then not counted again, so p = #extreme / draws.
+        """
+        yt_ref, yt_obs, y_g = self.parts(y)
+        ref = self.log_mh(yt_ref, self.nt_ref, y_g)
+        p = two_sided_p(float(self.log_mh(yt_obs, self.nt_obs, y_g)), ref)[0]
+        return p * (1 + len(ref)) / len(ref) - 1 / len(ref) if self_included else p
 
     def log_mh(self, yt: np.ndarray, nt: np.ndarray, y_g: np.ndarray) -> np.ndarray:
         """``log RR_MH`` from treated sums ``yt``, treated days ``nt`` and stratum totals ``y_g`` (last axis G)."""
-        n = self.n_g
+        on = y_g != 0  # strata without events add nothing to either sum
+        n, yt, nt, y_g = self.n_g[on], yt[..., on], nt[..., on], y_g[on]
         with np.errstate(divide="ignore", invalid="ignore"):
             num = np.sum(yt * (n - nt) / n, axis=-1)
             den = np.sum((y_g - yt) * nt / n, axis=-1)
