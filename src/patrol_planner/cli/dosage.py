@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -44,6 +45,8 @@ def dosage_cmd(
     crs: str | None = typer.Option(None, "--crs", help="Working CRS (projected, metres); default chosen from "
                                    "the spots."),
     page: bool = typer.Option(True, "--page/--no-page", help="Write compliance.html."),
+    up_to: str | None = typer.Option(None, "--up-to", help="Last programme day to measure (YYYY-MM-DD), for a "
+                                     "programme still running; default: every programme day."),
 ) -> None:
     """Measure patrol presence in the programme's spots from GPS tracks; bad points are quarantined with reasons."""
     from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
@@ -56,7 +59,7 @@ def dosage_cmd(
                           min_visit_s=min_visit_s, max_speed_kph=max_speed_kph, area_margin_km=area_margin_km,
                           unit_from=unit_from, bridge_gap_s=bridge_gap_s)
     files = _expand([*tracks, *(more_tracks or [])])
-    res = measure_dosage(prog, files, params=params, mapping=mapping, crs=crs)
+    res = measure_dosage(prog, files, params=params, mapping=mapping, crs=crs, up_to=_day(up_to))
     with atomic_output_dir(out, marker="dosage.json") as stage:
         staged = write_dosage(res, stage, inputs=files, prog=prog, page=page)
     paths = {k: final_path(p, stage, out) for k, p in staged.items()}
@@ -71,6 +74,17 @@ def dosage_cmd(
     for note in res.notes:
         echo(f"note: {note}")
     echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
+def _day(text: str | None) -> date | None:
+    from patrol_planner.errors import DosageError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DosageError(f"--up-to must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _expand(paths: list[Path]) -> list[Path]:

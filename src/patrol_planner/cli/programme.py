@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ def programme(
     ons: Path | None = typer.Option(None, "--ons", help="Folder with iod2025_eng.csv, census21_pop.csv and "
                                     "lsoa11_lsoa21_lookup.csv for the equity table (default: the bundled "
                                     "Leicestershire subset)."),
+    sim_power: bool = typer.Option(True, "--simulate-power/--no-simulate-power", help="Also find the detectable "
+                                   "effect by simulating the evaluation on the history and design (programme.json "
+                                   "power.simulated)."),
 ) -> None:
     """Design a randomised hot-spot programme and write its folder (schedule, spots, design, calendar)."""
     from patrol_planner.evaluation.equity import guard_equity_table
@@ -49,13 +53,19 @@ def programme(
     # The whole folder appears at once; a rerun of the same programme keeps the amendments recorded since.
     with atomic_output_dir(out, marker="programme.json", keep=("amendments.csv",)) as stage:
         prog = read_programme(d.write(stage, replaces=out))
+        if sim_power:
+            d = replace(d, power={**d.power, "simulated": _simulated_power(prog, params)})
+            prog = read_programme(d.write(stage, replaces=out))
         equity = _write_equity(prog, s, ons)
         write_calendar(prog)
     if equity.startswith("none"):
         echo(f"warning: no equity table: {equity[6:]}" + (" (equity.csv of the last run is not kept)"
                                                            if (out / "equity.csv").is_file() else ""), err=True)
     folder = out.expanduser().resolve()
-    summary = d.summary() | {"out": str(folder), "equity": equity}
+    simulated = d.power.get("simulated") or {}
+    summary = d.summary() | {"out": str(folder), "equity": equity,
+                             "simulated_mde_rate_ratio": simulated.get("mde_rate_ratio"),
+                             "simulated_mde_reduction_pct": simulated.get("mde_reduction_pct")}
     if as_json:
         print_json(summary)
         return
@@ -71,7 +81,19 @@ def programme(
         echo(f"with police.uk months only (month-level evaluation): a {ml['month_mde_reduction_pct']}% fall over "
              f"the months, i.e. about {ml['patrol_day_mde_reduction_pct'] or '>100'}% on patrol days "
              f"(spots patrolled on {ml['treated_share']:.0%} of days)")
+    if simulated.get("mde_rate_ratio") is not None:
+        echo(f"detectable by the evaluation itself ({simulated['sims']} simulated programmes): a "
+             f"{simulated['mde_reduction_pct']}% fall (rate ratio {simulated['mde_rate_ratio']})")
     echo(f"written to {folder} (schedule.csv, spots.geojson, programme.json, calendar.html)")
+
+
+def _simulated_power(prog: Any, params: Any) -> dict[str, Any]:
+    """The detectable effect found by simulating the place-day evaluation on the programme's history and design."""
+    from patrol_planner.evaluation.power import simulated_power
+    from patrol_planner.programme import redraw_design
+
+    return simulated_power(prog, redraw_design(prog), dispersion=params.dispersion, power=params.power,
+                           alpha=params.alpha, seed=params.seed)
 
 
 def _write_equity(prog: Any, s: Any, ons: Path | None) -> str:

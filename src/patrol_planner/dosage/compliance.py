@@ -71,6 +71,7 @@ def _per_spot(table: pd.DataFrame) -> list[dict[str, Any]]:
         tr = g[g["treated"] == 1]
         ctl = g[g["assigned"] == 0]
         rows.append({"spot_id": sid, "treated": len(tr), "patrolled": int((tr["visits"] > 0).sum()),
+                     "no_data": int((~tr["gps_data"].astype(bool)).sum()),
                      "dose_met": int(tr["dose_met"].fillna(False).sum()),
                      "planned": float(tr["planned_minutes"].sum()), "present": float(tr["minutes_present"].sum()),
                      "control_days": len(ctl), "control_presence": int((ctl["minutes_present"] > 0).sum()),
@@ -81,13 +82,15 @@ def _per_spot(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _grid(table: pd.DataFrame) -> dict[str, Any]:
     """Day x spot cells classed by what happened (dose met, short, missed, control, control with presence,
-    cancelled)."""
+    cancelled, no GPS data that day)."""
     dates = sorted(table["date"].unique())
     spots = sorted(table["spot_id"].unique())
     cells = []
     for r in table.itertuples(index=False):
         if r.status != "as_assigned":
             cls = "cancelled"
+        elif not r.gps_data:
+            cls = "nodata"  # no unit sent GPS that day: nothing is known, so not a missed patrol
         elif r.treated == 1:
             cls = "met" if r.dose_met else ("short" if r.visits > 0 else "missed")
         else:

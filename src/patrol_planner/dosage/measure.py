@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from patrol_planner.sanitise import spreadsheet_safe
 #: The first columns of ``dosage.csv``; extra columns follow (see docs/dosage.md).
 DOSAGE_COLUMNS: tuple[str, ...] = ("date", "spot_id", "treated", "minutes_present", "visits")
 EXTRA_COLUMNS: tuple[str, ...] = ("assigned", "status", "planned_visits", "planned_minutes", "dose_met",
-                                  "unit_minutes", "units", "passing_minutes", "minutes_in_window")
+                                  "unit_minutes", "units", "passing_minutes", "minutes_in_window", "gps_data")
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,25 @@ def _day_grid(prog: Programme) -> tuple[list, np.ndarray, np.ndarray]:
     return dates, np.asarray(bounds, dtype=float), wins
 
 
+def gps_days(t_s: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Per programme day (``bounds``: n+1 day starts [s, UTC]): True when at least one usable ping falls in it."""
+    day = np.searchsorted(bounds, np.asarray(t_s, float), side="right") - 1
+    ok = (day >= 0) & (day < len(bounds) - 1)
+    return np.bincount(day[ok], minlength=len(bounds) - 1) > 0
+
+
 def measure_pings(prog: Programme, pings: pd.DataFrame, *, params: DosageParams | None = None,
-                  crs: str | None = None, reads: Sequence[FileRead] = ()) -> DosageResult:
+                  crs: str | None = None, reads: Sequence[FileRead] = (), up_to: date | None = None) -> DosageResult:
     """Dosage from a ping table for programme ``prog``.
 
     ``pings``: :data:`patrol_planner.dosage.pings.PING_COLUMNS`, or just ``unit``, ``t_s``, ``lon``, ``lat``
-    (see :func:`~patrol_planner.dosage.pings.as_ping_table`).
+    (see :func:`~patrol_planner.dosage.pings.as_ping_table`). ``up_to``: last programme day measured (a
+    programme still running); later days are left out of the table and the figures. A day on which no unit
+    sent any usable GPS point is "no data" (``gps_data`` False): its treated spot-days are neither patrolled
+    nor missed.
     """
+    if up_to is not None:
+        prog.check_date(up_to)
     params = params or DosageParams()
     pings = as_ping_table(pings)
     if pings.empty:
@@ -119,7 +132,7 @@ def measure_pings(prog: Programme, pings: pd.DataFrame, *, params: DosageParams 
     outside_days = iv[((iv["day"] < 0) | (iv["day"] >= len(dates))) & ~iv["bridge"].to_numpy(bool)]
     iv = iv[(iv["day"] >= 0) & (iv["day"] < len(dates))]
     daily, vis = daily_figures(iv, merge_gap_s=params.merge_gap_s, min_visit_s=params.min_visit_s, windows_s=wins)
-    table = _table(prog, daily, zones.spot_ids, dates)
+    table = _table(prog, daily, zones.spot_ids, dates, gps_days(tracks.t_s, bounds), up_to)
     vis = vis.assign(spot_id=[zones.spot_ids[int(s)] for s in vis["spot"]],
                      date=[dates[int(d)].isoformat() for d in vis["day"]])
     vis = vis.assign(start=pd.to_datetime(vis["start_s"], unit="s", utc=True).dt.tz_convert(prog.tz),
@@ -133,6 +146,7 @@ def measure_pings(prog: Programme, pings: pd.DataFrame, *, params: DosageParams 
         parts.append(tracks.quarantine)
     quarantine = pd.concat(parts, ignore_index=True) if parts else empty_quarantine()
     summary = _summary(table, quarantine, reads, len(pings), len(tracks), params, crs, prog)
+    summary["up_to"] = up_to.isoformat() if up_to is not None else None
     summary["minutes_outside_programme_days"] = round(float((outside_days["b_s"] - outside_days["a_s"]).sum()) / 60, 2)
     notes = _notes(summary, prog)
     dropped = tracks.quarantine[tracks.quarantine["reason"] != "speed_jump"]["source_file"].value_counts()
@@ -143,7 +157,8 @@ def measure_pings(prog: Programme, pings: pd.DataFrame, *, params: DosageParams 
 
 
 def measure_dosage(prog: Programme, files: Sequence[str | Path], *, params: DosageParams | None = None,
-                   mapping: str | Path | PingMapping | None = None, crs: str | None = None) -> DosageResult:
+                   mapping: str | Path | PingMapping | None = None, crs: str | None = None,
+                   up_to: date | None = None) -> DosageResult:
     """Read GPS files (GPX / CSV) and measure the programme's dosage.
 
     Raises :class:`DosageError` when no file gives a usable point; a single bad file only adds an
@@ -158,15 +173,19 @@ def measure_dosage(prog: Programme, files: Sequence[str | Path], *, params: Dosa
         errors = "; ".join(r.error or f"{r.source_file}: no usable point ({reason_counts(r.quarantine) or 'empty'})"
                            for r in reads)
         raise DosageError(f"no usable GPS point in {len(reads)} file(s): {errors}")
-    res = measure_pings(prog, pd.concat(usable, ignore_index=True), params=params, crs=crs, reads=reads)
+    res = measure_pings(prog, pd.concat(usable, ignore_index=True), params=params, crs=crs, reads=reads, up_to=up_to)
     spec = mapping.name if isinstance(mapping, PingMapping) else (str(mapping) if mapping is not None else "auto")
     res.summary["parameters"]["mapping"] = spec  # for CSV files; "auto" = detected from each header
     return res
 
 
-def _table(prog: Programme, daily: pd.DataFrame, spot_ids: list[str], dates: list) -> pd.DataFrame:
-    """The schedule as delivered (amendments applied) beside the measured figures, one row per spot-day."""
+def _table(prog: Programme, daily: pd.DataFrame, spot_ids: list[str], dates: list, has_gps: np.ndarray,
+           up_to: date | None) -> pd.DataFrame:
+    """The schedule as delivered (amendments applied) beside the measured figures, one row per spot-day (up to
+    ``up_to``); ``gps_data`` says whether any unit sent GPS that day."""
     sched = prog.delivered_schedule().rename(columns={"visits": "planned_visits", "minutes": "planned_minutes"})
+    if up_to is not None:
+        sched = sched[sched["date"] <= up_to]
     d = daily.assign(spot_id=[spot_ids[int(s)] for s in daily["spot"]], date=[dates[int(x)] for x in daily["day"]])
     t = sched.merge(d.drop(columns=["spot", "day"]), on=["date", "spot_id"], how="left")
     for c in ("minutes_present", "unit_minutes", "passing_minutes", "minutes_in_window"):
@@ -175,7 +194,8 @@ def _table(prog: Programme, daily: pd.DataFrame, spot_ids: list[str], dates: lis
         t[c] = t[c].fillna(0).astype("int64")
     met = (t["minutes_present"] >= t["planned_minutes"]) & (t["visits"] >= t["planned_visits"])
     t["dose_met"] = pd.array(met.to_numpy(), dtype="boolean")
-    t.loc[t["treated"] != 1, "dose_met"] = pd.NA
+    t["gps_data"] = t["date"].map(dict(zip(dates, has_gps.tolist(), strict=True))).astype(bool)
+    t.loc[(t["treated"] != 1) | ~t["gps_data"], "dose_met"] = pd.NA
     t["date"] = [x.isoformat() for x in t["date"]]
     return t[list(DOSAGE_COLUMNS + EXTRA_COLUMNS)]
 
@@ -190,7 +210,9 @@ def _summary(table: pd.DataFrame, quarantine: pd.DataFrame, reads: Sequence[File
     r2 = lambda v: round(float(v), 2)  # noqa: E731
     return {
         "spot_days": len(table),
+        "days_with_gps": int(table.drop_duplicates("date")["gps_data"].sum()),
         "treated_days": len(tr),
+        "treated_days_no_data": int((~tr["gps_data"]).sum()),
         "treated_days_patrolled": int((tr["visits"] > 0).sum()),
         "treated_days_dose_met": int(tr["dose_met"].fillna(False).sum()),
         "treated_minutes_planned": r2(tr["planned_minutes"].sum()),
@@ -232,6 +254,9 @@ def _notes(summary: dict[str, Any], prog: Programme) -> list[str]:
     if summary["control_days_with_presence"]:
         notes.append(f"patrols were present on {summary['control_days_with_presence']} control spot-day(s) "
                      f"({summary['control_minutes_present']} min): this dilutes the measured effect")
+    if summary["treated_days_no_data"]:
+        notes.append(f"{summary['treated_days_no_data']} treated spot-day(s) fall on days with no GPS from any unit: "
+                     "they are shown as no data, not as missed patrols")
     if summary["treated_days"] and not summary["treated_days_patrolled"]:
         notes.append("no treated spot-day was patrolled: check that the tracks cover the programme's dates and area")
     return notes

@@ -35,11 +35,15 @@ def plot_forest(per_spot: pd.DataFrame, pooled: tuple[float, float, float] | Non
     lo, hi = per_spot["ci_low"].to_numpy(float), per_spot["ci_high"].to_numpy(float)
     ax.errorbar(rr, y, xerr=[rr - lo, hi - rr], fmt="s", color="#1f4e79", ms=4, capsize=2, lw=1)
     labels = list(per_spot["spot_id"].astype(str))
-    if pooled is not None:
-        ax.errorbar([pooled[0]], [-1.2], xerr=[[pooled[0] - pooled[1]], [pooled[2] - pooled[0]]], fmt="D",
+    if pooled is not None and pooled[0] is not None and np.isfinite(pooled[0]):
+        # an inverted-test interval can be open (0 or infinity) when events are few: draw it to the plot's edge
+        edge_lo, edge_hi = min(float(np.nanmin(lo)), pooled[0]) / 2, max(float(np.nanmax(hi)), pooled[0]) * 2
+        low = pooled[1] if pooled[1] is not None and pooled[1] > 0 else edge_lo
+        high = pooled[2] if pooled[2] is not None and np.isfinite(pooled[2]) else edge_hi
+        ax.errorbar([pooled[0]], [-1.2], xerr=[[pooled[0] - low], [high - pooled[0]]], fmt="D",
                     color="#b22222", ms=6, capsize=3, lw=2)
         y = np.append(y, -1.2)
-        labels.append("all spots (model)")
+        labels.append("all spots (randomisation)")
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
     ax.set_yticks(y, labels, fontsize=7)

@@ -96,6 +96,24 @@ def fixed_effects(table: pd.DataFrame) -> pd.DataFrame:
     return x
 
 
+def kept_fixed_effects(table: pd.DataFrame, keep: np.ndarray, fe: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`fixed_effects` of the rows ``keep`` (spots with events), from ``fe`` of the full table if given.
+
+    Dummies of left-out spots are all zero and are dropped. When the left-out spot was the reference level
+    (the first, whose dummy ``fixed_effects`` drops) the remaining spot dummies sum to the constant on every
+    row: the design is collinear and the fit returns nonsense (an interval of 0.0013-761 was seen), so one
+    more spot dummy is dropped to make that spot the reference.
+    """
+    if fe is None:
+        return fixed_effects(table[keep])
+    x = fe[keep]
+    x = x.loc[:, (x != 0).any(axis=0)]
+    spot_cols = [c for c in x.columns if c.startswith("spot_")]
+    if spot_cols and np.allclose(x[spot_cols].to_numpy().sum(axis=1), 1.0):
+        x = x.drop(columns=spot_cols[0])
+    return x
+
+
 def cameron_trivedi(y: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
     """NB2 over-dispersion test: (alpha, one-sided p). Cameron & Trivedi (1990), auxiliary OLS."""
     aux = ((y - mu) ** 2 - y) / mu
@@ -153,8 +171,7 @@ def fit_rate_ratio(table: pd.DataFrame, *, outcome: str = "crimes", terms: Seque
     for term in terms:
         if sub[term].nunique() < 2:
             raise EvaluationError(f"no variation in {term!r}: every spot-day has the same value")
-    x = fe[keep] if fe is not None else fixed_effects(sub)
-    x = x.loc[:, (x != 0).any(axis=0)]  # a left-out spot's dummy is all zero
+    x = kept_fixed_effects(table, keep, fe)
     x = pd.concat([sub[list(terms)].astype(float), x], axis=1)
     y = sub[outcome].to_numpy(float)
     is_count = "harm" not in outcome and np.allclose(y, np.round(y))  # harm is never modelled as a count

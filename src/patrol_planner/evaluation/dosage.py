@@ -1,7 +1,10 @@
 """Delivered dose: read ``dosage.csv`` (GPS minutes present per spot per programme day) onto the spot-days.
 
 Contract (written by the dosage stage): ``date`` (YYYY-MM-DD programme day), ``spot_id``, ``treated``
-(as assigned), ``minutes_present`` [min], ``visits``. Spot-days missing from the file had no GPS presence.
+(as assigned), ``minutes_present`` [min], ``visits``; optional ``gps_data`` (False on days no unit sent any
+GPS: nothing is known about presence then). Without ``gps_data``, spot-days missing from the file had no GPS
+presence; with it (files written by ``patrol-planner dosage``, possibly ``--up-to`` a date), missing spot-days
+were not measured and count as no data.
 """
 
 from __future__ import annotations
@@ -37,16 +40,26 @@ def read_dosage(path: str | Path) -> pd.DataFrame:
         raise DosageError(f"{path}: bad date or minutes_present ({exc})") from None
     if (df["minutes_present"] < 0).any():
         raise DosageError(f"{path}: negative minutes_present")
+    if "gps_data" in df.columns:
+        df["gps_data"] = df["gps_data"].astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
+        return df[[*DOSAGE_COLUMNS, "gps_data"]]
     return df[list(DOSAGE_COLUMNS)]
 
 
 def attach_dosage(table: pd.DataFrame, dosage: pd.DataFrame) -> pd.DataFrame:
-    """Add ``minutes_present`` [min], ``delivered`` (0/1, any presence), ``dose_15min`` (minutes / 15)."""
-    d = dosage.assign(spot_id=dosage["spot_id"].astype(str)).groupby(["date", "spot_id"])["minutes_present"].sum()
+    """Add ``minutes_present`` [min], ``delivered`` (0/1, any presence), ``dose_15min`` (minutes / 15) and
+    ``gps_data`` (False where nothing is known: see the module docstring)."""
+    keyed = dosage.assign(spot_id=dosage["spot_id"].astype(str)).groupby(["date", "spot_id"])
+    d = keyed["minutes_present"].sum()
     unknown = set(d.index.get_level_values(1)) - set(table["spot_id"])
     if unknown:
         raise DosageError(f"dosage names spots not in the programme: {', '.join(sorted(unknown)[:5])}")
     out = table.join(d, on=["date", "spot_id"])
+    if "gps_data" in dosage.columns:
+        out = out.join(keyed["gps_data"].all(), on=["date", "spot_id"])
+        out["gps_data"] = out["gps_data"].fillna(False).astype(bool)
+    else:
+        out["gps_data"] = True
     out["minutes_present"] = out["minutes_present"].fillna(0.0)
     out["delivered"] = (out["minutes_present"] > 0).astype(int)
     out["dose_15min"] = out["minutes_present"] / 15.0
@@ -60,7 +73,8 @@ def delivery_summary(table: pd.DataFrame) -> dict[str, float]:
     n_t, n_c = int(t.sum()), int((~t).sum())
     return {
         "treated_spot_days": n_t,
-        "treated_days_without_presence": int((t & ~present).sum()),
+        "treated_days_without_presence": int((t & ~present & table["gps_data"]).sum()),
+        "spot_days_without_gps_data": int((~table["gps_data"]).sum()),
         "control_spot_days": n_c,
         "control_days_with_presence": int((~t & present).sum()),
         "contamination_share": float((~t & present).sum() / n_c) if n_c else 0.0,

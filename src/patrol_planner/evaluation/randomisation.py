@@ -9,7 +9,11 @@ day-to-day swings in crime.
 Statistic: ``log(O_t / E_t) - log(O_c / E_c)``, observed over expected on treated and on control
 spot-days, where ``E`` comes from one Poisson fit with spot and day-of-week effects and no treatment term
 (it does not depend on the schedule, so each re-draw costs one dot product). It estimates the log rate
-ratio; the test is two-sided.
+ratio; the test is two-sided. A re-draw whose statistic is not finite (no events on one arm) counts as at
+least as extreme as the observed value (:func:`patrol_planner.evaluation.inference.two_sided_p`).
+
+The place-day headline now comes from :mod:`patrol_planner.evaluation.inference` (one framework for the
+estimate, p-value and interval); this O/E statistic is kept for the calibration helpers.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import statsmodels.api as sm
 from threadpoolctl import threadpool_limits
 
 from patrol_planner.errors import EvaluationError
-from patrol_planner.evaluation.countmodel import fixed_effects
+from patrol_planner.evaluation.countmodel import kept_fixed_effects
+from patrol_planner.evaluation.inference import two_sided_p
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,7 @@ def null_expected(table: pd.DataFrame, outcome: str, *, fe: pd.DataFrame | None 
     mu = np.zeros(len(table))
     if not keep.any():
         return mu
-    x = fe[keep] if fe is not None else fixed_effects(table[keep])
-    x = x.loc[:, (x != 0).any(axis=0)]
+    x = kept_fixed_effects(table, keep, fe)
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore")
         mu[keep] = sm.GLM(y[keep], x, family=sm.families.Poisson()).fit().mu
@@ -79,11 +83,6 @@ def randomisation_test(table: pd.DataFrame, reference: np.ndarray, *, outcome: s
         raise EvaluationError(f"no {outcome.replace('_', ' ')} in the programme spots: nothing to test")
     mu0 = null_expected(table, outcome) if mu0 is None else mu0
     obs = float(statistic(table[assign_col].to_numpy(int), y, mu0))
-    ref = statistic(reference, y, mu0)
-    ref = ref[np.isfinite(ref)]
-    if not np.isfinite(obs):
-        # no events on one arm: the most extreme possible split
-        p = (1 + np.sum(~np.isfinite(statistic(reference, y, mu0)))) / (1 + len(reference))
-        return RandomisationResult(outcome, obs, float(min(1.0, p)), len(reference))
-    extreme = np.sum(np.abs(ref) >= abs(obs) - 1e-12)
-    return RandomisationResult(outcome, obs, float((1 + extreme) / (1 + len(reference))), len(reference))
+    # a re-draw with no events on one arm (non-finite statistic) is as extreme as any: counted, never dropped
+    p, _ = two_sided_p(obs, statistic(reference, y, mu0))
+    return RandomisationResult(outcome, obs, p, len(reference))

@@ -22,8 +22,8 @@ from patrol_planner.evaluation.run import Evaluation, plain
 from patrol_planner.programme import Programme
 from patrol_planner.sanitise import spreadsheet_safe
 
-ESTIMATE_COLUMNS = ("analysis", "outcome", "term", "rate_ratio", "ci_low", "ci_high", "p_value", "randomisation_p",
-                    "family", "se", "treated_total", "control_total")
+ESTIMATE_COLUMNS = ("analysis", "outcome", "term", "rate_ratio", "ci_low", "ci_high", "p_value", "method",
+                    "family", "se", "treated_total", "control_total", "events", "weak")
 MONTH_COLUMNS = ("analysis", "method", "outcome", "rate_ratio", "ci_low", "ci_high", "p_value", "df", "pairs",
                  "spot_before", "spot_after", "control_before", "control_after")
 
@@ -72,10 +72,13 @@ def render_html(ev: Evaluation, programme: Programme, *, provenance: dict[str, A
         forest = Markup(charts.forest_svg(ev.per_spot, (s["rate_ratio"], s["ci_low"], s["ci_high"])))
         harm = Markup(charts.harm_svg(ev.per_spot))
         cols, note = ESTIMATE_COLUMNS, (
-            "Rate ratios from a count model with spot and day-of-week fixed effects (family shown; negative binomial "
-            "when the Cameron-Trivedi test finds over-dispersion), standard errors as shown. randomisation_p re-draws "
-            f"the schedule {s['randomisation_draws']} times with the programme's own design; it is the p-value "
-            "reported as the headline. Harm is victim harm (Cambridge Crime Harm Index days).")
+            "Headline (method randomisation): the Mantel-Haenszel ratio of crime on patrolled to unpatrolled "
+            "spot-days of the same spot and randomisation block; its p-value and 95% interval come from one "
+            f"randomisation test, re-drawing the schedule {s['randomisation_draws']} times with the programme's own "
+            "design (the interval is every rate ratio the test does not reject). Carry-over, spill-over and the "
+            "dose-response (assignment as instrument for minutes present) use the same test. Rows marked count "
+            "model (Wald) come from a fixed-effects count model and are shown beside it. weak = fewer than 50 "
+            "events. Harm is victim harm (Cambridge Crime Harm Index days).")
     else:
         cols, note = MONTH_COLUMNS, (
             "Spot-and-control x month panel. Headline (method pair): the geometric mean over spot-control pairs of "

@@ -1,8 +1,9 @@
 """Evaluate a programme: choose the analysis the crimes allow, run it, collect estimates and caveats.
 
-* Crimes with times (``time_known``): the place-day analysis (spot-days, fixed-effects count model,
-  randomisation test with the programme's design; intention to treat, as delivered with dosage, carry-over,
-  displacement rings).
+* Crimes with times (``time_known``): the place-day analysis (spot-days; estimate, p-value and interval from
+  one randomisation test with the programme's design, :mod:`.inference` and :mod:`.effects`; intention to
+  treat, carry-over, spill-over, displacement rings, dose-response with dosage; the fixed-effects count model
+  beside it, labelled as such).
 * Crimes with months only (police.uk): the month-level spot-and-control x month panel
   (:mod:`patrol_planner.evaluation.monthpanel`), with the Weighted Displacement Difference beside it.
 """
@@ -17,13 +18,13 @@ import numpy as np
 import pandas as pd
 
 from patrol_planner.errors import EvaluationError
+from patrol_planner.evaluation import effects as E
 from patrol_planner.evaluation import monthpanel as mp
 from patrol_planner.evaluation import verdict as V
 from patrol_planner.evaluation.countmodel import SE_KINDS, RateRatio, fit_rate_ratio, fixed_effects
 from patrol_planner.evaluation.design import Design, k_of_n_design_from_schedule, reference_matrix
 from patrol_planner.evaluation.dosage import attach_dosage, delivery_summary
 from patrol_planner.evaluation.placeday import project_spots, spot_day_table
-from patrol_planner.evaluation.randomisation import null_expected, randomisation_test
 from patrol_planner.evaluation.wdd import month_masks, wdd_test
 from patrol_planner.programme import Programme
 
@@ -124,6 +125,7 @@ def _row(r: RateRatio, analysis: str, rand_p: float | None) -> dict[str, Any]:
     d = r.to_dict()
     d["analysis"] = analysis
     d["randomisation_p"] = rand_p
+    d["method"] = "count model (Wald)"
     return d
 
 
@@ -189,10 +191,55 @@ def _as_delivered(programme: Programme, table: pd.DataFrame, dosage: pd.DataFram
     return table, delivery
 
 
+def _design_based(table: pd.DataFrame, ref: np.ndarray, strata: np.ndarray, *, rows: list, notes: list[str],
+                  label: str, outcome: str) -> Any:
+    """The randomisation estimate of ``outcome`` by assignment, appended to ``rows`` (None when not estimable)."""
+    try:
+        inf = E.headline(table, ref, strata, outcome)
+    except EvaluationError as exc:
+        notes.append(f"Not estimated ({outcome}): {exc}")
+        return None
+    rows.append(E.row(inf, label))
+    return inf
+
+
+def _carry_and_spill(programme: Programme, table: pd.DataFrame, ref: np.ndarray, strata: np.ndarray,
+                     rate_ratio: float, *, params: EvaluationParams, incidents_crs: str, rows: list) -> None:
+    """Carry-over (1-4 days after a patrol day) and spill-over (a neighbouring spot patrolled), each with its own
+    randomisation p-value and interval from the issued design."""
+    for inf in E.carry_over(table, ref, strata, rate_ratio):
+        rows.append(E.row(inf, "carry-over (days after a patrol day)"))
+    adj = E.neighbours(project_spots(programme.spots, incidents_crs), params.ring_m)
+    for inf in E.spill_over(table, ref, strata, rate_ratio, adj):
+        rows.append(E.row(inf, f"spill-over (a spot within {params.ring_m:.0f} m patrolled)"))
+
+
+def _count_model_rows(table: pd.DataFrame, fe: pd.DataFrame, *, params: EvaluationParams, rows: list,
+                      notes: list[str]) -> None:
+    """The fixed-effects count model beside the randomisation estimates, labelled as such."""
+    for outcome, label in (("crimes", "spots"), ("harm_days", "spots"), ("ring_crimes", "rings")):
+        if table[outcome].sum() == 0:
+            continue
+        for r in _safe_fit(table, notes, outcome=outcome, se=params.se, fe=fe):
+            rows.append(_row(r, f"count model, Wald interval ({label})", None))
+
+
+def _iv_row(table: pd.DataFrame, ref: np.ndarray, strata: np.ndarray, rows: list, notes: list[str]) -> None:
+    if "minutes_present" not in table.columns:
+        return
+    try:
+        inf = E.dose_response(table, ref, strata)
+    except EvaluationError as exc:
+        notes.append(f"Dose-response not estimated: {exc}")
+        return
+    rows.append(E.row(inf, "dose-response: assignment as instrument for minutes present") | E.first_stage(table))
+
+
 def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params: EvaluationParams,
                        dosage: pd.DataFrame | None = None,
                        design: Design | Callable[[int], pd.DataFrame] | None = None) -> Evaluation:
-    """Place-day analysis (see module docstring)."""
+    """Place-day analysis: the headline and its interval from the randomisation test (module docstring of
+    :mod:`patrol_planner.evaluation.inference`), the count model beside it."""
     table = spot_day_table(programme, incidents, ring_m=params.ring_m)
     if table["crimes"].sum() == 0:
         raise EvaluationError("no crimes in the programme spots on programme days: nothing to evaluate")
@@ -204,50 +251,56 @@ def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params:
     else:
         design_rec = {"requested": DESIGN_GIVEN, "used": DESIGN_GIVEN, "why": ""}
     ref = reference_matrix(design, index, params.n_draws, seed=params.seed)
+    strata = E.strata_for(table, programme.design)
     rows: list[dict[str, Any]] = []
-    for outcome, label in (("crimes", "spots"), ("harm_days", "spots"), ("ring_crimes", "rings"),
-                           ("ring_harm_days", "rings")):
+    main = _design_based(table, ref, strata, rows=rows, notes=notes, label="intention to treat (spots)",
+                         outcome="crimes")
+    if main is None:
+        raise EvaluationError("the effect could not be estimated: " + " ".join(notes))
+    for outcome, label in (("harm_days", "spots"), ("ring_crimes", "rings"), ("ring_harm_days", "rings")):
         if table[outcome].sum() == 0:
             notes.append(f"No {outcome.replace('_', ' ')} in the programme: not estimated.")
             continue
-        rt = randomisation_test(table, ref, outcome=outcome, mu0=null_expected(table, outcome, fe=fe))
-        for r in _safe_fit(table, notes, outcome=outcome, se=params.se, fe=fe):
-            rows.append(_row(r, f"intention to treat ({label})", rt.p_value))
-    for r in _safe_fit(table, notes, outcome="crimes", terms=("treated", "after_treated"), se=params.se, fe=fe):
-        if r.term == "after_treated":
-            rows.append(_row(r, "carry-over (control day after a treated day)", None))
+        _design_based(table, ref, strata, rows=rows, notes=notes, label=f"intention to treat ({label})",
+                      outcome=outcome)
+    _carry_and_spill(programme, table, ref, strata, main.rate_ratio, params=params,
+                     incidents_crs=incidents.attrs["crs"], rows=rows)
+    _count_model_rows(table, fe, params=params, rows=rows, notes=notes)
     caveats = list(V.GENERAL_CAVEATS) + [V.CARRY_OVER_CAVEAT, V.DISPLACEMENT_CAVEAT]
     if design_rec["used"] == DESIGN_K_OF_N:
         caveats.append(f"Randomisation design: {design_rec['why']}. If the schedule was drawn another way (e.g. "
                        "harm-weighted), the randomisation p-value may be wrong.")
     table, delivery = _as_delivered(programme, table, dosage, params=params, fe=fe, rows=rows, notes=notes,
                                     caveats=caveats)
+    _iv_row(table, ref, strata, rows, notes)
     est = pd.DataFrame(rows)
-    if est.empty or not (est["term"] == "treated").any():
-        raise EvaluationError("the effect could not be estimated: " + " ".join(notes))
-    main = est[(est["term"] == "treated") & (est["outcome"] == "crimes")].iloc[0]
-    text, weak = V.verdict(main.rate_ratio, main.ci_low, main.ci_high, main.randomisation_p,
-                           events=main.treated_total + main.control_total)
+    text, weak = V.verdict(main.rate_ratio, main.ci_low, main.ci_high, main.p_value, events=main.events)
     verdicts = [text]
-    hm = est[(est["term"] == "treated") & (est["outcome"] == "harm_days")]
-    if len(hm):
-        verdicts.append(V.verdict(hm.iloc[0].rate_ratio, hm.iloc[0].ci_low, hm.iloc[0].ci_high,
-                                  hm.iloc[0].randomisation_p, events=main.treated_total + main.control_total,
-                                  what="victim harm")[0])
-    ring = est[(est["term"] == "treated") & (est["outcome"] == "ring_crimes")]
-    if len(ring):
-        r0 = ring.iloc[0]
-        verdicts.append(V.verdict(r0.rate_ratio, r0.ci_low, r0.ci_high, r0.randomisation_p,
-                                  events=r0.treated_total + r0.control_total,
-                                  what="crimes", where=f"in the {params.ring_m:.0f} m rings around the spots on "
-                                  "patrol days (displacement check)")[0])
+    for outcome, what, where in (("harm_days", "victim harm", "at the spots on patrol days"),
+                                 ("ring_crimes", "crimes", f"in the {params.ring_m:.0f} m rings around the spots on "
+                                  "patrol days (displacement check)")):
+        hit = est[(est["term"] == "treated") & (est["outcome"] == outcome) & (est["method"] != "count model (Wald)")]
+        if len(hit):
+            h = hit.iloc[0]
+            verdicts.append(V.verdict(h.rate_ratio, h.ci_low, h.ci_high, h.p_value, events=h.events, what=what,
+                                      where=where)[0])
+    cm = est[(est["method"] == "count model (Wald)") & (est["outcome"] == "crimes") & (est["term"] == "treated")]
+    cm0 = cm.iloc[0] if len(cm) else None
     summary = {
-        "method": "place-day", "outcome": "crimes", "rate_ratio": main.rate_ratio, "ci_low": main.ci_low,
-        "ci_high": main.ci_high, "p_value": main.randomisation_p, "p_value_kind": "randomisation",
-        "wald_p_value": main.p_value, "family": main.family, "se": main.se,
+        "method": "place-day", "outcome": "crimes",
+        "estimand": ("ratio of crime on patrolled to unpatrolled spot-days at the same spot in the same "
+                     "randomisation block, pooled with Mantel-Haenszel weights (the design's probabilities)"),
+        "rate_ratio": main.rate_ratio, "ci_low": main.ci_low, "ci_high": main.ci_high, "p_value": main.p_value,
+        "p_value_kind": "randomisation",
+        "interval_kind": "inverted randomisation test (constant multiplicative effect)",
+        "interval_contiguous": main.contiguous, "block_days": E.block_days_of(programme.design),
+        "nonfinite_draws": main.nonfinite_draws,
+        "count_model": None if cm0 is None else {
+            "rate_ratio": cm0.rate_ratio, "ci_low": cm0.ci_low, "ci_high": cm0.ci_high, "wald_p_value": cm0.p_value,
+            "family": cm0.family, "se": cm0.se},
         "treated_spot_days": int((table["treated"] == 1).sum()),
         "control_spot_days": int((table["treated"] == 0).sum()),
-        "crimes_treated": main.treated_total, "crimes_control": main.control_total,
+        "crimes_treated": main.exposed_total, "crimes_control": main.unexposed_total,
         "randomisation_draws": params.n_draws, "weak": weak, "design": design_rec,
     }
     return Evaluation(method="place-day", summary=plain(summary), estimates=est, verdicts=verdicts,

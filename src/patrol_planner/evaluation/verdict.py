@@ -12,6 +12,8 @@ WIDE_RATIO = 2.0
 
 def pct(rr: float) -> str:
     """Rate ratio -> "12% fewer" / "8% more"."""
+    if rr == math.inf:
+        return "any number more"
     if not math.isfinite(rr):
         return "not estimable"
     d = (1.0 - rr) * 100
@@ -22,9 +24,11 @@ def verdict(rate_ratio: float, ci_low: float, ci_high: float, p_value: float, *,
             what: str = "crimes", where: str = "at the spots on patrol days",
             versus: str = "than on control days") -> tuple[str, bool]:
     """One paragraph in plain words, and whether the estimate is weak."""
-    if not all(math.isfinite(v) for v in (rate_ratio, ci_low, ci_high)):
+    if not math.isfinite(rate_ratio) or math.isnan(ci_low) or math.isnan(ci_high):
         return (f"No estimate could be made for {what}: too few events on one side of the comparison.", True)
-    weak = events < FEW_EVENTS or (ci_low > 0 and ci_high / ci_low > WIDE_RATIO)
+    # an interval from an inverted test can be open (0 or infinity): the data rule out nothing on that side
+    wide = ci_low <= 0 or not math.isfinite(ci_high) or ci_high / ci_low > WIDE_RATIO
+    weak = events < FEW_EVENTS or wide
     rng = f"(rate ratio {rate_ratio:.2f}, 95% interval {ci_low:.2f} to {ci_high:.2f}, p = {p_value:.3f})"
     if ci_high < 1 and p_value < 0.05:
         text = f"There were {pct(rate_ratio)} {what} {where} {versus} {rng}."
@@ -35,7 +39,7 @@ def verdict(rate_ratio: float, ci_low: float, ci_high: float, p_value: float, *,
                 f"the data are consistent with anything from {pct(ci_low)} to {pct(ci_high)} {what}.")
     if weak:
         why = [f"only {events:.0f} events"] if events < FEW_EVENTS else []
-        if ci_low > 0 and ci_high / ci_low > WIDE_RATIO:
+        if wide:
             why.append("a wide interval")
         text += f" The estimate is weak ({' and '.join(why)}), so it should not be relied on alone."
     return text, weak

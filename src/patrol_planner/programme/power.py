@@ -21,7 +21,10 @@ expectation ``m_j = rate_j (RR T_j + C_j)``:
 with ``V0 = phi sum m_j pi0_j (1 - pi0_j)`` and ``V1 = phi sum m_j pi_j (1 - pi_j)``. The minimum detectable
 effect (MDE) is the ``RR < 1`` with ``power(RR) = power`` (root found by Brent's method). The normal
 approximation is checked by simulation with seeded Poisson counts (:func:`simulated_power`;
-``tests/test_programme_power.py``).
+``tests/test_programme_power.py``): that checks the approximation against its own test, not the evaluation.
+The evaluation pipeline itself (its randomisation test with the issued blocked design) is simulated by
+:func:`patrol_planner.evaluation.power.simulated_power`, which ``patrol-planner programme`` records in
+``programme.json`` as ``power.simulated``.
 
 Caveats: police.uk gives a month, not a day, for each crime, so day-to-day overdispersion cannot be
 estimated from it (set ``dispersion`` from force data where known); the history rate is taken as the rate
