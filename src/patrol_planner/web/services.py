@@ -435,10 +435,14 @@ def score_candidates(stored_id: int) -> str:
     ing = st.ingest_scenario(r)
     scored = st.score_hotspots(ing.incidents, r)
     sel = scored.selected
-    labels = st.cell_labels(scored.model, ing.incidents, list(sel["cell_id"]), scored.as_of)
+    ids = list(sel["cell_id"].astype(str))
+    labels = st.cell_labels(scored.model, scored.usable, ids, scored.as_of)
+    # named as the plan names them (police.uk place, district, grid reference), without the road network
+    names = st.name_cells(ids, list(sel["x_m"]), list(sel["y_m"]), [labels.get(c, "") for c in ids], r,
+                          ing.incidents, scored.model)
     feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x.lon), float(x.lat)]},
-              "properties": {"kind": "spot", "status": "candidate", "rank": int(x.rank),
-                             "place": labels.get(str(x.cell_id), "")}} for x in sel.itertuples(index=False)]
+              "properties": {"kind": "spot", "status": "candidate", "rank": int(x.rank), "place": n.label}}
+             for x, n in zip(sel.itertuples(index=False), names, strict=True)]
     p.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(p, json.dumps({"type": "FeatureCollection", "features": feats,
                                      "as_of": str(scored.as_of)}))
