@@ -195,3 +195,28 @@ def test_a_task_added_on_the_page_is_planned_and_drawn_on_the_timeline(client: A
     assert hm >= "23:00" or hm < "01:00"
     page = client.get(f"/plans/{v.pk}/").content.decode()
     assert "tl-stop tl-task" in page
+
+
+@pytest.mark.django_db
+def test_interrupted_candidate_scoring_is_put_back_without_touching_plan_jobs(roster: dict[str, Any]):
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from patrol_planner.web.admin_ops import MAX_ATTEMPTS, recover_interrupted
+    from patrol_planner.web.models import PlanJob
+    from patrol_planner.web.tasks import candidates_job
+
+    s = roster["scenario"]
+    # a plan job whose id equals the scenario's: the scoring task's argument must not be read as a job id
+    job = PlanJob.objects.create(pk=s.pk, scenario=s, requested_by=roster["users"]["tasking"],
+                                 state=PlanJob.State.DONE, progress="done")
+    res = candidates_job.enqueue(s.pk)
+    DBTaskResult.objects.filter(pk=res.id).update(status=TaskResultStatus.RUNNING, worker_ids=["dead-1"])
+    assert recover_interrupted() == 0
+    assert DBTaskResult.objects.get(pk=res.id).status == TaskResultStatus.READY
+    DBTaskResult.objects.filter(pk=res.id).update(status=TaskResultStatus.RUNNING,
+                                                  worker_ids=[f"dead-{i}" for i in range(MAX_ATTEMPTS)])
+    assert recover_interrupted() == 0
+    assert DBTaskResult.objects.get(pk=res.id).status == TaskResultStatus.FAILED
+    job.refresh_from_db()
+    assert job.state == "done" and not _events("plan_requeued") and not _events("plan_failed")
