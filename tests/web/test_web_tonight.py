@@ -220,3 +220,18 @@ def test_interrupted_candidate_scoring_is_put_back_without_touching_plan_jobs(ro
     assert DBTaskResult.objects.get(pk=res.id).status == TaskResultStatus.FAILED
     job.refresh_from_db()
     assert job.state == "done" and not _events("plan_requeued") and not _events("plan_failed")
+
+
+@pytest.mark.django_db
+def test_candidate_scoring_that_fails_says_why_on_the_page(client: Any, roster: dict[str, Any]):
+    from patrol_planner.web.models import StoredScenario
+    from patrol_planner.web.services import score_candidates
+
+    s = roster["scenario"]
+    content = json.loads(json.dumps(s.content))
+    content["data"]["incidents"][0]["path"] = "no-such-file.csv"
+    bad = StoredScenario.objects.create(name="missing data", content=content, base_dir=s.base_dir)
+    score_candidates(bad.pk)
+    client.force_login(roster["users"]["tasking"])
+    page = client.get(f"/tonight/?scenario={bad.pk}").content.decode()
+    assert 'id="candidates-error"' in page and "no-such-file.csv" in page and 'id="scoring"' not in page

@@ -423,17 +423,23 @@ def score_candidates(stored_id: int) -> str:
     """The queued body: score the scenario's hot spots with the package's steps (``ingest_scenario``,
     ``score_hotspots``, ``cell_labels``), as ``run_plan`` does, and cache the result per scenario content.
 
-    Only rank, place (public location text), score and position are kept: nothing from intelligence."""
+    Only rank, place (public location text) and position are kept: nothing from intelligence."""
     import json
 
     from patrol_planner.atomic import atomic_write_text
+    from patrol_planner.errors import PatrolPlannerError
     from patrol_planner.scenario import steps as st
 
     stored = StoredScenario.objects.get(pk=stored_id)
     p = _candidates_path(stored)
-    r = stored.scenario().resolved()
-    ing = st.ingest_scenario(r)
-    scored = st.score_hotspots(ing.incidents, r)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        r = stored.scenario().resolved()
+        ing = st.ingest_scenario(r)
+        scored = st.score_hotspots(ing.incidents, r)
+    except PatrolPlannerError as exc:  # the page shows the one-line reason instead of waiting for ever
+        atomic_write_text(p, json.dumps({"type": "FeatureCollection", "features": [], "error": str(exc)[:2000]}))
+        return str(p)
     sel = scored.selected
     ids = list(sel["cell_id"].astype(str))
     labels = st.cell_labels(scored.model, scored.usable, ids, scored.as_of)
@@ -443,7 +449,6 @@ def score_candidates(stored_id: int) -> str:
     feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x.lon), float(x.lat)]},
               "properties": {"kind": "spot", "status": "candidate", "rank": int(x.rank), "place": n.label}}
              for x, n in zip(sel.itertuples(index=False), names, strict=True)]
-    p.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(p, json.dumps({"type": "FeatureCollection", "features": feats,
                                      "as_of": str(scored.as_of)}))
     return str(p)
