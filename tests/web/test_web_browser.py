@@ -101,11 +101,28 @@ def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, A
     page, errors = _page(browser)
     _login(page, live, "tasking")
     assert "/tonight/" in page.url
+    for _ in range(120):  # before the first plan the worker scores the candidate spots; the page says so
+        if page.locator("#scoring").count() == 0:
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    assert "Candidate hot spots" in page.inner_text("body")
+    assert page.locator("path.leaflet-interactive").count() > 3  # candidates drawn
+    page.fill("input[name=seconds]", "10")
+    page.click("#params-button")
+    assert "Saved for tonight" in page.inner_text("body")
+    page.fill("input[name=seconds]", "-1")  # a refused value is a form error, not a 500
+    page.click("#params-button")
+    assert "time_limit_s" in page.inner_text("#form-error")
+    assert len(errors) == 1 and "400" in errors[0], errors  # the browser logs the refused form's status
+    errors.clear()
+    page.goto(live["url"] + "/tonight/")
     page.click("#plan-button")
     page.wait_for_selector("#version-link", timeout=300_000)  # the worker runs the real pipeline
     page.click("#version-link")
     assert page.locator(".leaflet-container").count() == 1
     assert page.locator("path.leaflet-interactive").count() > 3  # routes and spots drawn
+    assert page.locator("svg.tl rect.tl-stop").count() > 3  # per-unit timelines
     page.click("#submit-button")
     assert "submitted" in page.inner_text("h1")
     plan_url = page.url

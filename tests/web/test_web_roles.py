@@ -20,6 +20,10 @@ PAGES = [
     ("get", "/my-route/", {"officer"}),
     ("get", "/audit/", {"auditor"}),
     ("post", "/tonight/units/{u}/availability/", {"tasking"}),
+    ("post", "/tonight/parameters/", {"tasking"}),
+    ("get", "/plans/compare/?a={v}&b={v}", PLANNERS),
+    ("get", "/plans/{v}/gpx/RU-A1", PLANNERS),
+    ("get", "/scenarios/{s}/scenario.toml", {"analyst"}),
     ("post", "/plans/{v}/approved/", {"supervisor"}),
     ("post", "/my-route/visit/", {"officer"}),
 ]
@@ -46,7 +50,7 @@ def objects(roster: dict[str, Any], make_version: Any) -> dict[str, Any]:
     make_version("published")  # so the officer's route exists
     v = make_version("submitted")
     job = PlanJob.objects.create(scenario=roster["scenario"], requested_by=roster["users"]["tasking"])
-    return {"v": v.pk, "u": roster["units"]["RU-A1"].pk, "j": job.pk}
+    return {"v": v.pk, "u": roster["units"]["RU-A1"].pk, "j": job.pk, "s": roster["scenario"].pk}
 
 
 def _call(client: Any, method: str, url: str) -> Any:

@@ -36,9 +36,18 @@ def recover_interrupted() -> int:
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
+    from patrol_planner.web.tasks import plan_job
+
     n = 0
     with transaction.atomic():
-        for t in DBTaskResult.objects.select_for_update().filter(status=TaskResultStatus.RUNNING):
+        running = DBTaskResult.objects.select_for_update().filter(status=TaskResultStatus.RUNNING)
+        # other work (scoring candidate spots) only writes a cache file: put it back, or drop it when it
+        # keeps killing its worker; it has no job row and no audit event
+        for t in running.exclude(task_path=plan_job.module_path):
+            DBTaskResult.objects.filter(pk=t.pk).update(
+                status=TaskResultStatus.FAILED if len(t.worker_ids) >= MAX_ATTEMPTS else TaskResultStatus.READY,
+                started_at=None)
+        for t in running.filter(task_path=plan_job.module_path):
             job_id = (t.args_kwargs.get("args") or [None])[0]
             if len(t.worker_ids) >= MAX_ATTEMPTS:
                 DBTaskResult.objects.filter(pk=t.pk).update(status=TaskResultStatus.FAILED)

@@ -211,11 +211,38 @@ def plan_summary(version: PlanVersion) -> dict[str, Any]:
               "stops": [{"seq": s["seq"], "hotspot_id": s["hotspot_id"], "arrive": s["arrive"],
                          "depart": s["depart"]} for s in u["stops"]],
               "road_km": round(u.get("road_m", 0) / 1000, 1)} for u in plan["units"]]
+    for u, raw in zip(units, plan["units"], strict=True):
+        u["bars"] = _timeline(raw)
     left_out = [{"rank": h["rank"], "place": h.get("label") or h["hotspot_id"], "reason": h.get("reason", "")}
                 for h in plan["hotspots"] if h["status"] != "visited"]
     return {"metrics": {k: m.get(k) for k in ("hotspots_offered", "hotspots_visited", "visits", "road_km",
                                               "travel_min", "idle_min")},
             "units": units, "left_out": left_out, "title": plan.get("title", "")}
+
+
+def _timeline(u: dict[str, Any]) -> list[dict[str, Any]]:
+    """A unit's shift as bars for the inline SVG timeline: x and width in % of the shift, one bar per stop."""
+    from datetime import datetime
+
+    try:
+        t0, t1 = datetime.fromisoformat(u["shift_start"]), datetime.fromisoformat(u["shift_end"])
+    except (KeyError, TypeError, ValueError):
+        return []
+    span = (t1 - t0).total_seconds() or 1.0
+
+    def pct(t: str) -> float:
+        return round(min(100.0, max(0.0, (datetime.fromisoformat(t) - t0).total_seconds() / span * 100)), 2)
+
+    return [{"x": pct(s["arrive"]), "w": max(0.6, round(pct(s["depart"]) - pct(s["arrive"]), 2)), "seq": s["seq"],
+             "label": f"#{s['seq']} {s['arrive'][11:16]}-{s['depart'][11:16]} {s.get('label') or ''}".strip(),
+             "task": s.get("kind", "hotspot") != "hotspot"} for s in u["stops"]]
+
+
+def institutions(version: PlanVersion) -> list[dict[str, Any]]:
+    """Institutions the plan set aside (hospitals, stations...): label, kind and the reason (``plan.json``)."""
+    inst = version.plan().get("metrics", {}).get("institutions_set_aside") or {}
+    return [{"place": c.get("label") or c.get("name", ""), "kind": c.get("kind", ""), "reason": c.get("reason", "")}
+            for c in inst.get("cells", [])]
 
 
 def plan_diff(old: PlanVersion, new: PlanVersion) -> dict[str, Any]:
@@ -276,3 +303,178 @@ def route_features(route: dict[str, Any]) -> dict[str, Any]:
                      "properties": {"kind": "route", "unit": route["unit"]}})
     return {"type": "FeatureCollection", "features": feats}
 
+
+
+# --- GPX per unit ------------------------------------------------------------------------------------------
+def export_gpx(version: PlanVersion, unit_id: str, user: Any) -> bytes:
+    """One unit's route as GPX 1.1, made by the package's ``report.exports.unit_gpx`` (the file ``plan --out``
+    writes under ``gpx/``). Audited like the other exports. Raises ``KeyError`` for a unit not in the plan."""
+    from patrol_planner.plan import Plan
+    from patrol_planner.report.exports import unit_gpx
+
+    plan = Plan.from_dict(version.plan())
+    unit = next((u for u in plan.units if u.unit_id == unit_id), None)
+    if unit is None:
+        raise KeyError(unit_id)
+    data = unit_gpx(plan, unit).encode("utf-8")
+    audit.record("export", actor=user, target=f"version:{version.pk}", detail={"file": f"gpx/{unit_id}.gpx"})
+    return data
+
+
+# --- scenario TOML export ----------------------------------------------------------------------------------
+def scenario_toml(stored: StoredScenario, user: Any) -> str:
+    """The stored scenario as a TOML file that ``plan`` reads back to the same model (paths absolute, as stored).
+
+    Audited (``scenario_exported``)."""
+    import tomli_w
+
+    content = stored.scenario().model_dump(mode="json", exclude={"base_dir"}, exclude_none=True)
+    text = (f"# {stored.name}: exported from the tasking room. Relative paths start at {stored.base_dir}\n"
+            + tomli_w.dumps(content))
+    audit.record("scenario_exported", actor=user, target=f"scenario:{stored.pk}", detail={"name": stored.name})
+    return text
+
+
+# --- tonight's parameters and tasks ------------------------------------------------------------------------
+#: The parameters the Tonight page edits: form field -> (scenario table, key, type).
+PARAMETERS = {"seconds": ("solver", "time_limit_s", float), "top": ("hotspots", "top", int),
+              "dwell_min": ("visits", "dwell_min", float), "max_visits": ("visits", "max_visits", int)}
+
+
+def parameters_of(stored: StoredScenario) -> dict[str, Any]:
+    c = stored.content
+    return {name: c.get(table, {}).get(key) for name, (table, key, _t) in PARAMETERS.items()}
+
+
+def _store_changed(stored: StoredScenario, changes: dict[str, Any], user: Any, what: dict[str, Any]) -> StoredScenario:
+    """Validate ``changes`` through the package's pydantic model (``Scenario.replace``) and store the result as
+    the scenario's content, audited. Versions keep the scenario they were planned from, so nothing made
+    before changes. Raises ``ScenarioError`` (one line per bad field) and stores nothing when invalid."""
+    new = stored.scenario().replace(**changes)
+    with transaction.atomic():
+        s = StoredScenario.objects.select_for_update().get(pk=stored.pk)
+        s.content = StoredScenario.content_of(new)
+        s.save(update_fields=["content"])
+        audit.record("scenario_edited", actor=user, target=f"scenario:{s.pk}", detail=what)
+    return s
+
+
+def set_parameters(stored: StoredScenario, form: dict[str, str], user: Any) -> StoredScenario:
+    """Tonight's solver seconds, number of spots, dwell and visits from a form (strings); bad values raise
+    ``ScenarioError`` with the field named."""
+    from patrol_planner.errors import ScenarioError
+
+    changes: dict[str, dict[str, Any]] = {}
+    for name, (table, key, typ) in PARAMETERS.items():
+        raw = (form.get(name) or "").strip()
+        if not raw:
+            continue
+        try:
+            changes.setdefault(table, {})[key] = typ(raw)
+        except ValueError:
+            raise ScenarioError(f"{name}: {raw!r} is not a {'whole ' if typ is int else ''}number") from None
+    return _store_changed(stored, changes, user, {"parameters": {k: v for t in changes.values() for k, v in t.items()}})
+
+
+TASK_FIELDS = ("id", "lon", "lat", "window", "dwell_min", "kind", "address")
+
+
+def add_task(stored: StoredScenario, form: dict[str, str], user: Any) -> StoredScenario:
+    """Add one ``[[tasks]]`` entry (id, lon/lat, window ``HH:MM-HH:MM``, dwell_min, kind, address) from a form,
+    validated by the package's ``TaskConfig``; raises ``ScenarioError`` naming the bad field."""
+    task: dict[str, Any] = {k: (form.get(k) or "").strip() for k in TASK_FIELDS}
+    task = {k: v for k, v in task.items() if v != ""}
+    tasks = [*stored.content.get("tasks", []), task]
+    return _store_changed(stored, {"tasks": tasks}, user, {"task_added": task.get("id", "")})
+
+
+def remove_task(stored: StoredScenario, task_id: str, user: Any) -> StoredScenario:
+    from patrol_planner.errors import ScenarioError
+
+    tasks = stored.content.get("tasks", [])
+    kept = [t for t in tasks if t.get("id") != task_id]
+    if len(kept) == len(tasks):
+        raise ScenarioError(f"no task {task_id!r} in this scenario")
+    return _store_changed(stored, {"tasks": kept}, user, {"task_removed": task_id})
+
+
+# --- candidate hot spots before the first plan --------------------------------------------------------------
+def _candidates_path(stored: StoredScenario) -> Any:
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from django.conf import settings
+
+    key = hashlib.sha256(json.dumps({"c": stored.content, "b": stored.base_dir}, sort_keys=True,
+                                    default=str).encode()).hexdigest()[:24]
+    return Path(settings.DATA_DIR) / "candidates" / f"{stored.pk}-{key}.json"
+
+
+def candidates(stored: StoredScenario) -> dict[str, Any] | None:
+    """Tonight's candidate hot spots (GeoJSON, whitelisted fields) if scored for the scenario as it stands."""
+    import json
+
+    p = _candidates_path(stored)
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
+
+
+def score_candidates(stored_id: int) -> str:
+    """The queued body: score the scenario's hot spots with the package's steps (``ingest_scenario``,
+    ``score_hotspots``, ``cell_labels``), as ``run_plan`` does, and cache the result per scenario content.
+
+    Only rank, place (public location text) and position are kept: nothing from intelligence."""
+    import json
+
+    from patrol_planner.atomic import atomic_write_text
+    from patrol_planner.errors import PatrolPlannerError
+    from patrol_planner.scenario import steps as st
+
+    stored = StoredScenario.objects.get(pk=stored_id)
+    p = _candidates_path(stored)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        r = stored.scenario().resolved()
+        ing = st.ingest_scenario(r)
+        scored = st.score_hotspots(ing.incidents, r)
+    except PatrolPlannerError as exc:  # the page shows the one-line reason instead of waiting for ever
+        atomic_write_text(p, json.dumps({"type": "FeatureCollection", "features": [], "error": str(exc)[:2000]}))
+        return str(p)
+    sel = scored.selected
+    ids = list(sel["cell_id"].astype(str))
+    labels = st.cell_labels(scored.model, scored.usable, ids, scored.as_of)
+    # named as the plan names them (police.uk place, district, grid reference), without the road network
+    names = st.name_cells(ids, list(sel["x_m"]), list(sel["y_m"]), [labels.get(c, "") for c in ids], r,
+                          ing.incidents, scored.model)
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x.lon), float(x.lat)]},
+              "properties": {"kind": "spot", "status": "candidate", "rank": int(x.rank), "place": n.label}}
+             for x, n in zip(sel.itertuples(index=False), names, strict=True)]
+    atomic_write_text(p, json.dumps({"type": "FeatureCollection", "features": feats,
+                                     "as_of": str(scored.as_of)}))
+    return str(p)
+
+
+def request_candidates(stored: StoredScenario) -> bool:
+    """Queue :func:`score_candidates` unless its cache exists or a task for it is already waiting; True if
+    queued."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from patrol_planner.web.tasks import candidates_job
+
+    if _candidates_path(stored).is_file():
+        return False
+    waiting = DBTaskResult.objects.filter(task_path=candidates_job.module_path,
+                                          status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+    if any(t.args_kwargs.get("args") == [stored.pk] for t in waiting):
+        return False
+    candidates_job.enqueue(stored.pk)
+    return True
+
+
+# --- two versions side by side -------------------------------------------------------------------------------
+def compare(a: PlanVersion, b: PlanVersion) -> dict[str, Any]:
+    """Two versions of one scenario side by side: each one's summary and what changed from ``a`` to ``b``."""
+    if a.scenario_id != b.scenario_id:
+        raise ActionRefused("compare two versions of the same night")
+    return {"a": a, "b": b, "sa": plan_summary(a), "sb": plan_summary(b), "diff": plan_diff(a, b)}

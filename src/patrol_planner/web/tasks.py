@@ -11,3 +11,11 @@ def plan_job(job_id: int) -> int:
     from patrol_planner.web.jobs import run_plan_job
 
     return run_plan_job(job_id)
+
+
+@task()
+def candidates_job(scenario_id: int) -> str:
+    """Score tonight's candidate hot spots of a stored scenario (cached per scenario content)."""
+    from patrol_planner.web.services import score_candidates
+
+    return score_candidates(scenario_id)

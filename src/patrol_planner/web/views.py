@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from patrol_planner.web import audit, services
@@ -42,14 +43,98 @@ def _scenario(request: HttpRequest) -> StoredScenario | None:
 @role_required(*PLANNERS)
 def tonight(request: HttpRequest) -> HttpResponse:
     stored = _scenario(request)
+    return render(request, "web/tonight.html", _tonight_context(stored))
+
+
+def _tonight_context(stored: StoredScenario | None, **extra: Any) -> dict[str, Any]:
     latest = stored.versions.order_by("-number").first() if stored else None
-    return render(request, "web/tonight.html", {
+    cands = None
+    if stored is not None and latest is None:
+        cands = services.candidates(stored)
+        if cands is None:
+            services.request_candidates(stored)  # scored by the worker; the page is reloaded to show them
+    return {
         "scenario": stored, "units": Unit.objects.select_related("station"), "latest": latest,
         "summary": services.plan_summary(latest) if latest else None,
-        "features": services.map_features(latest) if latest else None,
+        "features": services.map_features(latest) if latest else cands,
+        "candidates": cands, "scoring": stored is not None and latest is None and cands is None,
+        "params": services.parameters_of(stored) if stored else {},
+        "tasks": stored.content.get("tasks", []) if stored else [],
         "jobs": PlanJob.objects.filter(scenario=stored)[:5] if stored else [],
-        "scenarios": StoredScenario.objects.order_by("pk"),
-    })
+        "scenarios": StoredScenario.objects.order_by("pk"), **extra,
+    }
+
+
+def _edit(request: HttpRequest, change: Any) -> HttpResponse:
+    """Apply a scenario change for tonight; a validation error is shown on the page as a form error (400)."""
+    from patrol_planner.errors import ScenarioError
+
+    stored = _scenario(request)
+    if stored is None:
+        raise Http404("no scenario")
+    try:
+        change(stored)
+    except ScenarioError as exc:
+        return render(request, "web/tonight.html", _tonight_context(stored, form_error=str(exc)), status=400)
+    messages.success(request, "Saved for tonight.")
+    return redirect(f"{reverse('tonight')}?scenario={stored.pk}")
+
+
+@require_POST
+@role_required("tasking")
+def tonight_parameters(request: HttpRequest) -> HttpResponse:
+    return _edit(request, lambda s: services.set_parameters(s, request.POST.dict(), request.user))
+
+
+@require_POST
+@role_required("tasking")
+def tonight_task_add(request: HttpRequest) -> HttpResponse:
+    return _edit(request, lambda s: services.add_task(s, request.POST.dict(), request.user))
+
+
+@require_POST
+@role_required("tasking")
+def tonight_task_remove(request: HttpRequest) -> HttpResponse:
+    return _edit(request, lambda s: services.remove_task(s, request.POST.get("task_id", ""), request.user))
+
+
+@require_GET
+@role_required("analyst")
+def scenario_export(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    stored = get_object_or_404(StoredScenario, pk=scenario_id)
+    resp = HttpResponse(services.scenario_toml(stored, request.user), content_type="application/toml")
+    resp["Content-Disposition"] = f'attachment; filename="scenario-{stored.pk}.toml"'
+    return resp
+
+
+@require_GET
+@role_required(*PLANNERS)
+def plan_gpx(request: HttpRequest, version_id: int, unit: str) -> HttpResponse:
+    v = get_object_or_404(PlanVersion, pk=version_id)
+    try:
+        data = services.export_gpx(v, unit, request.user)
+    except KeyError:
+        raise Http404("no such unit in this plan") from None
+    resp = HttpResponse(data, content_type="application/gpx+xml")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in unit)
+    resp["Content-Disposition"] = f'attachment; filename="v{v.number}-{safe}.gpx"'
+    return resp
+
+
+@require_GET
+@role_required(*PLANNERS)
+def plan_compare(request: HttpRequest) -> HttpResponse:
+    versions = PlanVersion.objects.select_related("scenario").order_by("scenario", "number")
+    a_id, b_id = request.GET.get("a", ""), request.GET.get("b", "")
+    ctx: dict[str, Any] = {"versions": versions, "a_id": a_id, "b_id": b_id}
+    if a_id.isdigit() and b_id.isdigit():
+        a = get_object_or_404(PlanVersion, pk=int(a_id))
+        b = get_object_or_404(PlanVersion, pk=int(b_id))
+        try:
+            ctx.update(services.compare(a, b))
+        except services.ActionRefused as exc:
+            ctx["error"] = str(exc)
+    return render(request, "web/compare.html", ctx, status=400 if "error" in ctx else 200)
 
 
 @require_POST
@@ -98,7 +183,8 @@ def plan_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     return render(request, "web/plan.html", {
         "v": v, "summary": services.plan_summary(v), "features": services.map_features(v),
         "approvals": v.approvals.select_related("by"), "role": role_of(request.user),
-        "diff": services.plan_diff(v.parent, v) if v.parent_id else None, "exports": list(services.EXPORTS)})
+        "diff": services.plan_diff(v.parent, v) if v.parent_id else None, "exports": list(services.EXPORTS),
+        "gpx_units": [u["id"] for u in v.plan()["units"]], "institutions": services.institutions(v)})
 
 
 @require_GET
