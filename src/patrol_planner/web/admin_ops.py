@@ -63,10 +63,22 @@ def recover_interrupted() -> int:
     return n
 
 
+def _stop_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the server process dies, even by kill -9, so no worker
+    is left running on its own; elsewhere the server's shutdown path stops it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_worker() -> subprocess.Popen[bytes]:
     """The django-tasks database worker as a child process (same environment, same database)."""
     return subprocess.Popen([sys.executable, "-m", "patrol_planner.web.manage", "db_worker", "--no-reload",
-                             "--interval", "1", "--no-startup-delay"], env=os.environ.copy())
+                             "--interval", "1", "--no-startup-delay"], env=os.environ.copy(),
+                            preexec_fn=_stop_with_parent)  # noqa: PLW1509  (no threads yet at start)
 
 
 def add_user(name: str, role: str, password: str, unit: str | None = None, *, admin: bool = False) -> Any:
