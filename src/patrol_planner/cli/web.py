@@ -159,6 +159,29 @@ def register(app: typer.Typer) -> None:
         stored = import_scenario(s, replace=replace)
         typer.echo(f"scenario {stored.pk}: {stored.name} ({len(s.units)} units)")
 
+    progs = typer.Typer(help="Hot-spot programmes in the tasking room.", no_args_is_help=True)
+    app.add_typer(progs, name="programmes")
+
+    @progs.command("import")
+    @user_errors
+    def programmes_import(
+        folder: Path = typer.Argument(..., help="Programme folder written by `programme design`."),
+        name: str | None = typer.Option(None, "--name", help="Name in the tasking room; default: the folder's."),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_HELP),
+    ) -> None:
+        """Store a programme (schedule, spots, design, amendments) after the package's checks; never replaces."""
+        _setup(data_dir, db)
+        from patrol_planner.web.programmes import import_programme
+        from patrol_planner.web.runtime import WebConfigError
+        from patrol_planner.web.services import ActionRefused
+
+        try:
+            rec = import_programme(folder, name=name)
+        except ActionRefused as exc:
+            raise WebConfigError(str(exc)) from None
+        typer.echo(f"programme {rec.pk}: {rec.name} ({rec.amendments.count()} amendments)")
+
     dbapp = typer.Typer(help="Back up and restore the tasking room's database.", no_args_is_help=True)
     app.add_typer(dbapp, name="db")
 

@@ -179,3 +179,52 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 def forbidden(request: HttpRequest, exception: Any = None) -> HttpResponse:
     return render(request, "web/403.html", status=403)
 
+
+
+# --- programmes -----------------------------------------------------------------------------------------
+PROGRAMME_VIEWERS = ("analyst", "tasking", "supervisor", "auditor")  # the auditor reads, never amends
+PROGRAMME_AMENDERS = ("analyst", "tasking")
+
+
+@require_GET
+@role_required(*PROGRAMME_VIEWERS)
+def programmes(request: HttpRequest) -> HttpResponse:
+    from patrol_planner.web.models import ProgrammeRecord
+
+    return render(request, "web/programmes.html", {"programmes": ProgrammeRecord.objects.all()})
+
+
+@require_GET
+@role_required(*PROGRAMME_VIEWERS)
+def programme_detail(request: HttpRequest, programme_id: int) -> HttpResponse:
+    from patrol_planner.web import programmes as progs
+    from patrol_planner.web.models import ProgrammeRecord
+
+    rec = get_object_or_404(ProgrammeRecord, pk=programme_id)
+    return render(request, "web/programme.html", {"p": rec, **progs.page_data(rec),
+                                                   "may_amend": role_of(request.user) in PROGRAMME_AMENDERS})
+
+
+@require_POST
+@role_required(*PROGRAMME_AMENDERS)
+def programme_amend(request: HttpRequest, programme_id: int) -> HttpResponse:
+    from datetime import date
+
+    from patrol_planner.web import programmes as progs
+    from patrol_planner.web.models import ProgrammeRecord
+
+    get_object_or_404(ProgrammeRecord, pk=programme_id)
+    raw_day = request.POST.get("date", "").strip()
+    try:
+        day = date.fromisoformat(raw_day) if raw_day else None
+    except ValueError:
+        messages.error(request, f"{raw_day!r} is not a date (YYYY-MM-DD)")
+        return redirect("programme", programme_id=programme_id)
+    try:
+        a = progs.record_amendment(programme_id, request.user, action=request.POST.get("action", ""),
+                                   reason=request.POST.get("reason", ""), day=day,
+                                   spot_id=request.POST.get("spot_id", "").strip() or None)
+        messages.success(request, f"Amendment {a.seq} recorded.")
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("programme", programme_id=programme_id)
