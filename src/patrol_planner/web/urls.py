@@ -27,6 +27,7 @@ urlpatterns = [
     path("programmes/", views.programmes, name="programmes"),
     path("programmes/<int:programme_id>/", views.programme_detail, name="programme"),
     path("programmes/<int:programme_id>/amend/", views.programme_amend, name="programme_amend"),
+    path("otp/", views.otp, name="otp"),
     path("audit/", views.audit_log, name="audit"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

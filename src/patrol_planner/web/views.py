@@ -8,11 +8,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from patrol_planner.web import audit, services
 from patrol_planner.web.models import AuditEvent, PlanJob, PlanVersion, StoredScenario, Unit
-from patrol_planner.web.roles import role_of, role_required
+from patrol_planner.web.roles import otp_step_needed, role_of, role_required
 
 PLANNERS = ("analyst", "tasking", "supervisor")  # who may see plans, spots and the map
 HOME = {"analyst": "tonight", "tasking": "tonight", "supervisor": "plans", "officer": "my_route",
@@ -118,6 +120,9 @@ def plan_export(request: HttpRequest, version_id: int, name: str) -> HttpRespons
 def plan_sign_off(request: HttpRequest, version_id: int, to: str) -> HttpResponse:
     if to not in services.SIGN_OFF_ROLE or services.SIGN_OFF_ROLE[to] != role_of(request.user):
         raise PermissionDenied
+    if otp_step_needed(request, to):
+        messages.error(request, "Enter the code from your authenticator app first; then sign off again.")
+        return redirect(f"{reverse('otp')}?next={reverse('plan', args=[version_id])}")
     try:
         services.sign_off(version_id, to, request.user, request.POST.get("reason", ""))
         messages.success(request, f"Plan {to}.")
@@ -228,3 +233,30 @@ def programme_amend(request: HttpRequest, programme_id: int) -> HttpResponse:
     except services.ActionRefused as exc:
         messages.error(request, str(exc))
     return redirect("programme", programme_id=programme_id)
+
+
+# --- the supervisor's OTP step --------------------------------------------------------------------------
+@role_required("supervisor")
+def otp(request: HttpRequest) -> HttpResponse:
+    """Verify this session with a code from the supervisor's TOTP device (django-otp checks the code,
+    its drift window, replays and throttling)."""
+    import django_otp
+
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        nxt = reverse("plans")
+    if request.method == "POST":
+        device = django_otp.match_token(request.user, request.POST.get("token", "").strip())
+        if device is not None:
+            django_otp.login(request, device)
+            audit.record("otp_verified", actor=request.user, target=f"user:{request.user.get_username()}")
+            return redirect(nxt)
+        audit.record("otp_failed", actor=request.user, target=f"user:{request.user.get_username()}")
+        messages.error(request, "That code is not valid (or was used already). Try the next one.")
+    elif request.method != "GET":
+        return HttpResponse(status=405)
+    from django_otp import user_has_device
+
+    return render(request, "web/otp.html", {"next": nxt, "has_device": user_has_device(request.user, confirmed=True),
+                                            "verified": request.user.is_verified()})
