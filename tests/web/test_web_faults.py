@@ -90,3 +90,108 @@ def test_kill_9_during_a_plan_then_restart(browser: Any, tmp_path: Path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_kill_9_inside_an_approval_then_restart(browser: Any, tmp_path: Path, monkeypatch: Any):
+    """The supervisor's approval has written the status, the approval row and the audit event, uncommitted,
+    when the server is killed: after a restart none of the three exists, the chain verifies, and the same
+    approval then goes through whole."""
+    from patrol_planner.web.services import FAULT_PAUSE_ENV
+
+    marker = tmp_path / "inside-sign-off"
+    monkeypatch.setenv(FAULT_PAUSE_ENV, str(marker))
+    port = _free_port()
+    proc, log = _start(tmp_path, port, "--demo")
+    logs = _wait_log(log, "Uvicorn running", proc)
+    passwords = dict(re.findall(r"^  (\w+)\s+(\S+)$", logs, re.M))
+    live = {"url": f"http://127.0.0.1:{port}", "passwords": passwords}
+    try:
+        page, _ = _page(browser)
+        _login(page, live, "tasking")
+        page.click("#plan-button")
+        page.wait_for_selector("#version-link", timeout=300_000)
+        page.click("#version-link")
+        plan_url = page.url
+        # the submission pauses too (the hook is in every sign-off): wait for it, then let it go on by
+        # restarting without the hook; kill it first, which is itself a kill inside a sign-off
+        page.click("#submit-button", no_wait_after=True)
+        _wait_marker(marker, proc)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert _query(tmp_path, "SELECT status FROM tasking_planversion") == [("draft",)]
+        assert _query(tmp_path, "SELECT count(*) FROM tasking_approval") == [(0,)]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    events_before = _query(tmp_path, "SELECT count(*) FROM tasking_auditevent")[0][0]
+    assert _query(tmp_path, "SELECT count(*) FROM tasking_auditevent WHERE action LIKE 'plan_submitted'") == [(0,)]
+
+    # submit without the hook, then approve with it and kill inside the approval
+    monkeypatch.delenv(FAULT_PAUSE_ENV)
+    proc, log = _start(tmp_path, port)
+    try:
+        _wait_log(log, "Uvicorn running", proc)
+        page, _ = _page(browser)
+        _login(page, live, "tasking")
+        page.goto(plan_url)
+        page.click("#submit-button")
+        assert _query(tmp_path, "SELECT status FROM tasking_planversion") == [("submitted",)]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    marker.unlink()
+    monkeypatch.setenv(FAULT_PAUSE_ENV, str(marker))
+    proc, log = _start(tmp_path, port)
+    try:
+        _wait_log(log, "Uvicorn running", proc)
+        page, _ = _page(browser)
+        _login(page, live, "supervisor")
+        page.goto(plan_url)
+        page.fill("#approve-reason", "checked against tonight's briefing")
+        page.click("#approve-button", no_wait_after=True)
+        _wait_marker(marker, proc)
+        os.killpg(proc.pid, signal.SIGKILL)  # server and worker, inside the approval's transaction
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert _query(tmp_path, "SELECT status FROM tasking_planversion") == [("submitted",)]
+    assert _query(tmp_path, "SELECT decision FROM tasking_approval") == [("submitted",)]
+    assert _query(tmp_path, "SELECT count(*) FROM tasking_auditevent WHERE action = 'plan_approved'") == [(0,)]
+    assert events_before < _query(tmp_path, "SELECT count(*) FROM tasking_auditevent")[0][0]
+
+    monkeypatch.delenv(FAULT_PAUSE_ENV)
+    proc, log = _start(tmp_path, port)
+    try:
+        _wait_log(log, "Uvicorn running", proc)
+        page, _ = _page(browser)
+        _login(page, live, "auditor")
+        page.goto(live["url"] + "/audit/?verify=1")
+        assert "Chain intact" in page.inner_text("#chain-result")
+        page, _ = _page(browser)
+        _login(page, live, "supervisor")
+        page.goto(plan_url)
+        page.fill("#approve-reason", "checked again after the restart")
+        page.click("#approve-button")
+        assert _query(tmp_path, "SELECT status FROM tasking_planversion") == [("approved",)]
+        assert _query(tmp_path, "SELECT decision FROM tasking_approval ORDER BY id") == [("submitted",),
+                                                                                         ("approved",)]
+        assert _query(tmp_path, "SELECT count(*) FROM tasking_auditevent WHERE action = 'plan_approved'") == [(1,)]
+        page, _ = _page(browser)
+        _login(page, live, "auditor")
+        page.goto(live["url"] + "/audit/?verify=1")
+        assert "Chain intact" in page.inner_text("#chain-result")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def _wait_marker(marker: Path, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if marker.exists():
+            return
+        if proc.poll() is not None:
+            pytest.fail("serve exited before the sign-off paused")
+        time.sleep(0.1)
+    pytest.fail("the sign-off never reached the test hook")

@@ -77,10 +77,15 @@ def register(app: typer.Typer) -> None:
         role: str = typer.Option(..., "--role", help="analyst, tasking, supervisor, officer or auditor."),
         unit: str | None = typer.Option(None, "--unit", help="The officer's unit (call sign)."),
         admin: bool = typer.Option(False, "--admin", help="Also allowed into /admin/ (users, units, stations)."),
+        totp: bool = typer.Option(False, "--totp", help="Supervisor: enrol an authenticator app (TOTP) now."),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
         data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_HELP),
     ) -> None:
         """Add a user with one role; the password is read from stdin (one line) or prompted for."""
+        if totp and role != "supervisor":
+            from patrol_planner.web.runtime import WebConfigError
+
+            raise WebConfigError("--totp is for supervisors (the sign-off step)")
         if sys.stdin.isatty():
             password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
         else:
@@ -90,6 +95,19 @@ def register(app: typer.Typer) -> None:
 
         add_user(name, role, password, unit, admin=admin)
         typer.echo(f"user {name} added ({role}{', ' + unit if unit else ''})")
+        if totp:
+            _echo_totp(name)
+
+    @users.command("totp")
+    @user_errors
+    def users_totp(
+        name: str = typer.Argument(..., help="A supervisor's user name."),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_HELP),
+    ) -> None:
+        """Enrol a supervisor's authenticator app (TOTP): each sign-off then needs a code."""
+        _setup(data_dir, db)
+        _echo_totp(name)
 
     devices = typer.Typer(help="Device tokens for a unit's terminal (API access to its published route only).",
                           no_args_is_help=True)
@@ -159,6 +177,29 @@ def register(app: typer.Typer) -> None:
         stored = import_scenario(s, replace=replace)
         typer.echo(f"scenario {stored.pk}: {stored.name} ({len(s.units)} units)")
 
+    progs = typer.Typer(help="Hot-spot programmes in the tasking room.", no_args_is_help=True)
+    app.add_typer(progs, name="programmes")
+
+    @progs.command("import")
+    @user_errors
+    def programmes_import(
+        folder: Path = typer.Argument(..., help="Programme folder written by `programme design`."),
+        name: str | None = typer.Option(None, "--name", help="Name in the tasking room; default: the folder's."),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_HELP),
+    ) -> None:
+        """Store a programme (schedule, spots, design, amendments) after the package's checks; never replaces."""
+        _setup(data_dir, db)
+        from patrol_planner.web.programmes import import_programme
+        from patrol_planner.web.runtime import WebConfigError
+        from patrol_planner.web.services import ActionRefused
+
+        try:
+            rec = import_programme(folder, name=name)
+        except ActionRefused as exc:
+            raise WebConfigError(str(exc)) from None
+        typer.echo(f"programme {rec.pk}: {rec.name} ({rec.amendments.count()} amendments)")
+
     dbapp = typer.Typer(help="Back up and restore the tasking room's database.", no_args_is_help=True)
     app.add_typer(dbapp, name="db")
 
@@ -189,6 +230,17 @@ def register(app: typer.Typer) -> None:
 
         restore(file)
         typer.echo(f"database restored from {file}")
+
+
+def _echo_totp(name: str) -> None:
+    from base64 import b32encode
+
+    from patrol_planner.web.admin_ops import enrol_totp
+
+    dev, uri = enrol_totp(name)
+    typer.echo("TOTP enrolled; add it to the authenticator app now (shown once):")
+    typer.echo(f"  secret (base32): {b32encode(dev.bin_key).decode('ascii')}")
+    typer.echo(f"  {uri}")
 
 
 def _run(folder: Path, host: str, port: int, tls_proxy: bool) -> None:

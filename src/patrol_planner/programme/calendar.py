@@ -152,6 +152,13 @@ def _grid(prog: Programme) -> tuple[list[str], list[dict[str, Any]]]:
     return spot_ids, rows
 
 
+def calendar_grid(prog: Programme) -> tuple[list[str], list[dict[str, Any]]]:
+    """The calendar's data: spot ids in file order and one row per programme day (``date``, ``dow``,
+    ``week_start``, ``cells``: per spot ``P`` patrol, ``""`` control, ``x`` patrol cancelled by an amendment,
+    ``-`` control spot dropped; ``n`` patrols delivered). The tasking room draws its page from this."""
+    return _grid(prog)
+
+
 def render_calendar(prog: Programme) -> str:
     """The calendar page of programme ``prog`` (see module docstring)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined

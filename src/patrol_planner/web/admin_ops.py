@@ -109,6 +109,25 @@ def add_user(name: str, role: str, password: str, unit: str | None = None, *, ad
     return user
 
 
+def enrol_totp(name: str) -> tuple[Any, str]:
+    """Give a supervisor a confirmed TOTP device (django-otp); returns it and its ``otpauth://`` URI, shown
+    once (the key is stored for verification, as TOTP requires). From then on each sign-off by this user
+    needs the OTP step. A user who has a device already is refused: remove it in /admin/ first."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = get_user_model().objects.filter(username=name).first()
+    if user is None:
+        raise WebConfigError(f"no user {name!r}")
+    if getattr(getattr(user, "profile", None), "role", None) != "supervisor":
+        raise WebConfigError("TOTP is for supervisors (the sign-off step); this user is not one")
+    if TOTPDevice.objects.filter(user=user).exists():
+        raise WebConfigError(f"user {name!r} has a TOTP device already")
+    with transaction.atomic():
+        dev = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        audit.record("totp_enrolled", actor="cli", target=f"user:{name}", detail={"device": dev.pk})
+    return dev, dev.config_url
+
+
 #: The demo's users, one per role; the officer crews the first unit.
 DEMO_USERS = ("analyst", "tasking", "supervisor", "officer", "auditor")
 

@@ -17,7 +17,7 @@ from ninja.security import HttpBearer, django_auth
 
 from patrol_planner.web import audit, services
 from patrol_planner.web.models import AuditEvent, PlanJob, PlanVersion, StoredScenario, Unit
-from patrol_planner.web.roles import role_of
+from patrol_planner.web.roles import otp_step_needed, role_of
 
 api = NinjaAPI(title="Patrol planner tasking room", version="1", auth=django_auth, urls_namespace="api",
                docs_url=None)  # the interactive docs page loads scripts from a CDN: not served
@@ -182,6 +182,8 @@ def version(request: HttpRequest, version_id: int) -> Any:
 def sign_off(request: HttpRequest, version_id: int, to: Literal["submitted", "approved", "rejected", "published"],
              body: SignOff) -> Any:
     _require(request, services.SIGN_OFF_ROLE[to])
+    if otp_step_needed(request, to):
+        raise HttpError(403, "this supervisor has an authenticator (TOTP): verify a code at /otp/ first")
     get_object_or_404(PlanVersion, pk=version_id)
     try:
         return 200, _version_out(services.sign_off(version_id, to, request.user, body.reason))

@@ -334,3 +334,46 @@ class AuditHead(models.Model):
 
     count = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+
+
+# --- programmes -----------------------------------------------------------------------------------------
+class ProgrammeRecord(WriteOnce):
+    """A hot-spot programme imported from its folder (``patrol_planner.programme.read_programme``): the three
+    files of the issued schedule kept byte for byte, so the package's hash checks still hold. Written once: a
+    schedule in use is amended (:class:`ProgrammeAmendment`), never regenerated or replaced."""
+
+    name = models.CharField(max_length=200, unique=True)
+    source_folder = models.CharField(max_length=1000)
+    programme_json = models.TextField()
+    schedule_csv = models.TextField()
+    spots_geojson = models.TextField()
+    schedule_sha256 = models.CharField(max_length=64)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProgrammeAmendment(WriteOnce):
+    """One amendment as the package records it (``amendments.csv``: recorded_at, action, date, spot_id,
+    reason) and who recorded it (``by`` is empty for amendments imported with the folder)."""
+
+    programme = models.ForeignKey(ProgrammeRecord, on_delete=models.PROTECT, related_name="amendments")
+    seq = models.PositiveIntegerField()
+    recorded_at = models.CharField(max_length=40, help_text="ISO time in the programme's zone, as the package writes")
+    action = models.CharField(max_length=20)
+    date = models.DateField(null=True, blank=True)
+    spot_id = models.CharField(max_length=80, blank=True)
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                           related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["programme", "seq"]
+        constraints = [models.UniqueConstraint(fields=["programme", "seq"], name="one_seq_per_programme")]

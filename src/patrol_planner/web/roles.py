@@ -48,3 +48,17 @@ def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., A
 def role_context(request: HttpRequest) -> dict[str, Any]:
     """Template context: the signed-in user's role (menus show only what the role may open)."""
     return {"role": role_of(getattr(request, "user", None))}
+
+
+#: Sign-offs that need the OTP step from a supervisor who has a confirmed TOTP device.
+OTP_DECISIONS = ("approved", "rejected", "published")
+
+
+def otp_step_needed(request: HttpRequest, decision: str) -> bool:
+    """True when this sign-off must wait for the OTP step: the user has a confirmed TOTP device (django-otp)
+    and this session has not been verified with a code from it."""
+    from django_otp import user_has_device
+
+    user = request.user
+    return (decision in OTP_DECISIONS and user_has_device(user, confirmed=True)
+            and not (hasattr(user, "is_verified") and user.is_verified()))

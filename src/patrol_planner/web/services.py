@@ -76,7 +76,25 @@ def sign_off(version_id: int, to: str, user: Any, reason: str = "") -> PlanVersi
         Approval.objects.create(version=v, decision=to, by=user, reason=reason[:2000])
         audit.record(f"plan_{to}", actor=user, target=f"version:{v.pk}",
                      detail={"from": before, "reason_given": bool(reason)})
+        _fault_pause()
     return v
+
+
+#: Test-only hook (tests/web/test_web_faults.py): when set to a file path, a sign-off that has written its
+#: status, approval row and audit event creates that file and waits, before its transaction commits, so that
+#: a test can kill the server at exactly that point. Unset in any real deployment.
+FAULT_PAUSE_ENV = "PATROL_PLANNER_TEST_PAUSE_IN_SIGN_OFF"
+
+
+def _fault_pause() -> None:
+    import os
+    import time
+    from pathlib import Path
+
+    marker = os.environ.get(FAULT_PAUSE_ENV)
+    if marker:
+        Path(marker).write_text(str(os.getpid()), encoding="ascii")
+        time.sleep(120)
 
 
 # --- the officer's view ---------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from patrol_planner.web import audit, services
 from patrol_planner.web.models import AuditEvent, PlanJob, PlanVersion, StoredScenario, Unit
-from patrol_planner.web.roles import role_of, role_required
+from patrol_planner.web.roles import otp_step_needed, role_of, role_required
 
 PLANNERS = ("analyst", "tasking", "supervisor")  # who may see plans, spots and the map
 HOME = {"analyst": "tonight", "tasking": "tonight", "supervisor": "plans", "officer": "my_route",
@@ -204,6 +205,9 @@ def plan_export(request: HttpRequest, version_id: int, name: str) -> HttpRespons
 def plan_sign_off(request: HttpRequest, version_id: int, to: str) -> HttpResponse:
     if to not in services.SIGN_OFF_ROLE or services.SIGN_OFF_ROLE[to] != role_of(request.user):
         raise PermissionDenied
+    if otp_step_needed(request, to):
+        messages.error(request, "Enter the code from your authenticator app first; then sign off again.")
+        return redirect(f"{reverse('otp')}?next={reverse('plan', args=[version_id])}")
     try:
         services.sign_off(version_id, to, request.user, request.POST.get("reason", ""))
         messages.success(request, f"Plan {to}.")
@@ -265,3 +269,79 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 def forbidden(request: HttpRequest, exception: Any = None) -> HttpResponse:
     return render(request, "web/403.html", status=403)
 
+
+
+# --- programmes -----------------------------------------------------------------------------------------
+PROGRAMME_VIEWERS = ("analyst", "tasking", "supervisor", "auditor")  # the auditor reads, never amends
+PROGRAMME_AMENDERS = ("analyst", "tasking")
+
+
+@require_GET
+@role_required(*PROGRAMME_VIEWERS)
+def programmes(request: HttpRequest) -> HttpResponse:
+    from patrol_planner.web.models import ProgrammeRecord
+
+    return render(request, "web/programmes.html", {"programmes": ProgrammeRecord.objects.all()})
+
+
+@require_GET
+@role_required(*PROGRAMME_VIEWERS)
+def programme_detail(request: HttpRequest, programme_id: int) -> HttpResponse:
+    from patrol_planner.web import programmes as progs
+    from patrol_planner.web.models import ProgrammeRecord
+
+    rec = get_object_or_404(ProgrammeRecord, pk=programme_id)
+    return render(request, "web/programme.html", {"p": rec, **progs.page_data(rec),
+                                                   "may_amend": role_of(request.user) in PROGRAMME_AMENDERS})
+
+
+@require_POST
+@role_required(*PROGRAMME_AMENDERS)
+def programme_amend(request: HttpRequest, programme_id: int) -> HttpResponse:
+    from datetime import date
+
+    from patrol_planner.web import programmes as progs
+    from patrol_planner.web.models import ProgrammeRecord
+
+    get_object_or_404(ProgrammeRecord, pk=programme_id)
+    raw_day = request.POST.get("date", "").strip()
+    try:
+        day = date.fromisoformat(raw_day) if raw_day else None
+    except ValueError:
+        messages.error(request, f"{raw_day!r} is not a date (YYYY-MM-DD)")
+        return redirect("programme", programme_id=programme_id)
+    try:
+        a = progs.record_amendment(programme_id, request.user, action=request.POST.get("action", ""),
+                                   reason=request.POST.get("reason", ""), day=day,
+                                   spot_id=request.POST.get("spot_id", "").strip() or None)
+        messages.success(request, f"Amendment {a.seq} recorded.")
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("programme", programme_id=programme_id)
+
+
+# --- the supervisor's OTP step --------------------------------------------------------------------------
+@role_required("supervisor")
+def otp(request: HttpRequest) -> HttpResponse:
+    """Verify this session with a code from the supervisor's TOTP device (django-otp checks the code,
+    its drift window, replays and throttling)."""
+    import django_otp
+
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        nxt = reverse("plans")
+    if request.method == "POST":
+        device = django_otp.match_token(request.user, request.POST.get("token", "").strip())
+        if device is not None:
+            django_otp.login(request, device)
+            audit.record("otp_verified", actor=request.user, target=f"user:{request.user.get_username()}")
+            return redirect(nxt)
+        audit.record("otp_failed", actor=request.user, target=f"user:{request.user.get_username()}")
+        messages.error(request, "That code is not valid (or was used already). Try the next one.")
+    elif request.method != "GET":
+        return HttpResponse(status=405)
+    from django_otp import user_has_device
+
+    return render(request, "web/otp.html", {"next": nxt, "has_device": user_has_device(request.user, confirmed=True),
+                                            "verified": request.user.is_verified()})
