@@ -154,7 +154,8 @@ def _leics_programme(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
 
 @pytest.mark.slow
 def test_evaluate_month_level_on_bundled_police_uk_with_equity(tmp_path):
-    """police.uk months give the month-level WDD; the page is offline, escaped and says what it found; the
+    """police.uk months give the month-level panel (one estimand, p-value and interval from one t); the page is
+    offline, escaped and says what it found; the
     equity table links spots to IMD deciles through police.uk LSOA codes and counts what did not match."""
     folder, _ = _leics_programme(tmp_path)
     out = tmp_path / "E"
@@ -164,7 +165,9 @@ def test_evaluate_month_level_on_bundled_police_uk_with_equity(tmp_path):
     js = json.loads(r.output.strip().splitlines()[-1])
     for k in ("method", "rate_ratio", "ci_low", "ci_high", "p_value", "treated_spot_days", "control_spot_days"):
         assert k in js
-    assert js["method"] == "month-level WDD" and js["months_before"] == ["2022-07"]
+    assert js["method"] == "month-level panel" and js["months_before"] == ["2022-07"]
+    assert js["calibrated"] and "t with 7 df" in js["p_value_kind"] and js["interval_kind"] == "same t as the p-value"
+    assert js["estimand"].startswith("the ratio by which crimes at the spots changed")
     assert js["equity"]["spots_unlinked"] == 0 and js["equity"]["lsoas_without_imd_decile"] == 0
     assert js["equity"]["incidents_without_lsoa"] == 0  # every ingested row found its raw row's LSOA code
     eq = pd.read_csv(out / "equity.csv")
@@ -173,7 +176,7 @@ def test_evaluate_month_level_on_bundled_police_uk_with_equity(tmp_path):
     html = (out / "evaluation.html").read_text()
     assert "default-src 'none'" in html and "<script" not in html
     assert 'src="http' not in html and 'href="http' not in html
-    assert "Weighted Displacement Difference" in html and "not proof" in html
+    assert "Spot-and-control x month panel" in html and "Dilution" in html
     assert "&lt;i&gt;S01&lt;/i&gt;" in html and "<i>S01" not in html
     again = runner.invoke(app, ["evaluate", str(folder), *sum((["--crimes", str(p)] for p in LEICS), []),
                                 "--out", str(tmp_path / "E2"), "--json"])

@@ -155,8 +155,8 @@ def test_essex_2025_month_level_finds_no_effect(tmp_path):
                             "--ons", str(RAW / "ons-lsoa"), "--json"])
     assert r.exit_code == 0, r.output
     js = json.loads(r.output.strip().splitlines()[-1])
-    assert js["method"] == "month-level WDD"
-    assert js["months_after"][0] == "2025-08" and len(js["months_before"]) == len(js["months_after"])
+    assert js["method"] == "month-level panel"
+    assert js["months_after"][0] == "2025-08" and js["months_before"][-1] == "2025-06"  # July holds the start
     assert js["p_value"] > 0.05 and js["ci_low"] < 1 < js["ci_high"]
     assert js["equity"]["spots_without_decile"] == 0 and js["equity"]["spots_unlinked"] == 0
     html = (tmp_path / "E" / "evaluation.html").read_text()

@@ -62,6 +62,11 @@ def programme(
              f"{summary['mde_reduction_pct']}% fall (rate ratio {summary['mde_rate_ratio']})")
     else:
         echo(f"warning: {summary['note']}", err=True)
+    ml = d.power.get("month_level") or {}
+    if ml.get("month_mde_rate_ratio") is not None:
+        echo(f"with police.uk months only (month-level evaluation): a {ml['month_mde_reduction_pct']}% fall over "
+             f"the months, i.e. about {ml['patrol_day_mde_reduction_pct'] or '>100'}% on patrol days "
+             f"(spots patrolled on {ml['treated_share']:.0%} of days)")
     echo(f"written to {folder} (schedule.csv, spots.geojson, programme.json, calendar.html)")
 
 

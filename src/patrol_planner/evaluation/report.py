@@ -24,8 +24,8 @@ from patrol_planner.sanitise import spreadsheet_safe
 
 ESTIMATE_COLUMNS = ("analysis", "outcome", "term", "rate_ratio", "ci_low", "ci_high", "p_value", "randomisation_p",
                     "family", "se", "treated_total", "control_total")
-WDD_COLUMNS = ("measure", "t0", "t1", "c0", "c1", "d0", "d1", "cd0", "cd1", "wdd", "z", "p_value", "rate_ratio",
-               "ci_low", "ci_high", "rate_ratio_p")
+MONTH_COLUMNS = ("analysis", "method", "outcome", "rate_ratio", "ci_low", "ci_high", "p_value", "df", "pairs",
+                 "spot_before", "spot_after", "control_before", "control_after")
 
 
 def _env() -> jinja2.Environment:
@@ -77,9 +77,12 @@ def render_html(ev: Evaluation, programme: Programme, *, provenance: dict[str, A
             f"the schedule {s['randomisation_draws']} times with the programme's own design; it is the p-value "
             "reported as the headline. Harm is victim harm (Cambridge Crime Harm Index days).")
     else:
-        cols, note = WDD_COLUMNS, (
-            "Weighted Displacement Difference (Wheeler & Ratcliffe 2018): t = spots, c = matched control cells, "
-            "d/cd = their displacement rings, 0 = before, 1 = after. Rate ratio = (t1/t0)/(c1/c0).")
+        cols, note = MONTH_COLUMNS, (
+            "Spot-and-control x month panel. Headline (method pair): the geometric mean over spot-control pairs of "
+            "(spot after/before) / (control after/before); p-value and interval from the same t with pairs - 1 "
+            "degrees of freedom (pair-clustered, CR2). Beside it, for comparison only: poisson_fe (Poisson panel with "
+            "spot and month effects, pair-clustered) and pooled (ratio of the four totals, Poisson interval), which "
+            "failed the placebo calibration (docs/evaluation.md). The WDD is in evaluation.json.")
     est = ev.estimates
     end = programme.start_date + timedelta(days=int(programme.design["days"]) - 1)
     return _env().get_template("evaluation.html.j2").render(

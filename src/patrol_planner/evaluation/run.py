@@ -3,8 +3,8 @@
 * Crimes with times (``time_known``): the place-day analysis (spot-days, fixed-effects count model,
   randomisation test with the programme's design; intention to treat, as delivered with dosage, carry-over,
   displacement rings).
-* Crimes with months only (police.uk): the month-level Weighted Displacement Difference against matched
-  control cells (:mod:`patrol_planner.evaluation.wdd`).
+* Crimes with months only (police.uk): the month-level spot-and-control x month panel
+  (:mod:`patrol_planner.evaluation.monthpanel`), with the Weighted Displacement Difference beside it.
 """
 
 from __future__ import annotations
@@ -17,24 +17,26 @@ import numpy as np
 import pandas as pd
 
 from patrol_planner.errors import EvaluationError
+from patrol_planner.evaluation import monthpanel as mp
 from patrol_planner.evaluation import verdict as V
 from patrol_planner.evaluation.countmodel import SE_KINDS, RateRatio, fit_rate_ratio, fixed_effects
 from patrol_planner.evaluation.design import Design, k_of_n_design_from_schedule, reference_matrix
 from patrol_planner.evaluation.dosage import attach_dosage, delivery_summary
 from patrol_planner.evaluation.placeday import project_spots, spot_day_table
 from patrol_planner.evaluation.randomisation import null_expected, randomisation_test
-from patrol_planner.evaluation.wdd import (
-    matched_controls,
-    matching_months,
-    month_masks,
-    month_periods,
-    months_of,
-    wdd_test,
-)
+from patrol_planner.evaluation.wdd import month_masks, wdd_test
 from patrol_planner.programme import Programme
 
 #: Most re-drawn schedules: each holds every spot-day, so a mistyped count must not fill the memory.
 MAX_DRAWS = 100_000
+
+MONTH_ESTIMAND = ("the ratio by which crimes at the spots changed from the whole months before the start to the "
+                  "months within the programme, relative to the same change at each spot's matched control, as a "
+                  "geometric mean over spot-control pairs")
+MONTH_LEVEL_CAVEAT = (
+    "Month-level: police.uk gives only the month of each crime, so patrol days cannot be compared with control "
+    "days; each spot's change from before to during the programme is compared with its matched control cell's. "
+    "This is not randomised: anything else that changed at the spots at the same time is mixed in.")
 
 
 @dataclass(frozen=True)
@@ -254,52 +256,70 @@ def evaluate_place_day(programme: Programme, incidents: pd.DataFrame, *, params:
 
 
 def evaluate_month_level(programme: Programme, incidents: pd.DataFrame, *, params: EvaluationParams) -> Evaluation:
-    """Month-level WDD against matched control cells (see :mod:`patrol_planner.evaluation.wdd`)."""
-    before_m, after_m = month_periods(programme, months_of(incidents))
-    before, after = month_masks(incidents, before_m, after_m)
-    match_m = matching_months(programme, months_of(incidents))
-    match, _ = month_masks(incidents, match_m, [])
+    """Month-level spot-and-control x month panel (:mod:`patrol_planner.evaluation.monthpanel`); the WDD
+    (:mod:`patrol_planner.evaluation.wdd`) is shown beside it, descriptive."""
     spots_xy = project_spots(programme.spots, incidents.attrs["crs"])
-    controls = matched_controls(incidents, spots_xy, match, cell_m=float(programme.design["spot_size_m"]),
-                                buffer_m=params.ring_m)
-    results = wdd_test(incidents, spots_xy, controls, before, after, buffer_m=params.ring_m)
-    main = results[0]
-    where, versus = "at the spots after the start", "than the matched controls suggest"
-    text, weak = V.verdict(main.rate_ratio, main.ci_low, main.ci_high, main.rate_ratio_p,
-                           events=main.t0 + main.t1, what="crimes", where=where, versus=versus)
-    verdicts = [text, f"Weighted displacement difference: {main.wdd:+.0f} crimes (z = {main.z:.2f}, "
-                      f"p = {main.p_value:.3f}); negative means fewer crimes than the controls suggest."]
-    scale = main.c0 / main.t0 if main.t0 > 0 else float("nan")
-    unequal = not 0.75 <= scale <= 1.33
-    if (main.p_value < 0.05) != (main.rate_ratio_p < 0.05):
-        verdicts.append("The two month-level measures disagree (one finds a change, the other does not): "
-                        "no firm conclusion should be drawn."
-                        + (" The controls are not as busy as the spots, so the WDD (which compares absolute "
-                           "changes) is not on the same scale; the rate ratio is the headline." if unequal else ""))
-    h = results[1]
-    verdicts.append(V.verdict(h.rate_ratio, h.ci_low, h.ci_high, h.rate_ratio_p, events=main.t0 + main.t1,
-                              what="victim harm", where=where, versus=versus)[0])
-    caveats = list(V.GENERAL_CAVEATS[:3]) + [
-        "Month-level: police.uk gives only the month of each crime, so patrol days cannot be compared with control "
-        "days; the spots as a whole are compared before and after the start with matched control cells. This is "
-        "not randomised: anything else that changed at the spots at the same time is mixed in.",
+    panel = mp.build_panel(incidents, spots_xy, start=programme.start_date, days=int(programme.design["days"]),
+                           cell_m=float(programme.design["spot_size_m"]), ring_m=params.ring_m)
+    w = panel.window
+    est = mp.month_estimates(panel.frame)
+    main, harm = est[0], est[1]
+    share = float(programme.schedule["treated"].mean())
+    dil = mp.dilution(share, main.rate_ratio)
+    # the WDD compares absolute counts, so its before period is as long as the after period
+    before, after = month_masks(incidents, list(w.pre[-len(w.post):]), list(w.post))
+    wdd = wdd_test(incidents, spots_xy, panel.controls_xy, before, after, buffer_m=params.ring_m)
+    where, versus = "at the spots during the programme", "than the change at the matched controls suggests"
+    events = main.spot_before + main.spot_after
+    if mp.CALIBRATED:
+        text, weak = V.verdict(main.rate_ratio, main.ci_low, main.ci_high, main.p_value, events=events,
+                               what="crimes", where=where, versus=versus)
+        htext = V.verdict(harm.rate_ratio, harm.ci_low, harm.ci_high, harm.p_value, events=events,
+                          what="victim harm", where=where, versus=versus)[0]
+    else:
+        weak = True
+        text = (f"Descriptive only: crimes at the spots changed by a ratio of {main.rate_ratio:.2f} relative to "
+                "their controls; this month-level method did not pass its placebo calibration, so no p-value or "
+                "interval is given.")
+        htext = f"Descriptive only: victim harm changed by a ratio of {harm.rate_ratio:.2f} relative to the controls."
+    verdicts = [text, htext, (
+        f"Dilution: each spot was patrolled on {share:.0%} of days, so a month mixes patrol and other days; if "
+        f"patrols act only on patrol days, this month-level ratio corresponds to a patrol-day ratio of about "
+        f"{dil['patrol_day_rate_ratio_implied']:.2f} (a 12% patrol-day fall shows as {12 * share:.0f}% here)."),
+        f"Weighted displacement difference (descriptive, beside the headline): {wdd[0].wdd:+.0f} crimes."]
+    scale = panel.control_to_spot_scale()
+    caveats = list(V.GENERAL_CAVEATS[:3]) + [MONTH_LEVEL_CAVEAT,
         "police.uk positions are snapped to anonymised map points, so small spots gain and lose crimes at their edges.",
-    ] + ([f"The matched controls had {scale:.2f} times the spots' crimes before the start: the busiest spots have no "
-          "equally busy cells away from them. The headline is the rate ratio (relative change); the WDD, which "
-          "compares absolute changes, is shown beside it."] if unequal else [])
-    est = pd.DataFrame([{**r.to_dict(), "analysis": "month-level WDD"} for r in results])
+        f"The matched controls had {scale:.2f} times the spots' crimes before the start (the busiest spots have no "
+        "equally busy cells); the estimate compares each spot's change with its control's change on a ratio scale, "
+        "so level differences cancel, but a control must follow the same trend."]
+    if w.missing:
+        caveats.append(f"Months missing from the data ({', '.join(str(m) for m in w.missing)}) are left out for "
+                       "spots and controls alike, not read as months without crime.")
+    estimates = pd.DataFrame([{**e.to_dict(), "analysis": "month-level panel" + (" (headline)" if i < 2 else "")}
+                              for i, e in enumerate(est)])
+    if not mp.CALIBRATED:  # descriptive only: no p-value or interval anywhere
+        estimates = estimates.drop(columns=["ci_low", "ci_high", "p_value", "se_log"])
     summary = {
-        "method": "month-level WDD", "outcome": "crimes", "rate_ratio": main.rate_ratio, "ci_low": main.ci_low,
-        "ci_high": main.ci_high, "p_value": main.rate_ratio_p, "p_value_kind": "rate ratio (Poisson, log scale)",
-        "rate_ratio_p": main.rate_ratio_p, "wdd": main.wdd, "wdd_z": main.z, "wdd_p_value": main.p_value,
-        "control_to_spot_scale": scale, "treated_spot_days": None,
-        "control_spot_days": None,
-        "months_before": [str(m) for m in before_m], "months_after": [str(m) for m in after_m],
-        "spots": len(spots_xy), "weak": weak,
+        "method": "month-level panel", "outcome": "crimes", "estimand": MONTH_ESTIMAND,
+        "rate_ratio": main.rate_ratio, "ci_low": main.ci_low if mp.CALIBRATED else None,
+        "ci_high": main.ci_high if mp.CALIBRATED else None, "p_value": main.p_value if mp.CALIBRATED else None,
+        "p_value_kind": f"{mp.HEADLINE}, t with {main.df:.0f} df" if mp.CALIBRATED else "descriptive only",
+        "interval_kind": "same t as the p-value", "calibrated": mp.CALIBRATED,
+        "harm_rate_ratio": harm.rate_ratio, "treated_share": share,
+        "patrol_day_rate_ratio_implied": dil["patrol_day_rate_ratio_implied"],
+        "wdd": wdd[0].wdd, "control_to_spot_scale": scale, "treated_spot_days": None, "control_spot_days": None,
+        "months_before": [str(m) for m in w.pre], "months_after": [str(m) for m in w.post],
+        "months_missing": [str(m) for m in w.missing], "spots": len(spots_xy), "weak": weak,
     }
-    per_spot = pd.DataFrame({"spot_id": list(spots_xy), "control_cell": list(controls)})
-    return Evaluation(method="month-level WDD", summary=plain(summary), estimates=est, verdicts=verdicts,
-                      caveats=caveats, per_spot=per_spot, wdd=[r.to_dict() for r in results], weak=weak)
+    d = mp.pair_contrasts(panel.frame)
+    tot = panel.frame.pivot_table(index="pair", columns=["spot", "post"], values="crimes", aggfunc="sum")
+    per_spot = pd.DataFrame({"spot_id": d.index, "control_cell": [f"C-{s}" for s in d.index],
+                             "spot_before": tot[(1, 0)].to_numpy(), "spot_after": tot[(1, 1)].to_numpy(),
+                             "control_before": tot[(0, 0)].to_numpy(), "control_after": tot[(0, 1)].to_numpy(),
+                             "rate_ratio": np.exp(d.to_numpy())})
+    return Evaluation(method="month-level panel", summary=plain(summary), estimates=estimates, verdicts=verdicts,
+                      caveats=caveats, per_spot=per_spot, wdd=[r.to_dict() for r in wdd], weak=weak)
 
 
 def evaluate(programme: Programme, incidents: pd.DataFrame, *, params: EvaluationParams | None = None,

@@ -1,9 +1,11 @@
-"""Month-level evaluation: the Weighted Displacement Difference (Wheeler & Ratcliffe 2018).
+"""Matched control cells and the Weighted Displacement Difference (Wheeler & Ratcliffe 2018), descriptive.
 
-When crimes carry only a month (police.uk), spot-days cannot be compared. The programme's spots are then
-compared, before and after its start, with control cells matched on prior harm, each with a displacement
-ring. With ``T`` the spots, ``C`` the controls, ``D`` the rings around the spots and ``CD`` the rings
-around the controls, and ``x1 - x0`` the change from the before to the after period:
+The month-level headline is the spot-and-control x month panel of :mod:`patrol_planner.evaluation.monthpanel`,
+which uses the controls matched here; the WDD is kept beside it as a descriptive figure (its Poisson variance
+ignores over-dispersion and it compares absolute changes; see ``docs/evaluation.md``). Spots are compared,
+before and after the start, with control cells matched on prior harm, each with a displacement ring. With
+``T`` the spots, ``C`` the controls, ``D`` the rings around the spots and ``CD`` the rings around the controls,
+and ``x1 - x0`` the change from the before to the after period:
 
     WDD = (T1 - T0) - (C1 - C0) + (D1 - D0) - (CD1 - CD0)
 
@@ -13,16 +15,16 @@ Poisson counts its variance is the sum of the eight counts, giving a z test. The
 crime by its victim harm [days]; the variance is then the sum of squared weights (a compound Poisson sum).
 Beside it, a rate ratio ``(T1/T0) / (C1/C0)`` with a log-scale Poisson interval.
 
-The periods have equal length: the "after" months start within the programme (a month that starts
-before the start date is left out as mixed) and the "before" months are as many full months right before
-the start. A programme without patrols should show no effect here; spots picked for high harm regress
-towards the mean, which is why controls are matched on harm in the same before period.
+The caller gives the periods (the panel's after months and as many before months right before the start).
+Controls are matched on every whole month before the start: the spots were chosen from that history, so
+both sides are picked on the same information and regress towards the mean alike. Matching on the WDD's
+before-months alone picked, from thousands of candidate cells, ones whose before-period was high by chance
+(on the bundled Essex 2025 programme, no patrols: a rate ratio of 1.58, p < 1e-6).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -33,7 +35,6 @@ from shapely.geometry.base import BaseGeometry
 
 from patrol_planner.errors import EvaluationError
 from patrol_planner.evaluation.placeday import victim_harm
-from patrol_planner.programme import Programme
 
 
 @dataclass(frozen=True)
@@ -60,35 +61,6 @@ class WDDResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def month_periods(programme: Programme, months: list[pd.Period]) -> tuple[list[pd.Period], list[pd.Period]]:
-    """Before and after months (equal numbers) among ``months`` present in the data."""
-    start = programme.start_date
-    end = start + timedelta(days=int(programme.design["days"]))  # exclusive
-    have = sorted(set(months))
-    after = [m for m in have if start <= m.start_time.date() < end]
-    before = [m for m in have if (m + 1).start_time.date() <= start]
-    n = min(len(after), len(before))
-    if n == 0:
-        raise EvaluationError(
-            f"month-level analysis needs whole months before {start} and months starting within the programme "
-            f"(data months: {have[0]} to {have[-1]})" if have else "no crimes with months")
-    return before[-n:], after[:n]
-
-
-def matching_months(programme: Programme, months: list[pd.Period]) -> list[pd.Period]:
-    """The months controls are matched on: every whole month of data before the programme starts.
-
-    The spots were chosen from the history before the start, so the controls are matched on that same
-    history: both sides are then picked on the same information and regress towards the mean alike. Matching
-    on the WDD's before-months alone picks, from thousands of candidate cells, ones whose before-period was
-    high by chance while the spots were picked on a longer history; on the bundled Essex 2025 programme (no
-    patrols) that gave a rate ratio of 1.58 (p < 1e-6). Matching on an earlier period that excludes the
-    spots' own selection months errs the other way. Figures in docs/evaluation.md.
-    """
-    start = programme.start_date
-    return [m for m in sorted(set(months)) if (m + 1).start_time.date() <= start]
 
 
 def _grid_cells(x: np.ndarray, y: np.ndarray, cell_m: float) -> pd.DataFrame:
@@ -192,9 +164,4 @@ def month_masks(incidents: pd.DataFrame, before: list[pd.Period], after: list[pd
     return m.isin(before).to_numpy(), m.isin(after).to_numpy()
 
 
-def months_of(incidents: pd.DataFrame) -> list[pd.Period]:
-    """The months present in the incident table."""
-    return sorted(set(incidents["occurred_from"].dt.to_period("M")))
-
-
-__all__ = ["WDDResult", "matched_controls", "matching_months", "month_masks", "month_periods", "months_of", "wdd_test"]
+__all__ = ["WDDResult", "matched_controls", "month_masks", "wdd_test"]

@@ -19,7 +19,7 @@ from patrol_planner.errors import ProgrammeError
 from patrol_planner.programme import randomise as rz
 from patrol_planner.programme._scenario import Scenario, parse_hhmm
 from patrol_planner.programme.params import ProgrammeParams
-from patrol_planner.programme.power import minimum_detectable_effect
+from patrol_planner.programme.power import minimum_detectable_effect, month_level_mde
 from patrol_planner.programme.record import write_programme
 from patrol_planner.programme.spots import choose_separated, listed_cells, touching_pairs
 
@@ -71,6 +71,9 @@ class ProgrammeDesign:
             "mde_reduction_pct": self.power.get("mde_reduction_pct"),
             "expected_records_without_effect": self.power.get("expected_records_without_effect"),
             "note": self.power.get("note"),
+            "month_level_mde_rate_ratio": (self.power.get("month_level") or {}).get("month_mde_rate_ratio"),
+            "month_level_patrol_day_mde_rate_ratio": (self.power.get("month_level") or {}).get(
+                "patrol_day_mde_rate_ratio"),
         }
 
     def write(self, folder: str | Path, *, replaces: str | Path | None = None) -> Path:
@@ -92,20 +95,38 @@ def _as_of(s: Scenario, p: ProgrammeParams) -> pd.Timestamp:
     return start
 
 
-def _history(incidents: pd.DataFrame, as_of: pd.Timestamp, history_days: int | None) -> tuple[pd.DataFrame, float]:
-    """Records before ``as_of`` (within ``history_days``) and the length of the span they cover [days]."""
-    keep = incidents["occurred_from"] < as_of
+def _history(incidents: pd.DataFrame, as_of: pd.Timestamp,
+             history_days: int | None) -> tuple[pd.DataFrame, float, tuple[str, ...]]:
+    """Records that end by ``as_of`` (within ``history_days``), the days they cover, and months missing.
+
+    History ends strictly before the start: a record counts only when its whole interval does, so a
+    police.uk month that holds the start (its crimes before and after the start cannot be told apart, and
+    it is published weeks after it ends) is not history. Months with no record at all between the first
+    and last (:func:`patrol_planner.incidents.pipeline.missing_months`) are missing, not months without
+    crime: their days are taken off the span the rates are divided by.
+    """
+    from patrol_planner.incidents.pipeline import missing_months
+
+    keep = incidents["occurred_to"] <= as_of
     if history_days is not None:
         keep &= incidents["occurred_from"] >= as_of - pd.Timedelta(days=history_days)
     hist = incidents[keep]
     if hist.empty:
+        begun = incidents.loc[incidents["occurred_from"] < as_of, "occurred_from"]
+        if len(begun):
+            month = begun.min().to_period("M")
+            raise ProgrammeError(f"no records end before the programme start {as_of}: {len(begun)} records of "
+                                 f"{month} run past it (a police.uk month counts as history only when it ends "
+                                 "before the start); add earlier months or start on the 1st of the next month")
         raise ProgrammeError(f"no records before the programme start {as_of}: nothing to choose spots from")
     t0 = hist["occurred_from"].min()
     t1 = min(as_of, hist["occurred_to"].max())
-    span = max((t1 - t0) / pd.Timedelta(days=1), 1.0)
+    gaps = missing_months(hist)
+    gap_days = sum(pd.Period(m, "M").days_in_month for m in gaps)
+    span = max((t1 - t0) / pd.Timedelta(days=1) - gap_days, 1.0)
     out = hist.copy()
     out.attrs = dict(incidents.attrs)
-    return out, float(span)
+    return out, float(span), gaps
 
 
 def _spot_rates(model: Any, hist: pd.DataFrame, cell_ids: list[str], span_days: float) -> np.ndarray:
@@ -114,6 +135,26 @@ def _spot_rates(model: Any, hist: pd.DataFrame, cell_ids: list[str], span_days: 
     ix, iy = model.grid_.index(crimes["x_m"].to_numpy(float), crimes["y_m"].to_numpy(float))
     counts = pd.Series(model.grid_.cell_ids(ix, iy)).value_counts()
     return np.array([counts.get(c, 0) for c in cell_ids], float) / span_days
+
+
+def _month_level_power(p: ProgrammeParams, model: Any, hist: pd.DataFrame, cell_ids: list[str]) -> dict[str, Any]:
+    """Month-level detectable effect (police.uk months): the spots' crimes in the last ``Q`` months of history
+    against the (up to 6) months before them, ``Q`` the programme's length in months (fewer if history is short)."""
+    crimes = hist[hist["source_kind"] != "intelligence"]
+    ix, iy = model.grid_.index(crimes["x_m"].to_numpy(float), crimes["y_m"].to_numpy(float))
+    month = crimes["occurred_from"].dt.to_period("M").to_numpy()
+    counts = pd.crosstab(pd.Series(model.grid_.cell_ids(ix, iy)), pd.Series(month))
+    counts = counts.reindex(index=cell_ids, fill_value=0)
+    months = list(counts.columns)  # months present only: a missing month is not a month without crime
+    share = p.treated_per_day / p.n_spots
+    q = min(max(round(p.days / 30.44), 1), len(months) // 2)
+    if q == 0:
+        return month_level_mde([], [], treated_share=share, power=p.power, alpha=p.alpha) | {
+            "note": "fewer than 2 whole months of history: no month-level detectable effect"}
+    pre_m = months[:-q][-6:]
+    out = month_level_mde(counts[pre_m].sum(axis=1).to_numpy(float), counts[months[-q:]].sum(axis=1).to_numpy(float),
+                          treated_share=share, power=p.power, alpha=p.alpha)
+    return out | {"windows_months": [len(pre_m), q]}
 
 
 def _choose(p: ProgrammeParams, cells: pd.DataFrame, model: Any) -> pd.DataFrame:
@@ -238,7 +279,7 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
 
     as_of = _as_of(s, p)
     incidents, files = sc.ingest(s)
-    hist, span_days = _history(sc.usable_records(incidents, s), as_of, p.history_days)
+    hist, span_days, gaps = _history(sc.usable_records(incidents, s), as_of, p.history_days)
     model = sc.hotspot_model(s, cell_size_m=p.spot_size_m).fit(hist)
     cells = model.score(as_of)
     chosen = _choose(p, cells, model)
@@ -263,12 +304,15 @@ def design_programme(s: Scenario, p: ProgrammeParams, *, scenario_file: str | Pa
         rates, treated_days, p.days - treated_days, power=0.8, alpha=p.alpha, dispersion=p.dispersion)
     power["mde_at_80_power"] = at80["mde_rate_ratio"]
     power["rates_from"] = (f"recorded crimes (not intelligence) in each spot over the {span_days:.0f} days of "
-                           f"history before {as_of.date().isoformat()}; police.uk months spread evenly over days")
+                           f"history before {as_of.date().isoformat()}; police.uk months spread evenly over days"
+                           + (f"; months missing from the data ({', '.join(gaps)}) are not counted" if gaps else ""))
+    power["month_level"] = _month_level_power(p, model, hist, cell_ids)
     inputs = [*files] + ([Path(scenario_file)] if scenario_file else [])
     prov = provenance(inputs, {"programme": p.model_dump(mode="json"), "hotspots": {
         k: v for k, v in model.get_params().items() if k != "harm"} | {"harm": model.harm_.name},
         "scenario": s.name, "seed": p.seed})
     prov["ran"] = {"ranking": ranking_record(model)}
     design = _design_record(s, p, as_of, span_days, method, model)
+    design["history"]["months_missing"] = list(gaps)
     return ProgrammeDesign(design=design, schedule=_schedule_frame(p, sched, probs, spot_ids), spots=spots,
                            spots_geojson=_geojson(chosen, spots), power=power, provenance=prov)
