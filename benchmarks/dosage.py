@@ -17,6 +17,10 @@ Prints the figures and, last, one JSON line. Target: read + compute under 60 s a
   The same points go through the vectorised test (``contains_xy`` after a lon/lat grid pre-filter) and the
   two must agree point for point.
 * GPX: :func:`~patrol_planner.dosage.gpx.read_gpx` throughput on ``--gpx-sample`` points.
+
+``--accuracy`` runs the recovery sweep instead (deterministic, seconds): 10 days x 10 real spots x 3 units,
+2 dropouts per unit-day, seeds 0-5 x GPS error 5 and 10 m; per run the largest and mean error of a spot-day's
+minutes against the simulator's truth, and the spot-days whose visit count differs.
 """
 
 from __future__ import annotations
@@ -156,6 +160,33 @@ def _gpx_rate(prog, pings: pd.DataFrame, n: int, folder: Path) -> dict:
             "gpx_mb": path.stat().st_size / 1e6}
 
 
+def _accuracy() -> dict:
+    """Recovery sweep: measured against true minutes and visits per spot-day, 12 seeded runs."""
+    from benchlib.dosage_sim import plan_unit_days, simulate_tracks, true_dosage
+    from patrol_planner.dosage import measure_pings
+    from patrol_planner.programme import read_programme
+
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="dosage-acc-") as tmp:
+        prog = read_programme(_programme(Path(tmp) / "prog", 10, 10))
+        for noise_m in (5.0, 10.0):
+            for seed in range(6):
+                uds = plan_unit_days(prog, units=3, seed=seed, dropouts_per_day=2)
+                sim = simulate_tracks(prog, uds, seed=100 + seed, noise_m=noise_m)
+                res = measure_pings(prog, sim.pings)
+                m = res.table.merge(true_dosage(prog, sim), on=["date", "spot_id"], how="left",
+                                    suffixes=("", "_true")).fillna({"minutes_present_true": 0.0, "visits_true": 0})
+                err = (m["minutes_present"] - m["minutes_present_true"]).abs()
+                runs.append({"noise_m": noise_m, "seed": seed, "max_err_min": round(float(err.max()), 3),
+                             "mean_err_min": round(float(err.mean()), 3),
+                             "visit_mismatches": int((m["visits"] != m["visits_true"]).sum())})
+                print(f"noise {noise_m:4.0f} m seed {seed}: largest error {err.max():.3f} min, mean {err.mean():.3f} "
+                      f"min, visit counts off on {runs[-1]['visit_mismatches']} spot-days", flush=True)
+    return {"benchmark": "dosage_accuracy", "runs": runs,
+            "max_err_min": max(r["max_err_min"] for r in runs),
+            "visit_mismatches": sum(r["visit_mismatches"] for r in runs)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", type=int, default=20)
@@ -164,7 +195,11 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=100_000)
     ap.add_argument("--gpx-sample", type=int, default=200_000)
     ap.add_argument("--child", nargs=2, metavar=("CSV", "PROGRAMME"), help=argparse.SUPPRESS)
+    ap.add_argument("--accuracy", action="store_true", help="run the recovery sweep (no timing) instead")
     args = ap.parse_args()
+    if args.accuracy:
+        print(json.dumps(_accuracy(), sort_keys=True))
+        return
     if args.child:
         _child(Path(args.child[0]), Path(args.child[1]))
         return

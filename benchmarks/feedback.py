@@ -113,11 +113,13 @@ def real_shares(name: str, folder: Path) -> dict:
     base_top: dict[int, set] = {}
     # the simple alternative: a plain count of every record, each weighing 1, no decay, no smoothing
     ones = {c: 1.0 for c in CCHI.weights}
-    models = (("default (0.05)", HotspotModel()),
-              ("enforcement_weight=1", HotspotModel(enforcement_weight=1.0)),
-              ("enforcement_weight=0", HotspotModel(enforcement_weight=0.0)),
+    # the weighted score: the ranking whose parts can be split by record (police_generated_share needs it)
+    w = "weighted"
+    models = (("default (0.05)", HotspotModel(ranker=w)),
+              ("enforcement_weight=1", HotspotModel(enforcement_weight=1.0, ranker=w)),
+              ("enforcement_weight=0", HotspotModel(enforcement_weight=0.0, ranker=w)),
               ("record count", HotspotModel(harm=ones, asb_weight=1.0, enforcement_weight=1.0, volume_weight=0.0,
-                                            half_life_days=float("inf"), smoothing=0.0)))
+                                            half_life_days=float("inf"), smoothing=0.0, ranker=w)))
     for label, model in models:
         model.fit(inc)
         cells = police_generated_share(model.score(as_of))

@@ -1,10 +1,12 @@
 """Benchmark: ingest() on all seven Essex 2018 police.uk files vs a plain pandas.read_csv of the same files.
 
-Run: ``python benchmarks/ingest.py [--repeat N] [--rounds R] [--archive] [--members M]``. Prints the figures and,
-last, one JSON line. ``--archive`` adds, in-process, the same seven files read from a police.uk-style ZIP (built in a
-temporary folder, ``YYYY-MM/`` members, deflated): ``ingest(zip)`` against ``ingest(csv files)`` and against a plain
-``pandas.read_csv`` of each member opened with ``zipfile``. ``--members M`` adds the time of ``ingest`` of a ZIP of
-M one-row street members (an archive is opened once for all its members; opened per member, 5,000 took 185 s).
+Run: ``python benchmarks/ingest.py [--repeat N] [--rounds R] [--archive] [--members M] [--expansion]``. Prints the
+figures and, last, one JSON line. ``--archive`` adds, in-process, the same seven files read from a police.uk-style
+ZIP (built in a temporary folder, ``YYYY-MM/`` members, deflated): ``ingest(zip)`` against ``ingest(csv files)`` and
+against a plain ``pandas.read_csv`` of each member opened with ``zipfile``. ``--members M`` adds the time of
+``ingest`` of a ZIP of M one-row street members (an archive is opened once for all its members; opened per member,
+5,000 took 185 s). ``--expansion`` only prints how many times police.uk street members expand (uncompressed /
+compressed size) in the six 2025 force archives of ``../shared/data/raw/policeuk-2025-eastern`` (docs/incidents.md).
 Target: ingest time <= 2x the plain read. Peak memory is Python-traced allocations (tracemalloc; pandas'
 C parser buffers are not traced, hence the small figure for the plain read) plus the process peak RSS.
 
@@ -39,6 +41,7 @@ from patrol_planner.incidents import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 ESSEX = REPO / ".." / "shared" / "data" / "raw" / "policeuk-essex-2018"
+EASTERN = REPO / ".." / "shared" / "data" / "raw" / "policeuk-2025-eastern"
 
 
 def _best_of(fns, repeat: int) -> list[tuple[float, float]]:
@@ -127,6 +130,18 @@ def _peak_mib(fn) -> float:
     return peak / 2**20
 
 
+def _expansion() -> dict[str, float]:
+    """Uncompressed / compressed size of every street member of the shared 2025 force archives."""
+    import zipfile
+
+    ratios = [i.file_size / i.compress_size for z in sorted(EASTERN.glob("*.zip"))
+              for i in zipfile.ZipFile(z).infolist() if i.filename.endswith("-street.csv") and i.compress_size]
+    if not ratios:
+        raise SystemExit(f"needs the force archives in {EASTERN}")
+    print(f"{len(ratios)} street members expand {min(ratios):.2f}-{max(ratios):.2f} times")
+    return {"members": len(ratios), "expansion_min": round(min(ratios), 3), "expansion_max": round(max(ratios), 3)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each (interleaved); the best is reported")
@@ -134,7 +149,11 @@ def main() -> int:
     ap.add_argument("--archive", action="store_true", help="also time reading the files from a ZIP archive")
     ap.add_argument("--members", type=int, default=0, help="also time ingest of a ZIP of this many one-row members")
     ap.add_argument("--child", choices=("plain", "ingest"), help=argparse.SUPPRESS)
+    ap.add_argument("--expansion", action="store_true", help="only print the expansion ratio of police.uk archives")
     args = ap.parse_args()
+    if args.expansion:
+        print(json.dumps({"benchmark": "ingest_expansion", **_expansion()}))
+        return 0
     files = sorted(ESSEX.glob("*.csv"))
     if len(files) != 7:
         print(f"needs the seven Essex 2018 files in {ESSEX}", file=sys.stderr)

@@ -4,6 +4,10 @@ Targets (issue 3, 2 cores): cold build < 10 s, warm (cached) load < 1 s, 500 x 5
 matrix < 2 s. Prints one line per figure, then one JSON line with all of them.
 
 Run: ``python benchmarks/network.py [--pbf PATH] [--n 500] [--repeat 3]``.
+
+Besides the timings it prints two deterministic figures quoted in docs/network.md: the share of points on the
+drive roads (2,000, seeded, spread by length) farther than 250 m from any graph node, which is why points snap
+to edges by default; and the size of the briefing's base map (``base_map_lines``: lines, vertices, JSON kB).
 """
 
 from __future__ import annotations
@@ -29,6 +33,29 @@ def _best(fn, repeat: int) -> tuple[float, object]:
         out = fn()
         best = min(best, time.perf_counter() - t0)
     return best, out
+
+
+def _node_gap_share(net, rng: np.random.Generator, n: int = 2000, far_m: float = 250.0) -> float:
+    """Share of ``n`` points on the roads (uniform by length) more than ``far_m`` from any graph node."""
+    import shapely
+
+    from patrol_planner.network import snap_points
+    from patrol_planner.network.graph import _road_lines
+
+    lines, _ = _road_lines(net)
+    length_m = shapely.length(lines)
+    pick = rng.choice(len(lines), n, p=length_m / length_m.sum())
+    pts = shapely.line_interpolate_point(lines[pick], rng.uniform(0, 1, n), normalized=True)
+    snap = snap_points(net, shapely.get_x(pts), shapely.get_y(pts), max_snap_m=far_m, to="node")
+    return float(np.mean(snap.dist_m > far_m))
+
+
+def _base_map_size(net) -> dict[str, int]:
+    from patrol_planner.network.basemap import base_map_lines
+
+    lines = base_map_lines(net)
+    return {"base_map_lines": len(lines), "base_map_vertices": sum(len(ln) for ln in lines),
+            "base_map_kb": round(len(json.dumps(lines)) / 1000)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         routing_tables_s=round(tables_s, 3), matrix_s=round(matrix_s, 3), snap_2000_s=round(snap_s, 3),
         matrix_2000_s=round(big_s, 3), unreachable_pairs=int(np.isinf(T).sum()),
         max_travel_min=round(float(np.max(T)) / 60, 1),
+        road_points_far_from_node_share=round(_node_gap_share(net, np.random.default_rng(1)), 4),
+        **_base_map_size(net),
     )
     for k, lim in TARGETS_S.items():
         res[f"{k}_ok"] = bool(res[k] < lim)  # type: ignore[operator]
@@ -80,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.n}x{args.n} matrix  {matrix_s:7.3f} s   (target < {TARGETS_S['matrix_s']} s)")
     print(f"2000x2000 matrix {big_s:6.3f} s")
     print(f"snap 2000 pts   {snap_s:7.3f} s")
+    print(f"points on the drive roads > 250 m from any node: {100 * res['road_points_far_from_node_share']:.1f} %")
+    print(f"base map: {res['base_map_lines']} lines, {res['base_map_vertices']} vertices, {res['base_map_kb']} kB JSON")
     print(json.dumps(res, sort_keys=True))
     return 0 if all(res[f"{k}_ok"] for k in TARGETS_S) else 1
 

@@ -266,6 +266,22 @@ def test_a_programme_without_its_randomisation_record_says_the_k_of_n_fallback(t
     assert "If the schedule was drawn another way" in html
 
 
+def test_the_page_renders_when_nothing_was_re_drawn(tmp_path):
+    """The month-level analysis re-draws no schedule, so the evaluate command records no "ran" entry in the
+    provenance: the page is still written (it raised UndefinedError), without a "what ran" table."""
+    from patrol_planner.evaluation.report import write_outputs
+    from patrol_planner.evaluation.run import EvaluationParams, evaluate
+    from patrol_planner.provenance import provenance
+
+    prog = read_programme(_tiny_programme(tmp_path))
+    rows = [(X0 + 50 + 1000 * (i % 2), Y0 + 50, f"2025-03-0{1 + i % 4} {10 + i % 8}:00", "Vehicle crime")
+            for i in range(24)]
+    ev = evaluate(prog, _crimes(rows), params=EvaluationParams(n_draws=99))
+    paths = write_outputs(ev, prog, tmp_path / "E", provenance=provenance([], {}))
+    html = paths["html"].read_text()
+    assert "<h2>Provenance</h2>" in html and 'class="ran"' not in html
+
+
 def test_the_programmes_own_design_is_recorded_when_present(rutland_programme):
     """A programme written by the designer is re-drawn with its own randomisation: no fallback recorded."""
     from patrol_planner.evaluation.run import DESIGN_PROGRAMME, choose_design
