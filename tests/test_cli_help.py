@@ -16,7 +16,7 @@ COMMANDS = typer.main.get_command(app).commands
 def _rendered(name: str) -> str:
     """The command's help as a user sees it, panel borders removed and whitespace collapsed (wide terminal,
     so no word is split)."""
-    r = CliRunner().invoke(app, [name, "--help"], terminal_width=400)
+    r = CliRunner().invoke(app, [name, "--help"], terminal_width=400, env={"COLUMNS": "400"})
     assert r.exit_code == 0, r.output
     return re.sub(r"\s+", " ", re.sub(r"[│╭╮╰╯─]", " ", r.output))
 

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of the re-drawn schedules."),
         se: str = typer.Option("day", "--se", help="Standard errors: day, spot, hc0 or model."),
         ons: Path | None = typer.Option(None, "--ons", help="Folder with iod2025_eng.csv, census21_pop.csv and "
-                                        "lsoa11_lsoa21_lookup.csv (default: the bundled Leicestershire subset)."),
+                                        "`lsoa11_lsoa21_lookup.csv` (default: the bundled Leicestershire subset)."),
         as_json: bool = typer.Option(False, "--json", help="Print the headline figures as one JSON object."),
     ) -> None:
         """Evaluate a programme: rate ratio with interval and p-value, forest plot, caveats, equity."""

@@ -27,7 +27,7 @@ def programme(
     out: Path = typer.Option(..., "--out", help="Programme folder to write (must be new or hold this programme)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
     ons: Path | None = typer.Option(None, "--ons", help="Folder with iod2025_eng.csv, census21_pop.csv and "
-                                    "lsoa11_lsoa21_lookup.csv for the equity table (default: the bundled "
+                                    "`lsoa11_lsoa21_lookup.csv` for the equity table (default: the bundled "
                                     "Leicestershire subset)."),
     sim_power: bool = typer.Option(True, "--simulate-power/--no-simulate-power", help="Also find the detectable "
                                    "effect by simulating the evaluation on the history and design (programme.json "

@@ -10,7 +10,7 @@ import typer
 
 from patrol_planner.cli._common import user_errors
 
-DB_HELP = "Database: postgresql://USER:PASSWORD@HOST:PORT/NAME; default: SQLite in the data folder."
+DB_HELP = "Database: `postgresql://USER:PASSWORD@HOST:PORT/NAME`; default: SQLite in the data folder."
 DATA_HELP = "Data folder (database, generated secrets); default: ~/.local/share/patrol-planner."
 
 
