@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,9 +55,17 @@ def recover_interrupted() -> int:
     return n
 
 
+#: The worker's niceness: a plan job (seconds of CPU) yields to the pages and API calls served meanwhile.
+WORKER_NICENESS = 10
+
+
 def start_worker() -> subprocess.Popen[bytes]:
-    """The django-tasks database worker as a child process (same environment, same database)."""
-    return subprocess.Popen([sys.executable, "-m", "patrol_planner.web.manage", "db_worker", "--no-reload",
+    """The django-tasks database worker as a child process (same environment, same database), at a lower
+    CPU priority than the server (``nice``, which runs the worker in its own process: the pid is the
+    worker's)."""
+    nice = shutil.which("nice")
+    prefix = [nice, "-n", str(WORKER_NICENESS)] if nice else []
+    return subprocess.Popen([*prefix, sys.executable, "-m", "patrol_planner.web.manage", "db_worker", "--no-reload",
                              "--interval", "1", "--no-startup-delay"], env=os.environ.copy())
 
 
