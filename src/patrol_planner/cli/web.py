@@ -244,18 +244,44 @@ def _echo_totp(name: str) -> None:
 
 
 def _run(folder: Path, host: str, port: int, tls_proxy: bool) -> None:
-    """uvicorn in this process, the task worker beside it; the worker stops with the server."""
+    """uvicorn in this process, the task worker beside it; the worker stops with the server, and a worker
+    that stops on its own (e.g. a "database is locked" after the busy timeout on a loaded SQLite file) is
+    started again, its interrupted job requeued first."""
+    import threading
+
     import uvicorn
+    from django.db import connections
 
-    from patrol_planner.web.admin_ops import start_worker
+    from patrol_planner.web.admin_ops import recover_interrupted, start_worker
 
+    lock, stop = threading.Lock(), threading.Event()
     worker = start_worker()
     typer.echo(f"tasking room on http://{host}:{port}/  (data: {folder}; worker pid {worker.pid})")
+
+    def watch() -> None:
+        nonlocal worker
+        while not stop.wait(2):
+            with lock:
+                if stop.is_set() or worker.poll() is None:
+                    continue
+                typer.echo(f"the job worker stopped (exit {worker.returncode}); starting it again", err=True)
+                try:
+                    recover_interrupted()  # no worker runs now: a task it held is requeued (or failed)
+                except Exception as exc:  # noqa: BLE001  (retried at the next start; the worker must come back)
+                    typer.echo(f"requeueing failed: {exc}", err=True)
+                finally:
+                    connections.close_all()
+                worker = start_worker()
+
+    watcher = threading.Thread(target=watch, name="worker-watch", daemon=True)
+    watcher.start()
     try:
         uvicorn.run("patrol_planner.web.asgi:application", host=host, port=port, lifespan="off",
                     proxy_headers=tls_proxy, forwarded_allow_ips="127.0.0.1" if tls_proxy else None,
                     log_level="info", server_header=False)
     finally:
+        with lock:
+            stop.set()
         worker.terminate()
         try:
             worker.wait(timeout=15)

@@ -63,9 +63,15 @@ def recover_interrupted() -> int:
     return n
 
 
-def _stop_with_parent() -> None:
-    """In the child before exec (Linux): SIGTERM when the server process dies, even by kill -9, so no worker
-    is left running on its own; elsewhere the server's shutdown path stops it."""
+#: The worker's niceness: a plan job (seconds of CPU) yields to the pages and API calls served meanwhile.
+WORKER_NICENESS = 10
+
+
+def _worker_preexec() -> None:
+    """In the worker before exec: a lower CPU priority than the server, and (Linux) SIGTERM when the server
+    process dies, even by kill -9, so no worker is left running on its own; elsewhere the server's shutdown
+    path stops it."""
+    os.nice(WORKER_NICENESS)
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -78,7 +84,7 @@ def start_worker() -> subprocess.Popen[bytes]:
     """The django-tasks database worker as a child process (same environment, same database)."""
     return subprocess.Popen([sys.executable, "-m", "patrol_planner.web.manage", "db_worker", "--no-reload",
                              "--interval", "1", "--no-startup-delay"], env=os.environ.copy(),
-                            preexec_fn=_stop_with_parent)  # noqa: PLW1509  (no threads yet at start)
+                            preexec_fn=_worker_preexec)  # noqa: PLW1509  (called before the server starts threads)
 
 
 def add_user(name: str, role: str, password: str, unit: str | None = None, *, admin: bool = False) -> Any:

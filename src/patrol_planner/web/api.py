@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
+from pydantic import AwareDatetime
 
 from patrol_planner.web import audit, services
 from patrol_planner.web.models import AuditEvent, PlanJob, PlanVersion, StoredScenario, Unit
@@ -246,6 +247,42 @@ def device_visit(request: HttpRequest, body: VisitIn) -> Any:
     except services.ActionRefused as exc:
         return 409, {"detail": str(exc)}
     return 201, {"detail": "recorded"}
+
+
+class PositionIn(Schema):
+    """One GPS fix. ``id`` is chosen by the device (e.g. a UUID) so that a retried post is stored once."""
+
+    id: str = Field(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    time: AwareDatetime
+    lon: float = Field(..., ge=-180, le=180)
+    lat: float = Field(..., ge=-90, le=90)
+    accuracy_m: float = Field(..., ge=0, le=10_000)
+
+
+class PositionOut(Schema):
+    id: str
+    unit: str
+    time: datetime
+    stored: Literal["new", "already stored"]
+
+
+@api.post("/device/units/{call_sign}/positions", auth=DeviceAuth(),
+          response={200: PositionOut, 201: PositionOut, **ERRORS})
+def device_position(request: HttpRequest, call_sign: str, body: PositionIn) -> Any:
+    """Record the unit's position: 201 when stored, 200 when this ``id`` was already stored (a retry);
+    403 for another unit's token; 409 when the ``id`` was used for a different position; 422 when out of
+    range or the time is absurd (more than 24 h old or 5 min ahead)."""
+    dev = request.auth
+    if call_sign != dev.unit.call_sign:
+        raise HttpError(403, "this device belongs to another unit")
+    try:
+        pos, new = services.record_position(dev, body.id, body.time, body.lon, body.lat, body.accuracy_m)
+    except services.InvalidPosition as exc:
+        return 422, {"detail": [{"loc": ["body", "body", "time"], "msg": str(exc), "type": "value_error"}]}
+    except services.PositionConflict as exc:
+        return 409, {"detail": str(exc)}
+    return (201 if new else 200), {"id": pos.client_id, "unit": dev.unit.call_sign, "time": pos.at,
+                                   "stored": "new" if new else "already stored"}
 
 
 @api.get("/audit", response={200: list[AuditOut], **ERRORS})

@@ -300,6 +300,8 @@ class DeviceToken(models.Model):
     token_sha256 = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    #: When the device first posted a position (audited once then; positions themselves are not audited).
+    first_position_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["unit", "name"]
@@ -310,6 +312,25 @@ class DeviceToken(models.Model):
     @staticmethod
     def digest(token: str) -> str:
         return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Position(WriteOnce):
+    """One GPS fix posted by a unit's device. ``client_id`` is chosen by the device, so a retried post
+    (same id) is stored once: the pair (unit, client_id) is unique."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="positions")
+    device = models.ForeignKey(DeviceToken, on_delete=models.PROTECT, related_name="positions")
+    client_id = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    lon = models.FloatField()
+    lat = models.FloatField()
+    accuracy_m = models.FloatField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [models.UniqueConstraint(fields=["unit", "client_id"], name="position_once_per_client_id")]
+        indexes = [models.Index(fields=["unit", "at"], name="position_unit_at")]
 
 
 # --- audit ----------------------------------------------------------------------------------------------

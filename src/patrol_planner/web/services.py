@@ -6,9 +6,11 @@ here scores, routes or edits a plan.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from patrol_planner.web import audit
 from patrol_planner.web.models import (
@@ -17,6 +19,7 @@ from patrol_planner.web.models import (
     ImmutableError,
     PlanJob,
     PlanVersion,
+    Position,
     Status,
     StoredScenario,
     Unit,
@@ -206,6 +209,57 @@ def device_for(token: str) -> DeviceToken | None:
         return None
     return (DeviceToken.objects.select_related("unit")
             .filter(token_sha256=DeviceToken.digest(token), revoked_at__isnull=True).first())
+
+
+#: A position older than this, or further ahead than the clock skew allowed, is refused as absurd.
+POSITION_MAX_AGE = timedelta(hours=24)
+POSITION_MAX_AHEAD = timedelta(minutes=5)
+
+
+class InvalidPosition(ActionRefused):
+    """A position the rules refuse (time absurd): HTTP 422 with this reason."""
+
+
+class PositionConflict(ActionRefused):
+    """The client id was already used for a different position: HTTP 409."""
+
+
+def record_position(device: DeviceToken, client_id: str, at: datetime, lon: float, lat: float,
+                    accuracy_m: float) -> tuple[Position, bool]:
+    """Store one GPS fix from ``device`` for its unit; return it and whether it is new.
+
+    Idempotent on ``client_id``: a retried post with the same id and content returns the stored row (the
+    unique constraint makes this hold under concurrent retries too); the same id with other content is a
+    :class:`PositionConflict`. Positions are not audited one by one (40 units every 5 s would drown the
+    log); a device's first position is (``device_positions_started``).
+    """
+    if at.tzinfo is None:
+        raise InvalidPosition("time must carry its UTC offset")
+    now = timezone.now()
+    if at > now + POSITION_MAX_AHEAD:
+        raise InvalidPosition(f"time is more than {POSITION_MAX_AHEAD} ahead of the server clock")
+    if at < now - POSITION_MAX_AGE:
+        raise InvalidPosition(f"time is more than {POSITION_MAX_AGE} old")
+
+    def same(p: Position) -> tuple[Position, bool]:
+        if (p.at, p.lon, p.lat, p.accuracy_m) != (at, lon, lat, accuracy_m):
+            raise PositionConflict(f"client id {client_id!r} was already used for another position")
+        return p, False
+
+    found = Position.objects.filter(unit_id=device.unit_id, client_id=client_id).first()
+    if found is not None:
+        return same(found)
+    try:
+        with transaction.atomic():
+            pos = Position.objects.create(unit_id=device.unit_id, device=device, client_id=client_id, at=at,
+                                          lon=lon, lat=lat, accuracy_m=accuracy_m)
+            if device.first_position_at is None and DeviceToken.objects.filter(
+                    pk=device.pk, first_position_at__isnull=True).update(first_position_at=now):
+                audit.record("device_positions_started", actor=f"device:{device.pk}",
+                             target=f"unit:{device.unit.call_sign}")
+    except IntegrityError:  # the same id posted twice at once: the other request stored it
+        return same(Position.objects.get(unit_id=device.unit_id, client_id=client_id))
+    return pos, True
 
 
 def revoke_device(device_id: int, actor: Any = "cli") -> DeviceToken:
