@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -48,15 +49,23 @@ COLD_NETWORK_S = 5.0  # a network stage slower than this means the graph cache w
 
 def _end_to_end(scen: Any) -> tuple[dict, rt.PatrolProblem]:
     """Run the scenario as configured; return its figures and the routing problem it built."""
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_s()
     run = run_plan(scen)
-    total = time.perf_counter() - t0
+    total, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
     st = run.result.stats
-    return {"total_s": round(total, 2), "timings_s": {k: round(v, 2) for k, v in run.timings_s.items()},
+    return {"total_s": round(total, 2), "cpu_s": round(cpu, 2),
+            "timings_s": {k: round(v, 2) for k, v in run.timings_s.items()},
             "harm_covered": float(run.plan.metrics["harm_covered"]),
             "harm_covered_time_weighted": float(run.plan.metrics["harm_covered_time_weighted"]),
             "visits": sum(len(u.stops) for u in run.plan.units), "solver": st.get("solver"),
             "search_cut": bool(st.get("search_cut", st.get("hit_time_limit", False)))}, run.problem
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the forked search workers): under load a
+    steadier figure than wall time."""
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + ch.ru_utime + ch.ru_stime
 
 
 def harm_covered(problem: rt.PatrolProblem, res: rt.RoutingResult) -> float:
@@ -111,7 +120,7 @@ def with_tasking(scen: Any, n_tasks: int) -> Any:
 
 
 def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], cap_s: float,
-          n_tasks: int = 0) -> dict:
+          n_tasks: int = 0, curve: bool = True) -> dict:
     scen = load_scenario(path)
     scen = scen.replace(visits={"use_time_profile": profile})
     if n_tasks:
@@ -124,13 +133,14 @@ def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], 
     extra = f", {n_tasks} tasks, sectors, cover" if n_tasks else ""
     tag = f"{scen.name} [time profile {'on' if profile else 'off'}{extra}]"
     print(f"\n{tag}: {len(problem.sites)} sites, {len(problem.units)} units; end to end {e2e['total_s']:.1f} s "
-          f"on {os.cpu_count()} cores, harm {e2e['harm_covered']:.0f} (time-weighted "
+          f"on {os.cpu_count()} cores ({e2e['cpu_s']:.1f} s CPU, load {os.getloadavg()[0]:.1f}), "
+          f"harm {e2e['harm_covered']:.0f} (time-weighted "
           f"{e2e['harm_covered_time_weighted']:.0f}), {e2e['visits']} visits, {e2e['solver']}"
           + (", SEARCH CUT" if e2e["search_cut"] else ""))
     for k, v in e2e["timings_s"].items():
         print(f"  {k:14s} {v:8.2f} s")
     rows = []
-    for search in searches:
+    for search in searches if curve else []:
         rows.append(_solve(problem, f"{search} deterministic", search=search, time_limit_s=cap_s))
         for sec in budgets:
             rows.append(_solve(problem, f"{search} {sec:g} s", search=search, deterministic=False,
@@ -144,7 +154,8 @@ def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], 
               f"{r['solve_s']:8.2f} {cpu}  {r['solver']}" + ("  (cut by the cap)" if r["search_cut"] else "")
               + alone, flush=True)
     out = {"scenario": scen.name, "time_profile": profile, "tasks": n_tasks, "sites": len(problem.sites),
-           "units": len(problem.units), "end_to_end": e2e, "curve": rows}
+           "units": len(problem.units), "load_avg_1min": round(os.getloadavg()[0], 2), "end_to_end": e2e,
+           "curve": rows}
     print(json.dumps(out, sort_keys=True), flush=True)
     return out
 
@@ -159,9 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cap", type=float, default=600.0, help="cap of the deterministic solves [s]")
     ap.add_argument("--tasking", type=int, default=0, metavar="N",
                     help="add N tasks, three sectors and cover in every sector to each scenario")
+    ap.add_argument("--no-curve", action="store_true", help="end to end only: skip the solver comparison")
     a = ap.parse_args(argv)
     try:
-        runs = [bench(Path(p), prof == "on", a.searches, a.budgets, a.cap, a.tasking)
+        runs = [bench(Path(p), prof == "on", a.searches, a.budgets, a.cap, a.tasking, not a.no_curve)
                 for p in a.scenario for prof in a.profile]
         print(json.dumps({"cores": os.cpu_count(), "runs": runs}, sort_keys=True))
         return 0

@@ -24,7 +24,7 @@ def test_plan_json_is_plain_json_with_documented_top_level(plan: Plan) -> None:
     """plan.json's top-level keys are exactly the documented ones; times are ISO 8601 with offset."""
     d = json.loads(plan.to_json())
     assert set(d) == {"schema_version", "title", "timezone", "units", "hotspots", "metrics", "provenance",
-                      "base_map", "tasking"}
+                      "base_map", "tasking", "rules"}
     assert d["units"][0]["stops"][0]["arrive"] == "2024-06-14T22:10:00+01:00"
 
 

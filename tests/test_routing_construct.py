@@ -13,6 +13,7 @@ from benchlib.toptw import check_toptw, read_toptw, toptw_params, toptw_problem,
 from patrol_planner.errors import FormatError, RoutingError
 from patrol_planner.routing import PatrolProblem, SolveParams, parallel, problems_with, solve, validate
 from patrol_planner.routing.construct import construct, improve
+from patrol_planner.routing.params import default_lns_iterations, lns_patience
 from patrol_planner.routing.plans import build_result
 
 H = 3600.0
@@ -231,3 +232,22 @@ def test_toptw_shared_instance_reaches_reference():
     inst = read_toptw(TOPTW_DIR / "c101.txt")
     res = solve(toptw_problem(inst, 2), toptw_params(inst, 5.0))
     assert check_toptw(inst, toptw_routes(res), 2) == 590
+
+
+def test_lns_budget_is_linear_then_sublinear() -> None:
+    # small nights keep their budget (so their plans do not change); big ones grow with the square root
+    assert [default_lns_iterations(v) for v in (0, 60, 118, 120)] == [400, 400, 472, 480]
+    assert default_lns_iterations(288) == 744  # 150 hot spots x 2 visits: was 1 152
+    big = [default_lns_iterations(v) for v in (240, 480, 960)]
+    assert big[1] / big[0] == pytest.approx(2 ** 0.5, rel=0.01) and big[2] / big[1] == pytest.approx(2 ** 0.5, rel=0.01)
+    assert lns_patience(400) == 400 and lns_patience(1386) == 693
+
+
+def test_deterministic_search_stops_when_stalled() -> None:
+    # one site, one unit: the construction is optimal, so no iteration improves and the search stops early
+    p = PatrolProblem(travel_time_s={"drive": np.array([[0.0, 60.0], [60.0, 0.0]])})
+    st = p.add_station(0)
+    p.add_unit(unit_id="U", start=st, shift_start_s=0, shift_end_s=3600)
+    p.add_site(1, site_id="A", prize=5.0, dwell_s=60)
+    _plans, info = improve(p, SolveParams(), deadline=1e18, iterations=5000, seed=0)
+    assert info["stopped_early"] and info["iterations"] == lns_patience(5000)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from patrol_planner.routing.params import DEADLINE_SLACK_S, SolveParams
+from patrol_planner.routing.params import DEADLINE_SLACK_S, SolveParams, lns_patience
 from patrol_planner.routing.plans import UnitPlan, eligible_units, segments
 from patrol_planner.routing.problem import COVER_TOL_S, PatrolProblem, Site, Unit
 
@@ -63,6 +63,7 @@ class _Elem:
     hi: float  # latest start [s] when inserted (piece end; the break: window end - break)
     dur: float  # dwell or break length [s]
     t: float = 0.0  # current (earliest) start [s]
+    route: int = -1  # index of the route holding it (visits only; set by _Plan.insert)
 
 
 @dataclass
@@ -106,6 +107,9 @@ class _Plan:
             nd = problem.cover_need(u)
             if nd is not None:
                 self.need[u.index] = nd
+        self.all_eligible = bool(self.elig.all())  # no sectors, modes or radii to test per slot
+        self.has_keep = bool(problem.keep_bonus)
+        self.has_need = np.isfinite(self.need).any(axis=1)  # [unit]: has a cover rule (skip the test if not)
         for r in self.routes:
             self.schedule(r)
 
@@ -313,7 +317,7 @@ class _Plan:
     def _scores(self, T: np.ndarray, a: dict[str, np.ndarray], pc: dict[str, np.ndarray],
                 noise: np.ndarray | None, unit_col: np.ndarray) -> np.ndarray:
         """Score of each piece (rows) in each slot (columns, stacked over routes); ``-inf`` = no fit."""
-        A = T[np.ix_(a["phys"], pc["loc"])].T  # previous stop -> piece, (P, S)
+        A = T.T[np.ix_(pc["loc"], a["phys"])]  # previous stop -> piece, (P, S), C-contiguous
         B = T[np.ix_(pc["loc"], a["nxt"])]  # piece -> next stop, (P, S)
         arr = a["dep"][None, :] + A
         start = np.maximum(arr, pc["lo"][:, None])
@@ -322,14 +326,17 @@ class _Plan:
         ok &= w <= a["brk_hi"][None, :]
         arr2 = w + a["brk_b"][None, :] + B
         ok &= np.maximum(arr2, a["lo_nxt"][None, :]) <= a["l_nxt"][None, :]
-        ok &= self.elig[pc["site"]][:, unit_col]
-        need = self.need[unit_col]  # (S, L): designated cover units keep every leg within reach
-        if np.isfinite(need).any():
+        if not self.all_eligible:
+            ok &= self.elig[pc["site"][:, None], unit_col[None, :]]
+        if self.has_need[unit_col].any():  # designated cover units keep every leg within reach
+            need = self.need[unit_col]  # (S, L)
             ok &= A + need[:, pc["loc"]].T <= COVER_TOL_S
             ok &= B + need[np.arange(len(unit_col)), a["nxt"]][None, :] <= COVER_TOL_S
         # time used: the detour, the dwell and any wait before the visit
         used = A + B - a["base"][None, :] + pc["dwell"][:, None] + (start - arr)
-        gain = pc["gain"][:, None] + self.keep[pc["site"]][:, unit_col]
+        gain = pc["gain"][:, None]
+        if self.has_keep:
+            gain = gain + self.keep[pc["site"][:, None], unit_col[None, :]]
         score = gain / (np.maximum(used, 0.0) + self.floor_s)
         if noise is not None:
             score = score * noise[:, None]
@@ -337,7 +344,8 @@ class _Plan:
 
     def insert(self, r: _Route, slot: int, site: Site, lo: float, hi: float) -> None:
         """Put a visit of ``site`` with start bounds ``[lo, hi]`` [s] before element ``slot``."""
-        r.elems.insert(slot, _Elem(site.index, site.location, lo, hi, site.dwell_s, t=lo))
+        r.elems.insert(slot, _Elem(site.index, site.location, lo, hi, site.dwell_s, t=lo,
+                                   route=r.unit.index))  # routes are built in unit order
 
 
 _COLS = ("site", "loc", "lo", "hi", "dwell", "gain")
@@ -377,9 +385,14 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
         si = int(pc["site"][p])
         r = plan.routes[ui]
         slot = int(slots[p, ui])
-        before = {k: [e.t for e in lst] for k, lst in visits.items()}
+        # routes holding another visit of this site get new gap bounds: they are rescheduled too, and
+        # only their visits' times can move (kept here to find the sites whose pieces change)
+        touched = {ui} | {e.route for e in visits.get(si, [])}
+        before = [(e, e.t) for k in touched for e in plan.routes[k].elems if e.site >= 0]
         plan.insert(r, slot, plan.problem.sites[si], float(pc["lo"][p]), float(pc["hi"][p]))
-        visits = plan.site_visits()
+        lst = visits.setdefault(si, [])
+        lst.append(r.elems[slot])
+        lst.sort(key=lambda e: e.t)  # the same order as a fresh site_visits(): times of one site differ
         plan.schedule(r, visits)
         if not r.feasible:  # should not happen (the slot test is exact); undo and never try it again
             del r.elems[slot]
@@ -387,13 +400,11 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
             plan.schedule(r, visits)
             scores[p, ui] = -np.inf
             continue
-        # routes holding another visit of this site have new gap bounds: reschedule them too
-        touched = {ui} | {k for k, rr in enumerate(plan.routes) if any(e.site == si for e in rr.elems)}
         for k in sorted(touched - {ui}):
             plan.schedule(plan.routes[k], visits)
         # pieces depend on the times of the site's visits: redo them for every site whose visits moved
         # (the lists in ``visits`` are the same elements, rescheduled in place; their order holds)
-        moved = sorted({si} | {k for k, lst in visits.items() if [e.t for e in lst] != before.get(k)})
+        moved = sorted({si} | {e.site for e, t in before if e.t != t})
         keep = ~np.isin(pc["site"], moved)
         new = _as_arrays([row for k in moved for row in plan.site_pieces(plan.problem.sites[k], visits.get(k, []))])
         pc = {c: np.concatenate([pc[c][keep], new[c]]) for c in _COLS}
@@ -524,8 +535,12 @@ def improve(problem: PatrolProblem, params: SolveParams, deadline: float, iterat
     if not any(e.site >= 0 for r in cur.routes for e in r.elems):
         iterations = 0  # nothing fits at all: no search can find a visit either
     n = 0
-    improvements = 0
+    improvements = last_better = 0
+    patience = lns_patience(iterations) if iterations is not None else None
     while (n < iterations) if iterations is not None else True:
+        if patience is not None and n - last_better >= patience:
+            info["stopped_early"] = True  # deterministic too: it depends only on the iteration count
+            break
         if time.monotonic() > deadline - DEADLINE_SLACK_S:
             if iterations is not None:
                 info["cut_by_time_limit"] = True
@@ -548,6 +563,7 @@ def improve(problem: PatrolProblem, params: SolveParams, deadline: float, iterat
         if obj > best_obj + 1e-9:
             best, best_obj = cand.copy(), obj
             improvements += 1
+            last_better = n
     # CPU seconds of this worker: on a shared machine, what the wall time would be on a free core
     info.update(iterations=n, improvements=improvements, objective=best_obj, wall_s=time.monotonic() - t0,
                 cpu_s=time.process_time() - cpu0)

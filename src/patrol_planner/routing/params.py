@@ -19,9 +19,29 @@ DEFAULT_RESTARTS = 10
 #: Ruin-and-recreate iterations per worker in deterministic mode, at least: on the bundled 60-hot-spot x
 #: 6-car night the plan stops improving by a meaningful amount after a few hundred.
 DEFAULT_LNS_ITERATIONS = 400
-#: ... and at least this many per possible visit: an iteration re-plans at most 30 visits, so a bigger
-#: night needs more of them (150 hot spots x 2 visits: 1 152 iterations, about 45 s of CPU per worker).
+#: ... and this many per possible visit up to LNS_LINEAR_VISITS possible visits: an iteration re-plans at most
+#: 30 visits, so a bigger night needs more of them (60 hot spots x 2 visits: 472 iterations) ...
 LNS_ITERATIONS_PER_VISIT = 4
+#: ... beyond which the budget grows with the square root of the possible visits: an iteration also costs
+#: more on a bigger night, and on 150 x 12 the best plan gains little after ~750 iterations (4 per visit
+#: gave 1 152 iterations there; 288 possible visits now give 744; 1 000 would give 1 386). docs/routing.md.
+LNS_LINEAR_VISITS = 120
+#: Deterministic search stops early when the best plan has not improved for this share of its budget
+#: (and at least DEFAULT_LNS_ITERATIONS iterations): the tail of a stalled run only cools down.
+LNS_PATIENCE_SHARE = 0.5
+
+
+def default_lns_iterations(visits: int) -> int:
+    """Ruin-and-recreate iterations per worker for a night of ``visits`` possible visits (deterministic)."""
+    if visits <= LNS_LINEAR_VISITS:
+        return max(DEFAULT_LNS_ITERATIONS, LNS_ITERATIONS_PER_VISIT * visits)
+    return max(DEFAULT_LNS_ITERATIONS,
+               round(LNS_ITERATIONS_PER_VISIT * LNS_LINEAR_VISITS * math.sqrt(visits / LNS_LINEAR_VISITS)))
+
+
+def lns_patience(iterations: int) -> int:
+    """Iterations without a better plan after which a deterministic search of ``iterations`` stops."""
+    return max(DEFAULT_LNS_ITERATIONS, math.ceil(LNS_PATIENCE_SHARE * iterations))
 #: Largest solver seed: PyVRP takes unsigned 32-bit seeds, and a second worker uses seed + 1.
 MAX_SEED = 2**32 - 2
 #: Search engines (see ``SolveParams.search``).
@@ -155,7 +175,9 @@ class SolveParams:
         way a fast construction runs first, so a plan is never empty when any visit fits.
     lns_iterations : int or None
         In deterministic mode, the ruin-and-recreate iterations of each ``"lns"`` worker; ``None``
-        (default) = ``max(DEFAULT_LNS_ITERATIONS, LNS_ITERATIONS_PER_VISIT x possible visits)``.
+        (default) = :func:`default_lns_iterations` of the possible visits (4 per visit up to 120, then
+        growing with the square root); a run also stops after :func:`lns_patience` iterations without a
+        better plan.
     portfolio : bool
         Also run PyVRP when it can express the problem exactly (no repeat visits, breaks or prize
         windows); the best *validated* result wins.

@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from patrol_planner.routing import construct, ortools_backend, parallel, pyvrp_backend
-from patrol_planner.routing.params import DEFAULT_LNS_ITERATIONS, LNS_ITERATIONS_PER_VISIT, SolveParams
+from patrol_planner.routing.params import SolveParams, default_lns_iterations
 from patrol_planner.routing.plans import build_result
 from patrol_planner.routing.problem import PatrolProblem
 from patrol_planner.routing.result import RoutingResult
@@ -74,7 +74,7 @@ def lns_worker(problem: PatrolProblem, params: SolveParams, deadline: float, see
         iterations = params.lns_iterations
         if iterations is None:
             visits = sum(s.max_visits for s in problem.sites if s.prize > 0)
-            iterations = max(DEFAULT_LNS_ITERATIONS, LNS_ITERATIONS_PER_VISIT * visits)
+            iterations = default_lns_iterations(visits)
     return construct.improve(problem, params, deadline, iterations, seed)
 
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from patrol_planner.jsonsafe import finite_or_none
 from patrol_planner.web.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -28,7 +29,7 @@ def canonical(seq: int, at: datetime, actor: str, action: str, target: str, deta
     Django's JSON serialiser, used by ``db backup``, keeps milliseconds, so a restored chain still verifies)."""
     return json.dumps({"seq": seq, "at": at.astimezone(UTC).isoformat(timespec="milliseconds"), "actor": actor,
                        "action": action, "target": target, "detail": detail},
-                      sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def chain_hash(prev_hash: str, content: str) -> str:
@@ -40,7 +41,8 @@ def record(action: str, *, actor: Any = None, target: str = "", detail: dict[str
     """Append one event. ``actor`` is a user (or a name); ``detail`` holds ids and counts, never free text
     from intelligence records."""
     name = getattr(actor, "get_username", lambda: actor or "")()
-    detail = json.loads(json.dumps(detail or {}, sort_keys=True, default=str))  # as the database returns it
+    detail = json.loads(json.dumps(finite_or_none(detail or {}), sort_keys=True, default=str,
+                                allow_nan=False))  # as the database returns it; NaN is not JSON
     with transaction.atomic():
         # The migration creates the head; get_or_create also covers a database emptied by ``flush``.
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)

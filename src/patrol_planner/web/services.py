@@ -479,7 +479,7 @@ def _candidates_path(stored: StoredScenario) -> Any:
     from django.conf import settings
 
     key = hashlib.sha256(json.dumps({"c": stored.content, "b": stored.base_dir}, sort_keys=True,
-                                    default=str).encode()).hexdigest()[:24]
+                                    default=str, allow_nan=False).encode()).hexdigest()[:24]
     return Path(settings.DATA_DIR) / "candidates" / f"{stored.pk}-{key}.json"
 
 
@@ -510,7 +510,8 @@ def score_candidates(stored_id: int) -> str:
         ing = st.ingest_scenario(r)
         scored = st.score_hotspots(ing.incidents, r)
     except PatrolPlannerError as exc:  # the page shows the one-line reason instead of waiting for ever
-        atomic_write_text(p, json.dumps({"type": "FeatureCollection", "features": [], "error": str(exc)[:2000]}))
+        atomic_write_text(p, json.dumps({"type": "FeatureCollection", "features": [], "error": str(exc)[:2000]},
+                                        allow_nan=False))
         return str(p)
     sel = scored.selected
     ids = list(sel["cell_id"].astype(str))
@@ -522,7 +523,7 @@ def score_candidates(stored_id: int) -> str:
               "properties": {"kind": "spot", "status": "candidate", "rank": int(x.rank), "place": n.label}}
              for x, n in zip(sel.itertuples(index=False), names, strict=True)]
     atomic_write_text(p, json.dumps({"type": "FeatureCollection", "features": feats,
-                                     "as_of": str(scored.as_of)}))
+                                     "as_of": str(scored.as_of)}, allow_nan=False))
     return str(p)
 
 
