@@ -224,8 +224,8 @@ def test_interrupted_candidate_scoring_is_put_back_without_touching_plan_jobs(ro
 
 @pytest.mark.django_db
 def test_candidate_scoring_that_fails_says_why_on_the_page(client: Any, roster: dict[str, Any]):
+    from patrol_planner.web.candidates import score_candidates
     from patrol_planner.web.models import StoredScenario
-    from patrol_planner.web.services import score_candidates
 
     s = roster["scenario"]
     content = json.loads(json.dumps(s.content))

@@ -16,6 +16,6 @@ def plan_job(job_id: int) -> int:
 @task()
 def candidates_job(scenario_id: int) -> str:
     """Score tonight's candidate hot spots of a stored scenario (cached per scenario content)."""
-    from patrol_planner.web.services import score_candidates
+    from patrol_planner.web.candidates import score_candidates
 
     return score_candidates(scenario_id)
