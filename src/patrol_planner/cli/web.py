@@ -36,6 +36,16 @@ def _setup(data_dir: Path | None, db: str | None, *, tls_proxy: bool | None = No
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``serve`` and the ``users``, ``devices``, ``scenarios``, ``programmes`` and ``db`` groups."""
+    _register_serve(app)
+    _register_users(app)
+    _register_devices(app)
+    _register_scenarios(app)
+    _register_programmes(app)
+    _register_db(app)
+
+
+def _register_serve(app: typer.Typer) -> None:
     @app.command("serve")
     @user_errors
     def serve_cmd(
@@ -67,6 +77,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{requeued} interrupted plan job(s) requeued or failed (see the audit log)", err=True)
         _run(folder, host, port, tls_proxy)
 
+
+def _register_users(app: typer.Typer) -> None:
     users = typer.Typer(help="Manage tasking-room users.", no_args_is_help=True)
     app.add_typer(users, name="users")
 
@@ -109,6 +121,8 @@ def register(app: typer.Typer) -> None:
         _setup(data_dir, db)
         _echo_totp(name)
 
+
+def _register_devices(app: typer.Typer) -> None:
     devices = typer.Typer(help="Device tokens for a unit's terminal (API access to its published route only).",
                           no_args_is_help=True)
     app.add_typer(devices, name="devices")
@@ -152,6 +166,8 @@ def register(app: typer.Typer) -> None:
             raise WebConfigError(f"no device {device_id}") from None
         typer.echo(f"device {dev.pk} ({dev.name}, {dev.unit}) revoked")
 
+
+def _register_scenarios(app: typer.Typer) -> None:
     scen = typer.Typer(help="Scenarios the tasking room plans from.", no_args_is_help=True)
     app.add_typer(scen, name="scenarios")
 
@@ -177,6 +193,8 @@ def register(app: typer.Typer) -> None:
         stored = import_scenario(s, replace=replace)
         typer.echo(f"scenario {stored.pk}: {stored.name} ({len(s.units)} units)")
 
+
+def _register_programmes(app: typer.Typer) -> None:
     progs = typer.Typer(help="Hot-spot programmes in the tasking room.", no_args_is_help=True)
     app.add_typer(progs, name="programmes")
 
@@ -200,6 +218,8 @@ def register(app: typer.Typer) -> None:
             raise WebConfigError(str(exc)) from None
         typer.echo(f"programme {rec.pk}: {rec.name} ({rec.amendments.count()} amendments)")
 
+
+def _register_db(app: typer.Typer) -> None:
     dbapp = typer.Typer(help="Back up and restore the tasking room's database.", no_args_is_help=True)
     app.add_typer(dbapp, name="db")
 
