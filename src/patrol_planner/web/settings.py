@@ -131,6 +131,9 @@ CONTENT_SECURITY_POLICY = {
 STATIC_URL = "/static/"
 STATIC_ROOT = None  # nothing is collected: WhiteNoise serves the package's static files
 WHITENOISE_USE_FINDERS = True  # serve the package's static files without a collectstatic step
+# Leaflet is vendored once, in patrol_planner/resources/ (the offline briefing inlines the same files; licence
+# beside them); the tasking room serves that copy under static/web/leaflet/.
+STATICFILES_DIRS = [("web/leaflet", str(Path(__file__).resolve().parents[1] / "resources"))]
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
