@@ -97,6 +97,13 @@ def _login(page: Any, live: dict[str, Any], who: str) -> None:
     assert "/login/" not in page.url, f"{who} could not sign in"
 
 
+def _shot(page: Any, name: str) -> None:
+    """With PATROL_PLANNER_SCREENSHOTS=DIR, keep a full-page screenshot of each step for a person to look at."""
+    folder = os.environ.get("PATROL_PLANNER_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
 def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, Any]):
     page, errors = _page(browser)
     _login(page, live, "tasking")
@@ -108,6 +115,7 @@ def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, A
         page.reload()
     assert "Candidate hot spots" in page.inner_text("body")
     assert page.locator("path.leaflet-interactive").count() > 3  # candidates drawn
+    _shot(page, "tonight-1280")
     page.fill("input[name=seconds]", "10")
     page.click("#params-button")
     assert "Saved for tonight" in page.inner_text("body")
@@ -123,6 +131,7 @@ def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, A
     assert page.locator(".leaflet-container").count() == 1
     assert page.locator("path.leaflet-interactive").count() > 3  # routes and spots drawn
     assert page.locator("svg.tl rect.tl-stop").count() > 3  # per-unit timelines
+    _shot(page, "plan-1280")
     page.click("#submit-button")
     assert "submitted" in page.inner_text("h1")
     plan_url = page.url
@@ -141,6 +150,7 @@ def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, A
     page, errors = _page(browser, width=360)
     _login(page, live, "officer")
     assert "/my-route/" in page.url
+    _shot(page, "my-route-360")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling on a phone
     nxt = page.inner_text("#next-stop")
     assert "Why here" in nxt and "intelligence" not in page.content().lower()
