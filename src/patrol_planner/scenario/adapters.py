@@ -32,6 +32,7 @@ from patrol_planner import localtime as lt
 from patrol_planner.errors import RoutingError, ScenarioError
 from patrol_planner.plan import Break, HotspotStatus, Stop, UnitPlan
 from patrol_planner.scenario.config import PlaceConfig, UnitConfig, VisitConfig
+from patrol_planner.scenario.placement import all_positions_xy, refuse_tasks_off_road, snapped_matrices
 from patrol_planner.vocabulary import VISITED, LeftOutReason, Station
 
 #: Stations and site centres farther than this from a usable road are reported, not moved [m].
@@ -357,51 +358,13 @@ def problem_from_sites(sites: pd.DataFrame, units: Sequence[UnitShift], clock: C
     RoutingError
         A station or an extra point is farther than ``max_snap_m`` from its mode's roads.
     """
-    from patrol_planner import network as nw
     from patrol_planner import routing as rt
-    from patrol_planner.geo import to_xy
 
     stations = _distinct_stations(units)
-    st_x, st_y = to_xy(np.array([s.lon for s in stations]), np.array([s.lat for s in stations]), crs)
-    sx, sy = to_xy(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float), crs)
-    if {"x_m", "y_m"} <= set(sites.columns):  # given positions win; rows without them (tasks) use lon/lat
-        gx, gy = sites["x_m"].to_numpy(float), sites["y_m"].to_numpy(float)
-        has = np.isfinite(gx) & np.isfinite(gy)
-        sx, sy = np.where(has, gx, sx), np.where(has, gy, sy)
-    ex = np.array([p[0] for p in extra_points], float), np.array([p[1] for p in extra_points], float)
-    ex_x, ex_y = to_xy(ex[0], ex[1], crs) if len(extra_points) else (np.zeros(0), np.zeros(0))
-    xs, ys = np.concatenate([st_x, sx, ex_x]), np.concatenate([st_y, sy, ex_y])
-    n_st = len(stations)
-    n_sites = len(sites)
-    site_ok = np.ones(len(sites), dtype=bool)
-    T: dict[str, np.ndarray] = {}
-    D: dict[str, np.ndarray] = {}
-    nodes: dict[str, np.ndarray] = {}
-    for m, net in networks.items():
-        snap = nw.snap_points(net, xs, ys, max_snap_m=max_snap_m)
-        far = [stations[i].name for i in range(n_st) if not snap.ok[i]]
-        if far:
-            raise RoutingError(f"station(s) {far} are more than {max_snap_m:g} m from any {m} road of the "
-                               "extract: check the station position or the OSM file")
-        site_ok &= np.asarray(snap.ok[n_st:n_st + n_sites], dtype=bool)
-        if not np.asarray(snap.ok[n_st + n_sites:], dtype=bool).all():
-            raise RoutingError(f"a cover point is more than {max_snap_m:g} m from any {m} road of the extract: "
-                               "move it onto a road")
-        nodes[m] = np.asarray(snap.node_ids)
-        tm, dm = nw.travel_matrix(net, nodes[m])
-        bad = ~np.asarray(snap.ok, dtype=bool)
-        tm[bad, :] = np.inf
-        tm[:, bad] = np.inf
-        np.fill_diagonal(tm, 0.0)
-        T[m], D[m] = tm, dm
-    if "required" in sites:  # a task off the roads is named, never dropped
-        far_tasks = [str(sid) for sid, req, ok in zip(sites["site_id"], sites["required"], site_ok, strict=True)
-                     if isinstance(req, bool | np.bool_) and bool(req) and not ok]
-        if far_tasks:
-            from patrol_planner.errors import TaskInfeasibleError
-
-            raise TaskInfeasibleError("\n".join(f"task {t!r} cannot be served: it is more than {max_snap_m:g} m from "
-                                                 "any road of the extract for its units' mode" for t in far_tasks))
+    n_st, n_sites = len(stations), len(sites)
+    xs, ys = all_positions_xy(stations, sites, extra_points, crs)
+    T, D, nodes, site_ok = snapped_matrices(networks, xs, ys, [s.name for s in stations], n_sites, max_snap_m)
+    refuse_tasks_off_road(sites, site_ok, max_snap_m)
     prob = rt.PatrolProblem(travel_time_s=T, distance_m=D)
     handle = {s.name: prob.add_station(i, name=s.name) for i, s in enumerate(stations)}
     for j, row in enumerate(sites.itertuples(index=False)):
