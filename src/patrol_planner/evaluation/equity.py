@@ -137,32 +137,11 @@ def _lsoa21_districts(pop: pd.DataFrame, lk: pd.DataFrame) -> pd.DataFrame:
 
 def incident_lsoas(incidents: pd.DataFrame, paths: list[str | Path]) -> pd.Series:
     """LSOA code per incident (NA when unknown), as written in the raw police.uk files' ``LSOA code`` column
-    (2011 or 2021 codes: see :func:`to_lsoa21`). ``attrs["lsoa_names"]``: code -> police.uk ``LSOA name``."""
-    frames = []
-    for p in paths:
-        p = Path(p)
-        for f in sorted(p.glob("*.csv")) if p.is_dir() else [p]:
-            try:
-                raw = pd.read_csv(f, usecols=["Longitude", "Latitude", "LSOA code", "LSOA name"], dtype=str)
-            except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
-                continue  # not a police.uk street file: no LSOA codes there
-            raw["source_file"] = f.name
-            raw["source_line"] = np.arange(len(raw)) + 2  # header is line 1; police.uk rows are one line each
-            frames.append(raw)
-    out = pd.Series(pd.NA, index=incidents.index, dtype="string")
-    if not frames:
-        out.attrs["lsoa_names"] = {}
-        return out
-    raw = pd.concat(frames, ignore_index=True)
-    key = incidents[["source_file", "source_line", "lon", "lat"]].astype({"source_file": str})
-    m = key.merge(raw, on=["source_file", "source_line"], how="left")
-    ok = (np.abs(pd.to_numeric(m["Longitude"], errors="coerce").to_numpy() - m["lon"].to_numpy()) < 1e-5) & \
-         (np.abs(pd.to_numeric(m["Latitude"], errors="coerce").to_numpy() - m["lat"].to_numpy()) < 1e-5)
-    codes = m["LSOA code"].where(ok).astype("string")
-    out[:] = codes.to_numpy()
-    named = raw.dropna(subset=["LSOA code", "LSOA name"]).drop_duplicates("LSOA code")
-    out.attrs["lsoa_names"] = dict(zip(named["LSOA code"], named["LSOA name"], strict=True))
-    return out
+    (2011 or 2021 codes: see :func:`to_lsoa21`). ``attrs["lsoa_names"]``: code -> police.uk ``LSOA name``.
+    The same reader that names spots' districts (:func:`patrol_planner.places.record_lsoas`)."""
+    from patrol_planner.places.districts import record_lsoas
+
+    return record_lsoas(incidents, list(paths))
 
 
 def file_vintages(lsoa: pd.Series, source_file: pd.Series, ons: OnsTables) -> pd.Series:
