@@ -10,7 +10,9 @@ import typer
 from patrol_planner.cli._common import echo, print_json, user_errors
 
 _SUMMARY = ("control_events", "replans", "replans_validated", "harm_delivered_live", "harm_delivered_static",
-            "harm_live_minus_static", "harm_planned_morning", "stops_kept_share_mean", "stops_kept_share_min")
+            "harm_live_minus_static", "harm_delivered_time_weighted_live", "harm_delivered_time_weighted_static",
+            "harm_planned_morning", "tasks_added", "tasks_served_live", "tasks_served_static",
+            "stops_kept_share_mean", "stops_kept_share_min")
 
 
 def _context(scenario: Path, cache_dir: Path | None, quiet: bool) -> object:

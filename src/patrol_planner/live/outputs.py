@@ -59,8 +59,17 @@ def summary_record(res: ReplayResult, *, scenario: str, events_file: str, seed: 
     kept = [rp.kept_share for rp in res.replans if rp.kept_share is not None]
     q = res.quarantine
     plan_harm = res.ctx.plan.metrics.get("harm_covered") if res.ctx.plan is not None else None
+    from patrol_planner.live.state import harm_delivered
+
+    tasks = [k for k, x in res.ctx.sites.items() if x.required and k in res.ctx.added]
+    tw_live = harm_delivered(res.ctx, res.live.state.dose.stays(), time_weighted=True)[0]  # type: ignore[union-attr]
+    tw_static = harm_delivered(res.ctx, res.static.state.dose.stays(), time_weighted=True)[0]  # type: ignore[union-attr]
     return {
         "scenario": scenario, "events_file": events_file, "seed": seed,
+        "harm_delivered_time_weighted_live": round(tw_live, 3),
+        "harm_delivered_time_weighted_static": round(tw_static, 3),
+        "tasks_added": len(tasks), "tasks_served_live": sum(res.visits_live.get(k, 0) > 0 for k in tasks),
+        "tasks_served_static": sum(res.visits_static.get(k, 0) > 0 for k in tasks),
         "control_events": len(res.timeline), "replans": len(res.replans),
         "replans_validated": sum(rp.validated for rp in res.replans),
         "harm_delivered_live": round(res.harm_live, 3), "harm_delivered_static": round(res.harm_static, 3),

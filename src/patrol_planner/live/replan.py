@@ -116,7 +116,7 @@ def replan(ctx: LiveContext, state: LiveState, now_s: float, current: dict[str, 
                 result = rt.solve(problem, params)
         rt.validate(problem, result)  # solve validated it; checked again here so no live plan skips it
     routes = routes_from_result(ctx, state, problem, result, starts, rows, now_s)
-    before, kept, changes = _changes(current, routes, now_s, state)
+    before, kept, changes = _changes(current, routes, now_s, state, starts)
     return Replan(at_s=now_s, trigger=trigger, routes=routes, problem=problem, result=result,
                   wall_s=time.perf_counter() - wall0, cpu_s=time.process_time() - cpu0, stops_before=before,
                   stops_kept=kept, validated=result is not None, notes=notes, removed_dose=removed, changes=changes)
@@ -345,8 +345,9 @@ def _node_of_row(ctx: LiveContext, problem: Any, row: int, mode: str, start: Uni
 
 
 def _changes(current: dict[str, UnitRoute], new: dict[str, UnitRoute], now_s: float,
-             state: LiveState) -> tuple[int, int, list[str]]:
-    """Future stops before, how many stayed with their unit, and one sentence per unit whose stops moved."""
+             state: LiveState, starts: dict[str, UnitStart]) -> tuple[int, int, list[str]]:
+    """Future stops before, how many stayed with their unit (a visit being finished stays), and one sentence
+    per unit whose stops moved."""
     owner = {}
     for uid, r in new.items():
         for v in r.visits:
@@ -357,6 +358,8 @@ def _changes(current: dict[str, UnitRoute], new: dict[str, UnitRoute], now_s: fl
         fut = [(i, v) for i, v in enumerate(r.visits, start=1) if v.arrive_s >= now_s]
         before += len(fut)
         new_ids = {v.site_id for v in new.get(uid, UnitRoute(uid, 0, 0, (), 0)).visits}
+        if uid in starts and starts[uid].finishing:
+            new_ids.add(str(starts[uid].finishing))
         moved: dict[str, list[int]] = {}
         for i, v in fut:
             if v.site_id in new_ids:
