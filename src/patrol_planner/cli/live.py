@@ -37,16 +37,13 @@ def replay_cmd(
 ) -> None:
     """Replay a night: every event in time order, a re-plan where one is due; harm live vs static."""
     from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
-    from patrol_planner.live.eventfile import EventCheck, read_events
+    from patrol_planner.live.eventfile import EventCheck, check_event_file, read_events
     from patrol_planner.live.outputs import summary_record, write_replay
     from patrol_planner.live.replan import LIVE_LNS_ITERATIONS
     from patrol_planner.live.replay import run_replay
 
     check_output_dir(out, "summary.json")
-    if not events.is_file():
-        from patrol_planner.errors import InputFileError
-
-        raise InputFileError(f"{events}: no such event file")
+    check_event_file(events)  # a file that cannot be read is refused before the plan runs
     ctx = _context(scenario, cache_dir, quiet or as_json)
     log = read_events(events, EventCheck(frozenset(u.unit_id for u in ctx.units), ctx.bbox_lonlat))  # type: ignore[attr-defined]
     say = None if (quiet or as_json) else (lambda m: echo(m, err=True))

@@ -124,6 +124,18 @@ def _header(reader: csv.DictReader, path: Path) -> None:
     reader.fieldnames = cols
 
 
+def check_event_file(path: str | Path) -> None:
+    """Refuse a file that cannot be used at all (missing, not UTF-8, bad header) before any long work."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            _header(csv.DictReader(f), path)
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such event file") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: event file is not UTF-8 text") from None
+
+
 def read_events(path: str | Path, check: EventCheck) -> EventLog:
     """Read an event file; bad rows go to the quarantine with a reason. Raises :class:`InputFileError` for a
     file that cannot be used at all (missing, not UTF-8, bad header)."""
