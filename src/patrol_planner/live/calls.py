@@ -6,7 +6,7 @@ the model is parametric and labelled as such wherever it is used:
 
 * time committed to a call (travel to it, on scene, paperwork until clear) is log-normal with median
   :data:`SERVICE_MEDIAN_MIN` minutes and log-sd :data:`SERVICE_LOG_SD`, clipped to
-  :data:`SERVICE_CLIP_MIN`; its mean, about 47 min, is of the order of the 39.7 min "average total time"
+  :data:`SERVICE_CLIP_MIN`; its mean, about 42 min, is of the order of the 39.7 min "average total time"
   (call to clear) that one public summary of Detroit's "911 Calls for Service" data reports;
 * calls needing one of the patrol units arrive as a Poisson process of :data:`CALLS_PER_UNIT_HOUR` calls per
   unit and hour, flat over the night.
