@@ -4,6 +4,7 @@ early): a valid plan at every re-plan, at least the static plan's harm, the same
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +15,7 @@ from patrol_planner.live.outputs import LATENCY_COLUMNS, dose_frame
 from patrol_planner.live.replay import run_replay
 
 pytestmark = pytest.mark.slow
+NIGHT = Path(__file__).resolve().parents[2] / "scenarios" / "rutland-night.toml"
 
 
 def replay(make_ctx, path):
@@ -63,8 +65,6 @@ def test_the_files_positions_are_the_static_world(make_ctx, night_events, tmp_pa
 
 
 def test_cli_replay_writes_its_folder_and_refuses_bad_input(night_events, tmp_path):
-    from tests.live.conftest import NIGHT
-
     out = tmp_path / "replay"
     r = CliRunner().invoke(app, ["replay", str(NIGHT), "--events", str(night_events), "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
@@ -83,8 +83,6 @@ def test_cli_replay_writes_its_folder_and_refuses_bad_input(night_events, tmp_pa
 
 
 def test_cli_replay_events_writes_a_file_the_reader_takes(tmp_path):
-    from tests.live.conftest import NIGHT
-
     out = tmp_path / "ev.csv"
     r = CliRunner().invoke(app, ["replay-events", str(NIGHT), "--out", str(out), "--diversions", "1", "--tasks", "0",
                                  "--off-early", "0", "--seed", "4", "-q"])

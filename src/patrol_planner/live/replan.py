@@ -28,7 +28,7 @@ from patrol_planner.live.events import UnitStatus
 from patrol_planner.live.state import GAP_SLACK_S, LiveState, visit_start_s
 
 #: Ruin-and-recreate iterations of a live re-plan (deterministic; the search starts from the current routes).
-LIVE_LNS_ITERATIONS = 40
+LIVE_LNS_ITERATIONS = 20
 #: A kept stop is worth this share of its site's (remaining) prize more with its unit: a re-plan moves a stop to
 #: another unit only when that raises harm covered by more, so officers' routes stay put (the stable re-plan's
 #: own bonus, a shift's travel cost, is far smaller than one visit's time-of-day weighting).
