@@ -59,3 +59,28 @@ def test_the_tasking_room_sets_any_units_status_and_officers_may_not(client: Any
     client.force_login(roster["users"]["tasking"])
     r = client.post(url, data=json.dumps(_body(status="off_duty", until=None)), content_type="application/json")
     assert r.status_code == 201 and r.json()["what"].startswith("RU-B1 off duty")
+
+
+@pytest.mark.django_db
+def test_the_nights_events_come_back_from_the_database_as_an_event_file(client: Any, roster: dict[str, Any],
+                                                                       tmp_path: Any):
+    """What a restarted server rebuilds its live state from, and what a replay reads: every stored position and
+    status, in time order, through the event file's own checks with nothing quarantined."""
+    from patrol_planner.live.eventfile import EventCheck, events_csv, read_events
+    from patrol_planner.web import services
+    from patrol_planner.web.live import stored_events
+
+    _, token = services.issue_device_token(roster["units"]["RU-A1"], "car terminal")
+    t0 = datetime.now(UTC) - timedelta(minutes=10)
+    for k in range(3):
+        body = {"id": f"fix-{k}", "time": (t0 + timedelta(seconds=10 * k)).isoformat(), "lon": -0.72, "lat": 52.66,
+                "accuracy_m": 8}
+        assert client.post("/api/device/units/RU-A1/positions", data=json.dumps(body), content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"}).status_code == 201
+    assert _dev(client, token, "RU-A1", _body(time=(t0 + timedelta(seconds=15)).isoformat())).status_code == 201
+    evs = stored_events()
+    assert [e.kind for e in evs] == ["position", "position", "status", "position"]
+    f = tmp_path / "night.csv"
+    f.write_text(events_csv(evs))
+    log = read_events(f, EventCheck(frozenset({"RU-A1", "RU-B1"}), (-0.82, 52.52, -0.43, 52.76)))
+    assert len(log.events) == 4 and len(log.quarantine) == 0

@@ -53,3 +53,22 @@ def changes_for(unit: Unit, after: int = 0) -> dict[str, Any]:
     rows = UnitStatusEvent.objects.filter(unit=unit, id__gt=after).select_related("unit").order_by("id")[:200]
     out = [{"seq": ev.pk, "at": ev.at, "status": ev.status, "until": ev.until, "what": explain(ev)} for ev in rows]
     return {"unit": unit.call_sign, "changes": out, "last": out[-1]["seq"] if out else after, "poll_s": POLL_S}
+
+
+def stored_events(since: datetime | None = None) -> list[Any]:
+    """Every stored position and status (since ``since``) as live events, in time order: the live state is
+    a function of these alone, so after a restart it is rebuilt from the database with nothing lost, and
+    ``patrol_planner.live.eventfile.events_csv`` turns a night into an event file for ``replay``."""
+    from patrol_planner.live.events import Event
+    from patrol_planner.web.models import Position
+
+    pos = Position.objects.select_related("unit").order_by("at", "id")
+    sts = UnitStatusEvent.objects.select_related("unit").order_by("at", "id")
+    if since is not None:
+        pos, sts = pos.filter(at__gte=since), sts.filter(at__gte=since)
+    out = [Event(time=p.at, kind="position", unit=p.unit.call_sign, device=f"device-{p.device_id}", lon=p.lon,
+                 lat=p.lat, accuracy_m=p.accuracy_m) for p in pos]
+    out += [Event(time=s.at, kind="status", unit=s.unit.call_sign, status=s.status, until=s.until, lon=s.lon,
+                  lat=s.lat) for s in sts]
+    out.sort(key=lambda e: (e.time, e.kind != "position", e.unit or ""))
+    return [e.model_copy(update={"seq": i + 1}) for i, e in enumerate(out)]
