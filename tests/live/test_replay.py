@@ -90,3 +90,20 @@ def test_cli_replay_events_writes_a_file_the_reader_takes(tmp_path):
     head = out.read_text().splitlines()[0]
     assert head.startswith("time,kind,unit,device,lon,lat")
     assert out.read_text().count(",committed,") == 1
+
+
+def test_committed_until_cleared_then_available(make_ctx, tmp_path):
+    """A unit called away with no clear time gets no route until it says it is available again."""
+    ctx = make_ctx()
+    unit = sorted(ctx.morning)[1]
+    lon, lat = ctx.sites[ctx.morning[unit].visits[2].site_id].lonlat
+    f = tmp_path / "ev.csv"
+    f.write_text("time,kind,unit,lon,lat,status\n"
+                 f"2022-09-02T23:10:00+01:00,status,{unit},{lon},{lat},committed\n"
+                 f"2022-09-03T00:10:00+01:00,status,{unit},,,available\n")
+    res = replay(make_ctx, f)
+    first, second = res.replans
+    assert first.routes[unit].visits == () and any("committed until cleared" in n for n in first.notes)
+    assert second.routes[unit].visits and second.routes[unit].visits[0].arrive_s >= second.at_s
+    assert all(rp.validated for rp in res.replans)
+    assert "until cleared" in res.timeline[0]["what"]
