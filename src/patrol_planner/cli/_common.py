@@ -15,7 +15,7 @@ from patrol_planner.sanitise import terminal_safe
 
 #: Modules under patrol_planner.cli that register commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = ("ingest", "hotspots", "network", "plan", "compare", "programme", "evaluate",
-                                   "dosage", "web")
+                                   "dosage", "web", "live")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

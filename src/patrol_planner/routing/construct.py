@@ -33,7 +33,7 @@ import numpy as np
 
 from patrol_planner.routing.params import DEADLINE_SLACK_S, SolveParams, lns_patience
 from patrol_planner.routing.plans import UnitPlan, eligible_units, segments
-from patrol_planner.routing.problem import COVER_TOL_S, PatrolProblem, Site, Unit
+from patrol_planner.routing.problem import COVER_TOL_S, SEED_BREAK, PatrolProblem, Site, Unit
 
 #: A visit pushed later must still start strictly inside its prize-window segment ``[a, b)``: its
 #: latest start is ``b - SEGMENT_EPS_S`` [s].
@@ -420,12 +420,26 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
 
 
 def _seed(plan: _Plan) -> int:
-    """Start from a previous plan: insert each kept (site, unit) pair of :attr:`PatrolProblem.keep_bonus`
-    into its unit's route, in the order given (the previous plan's), wherever it fits best. Returns how
-    many were placed; a pair that no longer fits is left to the search."""
+    """Start from a previous plan: insert each visit of :attr:`PatrolProblem.seed_routes` (else each kept
+    (site, unit) pair of :attr:`PatrolProblem.keep_bonus`) into its unit's route, in the order given (the
+    previous plan's): right after the unit's previous one when it fits there, else wherever it fits best.
+    Returns how many were placed; a visit that no longer fits is left to the search."""
     placed = 0
     problem = plan.problem
-    for sid, uid in problem.keep_bonus:
+    after: dict[int, int] = {}  # unit -> slot just after its last seeded visit
+    if problem.seed_routes:  # in time order across units: a site's visits by two units go in as they were
+        order = [(sid, uid, t) for uid, seq in problem.seed_routes.items() for sid, t in seq]
+        if not any(math.isnan(t) for _s, _u, t in order):
+            order.sort(key=lambda x: x[2])
+    else:
+        order = [(sid, uid, math.nan) for sid, uid in problem.keep_bonus]
+    for sid, uid, was_s in order:
+        if sid == SEED_BREAK:  # later visits go after the unit's break element
+            r = plan.routes[problem.unit_by_id(uid).index]
+            idx = [i for i, e in enumerate(r.elems) if e.site < 0]
+            if idx and idx[0] >= after.get(r.unit.index, 0):
+                after[r.unit.index] = idx[0] + 1
+            continue
         site, unit = problem.site_by_id(sid), problem.unit_by_id(uid)
         r = plan.routes[unit.index]
         visits = plan.site_visits()
@@ -433,12 +447,11 @@ def _seed(plan: _Plan) -> int:
         if not rows or not plan.elig[site.index, unit.index]:
             continue
         pc = _as_arrays(rows)
-        score, slot = plan.evaluate([r], pc, None)
-        p = int(np.argmax(score[:, 0]))
-        if not np.isfinite(score[p, 0]):
+        p, k = _seed_slot(plan, r, pc, after.get(unit.index, 0), was_s)
+        if p < 0:
             continue
-        k = int(slot[p, 0])
         plan.insert(r, k, site, float(pc["lo"][p]), float(pc["hi"][p]))
+        after[unit.index] = k + 1
         plan.refresh()
         if not all(rr.feasible for rr in plan.routes):  # should not happen: the slot test is exact
             del r.elems[k]
@@ -446,6 +459,26 @@ def _seed(plan: _Plan) -> int:
             continue
         placed += 1
     return placed
+
+
+def _seed_slot(plan: _Plan, r: _Route, pc: dict[str, np.ndarray], slot: int, was_s: float) -> tuple[int, int]:
+    """(piece, slot) for a seeded visit: right after the unit's previous seeded visit when it fits there, so the
+    previous order comes back whole (a visit put elsewhere can push the next ones out of the route), in the
+    time-of-day piece holding its previous start ``was_s`` [s] when that fits (else the best piece); else the
+    best slot; (-1, -1) when it fits nowhere."""
+    a = r.arrays
+    sc = plan._scores(plan.problem.travel_time_s[r.unit.mode], a, pc, None,
+                      np.full(len(a["dep"]), r.unit.index, dtype=np.int64))
+    slot = min(slot, sc.shape[1] - 1)
+    col = sc[:, slot]
+    if np.isfinite(col).any():
+        same = np.isfinite(col) & (pc["lo"] <= was_s) & (was_s <= pc["hi"])  # NaN: never the same
+        return int(np.argmax(np.where(same, col, -np.inf) if same.any() else col)), slot
+    best = np.max(sc, axis=1)
+    p = int(np.argmax(best))
+    if not np.isfinite(best[p]):
+        return -1, -1
+    return p, int(np.argmax(sc[p]))
 
 
 def _ruin(plan: _Plan, rng: np.random.Generator) -> None:
@@ -511,7 +544,7 @@ def construct(problem: PatrolProblem, params: SolveParams) -> tuple[list[UnitPla
     """The insertion construction alone: fast, deterministic, never empty when any visit fits."""
     t0 = time.monotonic()
     plan = _Plan(problem, params)
-    seeded = _seed(plan) if problem.keep_bonus else 0
+    seeded = _seed(plan) if problem.keep_bonus or problem.seed_routes else 0
     _fill(plan, None, None)
     return _as_plans(plan), {"objective": plan.objective(), "wall_s": time.monotonic() - t0, "seeded": seeded}
 
@@ -525,11 +558,12 @@ def improve(problem: PatrolProblem, params: SolveParams, deadline: float, iterat
     t0, cpu0 = time.monotonic(), time.process_time()
     rng = np.random.default_rng(seed)
     cur = _Plan(problem, params)
-    seeded = _seed(cur) if problem.keep_bonus else 0  # a re-plan starts from the previous plan
+    # a re-plan starts from the previous plan
+    seeded = _seed(cur) if problem.keep_bonus or problem.seed_routes else 0
     _fill(cur, None, None)  # the construction always completes: the search only improves on it
     info: dict[str, Any] = {"seed": seed, "first_objective": cur.objective(),
                             "first_s": time.monotonic() - t0}
-    if problem.keep_bonus:
+    if problem.keep_bonus or problem.seed_routes:
         info["seeded_from_previous"] = seeded
     best, best_obj, cur_obj = cur.copy(), cur.objective(), cur.objective()
     if not any(e.site >= 0 for r in cur.routes for e in r.elems):

@@ -20,6 +20,8 @@ from patrol_planner.vocabulary import LEFT_OUT_REASONS
 
 #: Why a site was left out of a result: the shared codes of :class:`patrol_planner.vocabulary.LeftOutReason`.
 UNVISITED_REASONS = LEFT_OUT_REASONS
+#: The meal break's place in a seed route (:meth:`PatrolProblem.add_seed_route`); never a site id.
+SEED_BREAK = "\x00break"
 #: Float noise allowed when comparing a leg's response time with a cover rule's limit [s].
 COVER_TOL_S = 1e-6
 
@@ -251,6 +253,9 @@ class PatrolProblem:
     covers: list[CoverRule] = field(default_factory=list, init=False)
     #: (site_id, unit_id) -> bonus [prize units] for serving the site with that unit (a stable re-plan).
     keep_bonus: dict[tuple[str, str], float] = field(default_factory=dict, init=False)
+    #: unit_id -> (site id, previous start [s] or NaN) in visit order (repeats allowed): the routes a re-plan
+    #: search starts from, visit for visit (without it, the keep pairs in order, one visit each).
+    seed_routes: dict[str, list[tuple[str, float]]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         if not self.travel_time_s:
@@ -471,6 +476,26 @@ class PatrolProblem:
         self.site_by_id(site_id)
         self.unit_by_id(unit_id)
         self.keep_bonus[(str(site_id), str(unit_id))] = float(bonus)
+
+    def add_seed_route(self, unit_id: str, site_ids: Sequence[str], starts_s: Sequence[float] | None = None,
+                       break_before: int | None = None) -> None:
+        """Start the ruin-and-recreate search from this route of ``unit_id`` (site ids in order, a site twice
+        for two visits; ``starts_s``: the visits' previous start times [s], so each keeps its time-of-day
+        piece; ``break_before``: the meal break comes before visit number ``break_before`` (0-based; the
+        length of the list: after the last)); visits that no longer fit are left to the search. Rewards
+        nothing by itself."""
+        self.unit_by_id(unit_id)
+        for sid in site_ids:
+            self.site_by_id(sid)
+        if starts_s is not None and len(starts_s) != len(site_ids):
+            raise RoutingError(f"seed route of unit {unit_id!r}: {len(site_ids)} sites but {len(starts_s)} times")
+        times = [math.nan] * len(site_ids) if starts_s is None else [float(t) for t in starts_s]
+        seq: list[tuple[str, float]] = [(str(x), t) for x, t in zip(site_ids, times, strict=True)]
+        if break_before is not None:  # the break just before the visit it precedes (after the last: at the end)
+            k = max(0, min(len(seq), int(break_before)))
+            t = seq[k][1] - 1e-6 if k < len(seq) else (seq[-1][1] + 1e-6 if seq else math.nan)
+            seq.insert(k, (SEED_BREAK, t))
+        self.seed_routes[str(unit_id)] = seq
 
     def cover_need(self, unit: Unit) -> np.ndarray | None:
         """Per location ``max over the unit's cover points p of T[loc, p] - within_s`` [s], or ``None`` when

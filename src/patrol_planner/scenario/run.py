@@ -55,6 +55,10 @@ class PlanRun:
     timings_s: dict[str, float] = field(default_factory=dict)
     sites: pd.DataFrame | None = None
     units: tuple[ad.UnitShift, ...] = ()
+    #: the routing problem with its places (stations, sites, road nodes), for re-plans from the live state
+    routed: ad.RoutedProblem | None = None
+    #: the road networks by mode, in the incident table's working CRS
+    networks: dict[str, Any] = field(default_factory=dict)
 
 
 class _Steps:
@@ -115,7 +119,8 @@ def run_plan(s: Scenario, *, progress: Progress | None = None, cache_dir: str | 
         plan = plan_from_result(result, r, ing, scored, routed, units, clock, nets)
         plan = _with_rules(plan, s, routed, result, clock, cover_pts, periods, previous)
     return PlanRun(scenario=s, plan=plan, ingested=ing, cells=scored.cells, selected=scored.selected,
-                   problem=routed.problem, result=result, timings_s=step.timings_s, sites=sites, units=units)
+                   problem=routed.problem, result=result, timings_s=step.timings_s, sites=sites, units=units,
+                   routed=routed, networks=dict(nets))
 
 
 def _hm(clock: ad.Clock, t: float) -> str:

@@ -442,3 +442,21 @@ class ProgrammeAmendment(WriteOnce):
     class Meta:
         ordering = ["programme", "seq"]
         constraints = [models.UniqueConstraint(fields=["programme", "seq"], name="one_seq_per_programme")]
+
+
+class UnitStatusEvent(WriteOnce):
+    """A unit's live status as set during the night (``docs/live.md``): ``available``, ``committed`` (until a
+    time, or until cleared when ``until`` is empty; at a call's place) or ``off_duty``; by its device or from
+    the tasking room. Written once: the night's statuses are their sequence (the id orders them)."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="status_events")
+    status = models.CharField(max_length=10, choices=[(s, s) for s in ("available", "committed", "off_duty")])
+    at = models.DateTimeField()
+    until = models.DateTimeField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    actor = models.CharField(max_length=150)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -6,8 +6,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from patrol_planner.web import views
+from patrol_planner.web import live_api, views
 from patrol_planner.web.api import api
+
+live_api.register(api)  # live statuses and "My route" changes (docs/live.md), in their own module
 
 urlpatterns = [
     path("", views.home, name="home"),

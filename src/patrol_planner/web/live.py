@@ -1,0 +1,74 @@
+"""Live statuses of units during the night (``docs/live.md``): set by a unit's device or from the tasking room,
+checked by the live event model, stored once, audited, and read back by "My route" as a list of changes with
+the change in words. No planning here: re-plans are :mod:`patrol_planner.live`'s."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from pydantic import ValidationError
+
+from patrol_planner.web import audit
+from patrol_planner.web.models import Unit, UnitStatusEvent
+from patrol_planner.web.services import ActionRefused
+
+#: How often "My route" asks for changes [s]: a change shows within this (the issue's 5 s).
+POLL_S = 5
+
+
+def set_status(unit: Unit, status: str, at: datetime, *, until: datetime | None = None, lon: float | None = None,
+               lat: float | None = None, actor: Any = None) -> UnitStatusEvent:
+    """Store one status of ``unit``; :class:`ActionRefused` (one line) when the live event model refuses it."""
+    from patrol_planner.live.events import Event
+
+    try:
+        Event(time=at, kind="status", unit=unit.call_sign, status=status, until=until, lon=lon, lat=lat)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise ActionRefused(str(e["msg"]).removeprefix("Value error, ")) from None
+    last = UnitStatusEvent.objects.filter(unit=unit).order_by("-id").first()
+    if last is not None and at < last.at:
+        raise ActionRefused(f"out of order: {unit.call_sign} already has a status at {last.at.isoformat()}")
+    name = getattr(actor, "get_username", lambda: actor or "")()
+    ev = UnitStatusEvent.objects.create(unit=unit, status=status, at=at, until=until, lon=lon, lat=lat, actor=name)
+    audit.record("unit_status", actor=actor, target=f"unit:{unit.pk}",
+                 detail={"status": status, "event": ev.pk, "until": until.isoformat() if until else None})
+    return ev
+
+
+def explain(ev: UnitStatusEvent) -> str:
+    """The change in words, as the officer and the tasking room read it."""
+    if ev.status == "committed":
+        until = f"until {timezone.localtime(ev.until):%H:%M}" if ev.until else "until cleared"
+        return f"{ev.unit.call_sign} committed to a call {until}: its remaining stops will be re-planned"
+    if ev.status == "off_duty":
+        return f"{ev.unit.call_sign} off duty: its remaining stops go to other units"
+    return f"{ev.unit.call_sign} available again"
+
+
+def changes_for(unit: Unit, after: int = 0) -> dict[str, Any]:
+    """The unit's status changes after event ``after`` (an id), oldest first, and when to ask again."""
+    rows = UnitStatusEvent.objects.filter(unit=unit, id__gt=after).select_related("unit").order_by("id")[:200]
+    out = [{"seq": ev.pk, "at": ev.at, "status": ev.status, "until": ev.until, "what": explain(ev)} for ev in rows]
+    return {"unit": unit.call_sign, "changes": out, "last": out[-1]["seq"] if out else after, "poll_s": POLL_S}
+
+
+def stored_events(since: datetime | None = None) -> list[Any]:
+    """Every stored position and status (since ``since``) as live events, in time order: the live state is
+    a function of these alone, so after a restart it is rebuilt from the database with nothing lost, and
+    ``patrol_planner.live.eventfile.events_csv`` turns a night into an event file for ``replay``."""
+    from patrol_planner.live.events import Event
+    from patrol_planner.web.models import Position
+
+    pos = Position.objects.select_related("unit").order_by("at", "id")
+    sts = UnitStatusEvent.objects.select_related("unit").order_by("at", "id")
+    if since is not None:
+        pos, sts = pos.filter(at__gte=since), sts.filter(at__gte=since)
+    out = [Event(time=p.at, kind="position", unit=p.unit.call_sign, device=f"device-{p.device_id}", lon=p.lon,
+                 lat=p.lat, accuracy_m=p.accuracy_m) for p in pos]
+    out += [Event(time=s.at, kind="status", unit=s.unit.call_sign, status=s.status, until=s.until, lon=s.lon,
+                  lat=s.lat) for s in sts]
+    out.sort(key=lambda e: (e.time, e.kind != "position", e.unit or ""))
+    return [e.model_copy(update={"seq": i + 1}) for i, e in enumerate(out)]

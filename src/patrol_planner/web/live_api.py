@@ -1,0 +1,97 @@
+"""Live status endpoints of the JSON API (``docs/live.md``), registered on the tasking room's API by
+:func:`register`: a unit's device sets its own status; the tasking room sets any unit's; "My route" (officer
+or device) polls the unit's changes with the change in words."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, NinjaAPI, Router, Schema
+from ninja.errors import HttpError
+from pydantic import AwareDatetime
+
+from patrol_planner.web import live
+from patrol_planner.web.api import ERRORS, DeviceAuth, _require
+from patrol_planner.web.models import Unit
+from patrol_planner.web.services import ActionRefused
+
+router = Router(tags=["live"])
+
+
+class StatusIn(Schema):
+    status: Literal["available", "committed", "off_duty"]
+    time: AwareDatetime
+    until: AwareDatetime | None = None  # committed until; empty = until cleared
+    lon: float | None = Field(None, ge=-180, le=180)  # the call's place
+    lat: float | None = Field(None, ge=-90, le=90)
+
+
+class StatusOut(Schema):
+    seq: int
+    unit: str
+    status: str
+    what: str
+
+
+class ChangeOut(Schema):
+    seq: int
+    at: datetime
+    status: str
+    until: datetime | None
+    what: str
+
+
+class ChangesOut(Schema):
+    unit: str
+    changes: list[ChangeOut]
+    last: int
+    poll_s: int
+
+
+def _set(unit: Unit, body: StatusIn, actor: Any) -> Any:
+    try:
+        ev = live.set_status(unit, body.status, body.time, until=body.until, lon=body.lon, lat=body.lat, actor=actor)
+    except ActionRefused as exc:
+        return 409, {"detail": str(exc)}
+    return 201, {"seq": ev.pk, "unit": unit.call_sign, "status": ev.status, "what": live.explain(ev)}
+
+
+@router.post("/device/units/{call_sign}/status", auth=DeviceAuth(), response={201: StatusOut, **ERRORS})
+def device_status(request: HttpRequest, call_sign: str, body: StatusIn) -> Any:
+    """The unit's own status from its device (403 for another unit's token; 409 out of order or until not
+    after the time)."""
+    dev = request.auth
+    if call_sign != dev.unit.call_sign:
+        raise HttpError(403, "this device belongs to another unit")
+    return _set(dev.unit, body, f"device:{dev.pk}")
+
+
+@router.post("/units/{unit_id}/status", response={201: StatusOut, **ERRORS})
+def room_status(request: HttpRequest, unit_id: int, body: StatusIn) -> Any:
+    """Any unit's status, set in the tasking room (tasking and supervisor roles)."""
+    _require(request, "tasking", "supervisor")
+    return _set(get_object_or_404(Unit, pk=unit_id), body, request.user)
+
+
+@router.get("/my-route/changes", response={200: ChangesOut, **ERRORS})
+def my_route_changes(request: HttpRequest, after: int = 0) -> Any:
+    """The officer's unit's changes after ``after`` (poll every ``poll_s`` seconds)."""
+    _require(request, "officer")
+    unit = request.user.profile.unit
+    if unit is None:
+        return 404, {"detail": "you crew no unit"}
+    return 200, live.changes_for(unit, after)
+
+
+@router.get("/device/route/changes", auth=DeviceAuth(), response={200: ChangesOut, **ERRORS})
+def device_route_changes(request: HttpRequest, after: int = 0) -> Any:
+    """The device's unit's changes after ``after``."""
+    return 200, live.changes_for(request.auth.unit, after)
+
+
+def register(api: NinjaAPI) -> None:
+    """Add these endpoints to the tasking room's API."""
+    api.add_router("/", router)
