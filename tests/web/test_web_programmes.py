@@ -484,3 +484,65 @@ def test_an_evaluation_the_package_refuses_fails_with_its_reason(client: Any, ro
     from html import escape
 
     assert "unknown format" in job.error and escape(job.error) in client.get(f"/programmes/{rec.pk}/").content.decode()
+
+
+def test_uploads_need_the_csrf_token(roster: dict[str, Any], august: Any, tracks: dict[str, Any]) -> None:
+    """A multipart upload without its CSRF token is refused (no job, no file kept); with it, accepted."""
+    from django.test import Client
+
+    from patrol_planner.web.models import ProgrammeJob
+    from patrol_planner.web.programmes import import_programme
+
+    rec = import_programme(august)
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(roster["users"]["analyst"])
+    for url, field in ((f"/programmes/{rec.pk}/tracks/", "tracks"), (f"/programmes/{rec.pk}/evaluate/", "crimes")):
+        assert c.post(url, {field: _upload(tracks["files"][:1])}).status_code == 403, url
+    assert not ProgrammeJob.objects.exists()
+    page = c.get(f"/programmes/{rec.pk}/").content.decode()
+    assert 'enctype="multipart/form-data"' in page and 'id="tracks-form"' in page and 'id="evaluate-form"' in page
+    token = c.cookies["csrftoken"].value
+    r = c.post(f"/programmes/{rec.pk}/tracks/", {"tracks": _upload(tracks["files"][:1]), "csrfmiddlewaretoken": token})
+    assert r.status_code == 302 and ProgrammeJob.objects.count() == 1
+
+
+def test_only_the_analyst_sees_the_upload_forms(client: Any, roster: dict[str, Any], august: Any) -> None:
+    from patrol_planner.web.programmes import import_programme
+
+    rec = import_programme(august)
+    for role in ("analyst", "tasking", "supervisor", "auditor"):
+        client.force_login(roster["users"][role])
+        page = client.get(f"/programmes/{rec.pk}/").content.decode()
+        assert ('id="tracks-form"' in page) == ('id="evaluate-form"' in page) == (role == "analyst"), role
+        assert "No evaluation stored yet." in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interrupted_programme_job_is_requeued_then_failed(roster: dict[str, Any], august: Any,
+                                                              tracks: dict[str, Any]) -> None:
+    """A dosage job whose worker died is put back in the queue when the server starts (audited); after
+    repeated deaths it is failed with the reason. Nothing half-stored: the record is written at the end."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from patrol_planner.web.admin_ops import MAX_ATTEMPTS, recover_interrupted
+    from patrol_planner.web.models import AuditEvent, DosageRecord, ProgrammeJob
+    from patrol_planner.web.programme_jobs import request_dosage
+    from patrol_planner.web.programmes import import_programme
+
+    rec = import_programme(august)
+    job = request_dosage(rec, _upload(tracks["files"]), roster["users"]["analyst"])
+    task = DBTaskResult.objects.get()
+    DBTaskResult.objects.filter(pk=task.pk).update(status=TaskResultStatus.RUNNING, worker_ids=["dead-1"])
+    ProgrammeJob.objects.filter(pk=job.pk).update(state="running")
+    assert recover_interrupted() == 1
+    job.refresh_from_db()
+    assert job.state == "queued" and job.progress == "requeued after a restart"
+    assert DBTaskResult.objects.get(pk=task.pk).status == TaskResultStatus.READY
+    assert AuditEvent.objects.filter(action="programme_dosage_requeued", detail__job=job.pk).exists()
+    DBTaskResult.objects.filter(pk=task.pk).update(status=TaskResultStatus.RUNNING,
+                                                   worker_ids=[f"dead-{i}" for i in range(MAX_ATTEMPTS)])
+    assert recover_interrupted() == 1
+    job.refresh_from_db()
+    assert job.state == "failed" and f"stopped {MAX_ATTEMPTS} times" in job.error
+    assert not DosageRecord.objects.exists()
