@@ -235,10 +235,10 @@ def tonight_folder(tmp_path_factory: Any) -> Any:
     return _leics_programme(tmp_path_factory.mktemp("sep") / "september", NIGHT, 5, seed=4)
 
 
-@pytest.fixture(scope="module")
-def tracks(august: Any, tmp_path_factory: Any) -> dict[str, Any]:
-    """Simulated GPS tracks (the dosage tests' simulator) of two units delivering the first 6 days of
-    ``august``, with one treated spot-day skipped and 12 minutes spent in one control spot-day; one GPX per unit."""
+def make_tracks(august: Any, folder: Any) -> dict[str, Any]:
+    """Simulated GPS tracks (the dosage tests' simulator) of two units delivering the first 6 days of the
+    ``august`` programme, with one treated spot-day skipped and 12 minutes spent in one control spot-day; one
+    GPX file per unit in ``folder``."""
     from benchlib.dosage_sim import plan_unit_days, simulate_tracks, write_gpx
     from patrol_planner.programme import read_programme
 
@@ -250,9 +250,13 @@ def tracks(august: Any, tmp_path_factory: Any) -> dict[str, Any]:
     uds = [u for u in plan_unit_days(prog, units=2, seed=5, skip=[skip], linger=[linger])
            if u.start.date() < date(2022, 8, 7)]
     sim = simulate_tracks(prog, uds, seed=6, noise_m=5.0, ping_s=10.0, truth=False)
-    folder = tmp_path_factory.mktemp("tracks")
     files = [write_gpx(folder / f"{unit}.gpx", g, name=str(unit)) for unit, g in sim.pings.groupby("unit")]
     return {"files": files, "skip": skip, "linger": linger}
+
+
+@pytest.fixture(scope="module")
+def tracks(august: Any, tmp_path_factory: Any) -> dict[str, Any]:
+    return make_tracks(august, tmp_path_factory.mktemp("tracks"))
 
 
 def _upload(paths: list[Any]) -> list[Any]:
@@ -446,7 +450,7 @@ def test_evaluation_job_stores_the_package_result_for_auditors_not_officers(clie
         client.force_login(roster["users"][role])
         page = client.get(f"/programmes/evaluations/{ev.pk}/").content.decode()
         assert "month-level panel" in page and want.evaluation.verdicts[0].split(":")[0] in page
-        assert str(s["rate_ratio"]) in page and str(s["ci_low"]) in page
+        assert f"<td>{s['rate_ratio']:.3g}</td>" in page and f"<td>{s['ci_low']:.3g}</td>" in page
         assert "police.uk positions are snapped" in page  # a caveat, as the package words it
         api = client.get(f"/api/programmes/{rec.pk}/evaluations").json()
         assert [e["id"] for e in api] == [ev.pk] and api[0]["summary"] == ev.record["summary"]

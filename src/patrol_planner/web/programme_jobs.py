@@ -79,6 +79,9 @@ def _request(rec: ProgrammeRecord, kind: str, user: Any, uploads: dict[str, list
     try:
         with transaction.atomic():
             job = ProgrammeJob.objects.create(programme=rec, kind=kind, requested_by=user, with_dosage=dosage)
+            # files under this id can only be left by a transaction rolled back after writing them (SQLite may
+            # hand the same id out again): they belong to no job
+            shutil.rmtree(inputs_dir(job.pk), ignore_errors=True)
             inputs = [r for role, files in uploads.items() for r in _keep(job, files, role)]
             job.inputs = inputs
             job.save(update_fields=["inputs"])

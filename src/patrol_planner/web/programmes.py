@@ -226,7 +226,23 @@ HEADLINE = (("method", "Method"), ("estimand", "Estimand"), ("rate_ratio", "Esti
             ("treated_spot_days", "Treated spot-days"), ("control_spot_days", "Control spot-days"))
 
 
-def evaluation_headline(ev: EvaluationRecord) -> list[tuple[str, Any]]:
-    """(label, value) of the headline keys the package's summary holds, as it gives them."""
-    s = ev.record.get("summary", {})
-    return [(label, s[k]) for k, label in HEADLINE if k in s]
+def shown(v: Any) -> str:
+    """A figure as the page shows it: 3 significant digits (the stored record keeps every digit)."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return "" if v is None else str(v)
+
+
+def evaluation_page(ev: EvaluationRecord) -> dict[str, Any]:
+    """What the evaluation page shows: the headline keys the package's summary holds (label, value), the
+    estimates table and the delivery figures, numbers to 3 significant digits."""
+    r = ev.record
+    s = r.get("summary", {})
+    est = r.get("estimates") or []
+    cols = list(est[0]) if est else []
+    return {"headline": [(label, shown(s[k])) for k, label in HEADLINE if s.get(k) is not None],
+            "estimate_cols": cols, "estimate_rows": [[shown(row.get(c)) for c in cols] for row in est],
+            "delivery": [(k, shown(v)) for k, v in (r.get("delivery") or {}).items()],
+            "verdicts": r.get("verdicts", []), "caveats": r.get("caveats", [])}

@@ -357,8 +357,7 @@ def programme_evaluation(request: HttpRequest, evaluation_id: int) -> HttpRespon
     from patrol_planner.web.models import EvaluationRecord
 
     ev = get_object_or_404(EvaluationRecord.objects.select_related("programme", "made_by"), pk=evaluation_id)
-    return render(request, "web/evaluation.html", {"ev": ev, "e": progs.evaluation_json(ev),
-                                                    "headline": progs.evaluation_headline(ev)})
+    return render(request, "web/evaluation.html", {"ev": ev, "e": progs.evaluation_page(ev)})
 
 
 @require_GET
