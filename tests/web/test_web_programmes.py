@@ -351,6 +351,9 @@ def test_dosage_upload_is_measured_by_the_package_and_shown_as_compliance(client
     assert job.state == "done", job.error
     d = DosageRecord.objects.get()
     assert job.dosage_id == d.pk and d.made_by.username == "analyst" and d.up_to is None  # the programme is over
+    from patrol_planner.web.programme_work import run_dosage_job
+
+    assert run_dosage_job(job.pk) == d.pk and DosageRecord.objects.count() == 1  # a rerun never stores twice
 
     prog = read_programme(august)
     res = measure_dosage(prog, tracks["files"])
@@ -553,3 +556,16 @@ def test_an_interrupted_programme_job_is_requeued_then_failed(roster: dict[str, 
     job.refresh_from_db()
     assert job.state == "failed" and f"stopped {MAX_ATTEMPTS} times" in job.error
     assert not DosageRecord.objects.exists()
+
+
+def test_dosage_is_measured_so_far_while_the_programme_runs(august: Any) -> None:
+    """Up to today's programme day while the programme runs, every day once it is over; refused before it."""
+    from patrol_planner.errors import DosageError
+    from patrol_planner.programme import read_programme
+    from patrol_planner.web.programme_work import so_far
+
+    prog = read_programme(august)
+    assert so_far(prog, date(2022, 8, 10)) == date(2022, 8, 10)
+    assert so_far(prog, date(2022, 8, 31)) is None and so_far(prog, date(2023, 1, 1)) is None
+    with pytest.raises(DosageError, match="starts on 2022-08-01: there is nothing to measure yet"):
+        so_far(prog, date(2022, 7, 31))

@@ -34,6 +34,8 @@ def _run(job_id: int, body: Callable[[ProgrammeJob, Callable[[str], None]], int]
     from patrol_planner.errors import PatrolPlannerError
 
     job = ProgrammeJob.objects.select_related("programme", "requested_by").get(pk=job_id)
+    if job.state == ProgrammeJob.State.DONE:  # stored and committed before the worker died: never store twice
+        return job.dosage_id or job.evaluation_id or 0
     ProgrammeJob.objects.filter(pk=job_id).update(state=ProgrammeJob.State.RUNNING, progress="starting", error="")
 
     def progress(msg: str) -> None:

@@ -179,10 +179,26 @@ def tonight_programme_days(day: date) -> list[dict[str, Any]]:
 
     out = []
     for rec in ProgrammeRecord.objects.order_by("pk"):
+        if not _covers(rec, day):  # the cheap test first: reading a programme checks its files' hashes
+            continue
         prog = programme(rec)
         if prog.dates[0] <= day <= prog.dates[-1]:
             out.append({"programme_id": rec.pk, "name": rec.name, **day_tasking(prog, day)})
     return out
+
+
+def _covers(rec: ProgrammeRecord, day: date) -> bool:
+    """Whether the stored design's days (start_date and days, checked by read_programme at import) include
+    ``day``; a design this cannot read is left to the package (True)."""
+    import json
+    from datetime import timedelta
+
+    try:
+        design = json.loads(rec.programme_json)["design"]
+        first = date.fromisoformat(str(design["start_date"]))
+        return first <= day < first + timedelta(days=int(design["days"]))
+    except (ValueError, KeyError, TypeError):
+        return True
 
 
 def programme_features(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
