@@ -569,3 +569,29 @@ def test_dosage_is_measured_so_far_while_the_programme_runs(august: Any) -> None
     assert so_far(prog, date(2022, 8, 31)) is None and so_far(prog, date(2023, 1, 1)) is None
     with pytest.raises(DosageError, match="starts on 2022-08-01: there is nothing to measure yet"):
         so_far(prog, date(2022, 7, 31))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_generic_crime_file_with_its_mapping_gives_the_place_day_evaluation(client: Any, roster: dict[str, Any],
+                                                                               august: Any) -> None:
+    """Crimes with times (the bundled Rutland sample: real positions, SYNTHETIC times) and their column mapping,
+    uploaded together: the package's place-day analysis, its interval and p-value from the randomisation test."""
+    from patrol_planner.evaluation.files import evaluate_files
+    from patrol_planner.web.models import EvaluationRecord
+    from patrol_planner.web.programmes import import_programme
+
+    timed = REPO / "data" / "crimes-rutland-synthetic-times"
+    rec = import_programme(august)
+    client.force_login(roster["users"]["analyst"])
+    client.post(f"/programmes/{rec.pk}/evaluate/", {"crimes": _upload([timed / "crimes.csv"]),
+                                                    "mapping": _upload([timed / "mapping.toml"])[0]})
+    _work()
+    ev = EvaluationRecord.objects.get()
+    want = evaluate_files(august, [timed / "crimes.csv"], mapping=str(timed / "mapping.toml"))
+    assert ev.method == want.evaluation.method == "place-day"
+    s = ev.record["summary"]
+    for k in ("rate_ratio", "ci_low", "ci_high", "p_value", "treated_spot_days", "control_spot_days"):
+        assert s[k] == json_round(want.evaluation.summary[k]), k
+    assert s["treated_spot_days"] == 124 and 0 < s["p_value"] <= 1
+    page = client.get(f"/programmes/evaluations/{ev.pk}/").content.decode()
+    assert "place-day" in page and "Treated spot-days</th><td>124" in page
