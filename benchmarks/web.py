@@ -330,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-plan", action="store_true", help="no plan job in the middle")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=2, help="serve --workers (answering processes, default 2)")
     a = ap.parse_args(argv)
     if not (1 <= a.users <= 200 and 1 <= a.units <= 200 and 10 <= a.seconds <= 3600):
         ap.error("bounded: 1-200 users, 1-200 units, 10-3600 seconds")
@@ -338,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     log = data / "server.log"
     exe = shutil.which("patrol-planner", path=str(Path(sys.executable).parent)) or "patrol-planner"
-    cmd = [exe, "serve", "--demo", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [exe, "serve", "--demo", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(a.workers)]
     if a.db:
         cmd += ["--db", a.db]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATROL_PLANNER_")}
@@ -409,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     steady = summarise([s for s in rec.samples if not in_plan(s)])
     during = summarise([s for s in rec.samples if in_plan(s)])
     result = {
-        "benchmark": "web", "db": "postgresql" if a.db else "sqlite", "seconds": a.seconds, "users": a.users,
+        "benchmark": "web", "workers": a.workers, "db": "postgresql" if a.db else "sqlite", "seconds": a.seconds,
+        "users": a.users,
         "units": a.units, "cpus": os.cpu_count(), "load_avg_before": [round(x, 2) for x in load_before],
         "load_avg_after": [round(x, 2) for x in load_after],
         "plan_job": {"state": window.get("state"), "seconds": round(window["end"] - window["start"], 1)}

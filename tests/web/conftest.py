@@ -35,6 +35,13 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_audit_anchor(settings: Any) -> None:
+    """Each test's database is rolled back but a file in the data folder is not: the anchor outside the
+    database is off here, and on in the tests of it (``test_web_security.py``) and in every live server."""
+    settings.AUDIT_ANCHOR_FILE = None
+
+
 @pytest.fixture(scope="session")
 def real_plan_json() -> str:
     """plan.json of the bundled Rutland night with its three units, made by the package's pipeline."""

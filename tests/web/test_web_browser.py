@@ -67,7 +67,7 @@ def live(tmp_path_factory: Any, database: list[str]) -> Iterator[dict[str, Any]]
         for _ in range(240):
             text = (data / "serve.log").read_text()
             passwords = dict(re.findall(r"^  (\w+)\s+(\S+)$", text, re.M))
-            if "Uvicorn running" in text and len(passwords) == 5:
+            if "tasking room ready" in text and len(passwords) == 5:
                 break
             if proc.poll() is not None:
                 pytest.fail("serve exited:\n" + text)

@@ -51,7 +51,7 @@ def _query(data: Path, sql: str) -> list[tuple[Any, ...]]:
 def test_kill_9_during_a_plan_then_restart(browser: Any, tmp_path: Path):
     port = _free_port()
     proc, log = _start(tmp_path, port, "--demo")
-    logs = _wait_log(log, "Uvicorn running", proc)
+    logs = _wait_log(log, "tasking room ready", proc)
     passwords = dict(re.findall(r"^  (\w+)\s+(\S+)$", logs, re.M))
     live = {"url": f"http://127.0.0.1:{port}", "passwords": passwords}
     page, _ = _page(browser)
@@ -72,7 +72,8 @@ def test_kill_9_during_a_plan_then_restart(browser: Any, tmp_path: Path):
 
     proc, log = _start(tmp_path, port)
     try:
-        assert "1 interrupted job(s) (plans, dosage, evaluations) requeued" in _wait_log(log, "Uvicorn running", proc)
+        assert "1 interrupted job(s) (plans, dosage, evaluations) requeued" in _wait_log(log, "tasking room ready",
+                                                                                          proc)
         end = time.monotonic() + 300
         while time.monotonic() < end:
             rows = _query(tmp_path, "SELECT state, version_id, error FROM tasking_planjob")
@@ -102,7 +103,7 @@ def test_kill_9_inside_an_approval_then_restart(browser: Any, tmp_path: Path, mo
     monkeypatch.setenv(FAULT_PAUSE_ENV, str(marker))
     port = _free_port()
     proc, log = _start(tmp_path, port, "--demo")
-    logs = _wait_log(log, "Uvicorn running", proc)
+    logs = _wait_log(log, "tasking room ready", proc)
     passwords = dict(re.findall(r"^  (\w+)\s+(\S+)$", logs, re.M))
     live = {"url": f"http://127.0.0.1:{port}", "passwords": passwords}
     try:
@@ -130,7 +131,7 @@ def test_kill_9_inside_an_approval_then_restart(browser: Any, tmp_path: Path, mo
     monkeypatch.delenv(FAULT_PAUSE_ENV)
     proc, log = _start(tmp_path, port)
     try:
-        _wait_log(log, "Uvicorn running", proc)
+        _wait_log(log, "tasking room ready", proc)
         page, _ = _page(browser)
         _login(page, live, "tasking")
         page.goto(plan_url)
@@ -143,7 +144,7 @@ def test_kill_9_inside_an_approval_then_restart(browser: Any, tmp_path: Path, mo
     monkeypatch.setenv(FAULT_PAUSE_ENV, str(marker))
     proc, log = _start(tmp_path, port)
     try:
-        _wait_log(log, "Uvicorn running", proc)
+        _wait_log(log, "tasking room ready", proc)
         page, _ = _page(browser)
         _login(page, live, "supervisor")
         page.goto(plan_url)
@@ -163,7 +164,7 @@ def test_kill_9_inside_an_approval_then_restart(browser: Any, tmp_path: Path, mo
     monkeypatch.delenv(FAULT_PAUSE_ENV)
     proc, log = _start(tmp_path, port)
     try:
-        _wait_log(log, "Uvicorn running", proc)
+        _wait_log(log, "tasking room ready", proc)
         page, _ = _page(browser)
         _login(page, live, "auditor")
         page.goto(live["url"] + "/audit/?verify=1")
@@ -195,3 +196,29 @@ def _wait_marker(marker: Path, proc: subprocess.Popen[bytes], timeout_s: float =
             pytest.fail("serve exited before the sign-off paused")
         time.sleep(0.1)
     pytest.fail("the sign-off never reached the test hook")
+
+
+def test_answering_processes_stop_when_serve_is_killed(tmp_path: Path):
+    """``serve`` runs two uvicorn answering processes by default; ``kill -9`` of ``serve`` alone (not its process
+    group) must not leave them answering on the port, or a restart could not take it."""
+    import http.client
+
+    port = _free_port()
+    proc, log = _start(tmp_path, port)
+    try:
+        logs = _wait_log(log, "tasking room ready", proc)
+        children = [int(p) for p in re.findall(r"Started server process \[(\d+)\]", logs)]
+        assert len(children) == 2, logs
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        end = time.monotonic() + 30
+        while time.monotonic() < end and any(Path(f"/proc/{c}").exists() and
+                                             "Z" not in Path(f"/proc/{c}/stat").read_text().split()[2]
+                                             for c in children):
+            time.sleep(0.2)
+        with pytest.raises(OSError):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/login/")
+            conn.getresponse()
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)

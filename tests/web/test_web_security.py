@@ -157,3 +157,75 @@ def test_bad_db_url_is_one_line_and_non_zero(tmp_path: Path):
                         "--data-dir", str(tmp_path)], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "secret" not in r.stderr
     assert r.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.django_db
+def test_audit_pages_back_through_every_event_once(client: Any, roster: dict[str, Any]):
+    """The log is shown 100 events a page, newest first; following "Older events" reaches every event once."""
+    import re
+
+    from patrol_planner.web.models import AuditEvent
+
+    _events(230)
+    client.force_login(roster["users"]["auditor"])
+    seen: list[int] = []
+    url = "/audit/"
+    for _ in range(10):
+        html = client.get(url).content.decode()
+        seen += [int(s) for s in re.findall(r"<tr><td>(\d+)</td>", html)]
+        older = re.search(r'href="\?before=(\d+)" id="older-link"', html)
+        if older is None:
+            break
+        url = f"/audit/?before={older.group(1)}"
+    every = list(AuditEvent.objects.order_by("-seq").values_list("seq", flat=True))
+    assert seen == every and len(every) > 230
+
+
+@pytest.mark.django_db
+def test_anchor_outside_the_database_catches_a_truncated_chain_with_a_rewound_head(
+        settings: Any, tmp_path: Path, django_capture_on_commit_callbacks: Any):
+    """Removing the last events and setting the head to the new last event is invisible inside the database;
+    the anchor in the data folder still records the true newest event."""
+    from patrol_planner.web import audit
+
+    settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchor.json"
+    audit.ensure_anchor()
+    with django_capture_on_commit_callbacks(execute=True):
+        _events(5)
+    assert audit.verify().ok
+    assert stat.S_IMODE(os.stat(settings.AUDIT_ANCHOR_FILE).st_mode) == 0o600
+    with connection.cursor() as cur:  # what someone with the database, but not the data folder, can do
+        cur.execute("DELETE FROM tasking_auditevent WHERE seq >= 5")
+        cur.execute("UPDATE tasking_audithead SET count = 4, last_hash = "
+                    "(SELECT hash FROM tasking_auditevent WHERE seq = 4) WHERE id = 1")
+    settings.AUDIT_ANCHOR_FILE = None
+    assert audit.verify().ok  # the database alone no longer shows it
+    settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchor.json"
+    check = audit.verify()
+    assert not check.ok and "anchor outside the database records 6" in check.problem, check
+
+
+@pytest.mark.django_db
+def test_anchor_that_disagrees_or_is_missing_is_reported(settings: Any, tmp_path: Path,
+                                                        django_capture_on_commit_callbacks: Any):
+    import json
+
+    from patrol_planner.web import audit
+
+    anchor = tmp_path / "audit-anchor.json"
+    settings.AUDIT_ANCHOR_FILE = anchor
+    audit.ensure_anchor()
+    with django_capture_on_commit_callbacks(execute=True):
+        _events(3)
+    data = json.loads(anchor.read_text())
+    anchor.write_text(json.dumps({"seq": data["seq"], "hash": "f" * 64}))
+    assert "differs from the anchor" in audit.verify().problem
+    anchor.write_text("not json")
+    assert "unreadable" in audit.verify().problem
+    anchor.unlink()
+    assert "missing from the data folder" in audit.verify().problem
+    audit.ensure_anchor()  # a new anchor is itself an audited event
+    from patrol_planner.web.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="audit_anchored").count() == 2
+    assert audit.verify().ok

@@ -68,14 +68,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Plan tonight's patrols: ingest -> hotspots -> network -> routing -> briefing pack in OUT."""
         from rich.console import Console
-        from rich.markup import escape
 
-        from patrol_planner.report import plan_summary_table
         from patrol_planner.scenario import (
             PIPELINE_STEPS,
             default_scenario_path,
             load_scenario,
-            run_backtest,
             run_plan,
         )
 
@@ -91,23 +88,7 @@ def register(app: typer.Typer) -> None:
             _programme_day(s, programme, day, out, cache_dir, console, quiet=quiet, as_json=as_json)
             return
         if not s.units:
-            if s.backtest is None:
-                from patrol_planner.errors import RoutingError
-
-                raise RoutingError(f"scenario {s.name!r} has no units on duty and no [backtest] table: "
-                                   "add at least one [[units]] table")
-            with console.status(f"{s.name}: backtest (this scenario plans no routes)"):
-                table = run_backtest(s)
-            with atomic_output_dir(out, marker="backtest.csv") as stage:
-                spreadsheet_safe(table).to_csv(stage / "backtest.csv", index=False)
-            if as_json:
-                print_json({"scenario": s.name, "rows": table.to_dict(orient="records"),
-                            "out": str(out / "backtest.csv")})
-            elif not quiet:
-                from patrol_planner.cli._tables import print_backtest_table
-
-                print_backtest_table(table)
-                console.print(f"backtest table written to {out / 'backtest.csv'}")
+            _backtest_only(s, out, console, quiet=quiet, as_json=as_json)
             return
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -121,21 +102,54 @@ def register(app: typer.Typer) -> None:
 
             run = run_plan(s, progress=step, cache_dir=cache_dir, previous=prev_plan)
             prog.update(task, completed=len(PIPELINE_STEPS))
-        paths = write_plan_folder(run.plan, out)
-        _warn_not_reproducible(run.plan.metrics, console)
-        rp = run.plan.metrics.get("replan")
-        if rp is not None:
-            removed = f"; units removed: {', '.join(rp['units_removed'])}" if rp["units_removed"] else ""
-            added = f"; new units: {', '.join(rp['units_new'])}" if rp["units_new"] else ""
-            console.print(f"re-plan: {rp['stops_changed']} stop(s) changed on the units kept ({rp['stops_kept']} kept, "
-                          f"{rp['stops_dropped']} dropped, {rp['stops_added']} added){escape(removed + added)}")
-        if as_json:
-            print_json({"scenario": s.name, "out": str(out), "metrics": run.plan.metrics,
-                        "timings_s": run.timings_s, "files": sorted(paths)})
-            return
-        if not quiet:
-            Console().print(plan_summary_table(run.plan))
-            console.print(f"briefing: {paths['briefing.html']}  ({len(paths)} files in {out})")
+        _report_plan(run, s.name, out, console, quiet=quiet, as_json=as_json)
+
+
+def _backtest_only(s: Scenario, out: Path, console: Any, *, quiet: bool, as_json: bool) -> None:
+    """A scenario with no units: its [backtest] table instead of a plan (an error when it has none)."""
+    from patrol_planner.scenario import run_backtest
+
+    if s.backtest is None:
+        from patrol_planner.errors import RoutingError
+
+        raise RoutingError(f"scenario {s.name!r} has no units on duty and no [backtest] table: "
+                           "add at least one [[units]] table")
+    with console.status(f"{s.name}: backtest (this scenario plans no routes)"):
+        table = run_backtest(s)
+    with atomic_output_dir(out, marker="backtest.csv") as stage:
+        spreadsheet_safe(table).to_csv(stage / "backtest.csv", index=False)
+    if as_json:
+        print_json({"scenario": s.name, "rows": table.to_dict(orient="records"),
+                    "out": str(out / "backtest.csv")})
+    elif not quiet:
+        from patrol_planner.cli._tables import print_backtest_table
+
+        print_backtest_table(table)
+        console.print(f"backtest table written to {out / 'backtest.csv'}")
+
+
+def _report_plan(run: Any, name: str, out: Path, console: Any, *, quiet: bool, as_json: bool) -> None:
+    """Write the plan folder and say what was made: the re-plan's changes, JSON or the summary table."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from patrol_planner.report import plan_summary_table
+
+    paths = write_plan_folder(run.plan, out)
+    _warn_not_reproducible(run.plan.metrics, console)
+    rp = run.plan.metrics.get("replan")
+    if rp is not None:
+        removed = f"; units removed: {', '.join(rp['units_removed'])}" if rp["units_removed"] else ""
+        added = f"; new units: {', '.join(rp['units_new'])}" if rp["units_new"] else ""
+        console.print(f"re-plan: {rp['stops_changed']} stop(s) changed on the units kept ({rp['stops_kept']} kept, "
+                      f"{rp['stops_dropped']} dropped, {rp['stops_added']} added){escape(removed + added)}")
+    if as_json:
+        print_json({"scenario": name, "out": str(out), "metrics": run.plan.metrics,
+                    "timings_s": run.timings_s, "files": sorted(paths)})
+        return
+    if not quiet:
+        Console().print(plan_summary_table(run.plan))
+        console.print(f"briefing: {paths['briefing.html']}  ({len(paths)} files in {out})")
 
 
 def _programme_day(s: Scenario, folder: Path | None, day: str | None, out: Path, cache_dir: Path | None,

@@ -59,6 +59,8 @@ def _register_serve(app: typer.Typer) -> None:
                                        "X-Forwarded-Proto: HTTPS redirects and HSTS (docs/web.md)."),
         allowed_host: list[str] = typer.Option([], "--allowed-host", help="Host name the site is reached by "
                                                "(repeatable); 127.0.0.1 and localhost always."),
+        workers: int = typer.Option(2, "--workers", min=1, max=32, help="uvicorn processes answering requests "
+                                    "(each serves one request at a time; about the number of cores)."),
     ) -> None:
         """Run the tasking room: migrate, start the job worker, serve with uvicorn."""
         from patrol_planner.web.runtime import ENV_HOSTS
@@ -76,7 +78,7 @@ def _register_serve(app: typer.Typer) -> None:
         if requeued:
             typer.echo(f"{requeued} interrupted job(s) (plans, dosage, evaluations) requeued or failed "
                        "(see the audit log)", err=True)
-        _run(folder, host, port, tls_proxy)
+        _run(folder, host, port, tls_proxy, workers)
 
 
 def _register_users(app: typer.Typer) -> None:
@@ -264,7 +266,7 @@ def _echo_totp(name: str) -> None:
     typer.echo(f"  {uri}")
 
 
-def _run(folder: Path, host: str, port: int, tls_proxy: bool) -> None:
+def _run(folder: Path, host: str, port: int, tls_proxy: bool, workers: int = 1) -> None:
     """uvicorn in this process, the task worker beside it; the worker stops with the server, and a worker
     that stops on its own (e.g. a "database is locked" after the busy timeout on a loaded SQLite file) is
     started again, its interrupted job requeued first."""
@@ -274,6 +276,7 @@ def _run(folder: Path, host: str, port: int, tls_proxy: bool) -> None:
     from django.db import connections
 
     from patrol_planner.web.admin_ops import recover_interrupted, start_worker
+    from patrol_planner.web.runtime import SERVE_PID_ENV
 
     lock, stop = threading.Lock(), threading.Event()
     worker = start_worker()
@@ -296,10 +299,13 @@ def _run(folder: Path, host: str, port: int, tls_proxy: bool) -> None:
 
     watcher = threading.Thread(target=watch, name="worker-watch", daemon=True)
     watcher.start()
+    threading.Thread(target=_say_when_ready, args=(host, port), name="ready-check", daemon=True).start()
+    if workers > 1:  # the answering processes stop with this one, even when it is killed (see web/asgi.py)
+        os.environ[SERVE_PID_ENV] = str(os.getpid())
     try:
         uvicorn.run("patrol_planner.web.asgi:application", host=host, port=port, lifespan="off",
                     proxy_headers=tls_proxy, forwarded_allow_ips="127.0.0.1" if tls_proxy else None,
-                    log_level="info", server_header=False)
+                    log_level="info", server_header=False, workers=workers)
     finally:
         with lock:
             stop.set()
@@ -308,3 +314,29 @@ def _run(folder: Path, host: str, port: int, tls_proxy: bool) -> None:
             worker.wait(timeout=15)
         except Exception:  # noqa: BLE001  (a worker that ignores SIGTERM is killed: the job is requeued later)
             worker.kill()
+
+
+#: The line ``serve`` prints once the site answers (uvicorn's own "running" line comes when the port is
+#: bound, before its answering processes have loaded Django).
+READY_LINE = "tasking room ready"
+
+
+def _say_when_ready(host: str, port: int) -> None:
+    """Print :data:`READY_LINE` once a request to the login page gets an answer (within 180 s)."""
+    import http.client
+    import time
+
+    probe = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104  (probing, not binding)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection(probe, port, timeout=5)
+            conn.request("GET", "/login/", headers={"Host": f"127.0.0.1:{port}"})
+            status = conn.getresponse().status
+            conn.close()
+            if status < 500:
+                typer.echo(f"{READY_LINE} on http://{host}:{port}/", err=True)
+                return
+        except OSError:
+            pass
+        time.sleep(0.25)

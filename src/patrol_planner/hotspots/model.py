@@ -491,48 +491,21 @@ class HotspotModel:
         as_of = _as_timestamp(as_of, "as-of")
         if not (self.records_["t0_d"].to_numpy() < as_of.value / _NS_PER_DAY).any():
             self._contributions(as_of)  # raises the "before all data" error
-        # records are sorted by key, so each cell's records are one slice: no full scan per explanation
-        allkeys = self.records_["key"].to_numpy()
-        offs = np.vstack([[0, 0], self.grid_.neighbour_offsets()])
-        nk = pack(ix + offs[:, 0], iy + offs[:, 1])
-        lo, hi = np.searchsorted(allkeys, nk, side="left"), np.searchsorted(allkeys, nk, side="right")
-        idx = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
-        sub = self.records_.iloc[idx]
-        now = as_of.value / _NS_PER_DAY
-        sub = sub[sub["t0_d"].to_numpy() < now]
-        t0 = sub["t0_d"].to_numpy()
-        t1 = np.minimum(sub["t1_d"].to_numpy(), now)
-        w_all = sub["base"].to_numpy() * mean_decay(t0, t1, now, float(self.half_life_days))
-        age_all = now - (t0 + t1) / 2.0
-        keys = sub["key"].to_numpy()
-        sel = keys == nk[0]
-        rr = sub[sel]
-        own = float(w_all[sel].sum())
-        nb = float(self.smoothing) * float(w_all[~sel].sum()) / len(self.grid_.neighbour_offsets())
-        w = w_all[sel]
-        age = age_all[sel]
-        sel = np.ones(len(rr), bool)
-        cats = rr["cat"].to_numpy()[sel]
-        ws = w[sel]
-        intel = rr["intel"].to_numpy()[sel]
-        restricted = intel & ~rr["disseminate"].to_numpy()[sel]
+        rr, ws, age, own, nb, key = self._cell_contributions(ix, iy, as_of)
+        cats = rr["cat"].to_numpy()
+        intel = rr["intel"].to_numpy()
+        restricted = intel & ~rr["disseminate"].to_numpy()
         # as in score(): restricted intelligence in the score, in no category or age band
-        shown_cats = np.unique(cats[~restricted])
-        by_cat = {POLICE_UK_CATEGORIES[c]: float(ws[(cats == c) & ~restricted].sum()) for c in shown_cats}
-        band = np.searchsorted(np.array([b[1] for b in AGE_BANDS[1:]]), age[sel], side="right")
+        by_cat = {POLICE_UK_CATEGORIES[c]: float(ws[(cats == c) & ~restricted].sum())
+                  for c in np.unique(cats[~restricted])}
+        band = np.searchsorted(np.array([b[1] for b in AGE_BANDS[1:]]), age, side="right")
         by_age = {AGE_BANDS[b][0]: float(ws[(band == b) & ~restricted].sum()) for b in range(len(AGE_BANDS))}
-        ids = rr["incident_id"].to_numpy()[sel]
+        ids = rr["incident_id"].to_numpy()
         shown = np.flatnonzero(~restricted)
         order = shown[np.lexsort((ids[shown].astype(str), -ws[shown]))][:n_top]
         out = {
-            "cell_id": cell_id,
-            "as_of": as_of.isoformat(),
-            "score": own + nb,
-            "score_own": own,
-            "score_neighbours": nb,
-            "n_incidents": int(sel.sum()),
-            "by_category": by_cat,
-            "by_age_band": by_age,
+            "cell_id": cell_id, "as_of": as_of.isoformat(), "score": own + nb, "score_own": own,
+            "score_neighbours": nb, "n_incidents": len(rr), "by_category": by_cat, "by_age_band": by_age,
             "police_generated_share": (sum(v for c, v in by_cat.items() if c in POLICE_GENERATED_CATEGORIES) / own
                                        if own > 0 else 0.0),
             "top_incidents": [
@@ -545,7 +518,29 @@ class HotspotModel:
         }
         from patrol_planner.hotspots.ranking import explain_ranking
 
-        return explain_ranking(self, out, int(nk[0]), as_of)
+        return explain_ranking(self, out, key, as_of)
+
+    def _cell_contributions(self, ix: int, iy: int, as_of: pd.Timestamp
+                            ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, float, float, int]:
+        """The cell's own records before ``as_of`` with their decayed weights [harm-days] and mid-ages [days],
+        its own score, its neighbours' smoothed share, and its packed key."""
+        # records are sorted by key, so each cell's records are one slice: no full scan per explanation
+        allkeys = self.records_["key"].to_numpy()
+        offs = np.vstack([[0, 0], self.grid_.neighbour_offsets()])
+        nk = pack(ix + offs[:, 0], iy + offs[:, 1])
+        lo, hi = np.searchsorted(allkeys, nk, side="left"), np.searchsorted(allkeys, nk, side="right")
+        idx = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+        sub = self.records_.iloc[idx]
+        now = as_of.value / _NS_PER_DAY
+        sub = sub[sub["t0_d"].to_numpy() < now]
+        t0 = sub["t0_d"].to_numpy()
+        t1 = np.minimum(sub["t1_d"].to_numpy(), now)
+        w_all = sub["base"].to_numpy() * mean_decay(t0, t1, now, float(self.half_life_days))
+        sel = sub["key"].to_numpy() == nk[0]
+        own = float(w_all[sel].sum())
+        nb = float(self.smoothing) * float(w_all[~sel].sum()) / len(self.grid_.neighbour_offsets())
+        age = now - (t0[sel] + t1[sel]) / 2.0
+        return sub[sel], w_all[sel], age, own, nb, int(nk[0])
 
     # -- time of day --------------------------------------------------------------------------------
     def hour_of_week_profile(

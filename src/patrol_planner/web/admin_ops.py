@@ -24,7 +24,9 @@ MAX_ATTEMPTS = 3
 
 
 def migrate() -> None:
+    """Bring the schema up to date, then anchor the audit chain outside the database if it is not yet."""
     call_command("migrate", interactive=False, verbosity=0)
+    audit.ensure_anchor()
 
 
 def recover_interrupted() -> int:
@@ -262,4 +264,5 @@ def restore(path: Path) -> None:
     with transaction.atomic():
         call_command("flush", interactive=False, verbosity=0)
         call_command("loaddata", str(path), verbosity=0)
+    audit.reanchor()
     audit.record("restore", actor="cli", detail={"file": path.name})

@@ -29,6 +29,10 @@ class WebConfigError(PatrolPlannerError):
     """A bad data folder or database URL (one line, exit code 2)."""
 
 
+#: Set by ``serve`` when uvicorn runs several answering processes: the pid of ``serve`` itself (web/asgi.py).
+SERVE_PID_ENV = "PATROL_PLANNER_SERVE_PID"
+
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "patrol-planner"

@@ -6,8 +6,12 @@ here scores, routes or edits a plan.
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -26,6 +30,8 @@ from patrol_planner.web.models import (
     Unit,
     Visit,
 )
+
+T = TypeVar("T")
 
 
 class ActionRefused(Exception):
@@ -104,10 +110,8 @@ def _fault_pause() -> None:
 # --- the officer's view ---------------------------------------------------------------------------------
 def published_for_unit(unit: Unit) -> PlanVersion | None:
     """The newest published version that routes ``unit``."""
-    for v in PlanVersion.objects.filter(status=Status.PUBLISHED).order_by("-created_at", "-pk"):
-        if any(u["id"] == unit.call_sign for u in v.plan()["units"]):
-            return v
-    return None
+    return (PlanVersion.objects.filter(status=Status.PUBLISHED, routed_units__call_sign=unit.call_sign)
+            .order_by("-created_at", "-pk").first())
 
 
 def officer_route(version: PlanVersion, unit: Unit) -> dict[str, Any]:
@@ -116,7 +120,7 @@ def officer_route(version: PlanVersion, unit: Unit) -> dict[str, Any]:
     "Why this place" is the public place name, its rank and the number of police-recorded crimes in the
     cell; intelligence counts and categories (which intelligence records shape) are never copied.
     """
-    plan = version.plan()
+    plan = version.plan_shared()
     unit_plan = next(u for u in plan["units"] if u["id"] == unit.call_sign)
     spots = {h["hotspot_id"]: h for h in plan["hotspots"]}
     done = {(v.stop_seq, v.kind): v for v in version.visits.filter(unit=unit)}
@@ -147,7 +151,7 @@ def record_visit(version: PlanVersion, unit: Unit, seq: int, kind: str, user: An
     by an officer (``user``) or by the unit's device (``device``, ``user`` None)."""
     if version.status != Status.PUBLISHED:
         raise ActionRefused("visits are recorded on published plans only")
-    unit_plan = next((u for u in version.plan()["units"] if u["id"] == unit.call_sign), None)
+    unit_plan = next((u for u in version.plan_shared()["units"] if u["id"] == unit.call_sign), None)
     stop = next((s for s in (unit_plan or {}).get("stops", []) if s["seq"] == seq), None)
     if stop is None:
         raise ActionRefused(f"stop {seq} is not on {unit.call_sign}'s route")
@@ -183,7 +187,7 @@ def export(version: PlanVersion, name: str, user: Any) -> bytes:
         data = version.plan_json.encode("utf-8")
     else:
         with tempfile.TemporaryDirectory(prefix="patrol-export-") as tmp:
-            data = Path(write_outputs(Plan.from_dict(version.plan()), tmp)[name]).read_bytes()
+            data = Path(write_outputs(Plan.from_dict(version.plan_shared()), tmp)[name]).read_bytes()
     audit.record("export", actor=user, target=f"version:{version.pk}", detail={"file": name})
     return data
 
@@ -276,9 +280,33 @@ def revoke_device(device_id: int, actor: Any = "cli") -> DeviceToken:
 
 
 # --- figures for the pages ------------------------------------------------------------------------------
+def per_version(fn: Callable[[PlanVersion], T]) -> Callable[[PlanVersion], T]:
+    """Memoise a READ-ONLY figure of a version: its content never changes, so each process computes it once
+    (the newest 64 versions kept). Every page showing a plan computed these on every request."""
+    kept: OrderedDict[tuple[int, str], T] = OrderedDict()
+    lock = threading.Lock()
+
+    @functools.wraps(fn)
+    def wrapper(version: PlanVersion) -> T:
+        key = (version.pk, version.plan_sha256)
+        with lock:
+            if key in kept:
+                kept.move_to_end(key)
+                return kept[key]
+        value = fn(version)
+        with lock:
+            kept[key] = value
+            while len(kept) > 64:
+                kept.popitem(last=False)
+        return value
+
+    return wrapper
+
+
+@per_version
 def plan_summary(version: PlanVersion) -> dict[str, Any]:
     """What the Tonight and Approve pages show of a version: metrics, per-unit timelines, left-out places."""
-    plan = version.plan()
+    plan = version.plan_shared()
     m = plan.get("metrics", {})
     units = [{"id": u["id"], "mode": u["mode"], "leave": u.get("leave"), "back": u.get("return_arrive"),
               "stops": [{"seq": s["seq"], "hotspot_id": s["hotspot_id"], "arrive": s["arrive"],
@@ -311,16 +339,17 @@ def _timeline(u: dict[str, Any]) -> list[dict[str, Any]]:
              "task": s.get("kind", "hotspot") != "hotspot"} for s in u["stops"]]
 
 
+@per_version
 def institutions(version: PlanVersion) -> list[dict[str, Any]]:
     """Institutions the plan set aside (hospitals, stations...): label, kind and the reason (``plan.json``)."""
-    inst = version.plan().get("metrics", {}).get("institutions_set_aside") or {}
+    inst = version.plan_shared().get("metrics", {}).get("institutions_set_aside") or {}
     return [{"place": c.get("label") or c.get("name", ""), "kind": c.get("kind", ""), "reason": c.get("reason", "")}
             for c in inst.get("cells", [])]
 
 
 def plan_diff(old: PlanVersion, new: PlanVersion) -> dict[str, Any]:
     """What changed from ``old`` to ``new``: places now visited or dropped, each unit's stops, the figures."""
-    a, b = old.plan(), new.plan()
+    a, b = old.plan_shared(), new.plan_shared()
 
     def visited(p: dict[str, Any]) -> dict[str, str]:
         return {h["hotspot_id"]: h.get("label") or h["hotspot_id"] for h in p["hotspots"] if h["status"] == "visited"}
@@ -340,9 +369,10 @@ def plan_diff(old: PlanVersion, new: PlanVersion) -> dict[str, Any]:
     }
 
 
+@per_version
 def map_features(version: PlanVersion) -> dict[str, Any]:
     """The version's hot spots and routes as GeoJSON for the Tonight map (analyst and tasking roles only)."""
-    plan = version.plan()
+    plan = version.plan_shared()
     feats: list[dict[str, Any]] = []
     for h in plan["hotspots"]:
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [h["lon"], h["lat"]]},
@@ -385,7 +415,7 @@ def export_gpx(version: PlanVersion, unit_id: str, user: Any) -> bytes:
     from patrol_planner.plan import Plan
     from patrol_planner.report.exports import unit_gpx
 
-    plan = Plan.from_dict(version.plan())
+    plan = Plan.from_dict(version.plan_shared())
     unit = next((u for u in plan.units if u.unit_id == unit_id), None)
     if unit is None:
         raise KeyError(unit_id)

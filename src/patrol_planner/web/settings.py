@@ -17,6 +17,8 @@ DATA_DIR: Path = runtime.data_dir()
 SECRET_KEY = runtime.secret("secret_key", DATA_DIR)
 #: Key of the audit log's HMAC chain: separate from SECRET_KEY so rotating sessions keeps the chain checkable.
 AUDIT_KEY = runtime.secret("audit_key", DATA_DIR)
+#: The audit chain's newest event number and hash, kept outside the database (see web/audit.py).
+AUDIT_ANCHOR_FILE = DATA_DIR / "audit-anchor.json"
 TLS_PROXY = os.environ.get(runtime.ENV_TLS_PROXY, "") == "1"
 
 DEBUG = False

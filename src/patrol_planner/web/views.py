@@ -192,7 +192,7 @@ def plan_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         "v": v, "summary": services.plan_summary(v), "features": services.map_features(v),
         "approvals": v.approvals.select_related("by"), "role": role_of(request.user),
         "diff": services.plan_diff(v.parent, v) if v.parent_id else None, "exports": list(services.EXPORTS),
-        "gpx_units": [u["id"] for u in v.plan()["units"]], "institutions": services.institutions(v)})
+        "gpx_units": [u["id"] for u in v.plan_shared()["units"]], "institutions": services.institutions(v)})
 
 
 @require_GET
@@ -269,8 +269,18 @@ def my_route_visit(request: HttpRequest) -> HttpResponse:
 @role_required("auditor")
 def audit_log(request: HttpRequest) -> HttpResponse:
     check = audit.verify() if request.GET.get("verify") == "1" else None
-    events = AuditEvent.objects.order_by("-seq")[:500]
-    return render(request, "web/audit.html", {"events": events, "check": check})
+    events = AuditEvent.objects.order_by("-seq")
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        events = events.filter(seq__lt=int(before))
+    page = list(events[:AUDIT_PAGE_ROWS + 1])  # one more: is there an older page?
+    older = page[AUDIT_PAGE_ROWS - 1].seq if len(page) > AUDIT_PAGE_ROWS else None
+    return render(request, "web/audit.html", {"events": page[:AUDIT_PAGE_ROWS], "check": check, "older": older})
+
+
+#: Audit events per page, newest first; "Older" pages back by sequence number (a stable cursor while events
+#: are being added, unlike page numbers).
+AUDIT_PAGE_ROWS = 100
 
 
 def forbidden(request: HttpRequest, exception: Any = None) -> HttpResponse:
