@@ -1,6 +1,8 @@
 """The journey in a real browser against a live ``patrol-planner serve --demo`` (SQLite, loopback):
 the tasking officer plans tonight, the supervisor approves and publishes, the officer opens "My route" at
-phone width and records an arrival. Any console error (a CSP violation included) fails the test."""
+phone width and records an arrival; tonight's programme spots on the map; an analyst uploads GPS tracks and
+crime files on the Programme page, sees compliance so far and the evaluation, which the auditor reads and the
+officer cannot. Any console error (a CSP violation included) fails the test."""
 
 from __future__ import annotations
 
@@ -72,7 +74,8 @@ def live(tmp_path_factory: Any, database: list[str]) -> Iterator[dict[str, Any]]
             time.sleep(0.5)
         else:
             pytest.fail("serve did not start in 120 s:\n" + (data / "serve.log").read_text())
-        yield {"url": f"http://127.0.0.1:{port}", "passwords": passwords, "log": data / "serve.log"}
+        yield {"url": f"http://127.0.0.1:{port}", "passwords": passwords, "log": data / "serve.log", "data": data,
+               "db": db, "env": env}
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
@@ -170,3 +173,66 @@ def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, A
     for action in ("login", "plan_requested", "plan_created", "plan_submitted", "plan_approved", "plan_published",
                    "route_viewed", "visit_arrive"):
         assert action in body, action
+
+
+def _import_programme(live: dict[str, Any], folder: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "patrol_planner", "programmes", "import", str(folder), "--data-dir",
+                        str(live["data"]), *live["db"]], env=live["env"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def _follow_job(page: Any) -> None:
+    """On a job page: wait for the worker (job.js polls the job's JSON) and open the result."""
+    page.wait_for_selector("#version-link", timeout=300_000)
+    page.click("#version-link")
+    page.wait_for_load_state()
+
+
+def test_programme_spots_tonight_compliance_and_evaluation(browser: Any, live: dict[str, Any], tmp_path: Path):
+    from patrol_planner.programme import day_tasking
+
+    from .test_web_programmes import LEICS, NIGHT, _leics_programme, make_tracks
+
+    tonight = _leics_programme(tmp_path / "september", NIGHT, 5, seed=4)
+    august = _leics_programme(tmp_path / "august", NIGHT.replace(month=8, day=1), 31)
+    tracks = make_tracks(august, tmp_path)
+    for folder in (tonight, august):
+        _import_programme(live, folder)
+    expected = day_tasking(tonight, NIGHT)
+
+    page, errors = _page(browser)
+    _login(page, live, "analyst")
+    page.goto(live["url"] + "/tonight/")
+    assert f"day {NIGHT.isoformat()}" in page.inner_text("body")
+    assert page.locator(".prog-spot.prog-treated").count() == len(expected["treated"]) == 4
+    assert page.locator(".prog-spot.prog-control").count() == len(expected["control"]) == 4
+    _shot(page, "tonight-programme-1280")
+
+    page.goto(live["url"] + "/programmes/")
+    page.click("text=august")
+    assert "No data: no dosage" in page.inner_text("body")
+    page.set_input_files("#tracks-form input[name=tracks]", [str(p) for p in tracks["files"]])
+    page.click("#tracks-button")
+    _follow_job(page)
+    # dose met on 22-23 of the 24 patrols of the 6 tracked days (one skipped), of 124 over the programme
+    assert re.search(r"\b2[23] / 124\b", page.inner_text("#compliance-summary"))
+    assert page.locator("#compliance-spots tbody tr").count() == 8
+    _shot(page, "programme-compliance-1280")
+    page.set_input_files("#evaluate-form input[name=crimes]", [str(p) for p in LEICS])
+    page.click("#evaluate-button")
+    _follow_job(page)
+    assert "month-level panel" in page.inner_text("#headline")
+    assert "Dosage was read for delivery figures only" in page.inner_text("#caveats")
+    evaluation_url = page.url
+    _shot(page, "programme-evaluation-1280")
+    assert errors == [], errors
+
+    page, errors = _page(browser)
+    _login(page, live, "auditor")
+    page.goto(evaluation_url)
+    assert "month-level panel" in page.inner_text("#headline")
+    assert page.locator("#evaluate-form").count() == 0
+    assert errors == [], errors
+    page, errors = _page(browser, width=360)
+    _login(page, live, "officer")
+    assert page.goto(evaluation_url).status == 403

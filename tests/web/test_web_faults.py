@@ -72,7 +72,8 @@ def test_kill_9_during_a_plan_then_restart(browser: Any, tmp_path: Path):
 
     proc, log = _start(tmp_path, port)
     try:
-        assert "1 interrupted plan job(s) requeued" in _wait_log(log, "tasking room ready", proc)
+        assert "1 interrupted job(s) (plans, dosage, evaluations) requeued" in _wait_log(log, "tasking room ready",
+                                                                                          proc)
         end = time.monotonic() + 300
         while time.monotonic() < end:
             rows = _query(tmp_path, "SELECT state, version_id, error FROM tasking_planjob")

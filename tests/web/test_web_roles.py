@@ -10,6 +10,7 @@ import pytest
 from .conftest import ROLES
 
 PLANNERS = {"analyst", "tasking", "supervisor"}
+PROGRAMME_VIEWERS = PLANNERS | {"auditor"}
 
 #: (method, url template, roles allowed); {v} a submitted version, {u} a unit, {j} a job.
 PAGES = [
@@ -26,6 +27,12 @@ PAGES = [
     ("get", "/scenarios/{s}/scenario.toml", {"analyst"}),
     ("post", "/plans/{v}/approved/", {"supervisor"}),
     ("post", "/my-route/visit/", {"officer"}),
+    ("get", "/programmes/{p}/", PROGRAMME_VIEWERS),
+    ("post", "/programmes/{p}/tracks/", {"analyst"}),
+    ("post", "/programmes/{p}/evaluate/", {"analyst"}),
+    ("get", "/programmes/jobs/{pj}/", PROGRAMME_VIEWERS),
+    ("get", "/programmes/evaluations/{e}/", PROGRAMME_VIEWERS),
+    ("get", "/programmes/evaluations/{e}/evaluation.html", PROGRAMME_VIEWERS),
 ]
 API = [
     ("get", "/api/me", set(ROLES)),
@@ -40,17 +47,51 @@ API = [
     ("post", "/api/my-route/visits", {"officer"}),
     ("get", "/api/audit", {"auditor"}),
     ("get", "/api/audit/verify", {"auditor"}),
+    ("get", "/api/tonight/programme", PLANNERS),
+    ("get", "/api/programme-jobs/{pj}", PROGRAMME_VIEWERS),
+    ("get", "/api/programmes/{p}/compliance", PROGRAMME_VIEWERS),
+    ("get", "/api/programmes/{p}/evaluations", PROGRAMME_VIEWERS),
 ]
 
 
 @pytest.fixture
-def objects(roster: dict[str, Any], make_version: Any) -> dict[str, Any]:
+def objects(roster: dict[str, Any], make_version: Any, tmp_path: Any) -> dict[str, Any]:
     from patrol_planner.web.models import PlanJob
 
     make_version("published")  # so the officer's route exists
     v = make_version("submitted")
     job = PlanJob.objects.create(scenario=roster["scenario"], requested_by=roster["users"]["tasking"])
-    return {"v": v.pk, "u": roster["units"]["RU-A1"].pk, "j": job.pk, "s": roster["scenario"].pk}
+    return {"v": v.pk, "u": roster["units"]["RU-A1"].pk, "j": job.pk, "s": roster["scenario"].pk,
+            **_programme_objects(roster, tmp_path)}
+
+
+def _programme_objects(roster: dict[str, Any], tmp_path: Any) -> dict[str, int]:
+    """A stored programme with a dosage measured by the package (a unit standing 10 minutes in spot S02 on its
+    patrol day), a dosage job and an evaluation row."""
+    import numpy as np
+    import pandas as pd
+
+    from patrol_planner.dosage import measure_pings, write_dosage
+    from patrol_planner.programme import read_programme, write_programme
+    from patrol_planner.web.models import DosageRecord, EvaluationRecord, ProgrammeJob
+    from patrol_planner.web.programmes import import_programme
+
+    from .test_web_programmes import DESIGN, _schedule, _spots
+
+    folder = write_programme(tmp_path / "spring", design=DESIGN, schedule=_schedule(), spots_geojson=_spots())
+    rec = import_programme(folder)
+    prog = read_programme(folder)
+    c = prog.spots["S02"].centroid
+    t0 = pd.Timestamp("2025-03-01T16:00:00Z").timestamp()
+    pings = pd.DataFrame({"unit": "A", "t_s": t0 + 5.0 * np.arange(120), "lon": c.x, "lat": c.y})
+    paths = write_dosage(measure_pings(prog, pings), tmp_path / "D", inputs=[], prog=prog, page=False)
+    analyst = roster["users"]["analyst"]
+    d = DosageRecord.objects.create(programme=rec, dosage_csv=paths["dosage"].read_text(),
+                                    record=json.loads(paths["json"].read_text()), made_by=analyst)
+    pj = ProgrammeJob.objects.create(programme=rec, kind="dosage", requested_by=analyst, state="done", dosage=d)
+    e = EvaluationRecord.objects.create(programme=rec, method="place-day", made_by=analyst, html="<p>report</p>",
+                                        record={"summary": {"rate_ratio": 0.8}, "verdicts": ["v"], "caveats": []})
+    return {"p": rec.pk, "pj": pj.pk, "e": e.pk}
 
 
 def _call(client: Any, method: str, url: str) -> Any:

@@ -9,13 +9,6 @@ import typer
 from patrol_planner.cli._common import echo, print_json, user_errors
 
 
-def _crime_files(paths: list[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in paths:
-        out.extend(sorted(p.glob("*.csv")) if p.is_dir() else [p])
-    return out
-
-
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     @user_errors
@@ -35,52 +28,25 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate a programme: rate ratio with interval and p-value, forest plot, caveats, equity."""
         from patrol_planner.atomic import atomic_output_dir, check_output_dir, final_path
-        from patrol_planner.errors import EvaluationError
         from patrol_planner.evaluation import equity as eq
-        from patrol_planner.evaluation.dosage import read_dosage
-        from patrol_planner.evaluation.placeday import project_spots
-        from patrol_planner.evaluation.report import write_outputs
-        from patrol_planner.evaluation.run import EvaluationParams, evaluate
-        from patrol_planner.incidents import ingest
-        from patrol_planner.programme import read_programme
-        from patrol_planner.provenance import provenance
+        from patrol_planner.evaluation.files import evaluate_files, write_evaluation
+        from patrol_planner.evaluation.run import EvaluationParams
 
         check_output_dir(out, "evaluation.json")
         warn = eq.guard_equity_table(out, ons)  # before the work: a table from other ONS tables is not replaced
         if warn:
             echo(warn, err=True)
-        prog = read_programme(programme_dir)
-        files = _crime_files(crimes)
-        incidents = ingest(files, mapping=mapping).incidents
-        params = EvaluationParams(ring_m=ring_m, n_draws=draws, seed=seed, se=se)
-        dose = read_dosage(dosage) if dosage is not None else None
-        ev = evaluate(prog, incidents, params=params, dosage=dose)
-        lsoa = eq.incident_lsoas(incidents, files)
-        report, reason = None, ""
-        if lsoa.notna().any():
-            spots_xy = project_spots(prog.spots, incidents.attrs["crs"])
-            try:  # tables that do not cover the crimes' area are refused: no table, one line, the page says why
-                report = eq.equity_report(prog.schedule, spots_xy, incidents, lsoa, eq.load_ons(ons), delivered=dose)
-            except EvaluationError as exc:
-                reason = f"No equity report: {exc}."
-        else:
-            reason = ("No equity report: the crimes carry no LSOA codes (only police.uk street files do), so spots "
-                      "cannot be linked to deprivation deciles or populations.")
+        run = evaluate_files(programme_dir, crimes, params=EvaluationParams(ring_m=ring_m, n_draws=draws, seed=seed,
+                                                                            se=se),
+                             dosage=dosage, mapping=mapping, ons=ons)
+        ev, report = run.evaluation, run.equity
         if report is None:
-            echo(f"warning: {reason}" + (f" ({out / 'equity.csv'} of the last run is not kept)"
-                                         if (out / "equity.csv").is_file() else ""), err=True)
-        inputs = [*files, prog.folder / "programme.json", prog.folder / "schedule.csv", prog.folder / "spots.geojson"]
-        inputs += [p for p in (prog.folder / "amendments.csv",) if p.exists()]
-        if dosage is not None:
-            inputs.append(dosage / "dosage.csv" if dosage.is_dir() else dosage)
-        prov = provenance(inputs, {"ring_m": ring_m, "n_draws": draws, "seed": seed, "se": se, "mapping": mapping,
-                                   "ons": str(ons) if ons else "bundled"})
-        if ev.summary.get("design"):
-            prov["ran"] = {"randomisation design": ev.summary["design"]}
-            if ev.summary["design"]["used"] != ev.summary["design"]["requested"]:
-                echo(f"warning: randomisation design fallback: {ev.summary['design']['why']}", err=True)
+            echo(f"warning: {run.equity_reason}" + (f" ({out / 'equity.csv'} of the last run is not kept)"
+                                                    if (out / "equity.csv").is_file() else ""), err=True)
+        for w in run.warnings:
+            echo(f"warning: {w}", err=True)
         with atomic_output_dir(out, marker="evaluation.json") as stage:
-            staged = write_outputs(ev, prog, stage, provenance=prov, equity=report, equity_reason=reason)
+            staged = write_evaluation(run, stage)
         paths = {k: final_path(p, stage, out) for k, p in staged.items()}
         if as_json:
             print_json({**ev.summary, "html": str(paths["html"]),

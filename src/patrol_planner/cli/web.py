@@ -76,7 +76,8 @@ def _register_serve(app: typer.Typer) -> None:
                 typer.echo(f"  {name:<11} {password}")
         requeued = admin_ops.recover_interrupted()
         if requeued:
-            typer.echo(f"{requeued} interrupted plan job(s) requeued or failed (see the audit log)", err=True)
+            typer.echo(f"{requeued} interrupted job(s) (plans, dosage, evaluations) requeued or failed "
+                       "(see the audit log)", err=True)
         _run(folder, host, port, tls_proxy, workers)
 
 

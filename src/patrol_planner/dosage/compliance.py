@@ -65,7 +65,10 @@ def _day_chart(days: list[dict[str, Any]]) -> dict[str, Any]:
     return {"bars": bars, "width": 60 + len(days) * step, "height": _CHART_H + 10, "ticks": ticks}
 
 
-def _per_spot(table: pd.DataFrame) -> list[dict[str, Any]]:
+def per_spot_compliance(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per spot, from a dosage table (``dosage.csv``'s columns): treated spot-days, those patrolled, with no GPS,
+    with the dose met; planned and present minutes on treated days; control days, those with presence and
+    their minutes (contamination); cancelled or dropped spot-days. The compliance page's table."""
     rows = []
     for sid, g in table.groupby("spot_id", sort=True):
         tr = g[g["treated"] == 1]
@@ -114,7 +117,7 @@ def render_compliance_page(result: Any, prog: Programme) -> str:
     return env.get_template("compliance.html.j2").render(
         title=f"Patrol dosage: {prog.folder.name}", csp=csp, style=style, summary=result.summary,
         notes=result.notes, design=prog.design, params=result.params.to_dict(), crs=result.crs, days=days,
-        day_chart=_day_chart(days), spots=_per_spot(result.table), grid=_grid(result.table),
+        day_chart=_day_chart(days), spots=per_spot_compliance(result.table), grid=_grid(result.table),
         amendments=[{"action": a.action, "date": a.date.isoformat() if a.date else "from the start",
                      "spot_id": a.spot_id or "all spots"} for a in am.itertuples(index=False)],
         files=result.files,

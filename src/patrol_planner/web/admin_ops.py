@@ -38,14 +38,16 @@ def recover_interrupted() -> int:
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    from patrol_planner.web.tasks import plan_job
+    from patrol_planner.web.tasks import plan_job, programme_dosage_job, programme_evaluation_job
 
     n = 0
+    programme_tasks = (programme_dosage_job.module_path, programme_evaluation_job.module_path)
     with transaction.atomic():
         running = DBTaskResult.objects.select_for_update().filter(status=TaskResultStatus.RUNNING)
+        n += _recover_programme_jobs(running.filter(task_path__in=programme_tasks))
         # other work (scoring candidate spots) only writes a cache file: put it back, or drop it when it
         # keeps killing its worker; it has no job row and no audit event
-        for t in running.exclude(task_path=plan_job.module_path):
+        for t in running.exclude(task_path__in=(plan_job.module_path, *programme_tasks)):
             DBTaskResult.objects.filter(pk=t.pk).update(
                 status=TaskResultStatus.FAILED if len(t.worker_ids) >= MAX_ATTEMPTS else TaskResultStatus.READY,
                 started_at=None)
@@ -62,6 +64,37 @@ def recover_interrupted() -> int:
                                                          progress="requeued after a restart")
                 audit.record("plan_requeued", actor="system", target=f"job:{job_id}")
             n += 1
+    return n
+
+
+def _recover_programme_jobs(running: Any) -> int:
+    """Dosage and evaluation jobs a dead worker held: requeued, or failed after :data:`MAX_ATTEMPTS` claims.
+    Their record is written in one transaction at the end, so a rerun cannot store half a result."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from patrol_planner.web.models import ProgrammeJob
+
+    n = 0
+    for t in running:
+        job = ProgrammeJob.objects.filter(pk=(t.args_kwargs.get("args") or [None])[0]).first()
+        give_up = len(t.worker_ids) >= MAX_ATTEMPTS
+        DBTaskResult.objects.filter(pk=t.pk).update(
+            status=TaskResultStatus.FAILED if give_up else TaskResultStatus.READY,
+            **({} if give_up else {"started_at": None}))
+        if job is None:
+            continue
+        if give_up:
+            ProgrammeJob.objects.filter(pk=job.pk).update(
+                state=ProgrammeJob.State.FAILED, error=f"the worker stopped {MAX_ATTEMPTS} times during this job")
+            audit.record(f"programme_{job.kind}_failed", actor="system", target=f"programme:{job.programme_id}",
+                         detail={"job": job.pk, "error": "worker died"})
+        else:
+            ProgrammeJob.objects.filter(pk=job.pk).update(state=ProgrammeJob.State.QUEUED,
+                                                          progress="requeued after a restart")
+            audit.record(f"programme_{job.kind}_requeued", actor="system", target=f"programme:{job.programme_id}",
+                         detail={"job": job.pk})
+        n += 1
     return n
 
 

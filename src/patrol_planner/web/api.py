@@ -296,3 +296,77 @@ def audit_verify(request: HttpRequest) -> dict[str, Any]:
     _require(request, "auditor")
     c = audit.verify()
     return {"ok": c.ok, "events": c.events, "problem": c.problem}
+
+
+# --- programmes -----------------------------------------------------------------------------------------
+PROGRAMME_VIEWERS = ("analyst", "tasking", "supervisor", "auditor")  # the officer reaches none of it
+
+
+class ProgrammeJobOut(Schema):
+    id: int
+    programme: int
+    kind: str
+    state: str
+    progress: str
+    error: str
+    dosage: int | None
+    evaluation: int | None
+    link: str | None
+    link_text: str | None
+
+
+@api.get("/programme-jobs/{job_id}", response={200: ProgrammeJobOut, **ERRORS}, url_name="programme_job")
+def programme_job(request: HttpRequest, job_id: int) -> Any:
+    """A dosage or evaluation job's state, with a link to its result when done (polled by the job page)."""
+    from django.urls import reverse
+
+    from patrol_planner.web.models import ProgrammeJob
+
+    _require(request, *PROGRAMME_VIEWERS)
+    j = get_object_or_404(ProgrammeJob, pk=job_id)
+    link, text = None, None
+    if j.dosage_id:
+        link, text = reverse("programme", args=[j.programme_id]) + "#compliance", "Compliance so far"
+    elif j.evaluation_id:
+        link, text = reverse("programme_evaluation", args=[j.evaluation_id]), "Open the evaluation"
+    return {"id": j.pk, "programme": j.programme_id, "kind": j.kind, "state": j.state, "progress": j.progress,
+            "error": j.error, "dosage": j.dosage_id, "evaluation": j.evaluation_id, "link": link, "link_text": text}
+
+
+@api.get("/programmes/{programme_id}/compliance", response={200: dict, **ERRORS})
+def programme_compliance(request: HttpRequest, programme_id: int) -> Any:
+    """Compliance so far from the newest stored dosage: the package's summary and per-spot figures."""
+    from patrol_planner.web import programmes as progs
+    from patrol_planner.web.models import ProgrammeRecord
+
+    _require(request, *PROGRAMME_VIEWERS)
+    c = progs.compliance_json(get_object_or_404(ProgrammeRecord, pk=programme_id))
+    if c is None:
+        return 404, {"detail": "no dosage is stored for this programme"}
+    return 200, c
+
+
+@api.get("/programmes/{programme_id}/evaluations", response={200: list[dict], **ERRORS})
+def programme_evaluations(request: HttpRequest, programme_id: int) -> Any:
+    """The programme's stored evaluations, newest first, as the package gave them."""
+    from patrol_planner.web import programmes as progs
+    from patrol_planner.web.models import ProgrammeRecord
+
+    _require(request, *PROGRAMME_VIEWERS)
+    rec = get_object_or_404(ProgrammeRecord, pk=programme_id)
+    return 200, [progs.evaluation_json(e) for e in rec.evaluations.select_related("made_by")[:50]]
+
+
+@api.get("/tonight/programme", response={200: dict, **ERRORS})
+def tonight_programme(request: HttpRequest, scenario: int | None = None) -> Any:
+    """Tonight's programme days (the package's day tasking): treated spots to patrol, control spots to keep away
+    from, spots an amendment cancelled; for the chosen stored scenario's night (default: the first)."""
+    from patrol_planner.web import programmes as progs
+
+    _require(request, *PLANNERS)
+    qs = StoredScenario.objects.order_by("pk")
+    stored = qs.filter(pk=scenario).first() if scenario is not None else qs.first()
+    if stored is None:
+        return 404, {"detail": "no such scenario"}
+    days, day = progs.tonight(stored)
+    return 200, {"date": day.isoformat() if day else None, "programmes": days}

@@ -460,3 +460,68 @@ class UnitStatusEvent(WriteOnce):
 
     class Meta:
         ordering = ["id"]
+
+
+class DosageRecord(WriteOnce):
+    """Dosage measured from GPS tracks by the package (``patrol_planner.dosage.measure_dosage``), stored with the
+    programme: ``dosage_csv`` is ``dosage.csv`` as the package writes it (minutes and visits per spot per
+    programme day, the evaluation's input), ``record`` is ``dosage.json`` (summary, notes, what each track file
+    gave, provenance with the files' SHA-256). Written once; a new upload makes a new record."""
+
+    programme = models.ForeignKey(ProgrammeRecord, on_delete=models.PROTECT, related_name="dosage_records")
+    up_to = models.DateField(null=True, blank=True, help_text="last programme day measured (None: all)")
+    dosage_csv = models.TextField()
+    record = models.JSONField()
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    made_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-made_at", "-pk"]
+
+
+class EvaluationRecord(WriteOnce):
+    """An evaluation made by the package (``patrol_planner.evaluation.files.evaluate_files``, the call of
+    ``patrol-planner evaluate``): ``record`` is ``evaluation.json`` (summary with the estimate, interval and
+    method, verdicts, caveats, estimates, delivery, equity counts, provenance), ``html`` the offline report.
+    ``dosage`` is the stored dosage it used, if any. Written once."""
+
+    programme = models.ForeignKey(ProgrammeRecord, on_delete=models.PROTECT, related_name="evaluations")
+    dosage = models.ForeignKey(DosageRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    method = models.CharField(max_length=80)
+    record = models.JSONField()
+    html = models.TextField()
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    made_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-made_at", "-pk"]
+
+
+class ProgrammeJob(models.Model):
+    """A dosage measurement or an evaluation requested from the Programme page; the queued task fills
+    ``progress`` and then ``dosage`` or ``evaluation``. ``inputs``: the uploaded files ({name, sha256, bytes}),
+    kept in ``<data dir>/programme-inputs/<job id>/``."""
+
+    class Kind(models.TextChoices):
+        DOSAGE = "dosage", "Dosage from GPS tracks"
+        EVALUATION = "evaluation", "Evaluation"
+
+    State = PlanJob.State  # queued, running, done, failed: the same states as a plan job
+
+    programme = models.ForeignKey(ProgrammeRecord, on_delete=models.PROTECT, related_name="jobs")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    inputs = models.JSONField(default=list)
+    #: an evaluation job: the stored dosage it reads (the newest when it was requested), if any
+    with_dosage = models.ForeignKey(DosageRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    task_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=8, choices=PlanJob.State.choices, default=PlanJob.State.QUEUED)
+    progress = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    dosage = models.OneToOneField(DosageRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="job")
+    evaluation = models.OneToOneField(EvaluationRecord, on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="job")
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]

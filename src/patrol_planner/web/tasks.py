@@ -19,3 +19,19 @@ def candidates_job(scenario_id: int) -> str:
     from patrol_planner.web.candidates import score_candidates
 
     return score_candidates(scenario_id)
+
+
+@task()
+def programme_dosage_job(job_id: int) -> int:
+    """Measure dosage from the uploaded tracks of :class:`~patrol_planner.web.models.ProgrammeJob` ``job_id``."""
+    from patrol_planner.web.programme_work import run_dosage_job
+
+    return run_dosage_job(job_id)
+
+
+@task()
+def programme_evaluation_job(job_id: int) -> int:
+    """Evaluate a programme on the uploaded crime files of :class:`~patrol_planner.web.models.ProgrammeJob`."""
+    from patrol_planner.web.programme_work import run_evaluation_job
+
+    return run_evaluation_job(job_id)

@@ -54,10 +54,17 @@ def _tonight_context(stored: StoredScenario | None, **extra: Any) -> dict[str, A
         cands = services.candidates(stored)
         if cands is None:
             services.request_candidates(stored)  # scored by the worker; the page is reloaded to show them
+    features = services.map_features(latest) if latest else cands
+    days, tonight_day = [], None
+    if stored is not None:
+        from patrol_planner.web import programmes as progs
+
+        days, tonight_day = progs.tonight(stored)
+        features = progs.with_programme_spots(features, days)
     return {
         "scenario": stored, "units": Unit.objects.select_related("station"), "latest": latest,
         "summary": services.plan_summary(latest) if latest else None,
-        "features": services.map_features(latest) if latest else cands,
+        "features": features, "programme_days": days, "tonight_day": tonight_day,
         "candidates": cands, "scoring": stored is not None and latest is None and cands is None,
         "params": services.parameters_of(stored) if stored else {},
         "tasks": stored.content.get("tasks", []) if stored else [],
@@ -301,8 +308,79 @@ def programme_detail(request: HttpRequest, programme_id: int) -> HttpResponse:
     from patrol_planner.web.models import ProgrammeRecord
 
     rec = get_object_or_404(ProgrammeRecord, pk=programme_id)
+    from patrol_planner.web.models import ProgrammeJob
+
+    role = role_of(request.user)
     return render(request, "web/programme.html", {"p": rec, **progs.page_data(rec),
-                                                   "may_amend": role_of(request.user) in PROGRAMME_AMENDERS})
+                                                   "may_amend": role in PROGRAMME_AMENDERS,
+                                                   "may_measure": role == "analyst",
+                                                   "jobs": ProgrammeJob.objects.filter(programme=rec)[:5]})
+
+
+@require_POST
+@role_required("analyst")
+def programme_tracks(request: HttpRequest, programme_id: int) -> HttpResponse:
+    """Upload GPS tracks; a queued job measures the dosage (the package's) and stores it with the programme."""
+    from patrol_planner.web import programme_jobs
+    from patrol_planner.web.models import ProgrammeRecord
+
+    rec = get_object_or_404(ProgrammeRecord, pk=programme_id)
+    try:
+        job = programme_jobs.request_dosage(rec, request.FILES.getlist("tracks"), request.user)
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("programme", programme_id=programme_id)
+    return redirect("programme_job", job_id=job.pk)
+
+
+@require_POST
+@role_required("analyst")
+def programme_evaluate(request: HttpRequest, programme_id: int) -> HttpResponse:
+    """Upload outcome crime files; a queued job evaluates the programme (the package's evaluation)."""
+    from patrol_planner.web import programme_jobs
+    from patrol_planner.web.models import ProgrammeRecord
+
+    rec = get_object_or_404(ProgrammeRecord, pk=programme_id)
+    try:
+        job = programme_jobs.request_evaluation(rec, request.FILES.getlist("crimes"), request.user,
+                                                mapping=request.FILES.get("mapping"),
+                                                use_dosage=request.POST.get("use_dosage") == "1")
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("programme", programme_id=programme_id)
+    return redirect("programme_job", job_id=job.pk)
+
+
+@require_GET
+@role_required(*PROGRAMME_VIEWERS)
+def programme_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    from patrol_planner.web.models import ProgrammeJob
+
+    return render(request, "web/programme_job.html",
+                  {"job": get_object_or_404(ProgrammeJob.objects.select_related("programme"), pk=job_id)})
+
+
+@require_GET
+@role_required(*PROGRAMME_VIEWERS)
+def programme_evaluation(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    from patrol_planner.web import programmes as progs
+    from patrol_planner.web.models import EvaluationRecord
+
+    ev = get_object_or_404(EvaluationRecord.objects.select_related("programme", "made_by"), pk=evaluation_id)
+    return render(request, "web/evaluation.html", {"ev": ev, "e": progs.evaluation_page(ev)})
+
+
+@require_GET
+@role_required(*PROGRAMME_VIEWERS)
+def programme_evaluation_report(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    from patrol_planner.web.models import EvaluationRecord
+
+    ev = get_object_or_404(EvaluationRecord, pk=evaluation_id)
+    audit.record("export", actor=request.user, target=f"evaluation:{ev.pk}", detail={"file": "evaluation.html"})
+    resp = HttpResponse(ev.html, content_type="text/html; charset=utf-8")
+    # a download, never rendered here: the report carries its own CSP for opening offline
+    resp["Content-Disposition"] = f'attachment; filename="evaluation-{ev.pk}.html"'
+    return resp
 
 
 @require_POST

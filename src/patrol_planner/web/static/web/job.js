@@ -1,4 +1,5 @@
-/* Polls the plan job's JSON every 2 s and shows its progress; links the version when it is done. */
+/* Polls a job's JSON every 2 s and shows its progress; links the result (a plan version, or the `link` a
+   programme job gives) when it is done. */
 (function () {
   "use strict";
   var box = document.getElementById("job");
@@ -8,11 +9,11 @@
     document.getElementById("job-state").textContent = j.state;
     document.getElementById("job-progress").textContent = j.progress;
     document.getElementById("job-error").textContent = j.error;
-    if (j.version) {
+    if (j.version || j.link) {
       var a = document.createElement("a");
-      a.href = plans + j.version + "/";
+      a.href = j.link ? j.link : plans + j.version + "/";
       a.id = "version-link";
-      a.textContent = "Open the plan";
+      a.textContent = j.link ? j.link_text : "Open the plan";
       var r = document.getElementById("job-result");
       r.textContent = "";
       r.appendChild(a);

@@ -13,12 +13,24 @@
     if (!(unit in units)) { units[unit] = palette[Object.keys(units).length % palette.length]; }
     return units[unit];
   }
+  // A programme day's spot: a square, filled green to patrol (treated), grey and dashed to keep away (control).
+  function programmeSpot(p, latlng) {
+    var treated = p.status === "treated";
+    var m = L.marker(latlng, { icon: L.divIcon({ className: "prog-spot prog-" + (treated ? "treated" : "control"),
+                                                  iconSize: [14, 14] }), keyboard: false });
+    var tip = document.createElement("span");
+    tip.textContent = (treated ? "Patrol: " : "Keep away (control): ") + p.spot + " " + (p.place || "") +
+      " (" + p.programme + ")";  // text, never markup
+    m.bindTooltip(tip);
+    return m;
+  }
   var map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
   var layer = L.geoJSON(data, {
     style: function (f) {
       return f.properties.kind === "route" ? { color: colour(f.properties.unit), weight: 3, opacity: 0.8 } : {};
     },
     pointToLayer: function (f, latlng) {
+      if (f.properties.kind === "programme") { return programmeSpot(f.properties, latlng); }
       var p = f.properties, visited = p.status === "visited" || p.kind === "stop";
       var m = L.circleMarker(latlng, {
         radius: p.next ? 10 : 6, weight: p.next ? 3 : 1, color: "#14325c",
