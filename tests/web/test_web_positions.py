@@ -71,3 +71,25 @@ def test_bad_positions_are_refused_with_a_reason(client: Any, roster: dict[str, 
     assert r.status_code == 422
     assert reason in json.dumps(r.json())
     assert not Position.objects.exists()
+
+
+@pytest.mark.django_db
+def test_prune_deletes_only_positions_older_than_the_retention_and_is_audited(roster: dict[str, Any]):
+    from django.utils import timezone
+
+    from patrol_planner.web import admin_ops, services
+    from patrol_planner.web.models import AuditEvent, ImmutableError, Position
+
+    unit = roster["units"]["RU-A1"]
+    dev, _token = services.issue_device_token(unit, "terminal")
+    now = timezone.now()
+    for i, age_days in enumerate((40, 31.5, 29, 0.01)):
+        Position.objects.create(unit=unit, device=dev, client_id=f"p{i}", at=now - timedelta(days=age_days),
+                                lon=-0.7, lat=52.6, accuracy_m=5)
+    with pytest.raises(ImmutableError):  # the ORM still refuses deletion outside the retention rule
+        Position.objects.all().delete()
+    n, cutoff = admin_ops.prune_positions(30)
+    assert n == 2 and sorted(Position.objects.values_list("client_id", flat=True)) == ["p2", "p3"]
+    ev = AuditEvent.objects.get(action="positions_pruned")
+    assert ev.detail["deleted"] == 2 and ev.detail["keep_days"] == 30
+    assert abs((now - timedelta(days=30) - cutoff).total_seconds()) < 60

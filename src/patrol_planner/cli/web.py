@@ -223,7 +223,7 @@ def _register_programmes(app: typer.Typer) -> None:
 
 
 def _register_db(app: typer.Typer) -> None:
-    dbapp = typer.Typer(help="Back up and restore the tasking room's database.", no_args_is_help=True)
+    dbapp = typer.Typer(help="Back up, restore and prune the tasking room's database.", no_args_is_help=True)
     app.add_typer(dbapp, name="db")
 
     @dbapp.command("backup")
@@ -253,6 +253,22 @@ def _register_db(app: typer.Typer) -> None:
 
         restore(file)
         typer.echo(f"database restored from {file}")
+
+    @dbapp.command("prune-positions")
+    @user_errors
+    def db_prune_positions(
+        keep_days: int = typer.Option(..., "--keep-days", min=1, max=3650, help="Keep the positions of the last "
+                                      "this many days (by the fix's time); delete older ones."),
+        db: str | None = typer.Option(None, "--db", help=DB_HELP),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_HELP),
+    ) -> None:
+        """Delete units' GPS positions older than --keep-days (officers' whereabouts are personal data: keep
+        them no longer than the force's retention rule). Audited with the count and the cut-off."""
+        _setup(data_dir, db)
+        from patrol_planner.web.admin_ops import prune_positions
+
+        n, cutoff = prune_positions(keep_days)
+        typer.echo(f"{n} position(s) before {cutoff.isoformat(timespec='seconds')} deleted")
 
 
 def _echo_totp(name: str) -> None:

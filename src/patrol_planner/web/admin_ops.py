@@ -266,3 +266,25 @@ def restore(path: Path) -> None:
         call_command("loaddata", str(path), verbosity=0)
     audit.reanchor()
     audit.record("restore", actor="cli", detail={"file": path.name})
+
+
+def prune_positions(keep_days: int) -> tuple[int, Any]:
+    """Delete positions whose fix is older than ``keep_days`` days; return (count, cut-off time).
+
+    Positions are written once and the ORM refuses to delete them (``WriteOnceQuerySet``); retention is the
+    one sanctioned deletion, done here in SQL through Django's delete collector on the base queryset, in one
+    transaction with its audit event."""
+    from datetime import timedelta
+
+    from django.db import models, transaction
+    from django.utils import timezone
+
+    from patrol_planner.web.models import Position
+
+    cutoff = timezone.now() - timedelta(days=keep_days)
+    with transaction.atomic():
+        old = models.QuerySet(model=Position).filter(at__lt=cutoff)
+        n, _ = old.delete()
+        audit.record("positions_pruned", actor="cli", detail={"deleted": n, "before": cutoff.isoformat(),
+                                                              "keep_days": keep_days})
+    return n, cutoff
