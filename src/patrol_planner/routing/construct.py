@@ -57,6 +57,8 @@ START_TEMPERATURE_SHARE = 0.003
 #: Widening of the cheap necessary test in :meth:`_Plan._scores` [s], against float rounding: it only lets
 #: a few more pairs through to the exact test.
 PREFILTER_SLACK_S = 1e-3
+#: Most entries in the cache of a site's pieces by its visits' times before it is emptied.
+PIECE_CACHE_SIZE = 200_000
 
 
 @dataclass
@@ -104,6 +106,8 @@ class _Plan:
         # travel times as nested lists: the schedules read them one entry at a time, which is several
         # times faster from a list than from a numpy array (same float values)
         self.t_rows = {m: T.tolist() for m, T in problem.travel_time_s.items()}
+        # a site's pieces depend only on its visits' start times: shared by every copy of the plan
+        self.piece_cache: dict[tuple[float, ...], list[tuple[int, int, float, float, float, float]]] = {}
         self.floor_s = TIME_FLOOR_SHARE * max(u.shift_end_s - u.shift_start_s for u in problem.units)
         self.req_bonus = problem.required_bonus() if any(s.required for s in problem.sites) else 0.0
         # keep[site, unit]: the stable re-plan bonus of serving the site with that unit
@@ -181,6 +185,10 @@ class _Plan:
                 lo = max(lo, lst[k - 1].t + gap)
             if k + 1 < len(lst):
                 hi = min(hi, lst[k + 1].t - gap)
+        if e.lo <= e.t <= e.hi:
+            # the piece's bounds lie inside one segment (site_pieces), so when the visit starts inside
+            # them the segment's bounds add nothing: skip the search (the common case)
+            return lo, hi
         k = bisect_right(self.seg_starts[e.site], e.t) - 1  # the segment holding e.t, if any
         if k >= 0:
             a, b, _m = self.segs[e.site][k]
@@ -263,12 +271,11 @@ class _Plan:
                 j += 1
             if j < n:
                 nxt_loc[i], lo_nxt[i], l_nxt[i] = elems[j].loc, los[j], late[j]
-        phys_a, nxt_a = np.array(phys, dtype=np.int64), np.array(nxt_loc, dtype=np.int64)
-        r.arrays = {"dep": np.array(dep, dtype=float), "phys": phys_a, "nxt": nxt_a,
-                    "pre_b0": np.array(pre_b0, dtype=float), "brk_b": np.array(brk_b, dtype=float),
-                    "brk_hi": np.array(brk_hi, dtype=float), "lo_nxt": np.array(lo_nxt, dtype=float),
-                    "l_nxt": np.array(l_nxt, dtype=float),
-                    "base": self.problem.travel_time_s[u.mode][phys_a, nxt_a]}
+        ints = np.array([phys, nxt_loc], dtype=np.int64)
+        base = self.problem.travel_time_s[u.mode][ints[0], ints[1]]
+        # two matrices (one row per field, see SLOT_FLOATS and SLOT_INTS): evaluate stacks the routes'
+        # slots with one concatenation each
+        r.arrays = {"f": np.array([dep, pre_b0, brk_b, brk_hi, lo_nxt, l_nxt, base], dtype=float), "i": ints}
 
     def refresh(self) -> None:
         """Reschedule every route (after removals, when times may move earlier)."""
@@ -283,6 +290,16 @@ class _Plan:
         if (s.prize <= 0 and not s.required) or not self.eligible[s.index] or len(lst) >= s.max_visits:
             return []
         times = [e.t for e in lst]
+        key = (s.index, *times)
+        rows = self.piece_cache.get(key)
+        if rows is None:
+            if len(self.piece_cache) > PIECE_CACHE_SIZE:
+                self.piece_cache.clear()
+            rows = self.piece_cache[key] = self._pieces(s, times)
+        return rows
+
+    def _pieces(self, s: Site, times: list[float]) -> list[tuple[int, int, float, float, float, float]]:
+        """:meth:`site_pieces` for a site whose visits start at ``times`` (in time order) [s]."""
         old = sum(s.visit_prize(k, t) for k, t in enumerate(times, start=1))
         lo0, hi0 = max(s.open_s, self.t0), min(s.close_s, self.t1)
         # allowed starts lie between the exclusion zones (t - gap, t + gap) of the existing visits
@@ -315,16 +332,13 @@ class _Plan:
             by_mode.setdefault(r.unit.mode, []).append(c)
         for mode, cols in by_mode.items():
             rs = [routes[c] for c in cols]
-            a = {k: np.concatenate([r.arrays[k] for r in rs]) for k in rs[0].arrays}
-            sizes = [len(r.arrays["dep"]) for r in rs]
+            f = np.concatenate([r.arrays["f"] for r in rs], axis=1)
+            i = np.concatenate([r.arrays["i"] for r in rs], axis=1)
+            a = dict(zip(SLOT_FLOATS, f, strict=True)) | dict(zip(SLOT_INTS, i, strict=True))
+            sizes = [r.arrays["f"].shape[1] for r in rs]
             unit_col = np.repeat([r.unit.index for r in rs], sizes)
             score = self._scores(self.problem.travel_time_s[mode], a, pc, noise, unit_col)
-            off = 0
-            for c, size in zip(cols, sizes, strict=True):
-                seg = score[:, off:off + size]
-                k = np.argmax(seg, axis=1)
-                out_s[:, c], out_k[:, c] = seg[np.arange(len(k)), k], k
-                off += size
+            out_s[:, cols], out_k[:, cols] = _best_per_route(score, sizes)
         return out_s, out_k
 
     def _scores(self, T: np.ndarray, a: dict[str, np.ndarray], pc: dict[str, np.ndarray],
@@ -379,6 +393,27 @@ class _Plan:
 
 
 _COLS = ("site", "loc", "lo", "hi", "dwell", "gain")
+#: Rows of a route's slot matrices (``_Route.arrays["f"]`` and ``["i"]``), one column per slot.
+SLOT_FLOATS = ("dep", "pre_b0", "brk_b", "brk_hi", "lo_nxt", "l_nxt", "base")
+SLOT_INTS = ("phys", "nxt")
+
+
+def _best_per_route(score: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Best score and its slot (the first, as ``argmax``) in each route's block of columns of ``score``
+    (pieces x slots stacked over routes of ``sizes`` slots): arrays (pieces, routes)."""
+    if len(sizes) <= 2:  # one or two routes: a loop of argmax is as cheap
+        best, slot = np.empty((score.shape[0], len(sizes))), np.empty((score.shape[0], len(sizes)), dtype=np.int64)
+        off, rows = 0, np.arange(score.shape[0])
+        for c, size in enumerate(sizes):
+            k = np.argmax(score[:, off:off + size], axis=1)
+            best[:, c], slot[:, c] = score[rows, off + k], k
+            off += size
+        return best, slot
+    offs = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.intp)
+    best = np.maximum.reduceat(score, offs, axis=1)
+    local = np.arange(score.shape[1]) - np.repeat(offs, sizes)
+    pos = np.where(score == np.repeat(best, sizes, axis=1), local[None, :], score.shape[1])
+    return best, np.minimum.reduceat(pos, offs, axis=1)
 
 
 def _as_arrays(rows: list[tuple[int, int, float, float, float, float]]) -> dict[str, np.ndarray]:
