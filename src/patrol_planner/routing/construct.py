@@ -180,7 +180,9 @@ class _Plan:
         lst = visits.get(e.site, ())
         if len(lst) > 1:  # alone, the visit has no neighbour to keep its gap to
             gap = self.gap_s[e.site]
-            k = next(i for i, x in enumerate(lst) if x is e)
+            k = 0
+            while lst[k] is not e:  # lists hold max_visits elements: a plain scan is cheapest
+                k += 1
             if k > 0:
                 lo = max(lo, lst[k - 1].t + gap)
             if k + 1 < len(lst):
@@ -417,9 +419,14 @@ def _best_per_route(score: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np
 
 
 def _as_arrays(rows: list[tuple[int, int, float, float, float, float]]) -> dict[str, np.ndarray]:
-    arr = np.array(rows, dtype=float).reshape(-1, 6)
+    return _columns(np.array(rows, dtype=float).reshape(-1, 6))
+
+
+def _columns(arr: np.ndarray) -> dict[str, np.ndarray]:
+    """Pieces as columns (``_COLS``) of the matrix ``arr`` (one row per piece); ``"rows"`` keeps the matrix."""
     out = {c: arr[:, k] for k, c in enumerate(_COLS)}
     out["site"], out["loc"] = out["site"].astype(np.int64), out["loc"].astype(np.int64)
+    out["rows"] = arr
     return out
 
 
@@ -475,7 +482,7 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
         keep = ~moved_mask[pc["site"]]
         moved_mask[moved] = False
         new = _as_arrays([row for k in moved for row in plan.site_pieces(plan.problem.sites[k], visits.get(k, []))])
-        pc = {c: np.concatenate([pc[c][keep], new[c]]) for c in _COLS}
+        pc = _columns(np.concatenate([pc["rows"][keep], new["rows"]]))
         scores = np.concatenate([scores[keep], np.full((len(new["site"]), n_u), -np.inf)])
         slots = np.concatenate([slots[keep], np.zeros((len(new["site"]), n_u), dtype=np.int64)])
         n_new = len(new["site"])
