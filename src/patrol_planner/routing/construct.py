@@ -336,16 +336,16 @@ class _Plan:
             rs = [routes[c] for c in cols]
             f = np.concatenate([r.arrays["f"] for r in rs], axis=1)
             i = np.concatenate([r.arrays["i"] for r in rs], axis=1)
-            a = dict(zip(SLOT_FLOATS, f, strict=True)) | dict(zip(SLOT_INTS, i, strict=True))
             sizes = [r.arrays["f"].shape[1] for r in rs]
             unit_col = np.repeat([r.unit.index for r in rs], sizes)
-            score = self._scores(self.problem.travel_time_s[mode], a, pc, noise, unit_col)
+            score = self._scores(self.problem.travel_time_s[mode], f, i, pc, noise, unit_col)
             out_s[:, cols], out_k[:, cols] = _best_per_route(score, sizes)
         return out_s, out_k
 
-    def _scores(self, T: np.ndarray, a: dict[str, np.ndarray], pc: dict[str, np.ndarray],
+    def _scores(self, T: np.ndarray, f: np.ndarray, i: np.ndarray, pc: dict[str, np.ndarray],
                 noise: np.ndarray | None, unit_col: np.ndarray) -> np.ndarray:
         """Score of each piece (rows) in each slot (columns, stacked over routes); ``-inf`` = no fit.
+        ``f`` and ``i``: the slots' :data:`SLOT_FLOATS` and :data:`SLOT_INTS` rows.
 
         Two necessary conditions, exact because travel times are >= 0, first rule out most (piece, slot)
         pairs cheaply: the unit leaves the slot's previous element no later than the piece's latest
@@ -353,39 +353,41 @@ class _Plan:
         element's latest start. On a patrol night's hour-long pieces about a tenth of the pairs pass;
         only those are scored, with the same arithmetic as on every pair (the same scores, bit for bit).
         """
-        lo, hi, dwell = pc["lo"], pc["hi"], pc["dwell"]
-        cand = a["dep"][None, :] <= hi[:, None]
+        cand = f[0][None, :] <= pc["hi"][:, None]  # dep <= hi
         # the slack only widens the test (float rounding); the exact test follows on the pairs kept
-        cand &= (lo + dwell)[:, None] <= (a["l_nxt"] - a["brk_b"] + PREFILTER_SLACK_S)[None, :]
+        cand &= (pc["lo"] + pc["dwell"])[:, None] <= (f[5] - f[2] + PREFILTER_SLACK_S)[None, :]
         if not self.all_eligible:
             cand &= self.elig[pc["site"][:, None], unit_col[None, :]]
-        p, s = np.nonzero(cand)
         out = np.full(cand.shape, -np.inf)
-        if not len(p):
+        flat = np.flatnonzero(cand)
+        if not len(flat):
             return out
-        loc, phys, nxt = pc["loc"][p], a["phys"][s], a["nxt"][s]
+        p, s = np.divmod(flat, cand.shape[1])
+        dep, pre_b0, brk_b, brk_hi, lo_nxt, l_nxt, base = f[:, s]  # SLOT_FLOATS of each pair's slot
+        phys, nxt = i[:, s]
+        _site, _loc, lo, hi, dwell, gain = pc["rows"][p].T  # _COLS of each pair's piece
+        loc = pc["loc"][p]
         A = T[phys, loc]  # previous stop -> piece
         B = T[loc, nxt]  # piece -> next stop
-        arr = a["dep"][s] + A
-        start = np.maximum(arr, lo[p])
-        ok = start <= hi[p]
-        w = np.maximum(start + dwell[p], a["pre_b0"][s])
-        ok &= w <= a["brk_hi"][s]
-        arr2 = w + a["brk_b"][s] + B
-        ok &= np.maximum(arr2, a["lo_nxt"][s]) <= a["l_nxt"][s]
+        arr = dep + A
+        start = np.maximum(arr, lo)
+        ok = start <= hi
+        w = np.maximum(start + dwell, pre_b0)
+        ok &= w <= brk_hi
+        arr2 = w + brk_b + B
+        ok &= np.maximum(arr2, lo_nxt) <= l_nxt
         if self.has_need[unit_col].any():  # designated cover units keep every leg within reach
             uc = unit_col[s]
             ok &= A + self.need[uc, loc] <= COVER_TOL_S
             ok &= B + self.need[uc, nxt] <= COVER_TOL_S
         # time used: the detour, the dwell and any wait before the visit
-        used = A + B - a["base"][s] + dwell[p] + (start - arr)
-        gain = pc["gain"][p]
+        used = A + B - base + dwell + (start - arr)
         if self.has_keep:
             gain = gain + self.keep[pc["site"][p], unit_col[s]]
         score = gain / (np.maximum(used, 0.0) + self.floor_s)
         if noise is not None:
             score = score * noise[p]
-        out[p[ok], s[ok]] = score[ok]
+        out.reshape(-1)[flat[ok]] = score[ok]
         return out
 
     def insert(self, r: _Route, slot: int, site: Site, lo: float, hi: float) -> None:
