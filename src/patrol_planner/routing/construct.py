@@ -198,14 +198,27 @@ class _Plan:
                 lo, hi = max(lo, a), min(hi, b - SEGMENT_EPS_S)
         return lo, hi
 
+    def _bounds(self, elems: list[_Elem], visits: dict[int, list[_Elem]]) -> tuple[list[float], list[float]]:
+        """Earliest and latest start of each element: :meth:`_gap_bounds` of the visits, inlined for the
+        common cases (a hot loop), and the break's own window."""
+        los: list[float] = []
+        his: list[float] = []
+        for e in elems:
+            lo, hi = e.lo, e.hi
+            # a visit alone at its site, starting inside its piece, keeps the piece's bounds
+            if e.site >= 0 and (len(visits.get(e.site, ())) > 1 or not lo <= e.t <= hi):
+                lo, hi = self._gap_bounds(e, visits)
+            los.append(lo)
+            his.append(hi)
+        return los, his
+
     def schedule(self, r: _Route, visits: dict[int, list[_Elem]] | None = None) -> None:
         """Earliest start of every element, latest starts, and the slot arrays of route ``r``."""
         visits = self.site_visits() if visits is None else visits
         u, T = r.unit, self.t_rows[r.unit.mode]
         elems = r.elems
         n = len(elems)
-        bounds = [self._gap_bounds(e, visits) if e.site >= 0 else (e.lo, e.hi) for e in elems]
-        los, his = [b[0] for b in bounds], [b[1] for b in bounds]
+        los, his = self._bounds(elems, visits)
         # forward: earliest starts; the break stays where the unit is
         t, loc = u.leave_min_s, u.start.location
         dep, phys = [t], [loc]
