@@ -88,7 +88,7 @@ def test_pre_tested_scores_equal_the_plain_formula(seed: int) -> None:
             a = dict(zip(c.SLOT_FLOATS, f, strict=True)) | dict(zip(c.SLOT_INTS, i, strict=True))
             unit_col = np.repeat([r.unit.index for r in rs], [r.arrays["f"].shape[1] for r in rs])
             T = p.travel_time_s[mode]
-            got = plan._scores(T, f, i, pc, noise, unit_col)
+            got = plan._scores(T, {"f": f, "i": i}, pc, noise, unit_col)
             want = dense_scores(plan, T, a, pc, noise, unit_col)
             np.testing.assert_array_equal(got, want)
             checked += got.size

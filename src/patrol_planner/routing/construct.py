@@ -289,8 +289,9 @@ class _Plan:
         ints = np.array([phys, nxt_loc], dtype=np.int64)
         base = self.problem.travel_time_s[u.mode][ints[0], ints[1]]
         # two matrices (one row per field, see SLOT_FLOATS and SLOT_INTS): evaluate stacks the routes'
-        # slots with one concatenation each
-        r.arrays = {"f": np.array([dep, pre_b0, brk_b, brk_hi, lo_nxt, l_nxt, base], dtype=float), "i": ints}
+        # slots with one concatenation each; the rows by name too (views)
+        floats = np.array([dep, pre_b0, brk_b, brk_hi, lo_nxt, l_nxt, base], dtype=float)
+        r.arrays = _slot_arrays(floats, ints)
 
     def refresh(self) -> None:
         """Reschedule every route (after removals, when times may move earlier)."""
@@ -351,14 +352,15 @@ class _Plan:
             i = np.concatenate([r.arrays["i"] for r in rs], axis=1)
             sizes = [r.arrays["f"].shape[1] for r in rs]
             unit_col = np.repeat([r.unit.index for r in rs], sizes)
-            score = self._scores(self.problem.travel_time_s[mode], f, i, pc, noise, unit_col)
+            score = self._scores(self.problem.travel_time_s[mode], {"f": f, "i": i}, pc, noise, unit_col)
             out_s[:, cols], out_k[:, cols] = _best_per_route(score, sizes)
         return out_s, out_k
 
-    def _scores(self, T: np.ndarray, f: np.ndarray, i: np.ndarray, pc: dict[str, np.ndarray],
+    def _scores(self, T: np.ndarray, a: dict[str, np.ndarray], pc: dict[str, np.ndarray],
                 noise: np.ndarray | None, unit_col: np.ndarray) -> np.ndarray:
         """Score of each piece (rows) in each slot (columns, stacked over routes); ``-inf`` = no fit.
-        ``f`` and ``i``: the slots' :data:`SLOT_FLOATS` and :data:`SLOT_INTS` rows.
+        ``a["f"]`` and ``a["i"]``: the slots' :data:`SLOT_FLOATS` and :data:`SLOT_INTS` rows (a route's
+        ``arrays``, or several routes' stacked).
 
         Two necessary conditions, exact because travel times are >= 0, first rule out most (piece, slot)
         pairs cheaply: the unit leaves the slot's previous element no later than the piece's latest
@@ -366,6 +368,7 @@ class _Plan:
         element's latest start. On a patrol night's hour-long pieces about a tenth of the pairs pass;
         only those are scored, with the same arithmetic as on every pair (the same scores, bit for bit).
         """
+        f, i = a["f"], a["i"]
         cand = f[0][None, :] <= pc["hi"][:, None]  # dep <= hi
         # the slack only widens the test (float rounding); the exact test follows on the pairs kept
         cand &= (pc["lo"] + pc["dwell"])[:, None] <= (f[5] - f[2] + PREFILTER_SLACK_S)[None, :]
@@ -413,6 +416,12 @@ _COLS = ("site", "loc", "lo", "hi", "dwell", "gain")
 #: Rows of a route's slot matrices (``_Route.arrays["f"]`` and ``["i"]``), one column per slot.
 SLOT_FLOATS = ("dep", "pre_b0", "brk_b", "brk_hi", "lo_nxt", "l_nxt", "base")
 SLOT_INTS = ("phys", "nxt")
+
+
+def _slot_arrays(floats: np.ndarray, ints: np.ndarray) -> dict[str, np.ndarray]:
+    """A route's slot arrays: the two matrices (``"f"``, ``"i"``) and each row by its name."""
+    return {"f": floats, "i": ints, **dict(zip(SLOT_FLOATS, floats, strict=True)),
+            **dict(zip(SLOT_INTS, ints, strict=True))}
 
 
 def _best_per_route(score: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
