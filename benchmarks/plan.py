@@ -208,7 +208,7 @@ def side_by_side(old: dict, new: dict) -> dict:
            "speedup_cpu": round(o["cpu_s"] / max(n["cpu_s"], 1e-9), 2),
            "harm_change_pct": round(100 * (n["harm_covered"] / max(o["harm_covered"], 1e-9) - 1), 2)}
     print(f"  speed-up: {rec['speedup_wall']}x wall, {rec['speedup_cpu']}x CPU; harm {rec['harm_change_pct']:+.2f} %")
-    print(json.dumps(rec, sort_keys=True), flush=True)
+    print(json.dumps(rec, sort_keys=True, allow_nan=False), flush=True)
     return rec
 
 
@@ -238,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
                         pairs.append(side_by_side(old, new))
             finally:
                 shutil.rmtree(src.parent, ignore_errors=True)
-            print(json.dumps({"cores": os.cpu_count(), "baseline_ref": a.baseline, "pairs": pairs}, sort_keys=True))
+            print(json.dumps({"cores": os.cpu_count(), "baseline_ref": a.baseline, "pairs": pairs}, sort_keys=True,
+                             allow_nan=False))
             return 0
         runs = [bench(Path(p), prof == "on", a.searches, a.budgets, a.cap, a.tasking, not a.no_curve)
                 for p in a.scenario for prof in a.profile]
