@@ -23,8 +23,14 @@ villages, fixed list), three sectors (west, south, east; units assigned in turn)
 (one car within 20 min of Oakham, Uppingham and Cottesmore at every minute): the issue's "150 x 12 night
 with 20 tasks, 3 sectors and cover" is ``plan.py scenarios/rutland-scale-150.toml --tasking 20 --budgets``.
 
-Each (scenario, profile) ends with one JSON line; the run ends with one JSON line holding everything.
-Timings depend on the machine and its load.
+With ``--baseline REF`` (a git commit or branch of this repository) each (scenario, profile) is first run end
+to end by the code of REF (its ``src`` exported to a temporary folder, this script run on it in a child
+process), then by the current code, one after the other in the same run, so both see the same machine; the
+script prints both (harm, visits, wall and CPU seconds, load) and the speed-up. ``--no-curve`` is implied.
+
+CPU seconds are this process's plus its finished children's (the forked search workers): on a shared
+machine a steadier figure than wall time. Each (scenario, profile) ends with one JSON line; the run ends
+with one JSON line holding everything. Timings depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -33,7 +39,10 @@ import argparse
 import json
 import os
 import resource
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +51,8 @@ import patrol_planner.routing as rt
 from patrol_planner.errors import PatrolPlannerError
 from patrol_planner.scenario import load_scenario, run_plan
 
-SCEN = Path(__file__).resolve().parents[1] / "scenarios"
+ROOT = Path(__file__).resolve().parents[1]
+SCEN = ROOT / "scenarios"
 DEFAULTS = [SCEN / "rutland-night.toml", SCEN / "rutland-scale-60.toml", SCEN / "rutland-scale-150.toml"]
 COLD_NETWORK_S = 5.0  # a network stage slower than this means the graph cache was cold [s]
 
@@ -160,6 +170,48 @@ def bench(path: Path, profile: bool, searches: list[str], budgets: list[float], 
     return out
 
 
+def export_baseline(ref: str) -> Path:
+    """The ``src`` folder of git ``ref`` of this repository, exported to a new temporary folder."""
+    dest = Path(tempfile.mkdtemp(prefix="plan-baseline-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], capture_output=True, check=False)
+    if archive.returncode != 0:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise SystemExit(f"error: cannot export {ref!r}: {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest / "src"
+
+
+def baseline_run(src: Path, scenario: str, profile: str, n_tasks: int) -> dict:
+    """One end-to-end run of ``scenario`` by the code in ``src``: this script in a child process."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    cmd = [sys.executable, __file__, scenario, "--no-curve", "--profile", profile, "--tasking", str(n_tasks)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"error: the baseline run failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return json.loads(lines[0])
+
+
+def side_by_side(old: dict, new: dict) -> dict:
+    """Print the baseline's and the current code's end-to-end figures together; return them as a record."""
+    o, n = old["end_to_end"], new["end_to_end"]
+    print(f"\n{new['scenario']} (time profile {'on' if new['time_profile'] else 'off'}, {new['tasks']} tasks): "
+          "baseline -> current")
+    for key, unit in (("harm_covered", ""), ("harm_covered_time_weighted", ""), ("visits", ""),
+                      ("total_s", " s wall"), ("cpu_s", " s CPU")):
+        print(f"  {key:28s} {o[key]:>10.1f} -> {n[key]:>10.1f}{unit}")
+    print(f"  {'solve_s':28s} {o['timings_s']['solve_s']:>10.1f} -> {n['timings_s']['solve_s']:>10.1f} s wall")
+    print(f"  load (1 min)                 {old['load_avg_1min']:>10.1f} -> {new['load_avg_1min']:>10.1f}")
+    rec = {"scenario": new["scenario"], "time_profile": new["time_profile"], "tasks": new["tasks"],
+           "baseline": old, "current": new,
+           "speedup_wall": round(o["total_s"] / max(n["total_s"], 1e-9), 2),
+           "speedup_cpu": round(o["cpu_s"] / max(n["cpu_s"], 1e-9), 2),
+           "harm_change_pct": round(100 * (n["harm_covered"] / max(o["harm_covered"], 1e-9) - 1), 2)}
+    print(f"  speed-up: {rec['speedup_wall']}x wall, {rec['speedup_cpu']}x CPU; harm {rec['harm_change_pct']:+.2f} %")
+    print(json.dumps(rec, sort_keys=True, allow_nan=False), flush=True)
+    return rec
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("scenario", nargs="*", default=[str(p) for p in DEFAULTS])
@@ -171,8 +223,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tasking", type=int, default=0, metavar="N",
                     help="add N tasks, three sectors and cover in every sector to each scenario")
     ap.add_argument("--no-curve", action="store_true", help="end to end only: skip the solver comparison")
+    ap.add_argument("--baseline", metavar="REF", help="also run each case end to end with git REF's code, "
+                    "side by side (implies --no-curve)")
     a = ap.parse_args(argv)
     try:
+        if a.baseline:
+            src = export_baseline(a.baseline)
+            try:
+                pairs = []
+                for p in a.scenario:
+                    for prof in a.profile:
+                        old = baseline_run(src, p, prof, a.tasking)
+                        new = bench(Path(p), prof == "on", a.searches, a.budgets, a.cap, a.tasking, False)
+                        pairs.append(side_by_side(old, new))
+            finally:
+                shutil.rmtree(src.parent, ignore_errors=True)
+            print(json.dumps({"cores": os.cpu_count(), "baseline_ref": a.baseline, "pairs": pairs}, sort_keys=True,
+                             allow_nan=False))
+            return 0
         runs = [bench(Path(p), prof == "on", a.searches, a.budgets, a.cap, a.tasking, not a.no_curve)
                 for p in a.scenario for prof in a.profile]
         print(json.dumps({"cores": os.cpu_count(), "runs": runs}, sort_keys=True))

@@ -391,6 +391,22 @@ def test_travel_matrix_to_equals_the_forward_matrix(drive) -> None:
     assert not np.allclose(T, travel_matrix(drive, dest, ids)[0].T, rtol=1e-6)  # the drive graph is not symmetric
 
 
+def test_route_geometries_equal_one_search_per_leg(drive, monkeypatch) -> None:
+    """Many legs at once (shared origins, a leg to itself, origins spread over several batches): the same
+    lines as one route_geometry call per leg."""
+    from patrol_planner.network import route_geometries
+    from patrol_planner.network import travel as travel_mod
+
+    rng = np.random.default_rng(5)
+    ids = [int(i) for i in rng.choice(drive.node_ids, 12, replace=False)]
+    pairs = [(ids[k % 4], ids[4 + k % 8]) for k in range(16)] + [(ids[0], ids[0])]
+    want = [route_geometry(drive, u, v) for u, v in pairs]
+    assert route_geometries(drive, pairs) == want
+    monkeypatch.setattr(travel_mod, "_BATCH", 2)  # several batches of origins
+    assert route_geometries(drive, pairs) == want
+    assert route_geometries(drive, []) == []
+
+
 def test_travel_matrix_on_300_snapped_points_matches_networkx(drive) -> None:
     """Snapped scattered points: every travel time equals networkx Dijkstra on the same graph.
 

@@ -14,7 +14,13 @@ from patrol_planner.network.osm import build_network
 from patrol_planner.network.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
 from patrol_planner.network.stations import police_stations
 from patrol_planner.network.tags import DEFAULT_SPEED_FACTOR, DEFAULT_WALK_SPEED_KPH, parse_maxspeed
-from patrol_planner.network.travel import route_geometry, route_nodes, travel_matrix, travel_matrix_to
+from patrol_planner.network.travel import (
+    route_geometries,
+    route_geometry,
+    route_nodes,
+    travel_matrix,
+    travel_matrix_to,
+)
 
 __all__ = [
     "CACHE_FORMAT_VERSION",
@@ -28,6 +34,7 @@ __all__ = [
     "default_cache_dir",
     "parse_maxspeed",
     "police_stations",
+    "route_geometries",
     "route_geometry",
     "route_nodes",
     "snap_points",

@@ -144,9 +144,16 @@ def route_nodes(net: RoadNetwork, u: int, v: int) -> list[int]:
     if pu == pv:
         return [int(u)]
     _, pred = _dijkstra(net, np.array([pu]))
-    pred = pred[0]
+    return _path_from_tree(net, pred[0], pu, pv)
+
+
+def _path_from_tree(net: RoadNetwork, pred: np.ndarray, pu: int, pv: int) -> list[int]:
+    """Node ids of the path from position ``pu`` to ``pv`` along the predecessor tree ``pred`` rooted at ``pu``."""
+    if pu == pv:
+        return [int(net.node_ids[pu])]
     if pred[pv] < 0:
-        raise NetworkError(f"node {v} cannot be reached from node {u} in the {net.mode} network")
+        raise NetworkError(f"node {int(net.node_ids[pv])} cannot be reached from node {int(net.node_ids[pu])} "
+                           f"in the {net.mode} network")
     path = [pv]
     while path[-1] != pu:
         path.append(int(pred[path[-1]]))
@@ -158,7 +165,28 @@ def route_geometry(net: RoadNetwork, u: int, v: int) -> list[tuple[float, float]
 
     Follows each edge's geometry, so the line can be drawn along the roads. ``u == v`` gives one point.
     """
-    nodes = route_nodes(net, u, v)
+    return _geometry(net, route_nodes(net, u, v))
+
+
+def route_geometries(net: RoadNetwork, pairs: list[tuple[int, int]]) -> list[list[tuple[float, float]]]:
+    """:func:`route_geometry` of many ``(u, v)`` node pairs: the same lines, with one shortest-path tree per
+    distinct origin, grown in batches (a plan's legs share their origins, and one search per leg costs
+    most of the time of drawing a big plan)."""
+    if not pairs:
+        return []
+    pu = net.index_of([u for u, _ in pairs])
+    pv = net.index_of([v for _, v in pairs])
+    origins, inv = np.unique(pu, return_inverse=True)
+    out: list[list[tuple[float, float]]] = [[] for _ in pairs]
+    for b in range(0, len(origins), _BATCH):
+        _, pred = _dijkstra(net, origins[b:b + _BATCH])
+        for j in np.flatnonzero((inv >= b) & (inv < b + _BATCH)).tolist():
+            out[j] = _geometry(net, _path_from_tree(net, pred[inv[j] - b], int(pu[j]), int(pv[j])))
+    return out
+
+
+def _geometry(net: RoadNetwork, nodes: list[int]) -> list[tuple[float, float]]:
+    """The road line through ``nodes`` (ids of a path), edge geometry by edge geometry [m, ``net.crs``]."""
     if len(nodes) == 1:
         d = net.graph.nodes[nodes[0]]
         return [(d["x_m"], d["y_m"])]

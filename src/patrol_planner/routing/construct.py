@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,11 @@ SCORE_NOISE = 0.25
 #: Simulated-annealing acceptance: a worse plan is accepted with probability exp(-loss / temperature);
 #: the temperature falls linearly from this share of the objective to zero over the run [-].
 START_TEMPERATURE_SHARE = 0.003
+#: Widening of the cheap necessary test in :meth:`_Plan._scores` [s], against float rounding: it only lets
+#: a few more pairs through to the exact test.
+PREFILTER_SLACK_S = 1e-3
+#: Most entries in the cache of a site's pieces by its visits' times before it is emptied.
+PIECE_CACHE_SIZE = 200_000
 
 
 @dataclass
@@ -94,6 +100,14 @@ class _Plan:
         self.t0 = min(u.shift_start_s for u in problem.units)
         self.t1 = max(u.shift_end_s for u in problem.units)
         self.segs = {s.index: segments(s, self.t0, self.t1) for s in problem.sites}
+        # segment starts per site, for a binary search (segments are sorted and disjoint)
+        self.seg_starts = {si: [a for a, _b, _m in sg] for si, sg in self.segs.items()}
+        self.gap_s = [max(s.min_gap_s, MIN_GAP_FLOOR_S) for s in problem.sites]
+        # travel times as nested lists: the schedules read them one entry at a time, which is several
+        # times faster from a list than from a numpy array (same float values)
+        self.t_rows = {m: T.tolist() for m, T in problem.travel_time_s.items()}
+        # a site's pieces depend only on its visits' start times: shared by every copy of the plan
+        self.piece_cache: dict[tuple[float, ...], list[tuple[int, int, float, float, float, float]]] = {}
         self.floor_s = TIME_FLOOR_SHARE * max(u.shift_end_s - u.shift_start_s for u in problem.units)
         self.req_bonus = problem.required_bonus() if any(s.required for s in problem.sites) else 0.0
         # keep[site, unit]: the stable re-plan bonus of serving the site with that unit
@@ -118,8 +132,8 @@ class _Plan:
         """An independent copy of the routes (problem data and caches are shared, never mutated)."""
         new = object.__new__(_Plan)
         new.__dict__.update(self.__dict__)
-        new.routes = [_Route(r.unit, [_Elem(**vars(e)) for e in r.elems], dict(r.arrays), r.feasible)
-                      for r in self.routes]
+        new.routes = [_Route(r.unit, [_Elem(e.site, e.loc, e.lo, e.hi, e.dur, e.t, e.route) for e in r.elems],
+                             dict(r.arrays), r.feasible) for r in self.routes]
         return new
 
     def site_visits(self) -> dict[int, list[_Elem]]:
@@ -162,55 +176,75 @@ class _Plan:
     def _gap_bounds(self, e: _Elem, visits: dict[int, list[_Elem]]) -> tuple[float, float]:
         """Earliest/latest start of a visit so that its site's other visits stay ``min_gap_s`` away and
         its prize segment does not change."""
-        gap = max(self.problem.sites[e.site].min_gap_s, MIN_GAP_FLOOR_S)
         lo, hi = e.lo, e.hi
-        lst = visits.get(e.site, [])
-        k = next(i for i, x in enumerate(lst) if x is e)
-        if k > 0:
-            lo = max(lo, lst[k - 1].t + gap)
-        if k + 1 < len(lst):
-            hi = min(hi, lst[k + 1].t - gap)
-        for a, b, _m in self.segs[e.site]:
-            if a <= e.t < b:
+        lst = visits.get(e.site, ())
+        if len(lst) > 1:  # alone, the visit has no neighbour to keep its gap to
+            gap = self.gap_s[e.site]
+            k = 0
+            while lst[k] is not e:  # lists hold max_visits elements: a plain scan is cheapest
+                k += 1
+            if k > 0:
+                lo = max(lo, lst[k - 1].t + gap)
+            if k + 1 < len(lst):
+                hi = min(hi, lst[k + 1].t - gap)
+        if e.lo <= e.t <= e.hi:
+            # the piece's bounds lie inside one segment (site_pieces), so when the visit starts inside
+            # them the segment's bounds add nothing: skip the search (the common case)
+            return lo, hi
+        k = bisect_right(self.seg_starts[e.site], e.t) - 1  # the segment holding e.t, if any
+        if k >= 0:
+            a, b, _m = self.segs[e.site][k]
+            if e.t < b:
                 lo, hi = max(lo, a), min(hi, b - SEGMENT_EPS_S)
-                break
         return lo, hi
+
+    def _bounds(self, elems: list[_Elem], visits: dict[int, list[_Elem]]) -> tuple[list[float], list[float]]:
+        """Earliest and latest start of each element: :meth:`_gap_bounds` of the visits, inlined for the
+        common cases (a hot loop), and the break's own window."""
+        los: list[float] = []
+        his: list[float] = []
+        for e in elems:
+            lo, hi = e.lo, e.hi
+            # a visit alone at its site, starting inside its piece, keeps the piece's bounds
+            if e.site >= 0 and (len(visits.get(e.site, ())) > 1 or not lo <= e.t <= hi):
+                lo, hi = self._gap_bounds(e, visits)
+            los.append(lo)
+            his.append(hi)
+        return los, his
 
     def schedule(self, r: _Route, visits: dict[int, list[_Elem]] | None = None) -> None:
         """Earliest start of every element, latest starts, and the slot arrays of route ``r``."""
         visits = self.site_visits() if visits is None else visits
-        u, T = r.unit, self.problem.travel_time_s[r.unit.mode]
-        n = len(r.elems)
-        los, his = np.empty(n), np.empty(n)
-        for i, e in enumerate(r.elems):
-            los[i], his[i] = self._gap_bounds(e, visits) if e.site >= 0 else (e.lo, e.hi)
+        u, T = r.unit, self.t_rows[r.unit.mode]
+        elems = r.elems
+        n = len(elems)
+        los, his = self._bounds(elems, visits)
         # forward: earliest starts; the break stays where the unit is
         t, loc = u.leave_min_s, u.start.location
-        dep, phys = np.empty(n + 1), np.empty(n + 1, dtype=np.int64)
-        dep[0], phys[0] = t, loc
+        dep, phys = [t], [loc]
         ok = True
-        for i, e in enumerate(r.elems):
+        for i, e in enumerate(elems):
             if e.site < 0:
                 e.loc = loc
                 start = max(t, los[i])
             else:
-                start = max(t + float(T[loc, e.loc]), los[i])
+                start = max(t + T[loc][e.loc], los[i])
                 loc = e.loc
-            ok &= start <= his[i] + 1e-9
+            ok = ok and start <= his[i] + 1e-9
             e.t = start
             t = start + e.dur
-            dep[i + 1], phys[i + 1] = t, loc
-        end_arr = t + float(T[loc, u.end.location])
-        ok &= end_arr <= u.shift_end_s + 1e-9
-        ok &= self.cover_break(r) is None
+            dep.append(t)
+            phys.append(loc)
+        end_arr = t + T[loc][u.end.location]
+        ok = ok and end_arr <= u.shift_end_s + 1e-9 and self.cover_break(r) is None
         # backward: latest start of each element (and latest arrival at the end station)
-        late = np.empty(n + 1)
+        late = [0.0] * (n + 1)
         late[n] = u.shift_end_s
         nxt_loc = u.end.location
         for i in range(n - 1, -1, -1):
-            e = r.elems[i]
+            e = elems[i]
             # no travel into a break: the unit stops where it is
-            travel = 0.0 if i + 1 < n and r.elems[i + 1].site < 0 else float(T[phys[i + 1], nxt_loc])
+            travel = 0.0 if i + 1 < n and elems[i + 1].site < 0 else T[phys[i + 1]][nxt_loc]
             late[i] = min(his[i], late[i + 1] - travel - e.dur)
             if e.site >= 0:
                 nxt_loc = e.loc
@@ -220,9 +254,9 @@ class _Plan:
     def cover_break(self, r: _Route) -> int | None:
         """Index of the first visit element whose leg in (or, for the last visit, the leg home) breaks the
         unit's cover rule; ``None`` when every leg keeps it (or the unit has no cover rule)."""
-        need = self.need[r.unit.index]
-        if not np.isfinite(need).any():
+        if not self.has_need[r.unit.index]:
             return None
+        need = self.need[r.unit.index]
         T = self.problem.travel_time_s[r.unit.mode]
         prev, last = r.unit.start.location, None
         for i, e in enumerate(r.elems):
@@ -235,27 +269,29 @@ class _Plan:
             return last
         return None
 
-    def _slots(self, r: _Route, dep: np.ndarray, phys: np.ndarray, los: np.ndarray, his: np.ndarray,
-               late: np.ndarray) -> None:
+    def _slots(self, r: _Route, dep: list[float], phys: list[int], los: list[float], his: list[float],
+               late: list[float]) -> None:
         """Arrays describing each insertion slot (after element ``i - 1``), for :meth:`evaluate`."""
-        n = len(r.elems)
+        elems = r.elems
+        n = len(elems)
         u = r.unit
-        T = self.problem.travel_time_s[u.mode]
-        nxt_loc = np.empty(n + 1, dtype=np.int64)
-        pre_b0, brk_b, brk_hi = np.full(n + 1, -np.inf), np.zeros(n + 1), np.full(n + 1, np.inf)
-        lo_nxt, l_nxt = np.full(n + 1, -np.inf), np.full(n + 1, u.shift_end_s)
+        nxt_loc = [u.end.location] * (n + 1)
+        pre_b0, brk_b, brk_hi = [-math.inf] * (n + 1), [0.0] * (n + 1), [math.inf] * (n + 1)
+        lo_nxt, l_nxt = [-math.inf] * (n + 1), [u.shift_end_s] * (n + 1)
         for i in range(n + 1):
             j = i  # the element after the slot
-            if j < n and r.elems[j].site < 0:  # the break follows: it moves with the new visit, and
+            if j < n and elems[j].site < 0:  # the break follows: it moves with the new visit, and
                 # what comes after it is checked against that element's own latest start
-                pre_b0[i], brk_b[i], brk_hi[i] = los[j], r.elems[j].dur, his[j]
+                pre_b0[i], brk_b[i], brk_hi[i] = los[j], elems[j].dur, his[j]
                 j += 1
             if j < n:
-                nxt_loc[i], lo_nxt[i], l_nxt[i] = r.elems[j].loc, los[j], late[j]
-            else:
-                nxt_loc[i] = u.end.location
-        r.arrays = {"dep": dep, "phys": phys, "nxt": nxt_loc, "pre_b0": pre_b0, "brk_b": brk_b,
-                    "brk_hi": brk_hi, "lo_nxt": lo_nxt, "l_nxt": l_nxt, "base": T[phys, nxt_loc]}
+                nxt_loc[i], lo_nxt[i], l_nxt[i] = elems[j].loc, los[j], late[j]
+        ints = np.array([phys, nxt_loc], dtype=np.int64)
+        base = self.problem.travel_time_s[u.mode][ints[0], ints[1]]
+        # two matrices (one row per field, see SLOT_FLOATS and SLOT_INTS): evaluate stacks the routes'
+        # slots with one concatenation each; the rows by name too (views)
+        floats = np.array([dep, pre_b0, brk_b, brk_hi, lo_nxt, l_nxt, base], dtype=float)
+        r.arrays = _slot_arrays(floats, ints)
 
     def refresh(self) -> None:
         """Reschedule every route (after removals, when times may move earlier)."""
@@ -270,6 +306,16 @@ class _Plan:
         if (s.prize <= 0 and not s.required) or not self.eligible[s.index] or len(lst) >= s.max_visits:
             return []
         times = [e.t for e in lst]
+        key = (s.index, *times)
+        rows = self.piece_cache.get(key)
+        if rows is None:
+            if len(self.piece_cache) > PIECE_CACHE_SIZE:
+                self.piece_cache.clear()
+            rows = self.piece_cache[key] = self._pieces(s, times)
+        return rows
+
+    def _pieces(self, s: Site, times: list[float]) -> list[tuple[int, int, float, float, float, float]]:
+        """:meth:`site_pieces` for a site whose visits start at ``times`` (in time order) [s]."""
         old = sum(s.visit_prize(k, t) for k, t in enumerate(times, start=1))
         lo0, hi0 = max(s.open_s, self.t0), min(s.close_s, self.t1)
         # allowed starts lie between the exclusion zones (t - gap, t + gap) of the existing visits
@@ -302,45 +348,63 @@ class _Plan:
             by_mode.setdefault(r.unit.mode, []).append(c)
         for mode, cols in by_mode.items():
             rs = [routes[c] for c in cols]
-            a = {k: np.concatenate([r.arrays[k] for r in rs]) for k in rs[0].arrays}
-            sizes = [len(r.arrays["dep"]) for r in rs]
+            f = np.concatenate([r.arrays["f"] for r in rs], axis=1)
+            i = np.concatenate([r.arrays["i"] for r in rs], axis=1)
+            sizes = [r.arrays["f"].shape[1] for r in rs]
             unit_col = np.repeat([r.unit.index for r in rs], sizes)
-            score = self._scores(self.problem.travel_time_s[mode], a, pc, noise, unit_col)
-            off = 0
-            for c, size in zip(cols, sizes, strict=True):
-                seg = score[:, off:off + size]
-                k = np.argmax(seg, axis=1)
-                out_s[:, c], out_k[:, c] = seg[np.arange(len(k)), k], k
-                off += size
+            score = self._scores(self.problem.travel_time_s[mode], {"f": f, "i": i}, pc, noise, unit_col)
+            out_s[:, cols], out_k[:, cols] = _best_per_route(score, sizes)
         return out_s, out_k
 
     def _scores(self, T: np.ndarray, a: dict[str, np.ndarray], pc: dict[str, np.ndarray],
                 noise: np.ndarray | None, unit_col: np.ndarray) -> np.ndarray:
-        """Score of each piece (rows) in each slot (columns, stacked over routes); ``-inf`` = no fit."""
-        A = T.T[np.ix_(pc["loc"], a["phys"])]  # previous stop -> piece, (P, S), C-contiguous
-        B = T[np.ix_(pc["loc"], a["nxt"])]  # piece -> next stop, (P, S)
-        arr = a["dep"][None, :] + A
-        start = np.maximum(arr, pc["lo"][:, None])
-        ok = start <= pc["hi"][:, None]
-        w = np.maximum(start + pc["dwell"][:, None], a["pre_b0"][None, :])
-        ok &= w <= a["brk_hi"][None, :]
-        arr2 = w + a["brk_b"][None, :] + B
-        ok &= np.maximum(arr2, a["lo_nxt"][None, :]) <= a["l_nxt"][None, :]
+        """Score of each piece (rows) in each slot (columns, stacked over routes); ``-inf`` = no fit.
+        ``a["f"]`` and ``a["i"]``: the slots' :data:`SLOT_FLOATS` and :data:`SLOT_INTS` rows (a route's
+        ``arrays``, or several routes' stacked).
+
+        Two necessary conditions, exact because travel times are >= 0, first rule out most (piece, slot)
+        pairs cheaply: the unit leaves the slot's previous element no later than the piece's latest
+        start, and the piece's earliest end (plus a break that follows) is no later than the next
+        element's latest start. On a patrol night's hour-long pieces about a tenth of the pairs pass;
+        only those are scored, with the same arithmetic as on every pair (the same scores, bit for bit).
+        """
+        f, i = a["f"], a["i"]
+        cand = f[0][None, :] <= pc["hi"][:, None]  # dep <= hi
+        # the slack only widens the test (float rounding); the exact test follows on the pairs kept
+        cand &= (pc["lo"] + pc["dwell"])[:, None] <= (f[5] - f[2] + PREFILTER_SLACK_S)[None, :]
         if not self.all_eligible:
-            ok &= self.elig[pc["site"][:, None], unit_col[None, :]]
+            cand &= self.elig[pc["site"][:, None], unit_col[None, :]]
+        out = np.full(cand.shape, -np.inf)
+        flat = np.flatnonzero(cand)
+        if not len(flat):
+            return out
+        p, s = np.divmod(flat, cand.shape[1])
+        dep, pre_b0, brk_b, brk_hi, lo_nxt, l_nxt, base = f[:, s]  # SLOT_FLOATS of each pair's slot
+        phys, nxt = i[:, s]
+        _site, _loc, lo, hi, dwell, gain = pc["rows"][p].T  # _COLS of each pair's piece
+        loc = pc["loc"][p]
+        A = T[phys, loc]  # previous stop -> piece
+        B = T[loc, nxt]  # piece -> next stop
+        arr = dep + A
+        start = np.maximum(arr, lo)
+        ok = start <= hi
+        w = np.maximum(start + dwell, pre_b0)
+        ok &= w <= brk_hi
+        arr2 = w + brk_b + B
+        ok &= np.maximum(arr2, lo_nxt) <= l_nxt
         if self.has_need[unit_col].any():  # designated cover units keep every leg within reach
-            need = self.need[unit_col]  # (S, L)
-            ok &= A + need[:, pc["loc"]].T <= COVER_TOL_S
-            ok &= B + need[np.arange(len(unit_col)), a["nxt"]][None, :] <= COVER_TOL_S
+            uc = unit_col[s]
+            ok &= A + self.need[uc, loc] <= COVER_TOL_S
+            ok &= B + self.need[uc, nxt] <= COVER_TOL_S
         # time used: the detour, the dwell and any wait before the visit
-        used = A + B - a["base"][None, :] + pc["dwell"][:, None] + (start - arr)
-        gain = pc["gain"][:, None]
+        used = A + B - base + dwell + (start - arr)
         if self.has_keep:
-            gain = gain + self.keep[pc["site"][:, None], unit_col[None, :]]
+            gain = gain + self.keep[pc["site"][p], unit_col[s]]
         score = gain / (np.maximum(used, 0.0) + self.floor_s)
         if noise is not None:
-            score = score * noise[:, None]
-        return np.where(ok, score, -np.inf)
+            score = score * noise[p]
+        out.reshape(-1)[flat[ok]] = score[ok]
+        return out
 
     def insert(self, r: _Route, slot: int, site: Site, lo: float, hi: float) -> None:
         """Put a visit of ``site`` with start bounds ``[lo, hi]`` [s] before element ``slot``."""
@@ -349,12 +413,44 @@ class _Plan:
 
 
 _COLS = ("site", "loc", "lo", "hi", "dwell", "gain")
+#: Rows of a route's slot matrices (``_Route.arrays["f"]`` and ``["i"]``), one column per slot.
+SLOT_FLOATS = ("dep", "pre_b0", "brk_b", "brk_hi", "lo_nxt", "l_nxt", "base")
+SLOT_INTS = ("phys", "nxt")
+
+
+def _slot_arrays(floats: np.ndarray, ints: np.ndarray) -> dict[str, np.ndarray]:
+    """A route's slot arrays: the two matrices (``"f"``, ``"i"``) and each row by its name."""
+    return {"f": floats, "i": ints, **dict(zip(SLOT_FLOATS, floats, strict=True)),
+            **dict(zip(SLOT_INTS, ints, strict=True))}
+
+
+def _best_per_route(score: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Best score and its slot (the first, as ``argmax``) in each route's block of columns of ``score``
+    (pieces x slots stacked over routes of ``sizes`` slots): arrays (pieces, routes)."""
+    if len(sizes) <= 2:  # one or two routes: a loop of argmax is as cheap
+        best, slot = np.empty((score.shape[0], len(sizes))), np.empty((score.shape[0], len(sizes)), dtype=np.int64)
+        off, rows = 0, np.arange(score.shape[0])
+        for c, size in enumerate(sizes):
+            k = np.argmax(score[:, off:off + size], axis=1)
+            best[:, c], slot[:, c] = score[rows, off + k], k
+            off += size
+        return best, slot
+    offs = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.intp)
+    best = np.maximum.reduceat(score, offs, axis=1)
+    local = np.arange(score.shape[1]) - np.repeat(offs, sizes)
+    pos = np.where(score == np.repeat(best, sizes, axis=1), local[None, :], score.shape[1])
+    return best, np.minimum.reduceat(pos, offs, axis=1)
 
 
 def _as_arrays(rows: list[tuple[int, int, float, float, float, float]]) -> dict[str, np.ndarray]:
-    arr = np.array(rows, dtype=float).reshape(-1, 6)
+    return _columns(np.array(rows, dtype=float).reshape(-1, 6))
+
+
+def _columns(arr: np.ndarray) -> dict[str, np.ndarray]:
+    """Pieces as columns (``_COLS``) of the matrix ``arr`` (one row per piece); ``"rows"`` keeps the matrix."""
     out = {c: arr[:, k] for k, c in enumerate(_COLS)}
     out["site"], out["loc"] = out["site"].astype(np.int64), out["loc"].astype(np.int64)
+    out["rows"] = arr
     return out
 
 
@@ -367,6 +463,7 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
     visits = plan.site_visits()
     pc = _as_arrays([row for s in plan.problem.sites for row in plan.site_pieces(s, visits.get(s.index, []))])
     n_u = len(plan.routes)
+    moved_mask = np.zeros(len(plan.problem.sites), dtype=bool)  # scratch: sites whose pieces are redone
     scores = np.full((len(pc["site"]), n_u), -np.inf)
     slots = np.zeros((len(pc["site"]), n_u), dtype=np.int64)
 
@@ -405,9 +502,11 @@ def _fill(plan: _Plan, rng: np.random.Generator | None, deadline: float | None) 
         # pieces depend on the times of the site's visits: redo them for every site whose visits moved
         # (the lists in ``visits`` are the same elements, rescheduled in place; their order holds)
         moved = sorted({si} | {e.site for e, t in before if e.t != t})
-        keep = ~np.isin(pc["site"], moved)
+        moved_mask[moved] = True
+        keep = ~moved_mask[pc["site"]]
+        moved_mask[moved] = False
         new = _as_arrays([row for k in moved for row in plan.site_pieces(plan.problem.sites[k], visits.get(k, []))])
-        pc = {c: np.concatenate([pc[c][keep], new[c]]) for c in _COLS}
+        pc = _columns(np.concatenate([pc["rows"][keep], new["rows"]]))
         scores = np.concatenate([scores[keep], np.full((len(new["site"]), n_u), -np.inf)])
         slots = np.concatenate([slots[keep], np.zeros((len(new["site"]), n_u), dtype=np.int64)])
         n_new = len(new["site"])
@@ -496,7 +595,9 @@ def _ruin(plan: _Plan, rng: np.random.Generator) -> None:
         drop = {(ri, j) for j in idx[pos:pos + k]}
         locs = [plan.routes[ri].elems[j].loc for j in idx[pos:pos + k]]
         T = plan.problem.travel_time_s[plan.routes[ri].unit.mode]
-        near = sorted(flat, key=lambda f: min(T[plan.routes[f[0]].elems[f[1]].loc, lc] for lc in locs))
+        flat_locs = [plan.routes[f[0]].elems[f[1]].loc for f in flat]
+        dist = T[np.ix_(flat_locs, locs)].min(axis=1)  # each visit's travel time to the nearest string stop
+        near = [flat[j] for j in np.argsort(dist, kind="stable")]
         for f in near:
             if len(drop) >= k:
                 break

@@ -412,16 +412,23 @@ def _site_rules(row: Any, clock: Clock) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------------
 # Routing result -> Plan parts
 # ------------------------------------------------------------------------------------------------------
-def _path_lonlat(networks: Mapping[str, Any], routed: RoutedProblem, mode: str, a: int, b: int,
-                 crs: str) -> tuple[tuple[float, float], ...]:
+def _paths_lonlat(networks: Mapping[str, Any], routed: RoutedProblem, legs: Sequence[tuple[str, int, int]],
+                  crs: str) -> dict[tuple[str, int, int], tuple[tuple[float, float], ...]]:
+    """The road line of each leg ``(mode, from location, to location)``, lon/lat [deg]; one search per origin."""
     from patrol_planner import network as nw
     from patrol_planner.geo import to_lonlat
 
-    pts = nw.route_geometry(networks[mode], int(routed.node_ids[mode][a]), int(routed.node_ids[mode][b]))
-    arr = np.asarray(pts, dtype=float).reshape(-1, 2)
-    lon, lat = to_lonlat(arr[:, 0], arr[:, 1], crs)
+    out = {}
     nd = PLAN_COORD_DECIMALS
-    return tuple((round(float(x), nd), round(float(y), nd)) for x, y in zip(lon, lat, strict=True))
+    for mode in sorted({m for m, _a, _b in legs}):
+        mine = sorted({leg for leg in legs if leg[0] == mode})
+        ids = routed.node_ids[mode]
+        lines = nw.route_geometries(networks[mode], [(int(ids[a]), int(ids[b])) for _m, a, b in mine])
+        for leg, pts in zip(mine, lines, strict=True):
+            arr = np.asarray(pts, dtype=float).reshape(-1, 2)
+            lon, lat = to_lonlat(arr[:, 0], arr[:, 1], crs)
+            out[leg] = tuple((round(float(x), nd), round(float(y), nd)) for x, y in zip(lon, lat, strict=True))
+    return out
 
 
 def unit_plans_from_result(result: Any, routed: RoutedProblem, units: Sequence[UnitShift], clock: Clock,
@@ -434,6 +441,13 @@ def unit_plans_from_result(result: Any, routed: RoutedProblem, units: Sequence[U
     by_id = {u.unit_id: u for u in units}
     sites = routed.sites.set_index("site_id", drop=False)
     nd = PLAN_COORD_DECIMALS
+    legs = []  # every leg's road line, drawn first in one batch per mode
+    for r in result.routes:
+        u = by_id[r.unit_id]
+        locs = [routed.station_location(u.start.name), *(routed.location_of(v.site_id) for v in r.visits),
+                routed.station_location(u.end.name)]
+        legs += [(u.mode, a, b) for a, b in zip(locs, locs[1:], strict=False)]
+    paths = _paths_lonlat(networks, routed, legs, crs)
     out = []
     for r in result.routes:
         u = by_id[r.unit_id]
@@ -448,7 +462,7 @@ def unit_plans_from_result(result: Any, routed: RoutedProblem, units: Sequence[U
                                prize=round(float(site["prize"]) * float(site["repeat_factor"]) ** (v.visit_no - 1),
                                            4),
                                travel_s=float(v.travel_s), road_m=float(v.road_m),
-                               path_lonlat=_path_lonlat(networks, routed, u.mode, prev, loc, crs),
+                               path_lonlat=paths[(u.mode, prev, loc)],
                                kind=str(_opt(site, "kind", "hotspot")), label=str(_opt(site, "label", ""))), loc))
             prev = loc
         merged = _one_stop_per_road_point(stops, routed.node_ids[u.mode])
@@ -459,7 +473,7 @@ def unit_plans_from_result(result: Any, routed: RoutedProblem, units: Sequence[U
             unit_id=u.unit_id, mode=u.mode, shift_start=lt.fixed_offset(u.shift_start),
             shift_end=lt.fixed_offset(u.shift_end), start=u.start,
             end=u.end, stops=merged, breaks=brk, leave=clock.at(r.leave_s), return_arrive=clock.at(r.return_s),
-            return_path_lonlat=_path_lonlat(networks, routed, u.mode, prev, back, crs),
+            return_path_lonlat=paths[(u.mode, prev, back)],
             return_travel_s=float(r.return_travel_s), return_road_m=float(r.return_road_m)))
     return tuple(out)
 
