@@ -59,7 +59,7 @@ def live(tmp_path_factory: Any, database: list[str]) -> Iterator[dict[str, Any]]
     for k in ("DJANGO_SETTINGS_MODULE", "PATROL_PLANNER_DATA_DIR", "PATROL_PLANNER_DB"):
         env.pop(k, None)
     log = open(data / "serve.log", "w+")  # noqa: SIM115  (closed below)
-    proc = subprocess.Popen([sys.executable, "-m", "patrol_planner", "serve", "--demo", "--data-dir", str(data),
+    proc = subprocess.Popen([sys.executable, "-m", "patrol_planner", "serve", "--demo", "--workers", "1", "--data-dir", str(data),
                              "--port", str(port), *db], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:

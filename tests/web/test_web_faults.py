@@ -26,8 +26,10 @@ def _start(data: Path, port: int, *extra: str) -> tuple[subprocess.Popen[bytes],
         env.pop(k, None)
     path = data / f"serve-{time.monotonic_ns()}.log"
     log = open(path, "w")  # noqa: SIM115  (the child writes to it)
+    # one answering process unless a test asks for more: each one loads Django (CPU the suite can spare)
+    workers = () if "--workers" in extra else ("--workers", "1")
     return subprocess.Popen([sys.executable, "-m", "patrol_planner", "serve", "--data-dir", str(data), "--port",
-                             str(port), *extra], env=env, stdout=log, stderr=subprocess.STDOUT,
+                             str(port), *workers, *extra], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True), path
 
 
@@ -204,7 +206,7 @@ def test_answering_processes_stop_when_serve_is_killed(tmp_path: Path):
     import http.client
 
     port = _free_port()
-    proc, log = _start(tmp_path, port)
+    proc, log = _start(tmp_path, port, "--workers", "2")
     try:
         logs = _wait_log(log, "tasking room ready", proc)
         children = [int(p) for p in re.findall(r"Started server process \[(\d+)\]", logs)]
