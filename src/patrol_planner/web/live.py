@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
-from patrol_planner.web import audit
+from patrol_planner.web import audit, live_replan
 from patrol_planner.web.models import Unit, UnitStatusEvent
 from patrol_planner.web.services import ActionRefused
 
@@ -32,9 +33,12 @@ def set_status(unit: Unit, status: str, at: datetime, *, until: datetime | None 
     if last is not None and at < last.at:
         raise ActionRefused(f"out of order: {unit.call_sign} already has a status at {last.at.isoformat()}")
     name = getattr(actor, "get_username", lambda: actor or "")()
-    ev = UnitStatusEvent.objects.create(unit=unit, status=status, at=at, until=until, lon=lon, lat=lat, actor=name)
-    audit.record("unit_status", actor=actor, target=f"unit:{unit.pk}",
-                 detail={"status": status, "event": ev.pk, "until": until.isoformat() if until else None})
+    with transaction.atomic():
+        ev = UnitStatusEvent.objects.create(unit=unit, status=status, at=at, until=until, lon=lon, lat=lat,
+                                            actor=name)
+        audit.record("unit_status", actor=actor, target=f"unit:{unit.pk}",
+                     detail={"status": status, "event": ev.pk, "until": until.isoformat() if until else None})
+        live_replan.status_trigger(ev)  # the worker re-plans once this commits
     return ev
 
 
@@ -52,7 +56,24 @@ def changes_for(unit: Unit, after: int = 0) -> dict[str, Any]:
     """The unit's status changes after event ``after`` (an id), oldest first, and when to ask again."""
     rows = UnitStatusEvent.objects.filter(unit=unit, id__gt=after).select_related("unit").order_by("id")[:200]
     out = [{"seq": ev.pk, "at": ev.at, "status": ev.status, "until": ev.until, "what": explain(ev)} for ev in rows]
-    return {"unit": unit.call_sign, "changes": out, "last": out[-1]["seq"] if out else after, "poll_s": POLL_S}
+    version, replans = route_version(unit)
+    return {"unit": unit.call_sign, "changes": out, "last": out[-1]["seq"] if out else after, "poll_s": POLL_S,
+            "version": version, "replans": replans}
+
+
+def route_version(unit: Unit) -> tuple[int | None, list[str]]:
+    """The version of the unit's published route and, when a live re-plan made it, the changes that concern
+    the unit, in words (the re-plan's sentences naming it; nothing from intelligence is in them)."""
+    from patrol_planner.web.services import published_for_unit
+
+    v = published_for_unit(unit)
+    if v is None:
+        return None, []
+    changes = (v.plan_shared().get("rules") or {}).get("live", {}).get("changes", [])
+    mine = [c for c in changes if unit.call_sign in c]
+    if changes and not mine:
+        mine = ["Route re-planned: your stops are unchanged"]
+    return v.pk, mine
 
 
 def stored_events(since: datetime | None = None) -> list[Any]:

@@ -460,3 +460,7 @@ class UnitStatusEvent(WriteOnce):
 
     class Meta:
         ordering = ["id"]
+
+
+# Live re-tasking's tables live in their own module (registered here, app label ``tasking``).
+from patrol_planner.web.live_models import LiveReplan, LiveStop, QuarantinedEvent  # noqa: E402, F401

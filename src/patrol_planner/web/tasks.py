@@ -19,3 +19,12 @@ def candidates_job(scenario_id: int) -> str:
     from patrol_planner.web.candidates import score_candidates
 
     return score_candidates(scenario_id)
+
+
+@task()
+def live_replan_job(row_id: int) -> int | None:
+    """Re-plan tonight's published plan from the live state (:class:`~patrol_planner.web.live_models.LiveReplan`
+    ``row_id``); return the new version's id."""
+    from patrol_planner.web.live_replan import run_live_replan
+
+    return run_live_replan(row_id)

@@ -1,0 +1,69 @@
+"""Live re-plans from the tasking room: a unit committed through the API makes the worker (the real queue and
+db_worker) re-plan tonight's published plan from the live state in the database and publish a NEW version,
+child of the published one, with the change explained; the officer's route is the new one; a supervisor can
+stop live re-tasking."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+NIGHT_TZ = "+01:00"
+
+
+def _worker() -> None:
+    call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", "--interval", "0.1")
+
+
+def _commit(client: Any, unit: Any, at: str, until: str) -> Any:
+    day = "2022-09-02" if at >= "12" else "2022-09-03"
+    body = {"status": "committed", "time": f"{day}T{at}:00{NIGHT_TZ}", "until": f"2022-09-03T{until}:00{NIGHT_TZ}",
+            "lon": -0.7265, "lat": 52.6703}
+    return client.post(f"/api/units/{unit.pk}/status", data=json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_diversion_publishes_a_new_version_with_the_change_explained(client: Any, roster: dict[str, Any],
+                                                                        make_version: Any):
+    from patrol_planner.web.live_models import LiveReplan
+    from patrol_planner.web.models import AuditEvent, PlanVersion
+
+    v1 = make_version("published")
+    assert LiveReplan.objects.get().kind == "warm"  # publishing loads the night into the worker
+    client.force_login(roster["users"]["tasking"])
+    r = _commit(client, roster["units"]["RU-A1"], "23:10", "03:30")
+    assert r.status_code == 201, r.content
+    _worker()
+    row = LiveReplan.objects.filter(kind="replan").get()
+    assert row.state == "done", row.error
+    v2 = row.version
+    assert v2.status == "published" and v2.parent_id == v1.pk and v2.number == v1.number + 1
+    plan = json.loads(v2.plan_json)
+    live = plan["rules"]["live"]
+    assert live["validated"] and live["trigger"].startswith("RU-A1 committed")
+    assert row.changes and row.changes[0].startswith("RU-A1 (committed to a call until 03:30): its stop")
+    a1 = next(u for u in plan["units"] if u["id"] == "RU-A1")
+    assert all(s["arrive"] < "2022-09-02T23:10" or s["arrive"] >= "2022-09-03T03:30" for s in a1["stops"])
+    ev = AuditEvent.objects.filter(action="plan_replanned").get()
+    assert ev.detail["parent"] == v1.pk and ev.detail["changes"] == row.changes and ev.actor == "system"
+    assert v2.approvals.get().by == roster["users"]["supervisor"]
+    assert row.latency_s is not None and row.latency_s > 0
+    # the officer's route is the new version, with the change in words on the poll
+    client.force_login(roster["users"]["officer"])
+    assert client.get("/api/my-route").json()["version"] == v2.pk
+    got = client.get("/api/my-route/changes").json()
+    assert got["version"] == v2.pk and any("moved to" in w for w in got["replans"])
+    # the supervisor stops live re-tasking: the next event is stored but re-plans nothing
+    client.force_login(roster["users"]["supervisor"])
+    assert client.post("/api/live/stop", data=json.dumps({"reason": "major incident"}),
+                       content_type="application/json").status_code == 201
+    client.force_login(roster["users"]["tasking"])
+    assert _commit(client, roster["units"]["RU-B1"], "23:40", "01:00").status_code == 201
+    _worker()
+    skipped = LiveReplan.objects.filter(kind="replan").order_by("-id").first()
+    assert skipped.state == "skipped" and "stopped by supervisor" in skipped.error
+    assert PlanVersion.objects.count() == 2
