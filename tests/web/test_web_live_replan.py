@@ -6,6 +6,7 @@ stop live re-tasking."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -57,6 +58,14 @@ def test_a_diversion_publishes_a_new_version_with_the_change_explained(client: A
     assert client.get("/api/my-route").json()["version"] == v2.pk
     got = client.get("/api/my-route/changes").json()
     assert got["version"] == v2.pk and any("moved to" in w for w in got["replans"])
+    # an event outside the night the published plan covers re-plans nothing
+    client.force_login(roster["users"]["tasking"])
+    now = datetime.now(UTC).isoformat()
+    assert client.post(f"/api/units/{roster['units']['RU-A2'].pk}/status", content_type="application/json",
+                       data=json.dumps({"status": "off_duty", "time": now})).status_code == 201
+    _worker()
+    outside = LiveReplan.objects.filter(kind="replan").order_by("-id").first()
+    assert outside.state == "skipped" and "outside the night" in outside.error
     # the supervisor stops live re-tasking: the next event is stored but re-plans nothing
     client.force_login(roster["users"]["supervisor"])
     assert client.post("/api/live/stop", data=json.dumps({"reason": "major incident"}),
@@ -67,3 +76,9 @@ def test_a_diversion_publishes_a_new_version_with_the_change_explained(client: A
     skipped = LiveReplan.objects.filter(kind="replan").order_by("-id").first()
     assert skipped.state == "skipped" and "stopped by supervisor" in skipped.error
     assert PlanVersion.objects.count() == 2
+    client.force_login(roster["users"]["supervisor"])
+    seen = client.get("/api/live").json()
+    assert seen["stopped"] and seen["version"] == v2.pk and seen["authorised_by"] == v1.pk
+    assert [r["state"] for r in seen["replans"]] == ["skipped", "skipped", "done", "done"]
+    client.force_login(roster["users"]["officer"])
+    assert client.get("/api/live").status_code == 403

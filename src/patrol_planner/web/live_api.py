@@ -69,6 +69,7 @@ class ReplanOut(Schema):
     notes: list[str]
     latency_s: float | None
     wall_s: float | None
+    steps_s: dict[str, float]
     error: str
 
 

@@ -35,7 +35,10 @@ class LiveReplan(models.Model):
     trigger_at = models.DateTimeField(help_text="the event's time (the night's clock)")
     event_stored_at = models.DateTimeField()
     requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    #: where the time went [s]: queued, context, state, replan, plan, store
+    steps_s = models.JSONField(default=dict)
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
     changes = models.JSONField(default=list)
     notes = models.JSONField(default=list)

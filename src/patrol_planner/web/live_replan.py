@@ -47,6 +47,15 @@ def authorising(version: PlanVersion) -> PlanVersion:
     return v
 
 
+def route_chain(version: PlanVersion) -> list[int]:
+    """``version`` and the versions it re-plans through live re-plans, newest first (ids)."""
+    ids = [version.pk]
+    rows = dict(LiveReplan.objects.filter(version__isnull=False).values_list("version_id", "parent_id"))
+    while ids[-1] in rows and rows[ids[-1]] is not None and len(ids) < 1000:
+        ids.append(rows[ids[-1]])
+    return ids
+
+
 def publisher(version: PlanVersion) -> Any:
     a = version.approvals.filter(decision="published").order_by("at").first()
     return a.by if a is not None else version.created_by
@@ -66,9 +75,9 @@ def stopped(root: PlanVersion) -> LiveStop | None:
 # --- asking for a re-plan (the server's side) ----------------------------------------------------------
 def request_replan(trigger: str, at: datetime, stored_at: datetime | None = None) -> LiveReplan | None:
     """Ask the worker to re-plan tonight's published plan at the night's time ``at`` because of ``trigger``
-    (an event in words). Stored ``skipped`` with the reason when no plan is published, live re-tasking was
-    stopped, or ``at`` lies outside the authorising plan's night. Enqueued once the caller's transaction
-    commits."""
+    (an event in words). Stored ``skipped`` with the reason when live re-tasking was stopped (the worker
+    skips one whose ``at`` lies outside the authorising plan's night). Enqueued once the caller's transaction
+    commits; None when no plan is published."""
     from patrol_planner.web.tasks import live_replan_job
 
     current = current_published()
@@ -77,12 +86,9 @@ def request_replan(trigger: str, at: datetime, stored_at: datetime | None = None
     root = authorising(current)
     row = LiveReplan(kind="replan", scenario=current.scenario, authorised_by=root, parent=current,
                      trigger=trigger[:200], trigger_at=at, event_stored_at=stored_at or timezone.now())
-    start, end = night_window(root)
     stop = stopped(root)
     if stop is not None:
         row.state, row.error = LiveReplan.State.SKIPPED, f"live re-tasking stopped by {stop.by} at {stop.at:%H:%M}"
-    elif not start <= at <= end:
-        row.state, row.error = LiveReplan.State.SKIPPED, "the event is outside the night the published plan covers"
     row.save()
     if row.state == LiveReplan.State.QUEUED:
         transaction.on_commit(lambda: _enqueue(row.pk, live_replan_job))
@@ -195,7 +201,7 @@ def run_live_replan(row_id: int) -> int | None:
     if newer:  # a later re-plan rebuilds the state from the database too: it takes this event in
         LiveReplan.objects.filter(pk=row_id).update(state=LiveReplan.State.SKIPPED, error="taken in by a later re-plan")
         return None
-    LiveReplan.objects.filter(pk=row_id).update(state=LiveReplan.State.RUNNING)
+    LiveReplan.objects.filter(pk=row_id).update(state=LiveReplan.State.RUNNING, started_at=timezone.now())
     try:
         return _replan_and_publish(row)
     except Exception as exc:  # recorded, one line, then re-raised for the queue's own record
@@ -215,14 +221,35 @@ def _replan_and_publish(row: LiveReplan) -> int | None:
         LiveReplan.objects.filter(pk=row.pk).update(state=LiveReplan.State.SKIPPED, error="no plan to re-plan")
         return None
     root = authorising(current)
+    start, end = night_window(root)
+    if not start <= row.trigger_at <= end:
+        LiveReplan.objects.filter(pk=row.pk).update(
+            state=LiveReplan.State.SKIPPED, error="the event is outside the night the published plan covers")
+        return None
+    steps = {"queued": (timezone.now() - row.event_stored_at).total_seconds()}
+    t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        steps[name] = round(time.perf_counter() - t, 4)
+        t = time.perf_counter()
+
     ctx = context_for(root)
+    lap("context")
     parent = current.plan()
     live_at = (parent.get("rules") or {}).get("live", {}).get("at")
     now = max(row.trigger_at, datetime.fromisoformat(live_at)) if live_at else row.trigger_at
     state = state_from_db(ctx, now)
+    lap("state")
     rp = replan(ctx, state, now.timestamp(), routes_of_plan(ctx, parent), trigger=row.trigger)
+    lap("replan")
     plan, changes = plan_after_replan(ctx, parent, rp, state, trigger=row.trigger)
-    return _publish(row, current, root, plan.to_json(), changes, rp)
+    text = plan.to_json()
+    lap("plan")
+    v = _publish(row, current, root, text, changes, rp)
+    lap("store")
+    LiveReplan.objects.filter(pk=row.pk).update(steps_s=steps)
+    return v
 
 
 def _publish(row: LiveReplan, current: PlanVersion, root: PlanVersion, plan_json: str, changes: list[str],
@@ -260,6 +287,8 @@ def status_trigger(ev: UnitStatusEvent) -> LiveReplan | None:
 
 def _on_approval(sender: Any, instance: Approval, created: bool, **kwargs: Any) -> None:
     """A supervisor published a plan: load its night's context into the worker before the first event."""
+    if kwargs.get("raw"):  # a restore loading rows: nothing was published now
+        return
     if created and instance.decision == "published" and not LiveReplan.objects.filter(
             version_id=instance.version_id).exists():
         request_warm(instance.version)
@@ -288,4 +317,5 @@ def overview(limit: int = 20) -> dict[str, Any]:
             "replans": [{"id": r.pk, "kind": r.kind, "state": r.state, "trigger": r.trigger,
                          "trigger_at": r.trigger_at,
                          "version": r.version_id, "parent": r.parent_id, "changes": r.changes, "notes": r.notes,
-                         "latency_s": r.latency_s, "wall_s": r.wall_s, "error": r.error} for r in rows]}
+                         "latency_s": r.latency_s, "wall_s": r.wall_s, "steps_s": r.steps_s, "error": r.error}
+                        for r in rows]}
