@@ -74,6 +74,14 @@ def test_an_officers_route_changes_within_5_s_of_a_diversion(browser: Any, live:
     assert "intelligence" not in officer.content().lower()
     assert officer.evaluate("document.documentElement.scrollWidth") <= 360
     assert errors == [], errors
+    room, room_errors = _page(browser)
+    _login(room, live, "tasking")
+    room.click("#live-link")
+    assert "RU-A1 (committed to a call until 03:30)" in room.inner_text("#live-replans")
+    assert room.locator("#live-map.leaflet-container").count() == 1
+    room.wait_for_timeout(3500)  # one poll of the re-plans and positions, drawn without an error
+    assert "RU-A1 (committed to a call until 03:30)" in room.inner_text("#live-replans")
+    assert room_errors == [], room_errors
     done = [x for x in _api(tasking, live, "GET", "/api/live").json()["replans"] if x["kind"] == "replan"]
     assert took_s <= 5.0, f"the route changed {took_s:.1f} s after the diversion: {done}"
     print(f"route changed {took_s:.2f} s after the diversion was posted; event stored -> published "

@@ -82,3 +82,37 @@ def test_a_diversion_publishes_a_new_version_with_the_change_explained(client: A
     assert [r["state"] for r in seen["replans"]] == ["skipped", "skipped", "done", "done"]
     client.force_login(roster["users"]["officer"])
     assert client.get("/api/live").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_live_page_and_positions_are_for_the_tasking_room_only(client: Any, roster: dict[str, Any],
+                                                                   make_version: Any):
+    from datetime import timedelta
+
+    from patrol_planner.web import services
+    from patrol_planner.web.live_models import LiveStop
+
+    make_version("published")
+    _, token = services.issue_device_token(roster["units"]["RU-B1"], "car terminal")
+    at = datetime.now(UTC) - timedelta(seconds=30)
+    r = client.post("/api/device/units/RU-B1/positions", content_type="application/json",
+                    headers={"Authorization": f"Bearer {token}"},
+                    data=json.dumps({"id": "p1", "time": at.isoformat(), "lon": -0.72, "lat": 52.66, "accuracy_m": 8}))
+    assert r.status_code == 201
+    for who in ("officer", "analyst", "auditor"):
+        client.force_login(roster["users"][who])
+        assert client.get("/tonight/live/").status_code == 403
+        assert client.get("/api/live/positions").status_code == 403
+    client.force_login(roster["users"]["tasking"])
+    page = client.get("/tonight/live/").content.decode()
+    assert "Live re-tasking is <strong id=\"live-state\">on</strong>" in page and "live-stop-button" not in page
+    assert "<script>" not in page  # the map and the polling are static files
+    got = client.get("/api/live/positions").json()
+    assert [(p["unit"], p["lon"], p["status"]) for p in got] == [("RU-B1", -0.72, "available")]
+    assert client.post("/tonight/live/stop/", {"reason": "x"}).status_code == 403
+    client.force_login(roster["users"]["supervisor"])
+    assert "live-stop-button" in client.get("/tonight/live/").content.decode()
+    assert client.post("/tonight/live/stop/", {"reason": "firearms incident"}).status_code == 302
+    stop = LiveStop.objects.get()
+    assert stop.reason == "firearms incident" and stop.by == roster["users"]["supervisor"]
+    assert "<strong id=\"live-state\">stopped</strong>" in client.get("/tonight/live/").content.decode()

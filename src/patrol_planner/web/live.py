@@ -17,6 +17,8 @@ from patrol_planner.web.services import ActionRefused
 
 #: How often "My route" asks for changes [s]: with a re-plan's second or so, a change shows within 5 s.
 POLL_S = 3
+#: ... and while a re-plan is queued or running [s]: its new route shows within a second of being published.
+PENDING_POLL_S = 1
 
 
 def set_status(unit: Unit, status: str, at: datetime, *, until: datetime | None = None, lon: float | None = None,
@@ -57,8 +59,12 @@ def changes_for(unit: Unit, after: int = 0) -> dict[str, Any]:
     rows = UnitStatusEvent.objects.filter(unit=unit, id__gt=after).select_related("unit").order_by("id")[:200]
     out = [{"seq": ev.pk, "at": ev.at, "status": ev.status, "until": ev.until, "what": explain(ev)} for ev in rows]
     version, replans = route_version(unit)
-    return {"unit": unit.call_sign, "changes": out, "last": out[-1]["seq"] if out else after, "poll_s": POLL_S,
-            "version": version, "replans": replans}
+    from patrol_planner.web.live_models import LiveReplan
+
+    pending = LiveReplan.objects.filter(kind="replan", state__in=("queued", "running")).exists()
+    return {"unit": unit.call_sign, "changes": out, "last": out[-1]["seq"] if out else after,
+            "poll_s": PENDING_POLL_S if pending else POLL_S, "version": version, "replans": replans,
+            "pending": pending}
 
 
 def route_version(unit: Unit) -> tuple[int | None, list[str]]:

@@ -51,6 +51,7 @@ class ChangesOut(Schema):
     poll_s: int
     version: int | None  # the version of the unit's published route: a new one means the route changed
     replans: list[str]  # what the live re-plan that made it changed for this unit, in words
+    pending: bool  # a re-plan is queued or running: ask again after poll_s (1 s)
 
 
 class StopIn(Schema):
@@ -128,6 +129,22 @@ def live_overview(request: HttpRequest) -> Any:
     changes, whether a supervisor stopped it, and events set aside by reason."""
     _require(request, "tasking", "supervisor")
     return 200, live_replan.overview()
+
+
+class UnitPositionOut(Schema):
+    unit: str
+    lon: float
+    lat: float
+    at: datetime
+    accuracy_m: float
+    status: str
+
+
+@router.get("/live/positions", response={200: list[UnitPositionOut], **ERRORS})
+def live_positions(request: HttpRequest) -> Any:
+    """Each unit's latest position and status (the tasking room's live map polls it)."""
+    _require(request, "tasking", "supervisor")
+    return 200, live_replan.latest_positions()
 
 
 @router.post("/live/stop", response={201: Message, **ERRORS})

@@ -37,7 +37,8 @@ class LiveReplan(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    #: where the time went [s]: queued, context, state, replan, plan, store
+    #: where the time went [s]: request (event stored -> re-plan asked), queued (-> the worker starts it),
+    #: context, state, replan, plan (the new plan.json), store
     steps_s = models.JSONField(default=dict)
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
     changes = models.JSONField(default=list)

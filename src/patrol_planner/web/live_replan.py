@@ -195,6 +195,7 @@ def run_live_replan(row_id: int) -> int | None:
     if row.kind == "warm":
         t0 = time.perf_counter()
         context_for(row.authorised_by)
+        night_window(row.authorised_by)  # parses the plan once in this process
         LiveReplan.objects.filter(pk=row_id).update(state=LiveReplan.State.DONE, wall_s=time.perf_counter() - t0)
         return None
     newer = LiveReplan.objects.filter(kind="replan", state=LiveReplan.State.QUEUED, pk__gt=row_id).exists()
@@ -202,6 +203,7 @@ def run_live_replan(row_id: int) -> int | None:
         LiveReplan.objects.filter(pk=row_id).update(state=LiveReplan.State.SKIPPED, error="taken in by a later re-plan")
         return None
     LiveReplan.objects.filter(pk=row_id).update(state=LiveReplan.State.RUNNING, started_at=timezone.now())
+    row.started_at = timezone.now()
     try:
         return _replan_and_publish(row)
     except Exception as exc:  # recorded, one line, then re-raised for the queue's own record
@@ -226,7 +228,10 @@ def _replan_and_publish(row: LiveReplan) -> int | None:
         LiveReplan.objects.filter(pk=row.pk).update(
             state=LiveReplan.State.SKIPPED, error="the event is outside the night the published plan covers")
         return None
-    steps = {"queued": (timezone.now() - row.event_stored_at).total_seconds()}
+    steps = {"request": round((row.requested_at - row.event_stored_at).total_seconds(), 4),
+             "queued": round((row.started_at - row.requested_at).total_seconds(), 4),  # type: ignore[operator]
+             "prepare": round((timezone.now() - row.started_at).total_seconds(), 4)}  # type: ignore[operator]
+    steps.update(_queue_steps(row))
     t = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -319,3 +324,29 @@ def overview(limit: int = 20) -> dict[str, Any]:
                          "version": r.version_id, "parent": r.parent_id, "changes": r.changes, "notes": r.notes,
                          "latency_s": r.latency_s, "wall_s": r.wall_s, "steps_s": r.steps_s, "error": r.error}
                         for r in rows]}
+
+
+def latest_positions() -> list[dict[str, Any]]:
+    """Each unit's latest stored position and status, for the tasking room's live map (one indexed query per
+    unit: the roster is tens of units)."""
+    from patrol_planner.web.models import Position, Unit
+
+    out = []
+    for u in Unit.objects.order_by("call_sign"):
+        p = Position.objects.filter(unit=u).order_by("-at", "-id").first()
+        s = UnitStatusEvent.objects.filter(unit=u).order_by("-id").first()
+        if p is not None:
+            out.append({"unit": u.call_sign, "lon": p.lon, "lat": p.lat, "at": p.at, "accuracy_m": p.accuracy_m,
+                        "status": s.status if s is not None else "available"})
+    return out
+
+
+def _queue_steps(row: LiveReplan) -> dict[str, float]:
+    """How the queue's part of the wait splits: asked -> enqueued, enqueued -> the worker took it [s]."""
+    from django_tasks_db.models import DBTaskResult
+
+    task = DBTaskResult.objects.filter(pk=row.task_id).first() if row.task_id else None
+    if task is None or task.started_at is None:
+        return {}
+    return {"to_queue": round((task.enqueued_at - row.requested_at).total_seconds(), 4),
+            "to_worker": round((task.started_at - task.enqueued_at).total_seconds(), 4)}

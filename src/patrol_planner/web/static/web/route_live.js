@@ -1,4 +1,5 @@
-/* "My route" follows the night: polls the unit's changes every poll_s seconds (3). A unit's status change is
+/* "My route" follows the night: polls the unit's changes every poll_s seconds (3; 1 while a re-plan is queued
+   or running). A unit's status change is
    shown in words at once; a new version of the route (a live re-plan) reloads the page, which then shows the
    route with what changed for this unit. No inline script: the CSP allows scripts from this site only. */
 (function () {
