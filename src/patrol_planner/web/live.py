@@ -82,7 +82,7 @@ def route_version(unit: Unit) -> tuple[int | None, list[str]]:
     return v.pk, mine
 
 
-def stored_events(since: datetime | None = None) -> list[Any]:
+def stored_events(since: datetime | None = None, until: datetime | None = None) -> list[Any]:
     """Every stored position and status (since ``since``) as live events, in time order: the live state is
     a function of these alone, so after a restart it is rebuilt from the database with nothing lost, and
     ``patrol_planner.live.eventfile.events_csv`` turns a night into an event file for ``replay``."""
@@ -93,6 +93,8 @@ def stored_events(since: datetime | None = None) -> list[Any]:
     sts = UnitStatusEvent.objects.select_related("unit").order_by("at", "id")
     if since is not None:
         pos, sts = pos.filter(at__gte=since), sts.filter(at__gte=since)
+    if until is not None:
+        pos, sts = pos.filter(at__lte=until), sts.filter(at__lte=until)
     out = [Event(time=p.at, kind="position", unit=p.unit.call_sign, device=f"device-{p.device_id}", lon=p.lon,
                  lat=p.lat, accuracy_m=p.accuracy_m) for p in pos]
     out += [Event(time=s.at, kind="status", unit=s.unit.call_sign, status=s.status, until=s.until, lon=s.lon,

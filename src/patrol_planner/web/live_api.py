@@ -124,11 +124,11 @@ def device_route_changes(request: HttpRequest, after: int = 0) -> Any:
 
 
 @router.get("/live", response={200: LiveOut, **ERRORS})
-def live_overview(request: HttpRequest) -> Any:
+def live_overview(request: HttpRequest, limit: int = 20) -> Any:
     """Tonight's live re-tasking for the tasking room: the current version, the latest re-plans with their
     changes, whether a supervisor stopped it, and events set aside by reason."""
     _require(request, "tasking", "supervisor")
-    return 200, live_replan.overview()
+    return 200, live_replan.overview(max(1, min(limit, 500)))
 
 
 class UnitPositionOut(Schema):

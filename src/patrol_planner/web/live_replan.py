@@ -150,7 +150,7 @@ def db_events(until: datetime) -> list[Any]:
     from patrol_planner.live.events import Event
     from patrol_planner.web.live import stored_events
 
-    evs = [e for e in stored_events() if e.time <= until]
+    evs = stored_events(until=until)
     visits = Visit.objects.filter(kind__in=("arrive", "leave"), at__lte=until).select_related("unit")
     evs += [Event(time=v.at, kind=v.kind, unit=v.unit.call_sign, site_id=v.hotspot_id) for v in visits]
     evs.sort(key=lambda e: (e.time, e.kind != "position"))
