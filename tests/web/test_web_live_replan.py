@@ -116,3 +116,41 @@ def test_the_live_page_and_positions_are_for_the_tasking_room_only(client: Any, 
     stop = LiveStop.objects.get()
     assert stop.reason == "firearms incident" and stop.by == roster["users"]["supervisor"]
     assert "<strong id=\"live-state\">stopped</strong>" in client.get("/tonight/live/").content.decode()
+
+
+@pytest.mark.django_db
+def test_positions_out_of_order_duplicated_foreign_or_far_away_are_quarantined(client: Any, roster: dict[str, Any],
+                                                                               make_version: Any):
+    from datetime import timedelta
+
+    from patrol_planner.web import services
+    from patrol_planner.web.live_models import QuarantinedEvent
+    from patrol_planner.web.models import Position
+
+    make_version("published")
+    _, token = services.issue_device_token(roster["units"]["RU-A1"], "car terminal")
+    t = datetime.now(UTC) - timedelta(minutes=2)
+
+    def post(cid: str, at: datetime, lon: float = -0.72, lat: float = 52.66, unit: str = "RU-A1") -> Any:
+        return client.post(f"/api/device/units/{unit}/positions", content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"},
+                           data=json.dumps({"id": cid, "time": at.isoformat(), "lon": lon, "lat": lat,
+                                            "accuracy_m": 8}))
+
+    assert post("a", t).status_code == 201
+    assert post("a", t).status_code == 200  # a retry of the same id: stored once, not a duplicate
+    r = post("b", t)  # the same fix under another id
+    assert r.status_code == 202 and r.json()["reason"] == "duplicate"
+    r = post("c", t - timedelta(seconds=30))
+    assert r.status_code == 202 and r.json()["reason"] == "out_of_order"
+    r = post("d", t + timedelta(seconds=10), lon=-3.19, lat=55.95)  # Edinburgh: far outside Rutland
+    assert r.status_code == 202 and r.json()["reason"] == "outside_area" and "km outside" in r.json()["detail"]
+    assert post("e", t + timedelta(seconds=10), unit="RU-B1").status_code == 403
+    assert post("f", t + timedelta(seconds=20)).status_code == 201
+    assert list(Position.objects.order_by("at").values_list("client_id", flat=True)) == ["a", "f"]
+    got = sorted(QuarantinedEvent.objects.values_list("reason", flat=True))
+    assert got == ["duplicate", "out_of_order", "outside_area", "unknown_device"]
+    client.force_login(roster["users"]["supervisor"])
+    assert client.get("/api/live").json()["quarantined"] == {"duplicate": 1, "out_of_order": 1, "outside_area": 1,
+                                                              "unknown_device": 1}
+    assert "outside_area 1" in client.get("/tonight/live/").content.decode()

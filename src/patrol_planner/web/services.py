@@ -233,6 +233,11 @@ class PositionConflict(ActionRefused):
     """The client id was already used for a different position: HTTP 409."""
 
 
+def position_stored(device: DeviceToken, client_id: str) -> bool:
+    """Whether the device's unit already has a position under ``client_id`` (a retry)."""
+    return Position.objects.filter(unit_id=device.unit_id, client_id=client_id).exists()
+
+
 def record_position(device: DeviceToken, client_id: str, at: datetime, lon: float, lat: float,
                     accuracy_m: float) -> tuple[Position, bool]:
     """Store one GPS fix from ``device`` for its unit; return it and whether it is new.
