@@ -192,6 +192,8 @@ def run_live_replan(row_id: int) -> int | None:
     """The queued task's body: re-plan tonight's published plan and publish the result as a new version;
     returns its id (None for a warm-up or a skipped row)."""
     row = LiveReplan.objects.select_related("authorised_by", "scenario").get(pk=row_id)
+    if row.state in (LiveReplan.State.DONE, LiveReplan.State.SKIPPED):  # a rerun after a restart: done already
+        return row.version_id
     if row.kind == "warm":
         t0 = time.perf_counter()
         context_for(row.authorised_by)
