@@ -154,3 +154,44 @@ def test_positions_out_of_order_duplicated_foreign_or_far_away_are_quarantined(c
     assert client.get("/api/live").json()["quarantined"] == {"duplicate": 1, "out_of_order": 1, "outside_area": 1,
                                                               "unknown_device": 1}
     assert "outside_area 1" in client.get("/tonight/live/").content.decode()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_workers_state_read_in_steps_equals_the_state_read_at_once(roster: dict[str, Any], make_version: Any):
+    """The worker keeps the night's live state and reads only what was stored since: the same state as one
+    read of the whole database (what a restarted worker does)."""
+    from datetime import timedelta
+
+    from patrol_planner.web import live, live_replan, services
+    from patrol_planner.web.models import Position
+
+    v = make_version("published")
+    ctx = live_replan.context_for(v)
+    dev, _ = services.issue_device_token(roster["units"]["RU-A1"], "car terminal")
+    plan = json.loads(v.plan_json)
+    stops = next(u for u in plan["units"] if u["id"] == "RU-A1")["stops"]
+    t0 = datetime.fromisoformat(stops[0]["arrive"])
+
+    def ping(i: int) -> None:  # every 10 s at the first stop, then on towards the second
+        s = stops[0] if i < 120 else stops[1]
+        Position.objects.create(unit=roster["units"]["RU-A1"], device=dev, client_id=f"p{i}",
+                                at=t0 + timedelta(seconds=10 * i), lon=s["lon"], lat=s["lat"], accuracy_m=8)
+
+    for i in range(60):
+        ping(i)
+    key = (v.pk, "test")
+    mid = t0 + timedelta(minutes=10)
+    live.set_status(roster["units"]["RU-B1"], "committed", mid - timedelta(minutes=1),
+                    until=mid + timedelta(hours=1), actor="test")
+    live_replan.state_from_db(ctx, mid, key=key)
+    for i in range(60, 180):
+        ping(i)
+    end = t0 + timedelta(minutes=25)
+    stepped = live_replan.state_from_db(ctx, end, key=key)
+    whole = live_replan.state_from_db(ctx, end)
+    assert stepped.position("RU-A1") == whole.position("RU-A1") is not None
+    assert stepped.dose.dose_s == whole.dose.dose_s and stepped.dose.dose_s
+    assert [(s.site_id, s.start_s, s.end_s) for s in stepped.dose.stays()] == \
+        [(s.site_id, s.start_s, s.end_s) for s in whole.dose.stays()]
+    assert stepped.units["RU-B1"].status == whole.units["RU-B1"].status == "committed"

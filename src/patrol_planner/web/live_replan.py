@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -144,26 +145,45 @@ def context_for(root: PlanVersion) -> Any:
     return ctx
 
 
-def db_events(until: datetime) -> list[Any]:
-    """Every stored event up to ``until`` as live events, in time order: positions and statuses
-    (``web.live.stored_events``) and "My route" arrivals and departures."""
-    from patrol_planner.live.events import Event
-    from patrol_planner.web.live import stored_events
+@dataclass
+class _Applied:
+    """A night's live state kept in the worker, and how far into each table it has read (ids); events read
+    but later than the state's time wait in ``held``."""
 
-    evs = stored_events(until=until)
-    visits = Visit.objects.filter(kind__in=("arrive", "leave"), at__lte=until).select_related("unit")
-    evs += [Event(time=v.at, kind=v.kind, unit=v.unit.call_sign, site_id=v.hotspot_id) for v in visits]
-    evs.sort(key=lambda e: (e.time, e.kind != "position"))
+    state: Any
+    now: datetime
+    last_ids: dict[str, int] = field(default_factory=lambda: {"position": 0, "status": 0, "visit": 0})
+    held: list[Any] = field(default_factory=list)
+
+
+_STATES: OrderedDict[tuple[int, str], _Applied] = OrderedDict()
+
+
+def events_after(last_ids: dict[str, int]) -> list[Any]:
+    """Every event stored after the ids in ``last_ids`` (which it moves on): positions and statuses (as
+    ``web.live.stored_events`` gives them) and "My route" arrivals and departures."""
+    from patrol_planner.live.events import Event
+    from patrol_planner.web.models import Position
+
+    pos = list(Position.objects.filter(id__gt=last_ids["position"]).select_related("unit").order_by("id"))
+    sts = list(UnitStatusEvent.objects.filter(id__gt=last_ids["status"]).select_related("unit").order_by("id"))
+    vis = list(Visit.objects.filter(id__gt=last_ids["visit"], kind__in=("arrive", "leave"))
+               .select_related("unit").order_by("id"))
+    for name, rows in (("position", pos), ("status", sts), ("visit", vis)):
+        if rows:
+            last_ids[name] = rows[-1].pk
+    evs = [Event(time=p.at, kind="position", unit=p.unit.call_sign, device=f"device-{p.device_id}", lon=p.lon,
+                 lat=p.lat, accuracy_m=p.accuracy_m) for p in pos]
+    evs += [Event(time=x.at, kind="status", unit=x.unit.call_sign, status=x.status, until=x.until, lon=x.lon,
+                  lat=x.lat) for x in sts]
+    evs += [Event(time=v.at, kind=v.kind, unit=v.unit.call_sign, site_id=v.hotspot_id) for v in vis]
     return evs
 
 
-def state_from_db(ctx: Any, now: datetime) -> Any:
-    """The live state at ``now`` rebuilt from the database (positions in batches between control events)."""
+def _apply(st: Any, ctx: Any, evs: list[Any]) -> None:
+    """Events into the state in time order, positions in batches between control events."""
     import numpy as np
 
-    from patrol_planner.live.state import LiveState
-
-    st = LiveState(ctx)
     batch: list[tuple[str, float, float, float]] = []
 
     def flush() -> None:
@@ -171,7 +191,7 @@ def state_from_db(ctx: Any, now: datetime) -> Any:
             st.add_positions(*(np.array(c) for c in zip(*batch, strict=True)))
             batch.clear()
 
-    for ev in db_events(now):
+    for ev in sorted(evs, key=lambda e: (e.time, e.kind != "position")):
         if ev.unit is not None and ev.unit not in st.units:
             continue  # a unit not on tonight's plan
         if ev.kind == "position":
@@ -182,9 +202,32 @@ def state_from_db(ctx: Any, now: datetime) -> Any:
             continue
         st.apply(ev)
     flush()
+
+
+def state_from_db(ctx: Any, now: datetime, key: tuple[int, str] | None = None) -> Any:
+    """The live state at ``now`` from the database: what is stored, in time order. With ``key`` (the
+    authorising version's) the state is kept in this process and only events stored since the last call are
+    read and applied, so a re-plan late in the night does not read the whole night again; a new process (a
+    restart) reads it all once. Events later than ``now`` wait for a later re-plan."""
+    from patrol_planner.live.state import LiveState
+
+    with _LOCK:
+        kept = _STATES.get(key) if key is not None else None
+    if kept is None or now < kept.now:
+        kept = _Applied(LiveState(ctx), now)
+    evs = kept.held + events_after(kept.last_ids)
+    kept.held = [e for e in evs if e.time > now]
+    _apply(kept.state, ctx, [e for e in evs if e.time <= now])
+    st = kept.state
     assert st.dose is not None
     st.dose.close_stale(now.timestamp())
-    st.now_s = now.timestamp()
+    st.now_s = max(st.now_s, now.timestamp())
+    kept.now = now
+    if key is not None:
+        with _LOCK:
+            _STATES[key] = kept
+            while len(_STATES) > CONTEXTS_KEPT:
+                _STATES.popitem(last=False)
     return st
 
 
@@ -246,7 +289,7 @@ def _replan_and_publish(row: LiveReplan) -> int | None:
     parent = current.plan()
     live_at = (parent.get("rules") or {}).get("live", {}).get("at")
     now = max(row.trigger_at, datetime.fromisoformat(live_at)) if live_at else row.trigger_at
-    state = state_from_db(ctx, now)
+    state = state_from_db(ctx, now, key=(root.pk, f"{root.plan_sha256} {root.created_at.isoformat()}"))
     lap("state")
     rp = replan(ctx, state, now.timestamp(), routes_of_plan(ctx, parent), trigger=row.trigger)
     lap("replan")
