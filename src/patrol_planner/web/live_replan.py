@@ -241,6 +241,7 @@ def run_live_replan(row_id: int) -> int | None:
         t0 = time.perf_counter()
         context_for(row.authorised_by)
         night_window(row.authorised_by)  # parses the plan once in this process
+        import patrol_planner.live.planned  # noqa: F401  (the first re-plan does not pay for the imports)
         LiveReplan.objects.filter(pk=row_id).update(state=LiveReplan.State.DONE, wall_s=time.perf_counter() - t0)
         return None
     newer = LiveReplan.objects.filter(kind="replan", state=LiveReplan.State.QUEUED, pk__gt=row_id).exists()
