@@ -1,6 +1,7 @@
 """Live re-tasking benchmark: replay a night with a generated event file and time the re-plans.
 
     python benchmarks/live.py [SCENARIO ...] [--seed 0] [--diversions 3] [--tasks 2] [--off-early 1]
+    python benchmarks/live.py --http [--seconds 600] [--units 40] [--replan-every 30] [--db postgresql://...]
 
 For each scenario (default: the bundled night ``scenarios/rutland-night.toml`` and the plan benchmark's
 150 x 12 night ``scenarios/rutland-scale-150.toml``):
@@ -15,6 +16,10 @@ For each scenario (default: the bundled night ``scenarios/rutland-night.toml`` a
    scenario; the run ends with one JSON line holding everything.
 
 Latencies depend on the machine and its load; CPU seconds are the steadier figure on a shared machine.
+
+``--http`` runs the HTTP load instead (``benchmarks/live_http.py``): units posting positions through a real
+``serve`` while the tasking room's statuses make the worker re-plan; ingest and re-plan latency, lost and
+duplicated positions.
 """
 
 from __future__ import annotations
@@ -87,7 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--diversions", type=int, default=3)
     ap.add_argument("--tasks", type=int, default=2)
     ap.add_argument("--off-early", type=int, default=1)
+    ap.add_argument("--http", action="store_true", help="the HTTP load through a real serve instead "
+                    "(benchmarks/live_http.py)")
+    ap.add_argument("--seconds", type=float, default=600.0, help="--http: wall time (default 600)")
+    ap.add_argument("--units", type=int, default=40, help="--http: units posting positions (default 40)")
+    ap.add_argument("--replan-every", type=float, default=30.0, help="--http: a status every N s (default 30)")
+    ap.add_argument("--db", default=None, help="--http: postgresql://... (an empty database); default SQLite")
+    ap.add_argument("--keep", action="store_true", help="--http: keep the temporary data folder")
     a = ap.parse_args(argv)
+    if a.http:
+        return http_main(a)
     out = []
     try:
         for p in a.scenarios:
@@ -100,6 +114,19 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     print(json.dumps({"live": out}, sort_keys=True, allow_nan=False))
     return 0
+
+
+def http_main(a: argparse.Namespace) -> int:
+    """The HTTP load section (``--http``): see ``benchmarks/live_http.py``."""
+    import live_http
+
+    if not (1 <= a.units <= 200 and 30 <= a.seconds <= 3600 and a.replan_every >= 1):
+        print("error: bounded: 1-200 units, 30-3600 seconds, --replan-every >= 1", file=sys.stderr)
+        return 2
+    r = live_http.run_http(a)
+    live_http.show(r)
+    print(json.dumps(r, sort_keys=True, allow_nan=False))
+    return 0 if r["targets_met"] else 1
 
 
 if __name__ == "__main__":

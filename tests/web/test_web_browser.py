@@ -59,9 +59,9 @@ def live(tmp_path_factory: Any, database: list[str]) -> Iterator[dict[str, Any]]
     for k in ("DJANGO_SETTINGS_MODULE", "PATROL_PLANNER_DATA_DIR", "PATROL_PLANNER_DB"):
         env.pop(k, None)
     log = open(data / "serve.log", "w+")  # noqa: SIM115  (closed below)
-    proc = subprocess.Popen([sys.executable, "-m", "patrol_planner", "serve", "--demo", "--workers", "1", "--data-dir", str(data),
-                             "--port", str(port), *db], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "patrol_planner", "serve", "--demo", "--workers", "1",
+                             "--data-dir", str(data), "--port", str(port), *db], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
     try:
         passwords: dict[str, str] = {}
         for _ in range(240):

@@ -115,10 +115,15 @@ def _worker_preexec() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+#: How often an idle worker looks for a queued task [s]: a live re-plan waits at most this before it starts
+#: (one indexed query each time).
+WORKER_POLL_S = 0.25
+
+
 def start_worker() -> subprocess.Popen[bytes]:
     """The django-tasks database worker as a child process (same environment, same database)."""
     return subprocess.Popen([sys.executable, "-m", "patrol_planner.web.manage", "db_worker", "--no-reload",
-                             "--interval", "1", "--no-startup-delay"], env=os.environ.copy(),
+                             "--interval", str(WORKER_POLL_S), "--no-startup-delay"], env=os.environ.copy(),
                             preexec_fn=_worker_preexec)  # noqa: PLW1509  (called before the server starts threads)
 
 

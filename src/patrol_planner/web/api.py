@@ -266,15 +266,36 @@ class PositionOut(Schema):
     stored: Literal["new", "already stored"]
 
 
+class QuarantinedOut(Schema):
+    id: str
+    unit: str
+    stored: Literal["quarantined"]
+    reason: str
+    detail: str
+
+
 @api.post("/device/units/{call_sign}/positions", auth=DeviceAuth(),
-          response={200: PositionOut, 201: PositionOut, **ERRORS})
+          response={200: PositionOut, 201: PositionOut, 202: QuarantinedOut, **ERRORS})
 def device_position(request: HttpRequest, call_sign: str, body: PositionIn) -> Any:
     """Record the unit's position: 201 when stored, 200 when this ``id`` was already stored (a retry);
-    403 for another unit's token; 409 when the ``id`` was used for a different position; 422 when out of
-    range or the time is absurd (more than 24 h old or 5 min ahead)."""
+    202 when set aside with a reason (out of order, duplicate, far outside the force area: docs/live.md);
+    403 for another unit's token (set aside as from an unknown device); 409 when the ``id`` was used for a
+    different position; 422 when out of range or the time is absurd (more than 24 h old or 5 min ahead)."""
+    from patrol_planner.web import live_quarantine
+
     dev = request.auth
     if call_sign != dev.unit.call_sign:
+        live_quarantine.quarantine("unknown_device", f"device {dev.pk} of {dev.unit.call_sign} posted for "
+                                   f"{call_sign[:40]}", unit=dev.unit, device=dev, at=body.time,
+                                   payload=body.dict() | {"time": body.time.isoformat()})
         raise HttpError(403, "this device belongs to another unit")
+    if not services.position_stored(dev, body.id):
+        why = live_quarantine.position_reason(dev.unit, body.time, body.lon, body.lat)
+        if why is not None:
+            live_quarantine.quarantine(*why, unit=dev.unit, device=dev, at=body.time,
+                                       payload=body.dict() | {"time": body.time.isoformat()})
+            return 202, {"id": body.id, "unit": dev.unit.call_sign, "stored": "quarantined", "reason": why[0],
+                         "detail": why[1]}
     try:
         pos, new = services.record_position(dev, body.id, body.time, body.lon, body.lat, body.accuracy_m)
     except services.InvalidPosition as exc:

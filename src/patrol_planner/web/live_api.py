@@ -13,8 +13,8 @@ from ninja import Field, NinjaAPI, Router, Schema
 from ninja.errors import HttpError
 from pydantic import AwareDatetime
 
-from patrol_planner.web import live
-from patrol_planner.web.api import ERRORS, DeviceAuth, _require
+from patrol_planner.web import live, live_replan
+from patrol_planner.web.api import ERRORS, DeviceAuth, Message, _require
 from patrol_planner.web.models import Unit
 from patrol_planner.web.services import ActionRefused
 
@@ -49,6 +49,37 @@ class ChangesOut(Schema):
     changes: list[ChangeOut]
     last: int
     poll_s: int
+    version: int | None  # the version of the unit's published route: a new one means the route changed
+    replans: list[str]  # what the live re-plan that made it changed for this unit, in words
+    pending: bool  # a re-plan is queued or running: ask again after poll_s (1 s)
+
+
+class StopIn(Schema):
+    reason: str = Field("", max_length=2000)
+
+
+class ReplanOut(Schema):
+    id: int
+    kind: str
+    state: str
+    trigger: str
+    trigger_at: datetime
+    version: int | None
+    parent: int | None
+    changes: list[str]
+    notes: list[str]
+    latency_s: float | None
+    wall_s: float | None
+    steps_s: dict[str, float]
+    error: str
+
+
+class LiveOut(Schema):
+    version: int | None
+    authorised_by: int | None
+    stopped: bool
+    replans: list[ReplanOut]
+    quarantined: dict[str, int]
 
 
 def _set(unit: Unit, body: StatusIn, actor: Any) -> Any:
@@ -90,6 +121,42 @@ def my_route_changes(request: HttpRequest, after: int = 0) -> Any:
 def device_route_changes(request: HttpRequest, after: int = 0) -> Any:
     """The device's unit's changes after ``after``."""
     return 200, live.changes_for(request.auth.unit, after)
+
+
+@router.get("/live", response={200: LiveOut, **ERRORS})
+def live_overview(request: HttpRequest, limit: int = 20) -> Any:
+    """Tonight's live re-tasking for the tasking room: the current version, the latest re-plans with their
+    changes, whether a supervisor stopped it, and events set aside by reason."""
+    _require(request, "tasking", "supervisor")
+    return 200, live_replan.overview(max(1, min(limit, 500)))
+
+
+class UnitPositionOut(Schema):
+    unit: str
+    lon: float
+    lat: float
+    at: datetime
+    accuracy_m: float
+    status: str
+
+
+@router.get("/live/positions", response={200: list[UnitPositionOut], **ERRORS})
+def live_positions(request: HttpRequest) -> Any:
+    """Each unit's latest position and status (the tasking room's live map polls it)."""
+    _require(request, "tasking", "supervisor")
+    return 200, live_replan.latest_positions()
+
+
+@router.post("/live/stop", response={201: Message, **ERRORS})
+def live_stop(request: HttpRequest, body: StopIn) -> Any:
+    """Stop live re-tasking of tonight's published plan (supervisor): events are still stored, nothing is
+    re-planned automatically until a supervisor publishes a plan again."""
+    _require(request, "supervisor")
+    current = live_replan.current_published()
+    if current is None:
+        return 404, {"detail": "no published plan"}
+    live_replan.stop_live(current, request.user, body.reason)
+    return 201, {"detail": "live re-tasking stopped"}
 
 
 def register(api: NinjaAPI) -> None:

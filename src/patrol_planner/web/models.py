@@ -525,3 +525,7 @@ class ProgrammeJob(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+
+
+# Live re-tasking's tables live in their own module (registered here, app label ``tasking``).
+from patrol_planner.web.live_models import LiveReplan, LiveStop, QuarantinedEvent  # noqa: E402, F401

@@ -123,7 +123,11 @@ def officer_route(version: PlanVersion, unit: Unit) -> dict[str, Any]:
     plan = version.plan_shared()
     unit_plan = next(u for u in plan["units"] if u["id"] == unit.call_sign)
     spots = {h["hotspot_id"]: h for h in plan["hotspots"]}
-    done = {(v.stop_seq, v.kind): v for v in version.visits.filter(unit=unit)}
+    from patrol_planner.web.live_replan import route_chain
+
+    # a live re-plan keeps the stops already started with their numbers: what was recorded on them still counts
+    done = {(v.stop_seq, v.kind): v for v in Visit.objects.filter(unit=unit, version_id__in=route_chain(version))
+            if next((s for s in unit_plan["stops"] if s["seq"] == v.stop_seq), {}).get("hotspot_id") == v.hotspot_id}
     stops = []
     for s in unit_plan["stops"]:
         h = spots.get(s["hotspot_id"], {})
@@ -227,6 +231,11 @@ class InvalidPosition(ActionRefused):
 
 class PositionConflict(ActionRefused):
     """The client id was already used for a different position: HTTP 409."""
+
+
+def position_stored(device: DeviceToken, client_id: str) -> bool:
+    """Whether the device's unit already has a position under ``client_id`` (a retry)."""
+    return Position.objects.filter(unit_id=device.unit_id, client_id=client_id).exists()
 
 
 def record_position(device: DeviceToken, client_id: str, at: datetime, lon: float, lat: float,

@@ -35,3 +35,12 @@ def programme_evaluation_job(job_id: int) -> int:
     from patrol_planner.web.programme_work import run_evaluation_job
 
     return run_evaluation_job(job_id)
+
+
+@task()
+def live_replan_job(row_id: int) -> int | None:
+    """Re-plan tonight's published plan from the live state (:class:`~patrol_planner.web.live_models.LiveReplan`
+    ``row_id``); return the new version's id."""
+    from patrol_planner.web.live_replan import run_live_replan
+
+    return run_live_replan(row_id)

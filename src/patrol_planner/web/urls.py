@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from patrol_planner.web import live_api, views
+from patrol_planner.web import live_api, live_views, views
 from patrol_planner.web.api import api
 
 live_api.register(api)  # live statuses and "My route" changes (docs/live.md), in their own module
@@ -18,6 +18,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tonight/", views.tonight, name="tonight"),
     path("tonight/plan/", views.plan_start, name="plan_start"),
+    path("tonight/live/", live_views.live_room, name="live_room"),  # live re-tasking (docs/web.md)
+    path("tonight/live/stop/", live_views.live_stop, name="live_stop"),
     path("tonight/units/<int:unit_id>/availability/", views.unit_availability, name="unit_availability"),
     path("tonight/parameters/", views.tonight_parameters, name="tonight_parameters"),
     path("tonight/tasks/add/", views.tonight_task_add, name="tonight_task_add"),

@@ -236,6 +236,8 @@ def _officer_unit(request: HttpRequest) -> Unit:
 @require_GET
 @role_required("officer")
 def my_route(request: HttpRequest) -> HttpResponse:
+    from patrol_planner.web import live  # live re-tasking (docs/web.md): its own module
+
     unit = _officer_unit(request)
     v = services.published_for_unit(unit)
     route = services.officer_route(v, unit) if v else None
@@ -243,6 +245,7 @@ def my_route(request: HttpRequest) -> HttpResponse:
         audit.record("route_viewed", actor=request.user, target=f"version:{v.pk}", detail={"unit": unit.call_sign})
     return render(request, "web/my_route.html", {
         "unit": unit, "route": route, "features": services.route_features(route) if route else None,
+        "live": live.route_page(unit),
         "next": next((s for s in route["stops"] if s["seq"] == route["next_seq"]), None) if route else None})
 
 

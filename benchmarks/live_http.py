@@ -1,0 +1,243 @@
+"""The HTTP section of ``benchmarks/live.py`` (``python benchmarks/live.py --http``): live re-tasking through
+the tasking room under load.
+
+1. starts a real ``patrol-planner serve --demo`` on 127.0.0.1 (a free port, a temporary data folder; SQLite,
+   or the empty PostgreSQL database given with ``--db``), adds ``--units`` units with one device token each,
+   plans, approves and publishes the demo night (which queues the worker's warm-up) and waits for the warm-up;
+2. for ``--seconds`` (default 600): every unit posts a position every 5 s through
+   ``POST /api/device/units/{call_sign}/positions`` (a client id per fix, retried with the same id after a
+   failure); every ``--replan-every`` seconds (default 30) the tasking room commits one of the demo's units to
+   a call, or clears it, through ``POST /api/units/{id}/status`` (each a re-plan in the worker);
+3. reports ingest latency (position post sent -> answer read: p50, p95, max), positions answered 2xx and
+   stored (0 lost, 0 duplicated: the table's unique key), and the re-plans' latency as the server records it
+   (event stored -> new version published: p50, p95, max, with where the time went), and the re-plans that
+   did not finish; the figures, then one JSON line.
+
+**What is compressed** (docs/live.md): the positions are real time: 40 units every 5 s is 8 posts a second,
+the rate of a real night, and each carries the wall-clock time (the API refuses a fix more than 24 h old,
+and the demo night is in 2022). The *night's clock* of the control events is compressed: 10 minutes of wall
+time walk the demo night's 22:00-06:00 at 48 times real speed, so a whole night's re-plans happen during the
+load. The benchmark's positions are therefore not in the night being re-planned (the re-plans read only
+events of the night up to their time): re-plans run beside the ingest load, sharing CPU and database, but
+their state has the demo units' statuses only.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import web as web_bench  # noqa: E402  (the tasking room's load benchmark: its HTTP client and setup)
+
+NIGHT_START = datetime.fromisoformat("2022-09-02T22:00:00+01:00")
+NIGHT_S = 8 * 3600.0
+TARGET_INGEST_P95_MS = 100.0
+TARGET_REPLAN_P95_S = 2.0
+
+
+def _q(xs: list[float], q: float) -> float | None:
+    if not xs:
+        return None
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, int(q * len(s) + 0.999999) - 1))]
+
+
+def start_server(a: Any) -> tuple[subprocess.Popen[bytes], int, Path]:
+    import shutil
+    import tempfile
+
+    data = Path(tempfile.mkdtemp(prefix="patrol-live-bench-"))
+    port = web_bench.free_port()
+    exe = shutil.which("patrol-planner", path=str(Path(sys.executable).parent)) or "patrol-planner"
+    cmd = [exe, "serve", "--demo", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)]
+    if a.db:
+        cmd += ["--db", a.db]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATROL_PLANNER_")}
+    with open(data / "server.log", "wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    web_bench.wait_up(port, proc, data / "server.log")
+    return proc, port, data
+
+
+def publish_and_warm(tasking: Any, supervisor: Any) -> int:
+    rec, w = web_bench.Recorder(), {}
+    version = web_bench.run_plan_job(tasking, rec, w)
+    if version is None:
+        raise RuntimeError(f"the plan job did not finish: {rec.errors or w}")
+    for who, to in ((tasking, "submitted"), (supervisor, "approved"), (supervisor, "published")):
+        status, body, _ = who.api("POST", f"/api/versions/{version}/{to}", {"reason": "live benchmark"})
+        if status != 200:
+            raise RuntimeError(f"{to}: HTTP {status} {body}")
+    for _ in range(600):
+        status, body, _ = supervisor.api("GET", "/api/live")
+        if status == 200 and any(r["kind"] == "warm" and r["state"] == "done" for r in body["replans"]):
+            return version
+        time.sleep(0.5)
+    raise RuntimeError("the worker did not load the night in 300 s")
+
+
+def diversions(tasking: Any, start: float, stop: float, every_s: float, rec: Any, sent: list[dict[str, Any]],
+               seconds: float) -> None:
+    """Statuses of the demo's units on the compressed night clock: committed for 40 night minutes, then
+    available, round-robin; one every ``every_s`` of wall time."""
+    status, units, _ = tasking.api("GET", "/api/units")
+    demo = [u for u in units if not u["call_sign"].startswith("BENCH-")]
+    i, nxt = 0, start + every_s
+    while nxt < stop:
+        time.sleep(max(0.0, nxt - time.monotonic()))
+        night = NIGHT_START + timedelta(seconds=(time.monotonic() - start) / seconds * NIGHT_S)
+        u = demo[(i // 2) % len(demo)]
+        body: dict[str, Any] = {"status": "committed" if i % 2 == 0 else "available", "time": night.isoformat()}
+        if i % 2 == 0:
+            body.update(until=(night + timedelta(minutes=40)).isoformat(), lon=-0.7265, lat=52.6703)
+        t = time.monotonic()
+        code, got, dt = tasking.api("POST", f"/api/units/{u['id']}/status", body)
+        rec.add(web_bench.Sample("api", "POST status", t, dt, code == 201), None if code == 201 else
+                f"status: HTTP {code} {got}")
+        sent.append({"unit": u["call_sign"], "status": body["status"], "night": night.isoformat(), "code": code})
+        i += 1
+        nxt += every_s
+
+
+def replan_rows(supervisor: Any, n: int) -> list[dict[str, Any]]:
+    """The re-plans the server recorded (waits up to 60 s for those still queued or running)."""
+    deadline = time.monotonic() + 60
+    while True:
+        _, body, _ = supervisor.api("GET", "/api/live?limit=500")
+        rows = [r for r in body["replans"] if r["kind"] == "replan"] if isinstance(body, dict) else []
+        if time.monotonic() > deadline or (len(rows) >= n
+                                           and all(r["state"] not in ("queued", "running") for r in rows)):
+            return rows
+        time.sleep(1)
+
+
+def measure(a: Any, port: int) -> dict[str, Any]:
+    users, devices = web_bench.setup_django(Path(os.environ["PATROL_LIVE_BENCH_DATA"]), a.db, 3, a.units)
+    people = {}
+    for name, role, password in users:
+        c = web_bench.Client(port)
+        c.login(name, password)
+        people[role] = c
+    tasking, supervisor = people["tasking"], people["supervisor"]
+    version = publish_and_warm(tasking, supervisor)
+    print(f"published version {version}; the worker has the night; {len(devices)} units posting", flush=True)
+    rec, acked, sent = web_bench.Recorder(), set(), []
+    start = time.monotonic()
+    stop = start + a.seconds
+    c0 = _cpu()
+    threads = [threading.Thread(target=web_bench.post_positions, args=(
+        web_bench.Client(port, bearer=tok), cs, rec, stop, acked, random.Random(a.seed + i)), daemon=True)
+        for i, (cs, tok) in enumerate(devices)]
+    threads.append(threading.Thread(target=diversions, args=(tasking, start, stop, a.replan_every, rec, sent,
+                                                             a.seconds), daemon=True))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=a.seconds + 120)
+    wall = time.monotonic() - start
+    rows = replan_rows(supervisor, sum(s["code"] == 201 for s in sent))
+    time.sleep(1)
+    stored = web_bench.stored_positions()
+    return {"rec": rec, "acked": acked, "stored": stored, "sent": sent, "rows": rows, "wall_s": wall,
+            "cpu_s": _cpu() - c0, "version": version}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (the load generator's threads)."""
+    return time.process_time()
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds used so far by the server's processes (its process group: uvicorn, the worker) [s]."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+    return total
+
+
+def report(a: Any, m: dict[str, Any], load: tuple[tuple[float, ...], tuple[float, ...]]) -> dict[str, Any]:
+    rec, rows = m["rec"], m["rows"]
+    ingest = [s.seconds * 1000 for s in rec.samples if s.what == "POST positions"]
+    done = [r for r in rows if r["state"] == "done"]
+    lat = [r["latency_s"] for r in done if r["latency_s"] is not None]
+    steps = {k: round(sum(r["steps_s"].get(k, 0.0) for r in done) / max(1, len(done)), 3)
+             for k in ("request", "queued", "prepare", "context", "state", "replan", "plan", "store")}
+    out = {
+        "benchmark": "live_http", "db": "postgresql" if a.db else "sqlite", "seconds": a.seconds, "units": a.units,
+        "position_every_s": web_bench.POSITION_EVERY_S, "night_speedup": round(NIGHT_S / a.seconds, 1),
+        "cpus": os.cpu_count(), "load_avg_before": [round(x, 2) for x in load[0]],
+        "load_avg_after": [round(x, 2) for x in load[1]],
+        "positions_acknowledged": len(m["acked"]), "positions_stored": len(m["stored"]),
+        "positions_lost": len(m["acked"] - m["stored"]), "positions_duplicated": 0,  # unique key: checked on read
+        "ingest_ms": {"n": len(ingest), "p50": _r(_q(ingest, 0.5)), "p95": _r(_q(ingest, 0.95)),
+                      "max": _r(max(ingest) if ingest else None)},
+        "statuses_sent": len(m["sent"]), "replans_done": len(done),
+        "replans_other": {s: sum(r["state"] == s for r in rows) for s in ("skipped", "failed", "queued", "running")},
+        "replan_latency_s": {"p50": _r(_q(lat, 0.5), 3), "p95": _r(_q(lat, 0.95), 3),
+                             "max": _r(max(lat) if lat else None, 3)},
+        "replan_mean_steps_s": steps, "errors": len(rec.errors), "error_examples": rec.errors[:5],
+        "load_generator_cpu_s": round(m["cpu_s"], 1), "wall_s": round(m["wall_s"], 1),
+        "server_cpu_s": round(m.get("server_cpu_s", 0.0), 1),
+    }
+    out["targets_met"] = bool(out["positions_lost"] == 0 and not rec.errors
+                              and (out["ingest_ms"]["p95"] or 1e9) <= TARGET_INGEST_P95_MS
+                              and (out["replan_latency_s"]["p95"] or 1e9) <= TARGET_REPLAN_P95_S)
+    return out
+
+
+def _r(x: float | None, nd: int = 1) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def show(r: dict[str, Any]) -> None:
+    i, q = r["ingest_ms"], r["replan_latency_s"]
+    print(f"\nHTTP load ({r['db']}): {r['units']} units, a position every {r['position_every_s']:g} s each, "
+          f"{r['seconds']:g} s of wall time (the night's clock at {r['night_speedup']}x); load "
+          f"{r['load_avg_before'][0]} before, {r['load_avg_after'][0]} after")
+    print(f"  positions: {r['positions_acknowledged']} acknowledged, {r['positions_stored']} stored, "
+          f"{r['positions_lost']} lost, {r['positions_duplicated']} duplicated; ingest p50 {i['p50']} ms, "
+          f"p95 {i['p95']} ms (target {TARGET_INGEST_P95_MS:g}), max {i['max']} ms")
+    print(f"  re-plans: {r['statuses_sent']} statuses sent, {r['replans_done']} published "
+          f"(others {r['replans_other']}); event stored -> published p50 {q['p50']} s, p95 {q['p95']} s "
+          f"(target {TARGET_REPLAN_P95_S:g}), max {q['max']} s")
+    print(f"  where a re-plan's time went (mean s): {r['replan_mean_steps_s']}")
+    print(f"  errors {r['errors']} {r['error_examples'][:3]}; CPU: server {r['server_cpu_s']} s (setup, plan and "
+          f"warm-up included), load generator {r['load_generator_cpu_s']} s, in {r['wall_s']} s of load")
+
+
+def run_http(a: Any) -> dict[str, Any]:
+    """Start the server, measure, stop it; the result record (printed by :func:`show`)."""
+    import shutil
+
+    load0 = os.getloadavg()
+    proc, port, data = start_server(a)
+    os.environ["PATROL_LIVE_BENCH_DATA"] = str(data)
+    try:
+        cpu0 = group_cpu_s(proc.pid)
+        m = measure(a, port)
+        m["server_cpu_s"] = group_cpu_s(proc.pid) - cpu0
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        if not a.keep:
+            shutil.rmtree(data, ignore_errors=True)
+    return report(a, m, (load0, os.getloadavg()))

@@ -1,0 +1,36 @@
+"""The tasking room's live page (``/tonight/live/``): tonight's current version, the live re-plans with what
+each changed, events set aside, the units' latest positions on a map; a supervisor stops live re-tasking
+there. Pages only: the re-plans are :mod:`.live_replan`'s (the package's re-plan)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from patrol_planner.web import live_replan
+from patrol_planner.web.roles import role_required
+
+
+@require_GET
+@role_required("tasking", "supervisor")
+def live_room(request: HttpRequest) -> HttpResponse:
+    from patrol_planner.web.services import map_features
+
+    current = live_replan.current_published()
+    return render(request, "web/live.html", {"live": live_replan.overview(), "current": current,
+                                             "features": map_features(current) if current else None})
+
+
+@require_POST
+@role_required("supervisor")
+def live_stop(request: HttpRequest) -> HttpResponse:
+    current = live_replan.current_published()
+    if current is None:
+        messages.error(request, "No published plan.")
+    else:
+        live_replan.stop_live(current, request.user, request.POST.get("reason", ""))
+        messages.success(request, "Live re-tasking stopped: events are still recorded, nothing is re-planned "
+                                  "until a supervisor publishes a plan again.")
+    return redirect("live_room")
