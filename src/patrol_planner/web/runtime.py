@@ -29,6 +29,9 @@ class WebConfigError(PatrolPlannerError):
     """A bad data folder or database URL (one line, exit code 2)."""
 
 
+#: PostgreSQL connections each process (an answering process, the job worker, a command) may hold at once.
+POOL_MAX_CONNECTIONS = 8
+
 #: Set by ``serve`` when uvicorn runs several answering processes: the pid of ``serve`` itself (web/asgi.py).
 SERVE_PID_ENV = "PATROL_PLANNER_SERVE_PID"
 
@@ -94,8 +97,11 @@ def database_settings(url: str | None, folder: Path) -> dict[str, Any]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
+        # A pool per process (psycopg_pool, through Django), not persistent connections: under ASGI each request
+        # runs its view in a thread of its own, so a kept connection was never reused and piled up until
+        # PostgreSQL refused new ones (measured: 113 HTTP 500s in 3 minutes of benchmarks/web.py).
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {"pool": {"min_size": 1, "max_size": POOL_MAX_CONNECTIONS, "timeout": 20}},
     }
 
 
