@@ -30,8 +30,7 @@ def _commit(client: Any, unit: Any, at: str, until: str) -> Any:
 @pytest.mark.django_db(transaction=True)
 def test_a_diversion_publishes_a_new_version_with_the_change_explained(client: Any, roster: dict[str, Any],
                                                                         make_version: Any):
-    from patrol_planner.web.live_models import LiveReplan
-    from patrol_planner.web.models import AuditEvent, PlanVersion
+    from patrol_planner.web.models import AuditEvent, LiveReplan, PlanVersion
 
     v1 = make_version("published")
     assert LiveReplan.objects.get().kind == "warm"  # publishing loads the night into the worker
@@ -90,7 +89,7 @@ def test_the_live_page_and_positions_are_for_the_tasking_room_only(client: Any, 
     from datetime import timedelta
 
     from patrol_planner.web import services
-    from patrol_planner.web.live_models import LiveStop
+    from patrol_planner.web.models import LiveStop
 
     make_version("published")
     _, token = services.issue_device_token(roster["units"]["RU-B1"], "car terminal")
@@ -124,8 +123,7 @@ def test_positions_out_of_order_duplicated_foreign_or_far_away_are_quarantined(c
     from datetime import timedelta
 
     from patrol_planner.web import services
-    from patrol_planner.web.live_models import QuarantinedEvent
-    from patrol_planner.web.models import Position
+    from patrol_planner.web.models import Position, QuarantinedEvent
 
     make_version("published")
     _, token = services.issue_device_token(roster["units"]["RU-A1"], "car terminal")

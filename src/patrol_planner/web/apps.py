@@ -12,6 +12,6 @@ class TaskingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from patrol_planner.web import live_replan, signals  # noqa: F401  (login audit receivers)
+        from patrol_planner.web import live_queue, signals  # noqa: F401  (login audit receivers)
 
-        live_replan.connect()  # a published plan warms the worker for live re-plans (docs/web.md)
+        live_queue.connect()  # a published plan warms the worker for live re-plans (docs/web.md)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
-from patrol_planner.web import audit, live_replan
+from patrol_planner.web import audit, live_queue
 from patrol_planner.web.models import Unit, UnitStatusEvent
 from patrol_planner.web.services import ActionRefused
 
@@ -40,7 +40,7 @@ def set_status(unit: Unit, status: str, at: datetime, *, until: datetime | None 
                                             actor=name)
         audit.record("unit_status", actor=actor, target=f"unit:{unit.pk}",
                      detail={"status": status, "event": ev.pk, "until": until.isoformat() if until else None})
-        live_replan.status_trigger(ev)  # the worker re-plans once this commits
+        live_queue.status_trigger(ev)  # the worker re-plans once this commits
     return ev
 
 
@@ -59,7 +59,7 @@ def changes_for(unit: Unit, after: int = 0) -> dict[str, Any]:
     rows = UnitStatusEvent.objects.filter(unit=unit, id__gt=after).select_related("unit").order_by("id")[:200]
     out = [{"seq": ev.pk, "at": ev.at, "status": ev.status, "until": ev.until, "what": explain(ev)} for ev in rows]
     version, replans = route_version(unit)
-    from patrol_planner.web.live_models import LiveReplan
+    from patrol_planner.web.models import LiveReplan
 
     pending = LiveReplan.objects.filter(kind="replan", state__in=("queued", "running")).exists()
     return {"unit": unit.call_sign, "changes": out, "last": out[-1]["seq"] if out else after,

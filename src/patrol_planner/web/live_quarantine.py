@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from patrol_planner.web.live_models import QuarantinedEvent
-from patrol_planner.web.models import DeviceToken, PlanVersion, Position, Status, Unit
+from patrol_planner.web.models import DeviceToken, PlanVersion, Position, QuarantinedEvent, Status, Unit
 
 
 def _bbox(version: PlanVersion) -> tuple[float, float, float, float]:

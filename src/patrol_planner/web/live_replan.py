@@ -23,8 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patrol_planner.web import audit
-from patrol_planner.web.live_models import LiveReplan, LiveStop
-from patrol_planner.web.models import Approval, PlanVersion, Status, UnitStatusEvent, Visit
+from patrol_planner.web.models import Approval, LiveReplan, LiveStop, PlanVersion, Status, UnitStatusEvent, Visit
 
 #: Morning contexts kept per worker process (tonight's and, for a while, last night's).
 CONTEXTS_KEPT = 2
@@ -74,45 +73,6 @@ def stopped(root: PlanVersion) -> LiveStop | None:
 
 
 # --- asking for a re-plan (the server's side) ----------------------------------------------------------
-def request_replan(trigger: str, at: datetime, stored_at: datetime | None = None) -> LiveReplan | None:
-    """Ask the worker to re-plan tonight's published plan at the night's time ``at`` because of ``trigger``
-    (an event in words). Stored ``skipped`` with the reason when live re-tasking was stopped (the worker
-    skips one whose ``at`` lies outside the authorising plan's night). Enqueued once the caller's transaction
-    commits; None when no plan is published."""
-    from patrol_planner.web.tasks import live_replan_job
-
-    current = current_published()
-    if current is None:
-        return None
-    root = authorising(current)
-    row = LiveReplan(kind="replan", scenario=current.scenario, authorised_by=root, parent=current,
-                     trigger=trigger[:200], trigger_at=at, event_stored_at=stored_at or timezone.now())
-    stop = stopped(root)
-    if stop is not None:
-        row.state, row.error = LiveReplan.State.SKIPPED, f"live re-tasking stopped by {stop.by} at {stop.at:%H:%M}"
-    row.save()
-    if row.state == LiveReplan.State.QUEUED:
-        transaction.on_commit(lambda: _enqueue(row.pk, live_replan_job))
-    return row
-
-
-def request_warm(version: PlanVersion) -> LiveReplan:
-    """Load the night's morning context into the worker now (queued when a supervisor publishes a plan), so
-    the first re-plan of the night does not pay for it."""
-    from patrol_planner.web.tasks import live_replan_job
-
-    row = LiveReplan.objects.create(kind="warm", scenario=version.scenario, authorised_by=version, parent=version,
-                                    trigger="plan published: morning context loaded",
-                                    trigger_at=timezone.now(), event_stored_at=timezone.now())
-    transaction.on_commit(lambda: _enqueue(row.pk, live_replan_job))
-    return row
-
-
-def _enqueue(row_id: int, task: Any) -> None:
-    result = task.enqueue(row_id)
-    LiveReplan.objects.filter(pk=row_id).update(task_id=str(result.id))
-
-
 def stop_live(version: PlanVersion, user: Any, reason: str = "") -> LiveStop:
     """A supervisor stops live re-tasking under the version authorising tonight's plan (audited)."""
     root = authorising(version)
@@ -330,34 +290,12 @@ def _publish(row: LiveReplan, current: PlanVersion, root: PlanVersion, plan_json
     return v.pk
 
 
-def status_trigger(ev: UnitStatusEvent) -> LiveReplan | None:
-    """A stored status asks for a re-plan (every status changes what the units can do)."""
-    until = f" until {timezone.localtime(ev.until):%H:%M}" if ev.until else ""
-    return request_replan(f"{ev.unit.call_sign} {ev.status.replace('_', ' ')}{until}", ev.at, ev.received_at)
-
-
-def _on_approval(sender: Any, instance: Approval, created: bool, **kwargs: Any) -> None:
-    """A supervisor published a plan: load its night's context into the worker before the first event."""
-    if kwargs.get("raw"):  # a restore loading rows: nothing was published now
-        return
-    if created and instance.decision == "published" and not LiveReplan.objects.filter(
-            version_id=instance.version_id).exists():
-        request_warm(instance.version)
-
-
-def connect() -> None:
-    """Connect the receiver (called once from the app's ``ready``)."""
-    from django.db.models.signals import post_save
-
-    post_save.connect(_on_approval, sender=Approval, dispatch_uid="live_replan_warm")
-
-
 def overview(limit: int = 20) -> dict[str, Any]:
     """What the tasking room shows of live re-tasking (no intelligence: triggers, changes and notes are the
     re-plan's words about units, stops and tasks)."""
     from django.db.models import Count
 
-    from patrol_planner.web.live_models import QuarantinedEvent
+    from patrol_planner.web.models import QuarantinedEvent
 
     current = current_published()
     root = authorising(current) if current is not None else None

@@ -39,7 +39,7 @@ def programme_evaluation_job(job_id: int) -> int:
 
 @task()
 def live_replan_job(row_id: int) -> int | None:
-    """Re-plan tonight's published plan from the live state (:class:`~patrol_planner.web.live_models.LiveReplan`
+    """Re-plan tonight's published plan from the live state (:class:`~patrol_planner.web.models.LiveReplan`
     ``row_id``); return the new version's id."""
     from patrol_planner.web.live_replan import run_live_replan
 

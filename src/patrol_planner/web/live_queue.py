@@ -1,0 +1,76 @@
+"""Asking the worker for live re-plans: the enqueue side of :mod:`.live_replan` (which runs them in the worker).
+
+Kept apart so that the task module can import the worker side without an import cycle.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from patrol_planner.web.live_replan import authorising, current_published, stopped
+from patrol_planner.web.models import Approval, LiveReplan, PlanVersion, UnitStatusEvent
+
+
+def request_replan(trigger: str, at: datetime, stored_at: datetime | None = None) -> LiveReplan | None:
+    """Ask the worker to re-plan tonight's published plan at the night's time ``at`` because of ``trigger``
+    (an event in words). Stored ``skipped`` with the reason when live re-tasking was stopped (the worker
+    skips one whose ``at`` lies outside the authorising plan's night). Enqueued once the caller's transaction
+    commits; None when no plan is published."""
+    from patrol_planner.web.tasks import live_replan_job
+
+    current = current_published()
+    if current is None:
+        return None
+    root = authorising(current)
+    row = LiveReplan(kind="replan", scenario=current.scenario, authorised_by=root, parent=current,
+                     trigger=trigger[:200], trigger_at=at, event_stored_at=stored_at or timezone.now())
+    stop = stopped(root)
+    if stop is not None:
+        row.state, row.error = LiveReplan.State.SKIPPED, f"live re-tasking stopped by {stop.by} at {stop.at:%H:%M}"
+    row.save()
+    if row.state == LiveReplan.State.QUEUED:
+        transaction.on_commit(lambda: _enqueue(row.pk, live_replan_job))
+    return row
+
+
+def request_warm(version: PlanVersion) -> LiveReplan:
+    """Load the night's morning context into the worker now (queued when a supervisor publishes a plan), so
+    the first re-plan of the night does not pay for it."""
+    from patrol_planner.web.tasks import live_replan_job
+
+    row = LiveReplan.objects.create(kind="warm", scenario=version.scenario, authorised_by=version, parent=version,
+                                    trigger="plan published: morning context loaded",
+                                    trigger_at=timezone.now(), event_stored_at=timezone.now())
+    transaction.on_commit(lambda: _enqueue(row.pk, live_replan_job))
+    return row
+
+
+def _enqueue(row_id: int, task: Any) -> None:
+    result = task.enqueue(row_id)
+    LiveReplan.objects.filter(pk=row_id).update(task_id=str(result.id))
+
+
+def status_trigger(ev: UnitStatusEvent) -> LiveReplan | None:
+    """A stored status asks for a re-plan (every status changes what the units can do)."""
+    until = f" until {timezone.localtime(ev.until):%H:%M}" if ev.until else ""
+    return request_replan(f"{ev.unit.call_sign} {ev.status.replace('_', ' ')}{until}", ev.at, ev.received_at)
+
+
+def _on_approval(sender: Any, instance: Approval, created: bool, **kwargs: Any) -> None:
+    """A supervisor published a plan: load its night's context into the worker before the first event."""
+    if kwargs.get("raw"):  # a restore loading rows: nothing was published now
+        return
+    if created and instance.decision == "published" and not LiveReplan.objects.filter(
+            version_id=instance.version_id).exists():
+        request_warm(instance.version)
+
+
+def connect() -> None:
+    """Connect the receiver (called once from the app's ``ready``)."""
+    from django.db.models.signals import post_save
+
+    post_save.connect(_on_approval, sender=Approval, dispatch_uid="live_replan_warm")
