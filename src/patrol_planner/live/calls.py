@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +142,7 @@ def service_times_min(rng: np.random.Generator, n: int, model: CallModel | None 
 
 def hour_pieces(start_s: float, end_s: float, tz: tzinfo | None = None) -> list[tuple[float, float, int]]:
     """``[start_s, end_s)`` [epoch s] cut at local hour boundaries: ``(from, to, local hour)`` pieces."""
-    zone = tz or timezone.utc
+    zone = tz or UTC
     pieces = []
     t = float(start_s)
     while t < end_s:
