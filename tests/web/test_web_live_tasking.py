@@ -89,6 +89,13 @@ def test_tasks_are_checked_stored_audited_and_ask_for_a_replan(client: Any, rost
     listed = client.get("/api/live/events").json()
     assert [e["site_id"] for e in listed] == ["bail-14", "live-1", "bail-14", spot["hotspot_id"]]
     assert listed[2]["reason"] == "arrested" and listed[0]["created_by"] == "tasking"
+    # the night as an event file for the replay holds them too
+    from patrol_planner.live.eventfile import events_csv
+    from patrol_planner.web.live import stored_events
+
+    text = events_csv(stored_events())
+    assert text.count(",task_added,") == 2 and ",task_cancelled," in text and ",spot_cancelled," in text
+    assert ",bail-14,01:30-03:00,10," in text
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, NinjaAPI, Router, Schema
 from ninja.errors import HttpError
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel
 
 from patrol_planner.web import live, live_replan, live_tasking
 from patrol_planner.web.api import ERRORS, DeviceAuth, Invalid, Message, _require
@@ -186,7 +186,7 @@ class TaskingEventOut(Schema):
 TASKING_ERRORS: dict[int, Any] = {**ERRORS, 422: Message | Invalid}
 
 
-def _tasking(request: HttpRequest, kind: str, body: Schema, site_id: str | None = None) -> Any:
+def _tasking(request: HttpRequest, kind: str, body: BaseModel, site_id: str | None = None) -> Any:
     _require(request, "tasking", "supervisor")
     try:
         ev = live_tasking.submit(kind, body.model_dump(exclude_none=True), request.user, site_id=site_id)
