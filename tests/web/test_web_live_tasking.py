@@ -62,7 +62,8 @@ def test_tasks_are_checked_stored_audited_and_ask_for_a_replan(client: Any, rost
     r = _post(client, "/api/live/tasks", ok)
     assert r.status_code == 201, r.content
     got = r.json()
-    assert (got["kind"], got["site_id"], got["window"], got["dwell_min"]) == ("task_added", "bail-14", "01:30-03:00", 10)
+    assert (got["kind"], got["site_id"], got["window"]) == ("task_added", "bail-14", "01:30-03:00")
+    assert got["dwell_min"] == 10
     assert _post(client, "/api/live/tasks", ok).json()["detail"].startswith("site_id: 'bail-14' is already")
     # a task at a hot spot's place, its id given by the server
     r = _post(client, "/api/live/tasks", {"hotspot_id": spot["hotspot_id"], "window": "02:00-04:00", "dwell_min": 5,
@@ -70,8 +71,10 @@ def test_tasks_are_checked_stored_audited_and_ask_for_a_replan(client: Any, rost
     assert r.status_code == 201 and r.json()["site_id"] == "live-1" and r.json()["unit"] == "RU-B1"
     assert (r.json()["lon"], r.json()["lat"]) == (spot["lon"], spot["lat"])
     # cancellations: only what exists tonight, once
-    assert "is not a task or visit tonight" in _post(client, "/api/live/tasks/nope/cancel", {"time": "01:10"}).json()["detail"]
-    assert "is not a hot spot of tonight's plan" in _post(client, "/api/live/spots/bail-14/cancel", {"time": "01:10"}).json()["detail"]
+    r = _post(client, "/api/live/tasks/nope/cancel", {"time": "01:10"})
+    assert r.status_code == 422 and "is not a task or visit tonight" in r.json()["detail"]
+    r = _post(client, "/api/live/spots/bail-14/cancel", {"time": "01:10"})
+    assert r.status_code == 422 and "is not a hot spot of tonight's plan" in r.json()["detail"]
     assert _post(client, "/api/live/tasks/bail-14/cancel", {"time": "01:10", "reason": "arrested"}).status_code == 201
     assert "already cancelled" in _post(client, "/api/live/tasks/bail-14/cancel", {"time": "01:11"}).json()["detail"]
     r = _post(client, f"/api/live/spots/{spot['hotspot_id']}/cancel", {"time": "01:12", "reason": "dose in"})
@@ -80,7 +83,7 @@ def test_tasks_are_checked_stored_audited_and_ask_for_a_replan(client: Any, rost
     rows = list(LiveTaskingEvent.objects.order_by("id"))
     assert [e.kind for e in rows] == ["task_added", "task_added", "task_cancelled", "spot_cancelled"]
     assert all(e.replan.trigger_at == e.at for e in rows)
-    assert rows[0].at.isoformat() == "2022-09-03T00:00:00+00:00" and rows[1].at.isoformat() == "2022-09-03T00:05:00+00:00"
+    assert [e.at.isoformat() for e in rows[:2]] == ["2022-09-03T00:00:00+00:00", "2022-09-03T00:05:00+00:00"]
     assert [e.replan.state for e in rows] == ["queued"] * 4
     assert rows[0].replan.trigger == "new task bail-14 (01:30-03:00, 10 min)"
     audit = list(AuditEvent.objects.filter(action__startswith="live_").order_by("seq").values_list("action", "target"))
@@ -109,7 +112,8 @@ def test_no_published_plan_and_roles(client: Any, roster: dict[str, Any], make_v
         client.force_login(roster["users"][who])
         assert _post(client, "/api/live/intel", INTEL).status_code == 403
         assert client.get("/api/live/events").status_code == 403
-        assert client.post("/tonight/live/events/intel_added/", {k: str(v) for k, v in INTEL.items()}).status_code == 403
+        form = {k: str(v) for k, v in INTEL.items()}
+        assert client.post("/tonight/live/events/intel_added/", form).status_code == 403
 
 
 @pytest.mark.django_db
@@ -202,7 +206,8 @@ def test_the_worker_serves_an_added_task_and_drops_cancelled_spots_and_tasks(cli
     after = json.loads(done.version.plan_json)
     stops = [(u["id"], s) for u in after["units"] for s in u["stops"]]
     served = [s for _, s in stops if s["hotspot_id"] == "bail-14"]
-    assert len(served) == 1 and "2022-09-03T01:30" <= served[0]["arrive"] and served[0]["depart"] <= NIGHT.format("03:30")
+    assert len(served) == 1 and served[0]["arrive"] >= NIGHT.format("01:30")
+    assert served[0]["depart"] <= NIGHT.format("03:30")
     assert not [s for _, s in stops if s["hotspot_id"] == spot and s["arrive"] > NIGHT.format("01:02")]
     assert after["rules"]["live"]["cancelled"] == [spot] and after["rules"]["live"]["validated"]
     # the restricted intelligence-led visit is routed; nothing of it reaches the officer's route or the device's
