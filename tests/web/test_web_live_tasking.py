@@ -52,6 +52,8 @@ def test_tasks_are_checked_stored_audited_and_ask_for_a_replan(client: Any, rost
         ({"unit": "RU-Z9"}, "'RU-Z9' is not on tonight's plan"),
         ({"time": "2022-09-01T01:00:00+01:00"}, "is not in tonight's night"),
         ({"time": "2022-09-03T01:00:00"}, "needs a UTC offset"),
+        ({"time": "25:00"}, "time: '25:00' is not a time of day"),
+        ({"time": "tomorrow"}, "time: 'tomorrow' is not ISO 8601 or HH:MM"),
     ]
     for change, words in bad:
         r = _post(client, "/api/live/tasks", {**ok, **change})

@@ -136,7 +136,10 @@ def _at(text: str | None, night: Night) -> datetime:
     if not text:
         at = timezone.now()
     elif re.match(r"^\d{1,2}:\d{2}$", text):
-        t = parse_hhmm(text)
+        try:
+            t = parse_hhmm(text)
+        except ValueError as exc:
+            raise Invalid(f"time: {exc}") from None
         at = local_window((t, t), night.start, night.tz, "time")[0]
     else:
         try:
