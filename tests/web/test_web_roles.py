@@ -33,6 +33,8 @@ PAGES = [
     ("get", "/programmes/jobs/{pj}/", PROGRAMME_VIEWERS),
     ("get", "/programmes/evaluations/{e}/", PROGRAMME_VIEWERS),
     ("get", "/programmes/evaluations/{e}/evaluation.html", PROGRAMME_VIEWERS),
+    ("get", "/tonight/live/", {"tasking", "supervisor"}),
+    ("post", "/tonight/live/events/spot_cancelled/", {"tasking", "supervisor"}),
 ]
 API = [
     ("get", "/api/me", set(ROLES)),
@@ -51,7 +53,21 @@ API = [
     ("get", "/api/programme-jobs/{pj}", PROGRAMME_VIEWERS),
     ("get", "/api/programmes/{p}/compliance", PROGRAMME_VIEWERS),
     ("get", "/api/programmes/{p}/evaluations", PROGRAMME_VIEWERS),
+    ("post", "/api/live/tasks", {"tasking", "supervisor"}),
+    ("post", "/api/live/tasks/matrix-1/cancel", {"tasking", "supervisor"}),
+    ("post", "/api/live/intel", {"tasking", "supervisor"}),
+    ("post", "/api/live/spots/{h}/cancel", {"tasking", "supervisor"}),
+    ("get", "/api/live/events", {"tasking", "supervisor"}),
 ]
+#: Bodies of the live tasking calls (valid, so an allowed role's call is stored and a forbidden one is refused
+#: for its role, not its body); in the order above, the task added is then cancelled.
+LIVE_BODIES = {
+    "/api/live/tasks": {"time": "01:00", "site_id": "matrix-1", "lon": -0.72, "lat": 52.66, "window": "01:30-03:00",
+                        "dwell_min": 10},
+    "/api/live/intel": {"time": "01:00", "lon": -0.72, "lat": 52.66, "window": "01:30-03:00", "dwell_min": 10,
+                        "source_evaluation": "1", "intelligence_assessment": "B", "handling_code": "C", "value": 20},
+    "/api/live/tasks/": {"time": "01:05"}, "/api/live/spots/": {"time": "01:05"},
+}
 
 
 @pytest.fixture
@@ -62,7 +78,7 @@ def objects(roster: dict[str, Any], make_version: Any, tmp_path: Any) -> dict[st
     v = make_version("submitted")
     job = PlanJob.objects.create(scenario=roster["scenario"], requested_by=roster["users"]["tasking"])
     return {"v": v.pk, "u": roster["units"]["RU-A1"].pk, "j": job.pk, "s": roster["scenario"].pk,
-            **_programme_objects(roster, tmp_path)}
+            "h": v.plan()["hotspots"][0]["hotspot_id"], **_programme_objects(roster, tmp_path)}
 
 
 def _programme_objects(roster: dict[str, Any], tmp_path: Any) -> dict[str, int]:
@@ -98,6 +114,7 @@ def _call(client: Any, method: str, url: str) -> Any:
     if method == "get":
         return client.get(url)
     body = {"on_duty": True, "seq": 1, "kind": "arrive", "reason": "test"}
+    body = next((b for k, b in LIVE_BODIES.items() if url == k or k.endswith("/") and url.startswith(k)), body)
     if url.startswith("/api/"):
         return client.post(url, data=json.dumps(body), content_type="application/json")
     return client.post(url, data={k: str(v) for k, v in body.items()})

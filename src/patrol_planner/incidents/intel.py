@@ -105,6 +105,16 @@ def grade(source: pd.Series, assessment: pd.Series, handling: pd.Series
     return conf, diss, h, ok
 
 
+def grade_one(source: str, assessment: str, handling: str) -> tuple[float, bool]:
+    """One item's ``(confidence, disseminate)`` from its grading codes (either system, not mixed), as
+    :func:`grade` reads a file's rows; ``ValueError`` (one line) for a missing, unknown or mixed code."""
+    conf, diss, _, ok = grade(pd.Series([source]), pd.Series([assessment]), pd.Series([handling]))
+    if not ok[0]:
+        raise ValueError(f"grading {source!s}/{assessment!s}/{handling!s} is not a 3x5x2 (1-3, A-E, P/C) or a "
+                         "5x5x5 (A-E, 1-5, 1-5) grading")
+    return float(conf[0]), bool(diss[0])
+
+
 #: An intelligence id that may be shown: a short code, no spaces (free text typed there is not shown).
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
 _GRADE_CODES = {

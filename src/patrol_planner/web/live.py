@@ -83,22 +83,26 @@ def route_version(unit: Unit) -> tuple[int | None, list[str]]:
 
 
 def stored_events(since: datetime | None = None, until: datetime | None = None) -> list[Any]:
-    """Every stored position and status (since ``since``) as live events, in time order: the live state is
+    """Every stored position, status and tasking room event (tasks, intelligence-led visits as their place,
+    window and prize only, cancellations; since ``since``) as live events, in time order: the live state is
     a function of these alone, so after a restart it is rebuilt from the database with nothing lost, and
     ``patrol_planner.live.eventfile.events_csv`` turns a night into an event file for ``replay``."""
     from patrol_planner.live.events import Event
-    from patrol_planner.web.models import Position
+    from patrol_planner.web.live_replan import tasking_event
+    from patrol_planner.web.models import LiveTaskingEvent, Position
 
     pos = Position.objects.select_related("unit").order_by("at", "id")
     sts = UnitStatusEvent.objects.select_related("unit").order_by("at", "id")
+    tsk = LiveTaskingEvent.objects.select_related("unit").order_by("at", "id")
     if since is not None:
-        pos, sts = pos.filter(at__gte=since), sts.filter(at__gte=since)
+        pos, sts, tsk = pos.filter(at__gte=since), sts.filter(at__gte=since), tsk.filter(at__gte=since)
     if until is not None:
-        pos, sts = pos.filter(at__lte=until), sts.filter(at__lte=until)
+        pos, sts, tsk = pos.filter(at__lte=until), sts.filter(at__lte=until), tsk.filter(at__lte=until)
     out = [Event(time=p.at, kind="position", unit=p.unit.call_sign, device=f"device-{p.device_id}", lon=p.lon,
                  lat=p.lat, accuracy_m=p.accuracy_m) for p in pos]
     out += [Event(time=s.at, kind="status", unit=s.unit.call_sign, status=s.status, until=s.until, lon=s.lon,
                   lat=s.lat) for s in sts]
+    out += [tasking_event(t) for t in tsk]
     out.sort(key=lambda e: (e.time, e.kind != "position", e.unit or ""))
     return [e.model_copy(update={"seq": i + 1}) for i, e in enumerate(out)]
 

@@ -11,10 +11,11 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, NinjaAPI, Router, Schema
 from ninja.errors import HttpError
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel
 
-from patrol_planner.web import live, live_replan
-from patrol_planner.web.api import ERRORS, DeviceAuth, Message, _require
+from patrol_planner.web import live, live_replan, live_tasking
+from patrol_planner.web.api import ERRORS, DeviceAuth, Invalid, Message, _require
+from patrol_planner.web.live_tasking import CancelIn, IntelIn, TaskIn
 from patrol_planner.web.models import Unit
 from patrol_planner.web.services import ActionRefused
 
@@ -128,7 +129,7 @@ def live_overview(request: HttpRequest, limit: int = 20) -> Any:
     """Tonight's live re-tasking for the tasking room: the current version, the latest re-plans with their
     changes, whether a supervisor stopped it, and events set aside by reason."""
     _require(request, "tasking", "supervisor")
-    return 200, live_replan.overview(max(1, min(limit, 500)))
+    return 200, live_tasking.room_overview(max(1, min(limit, 500)))
 
 
 class UnitPositionOut(Schema):
@@ -157,6 +158,80 @@ def live_stop(request: HttpRequest, body: StopIn) -> Any:
         return 404, {"detail": "no published plan"}
     live_replan.stop_live(current, request.user, body.reason)
     return 201, {"detail": "live re-tasking stopped"}
+
+
+# --- the tasking room's events: tasks, intelligence-led visits, cancellations ----------------------------
+class TaskingEventOut(Schema):
+    id: int
+    kind: str
+    at: datetime
+    site_id: str
+    lon: float | None
+    lat: float | None
+    window: str | None
+    dwell_min: float | None
+    unit: str | None
+    prize: float | None  # [harm]; an intelligence item's value x its grading's confidence
+    grading: str | None
+    handling_code: str | None
+    disseminate: bool | None
+    reason: str
+    created_by: str
+    created_at: datetime
+    replan: int | None  # the re-plan it asked for
+    what: str
+
+
+#: Bad input is one line (``{"detail": "window: ..."}``); a body outside the schema is Django Ninja's list.
+TASKING_ERRORS: dict[int, Any] = {**ERRORS, 422: Message | Invalid}
+
+
+def _tasking(request: HttpRequest, kind: str, body: BaseModel, site_id: str | None = None) -> Any:
+    _require(request, "tasking", "supervisor")
+    try:
+        ev = live_tasking.submit(kind, body.model_dump(exclude_none=True), request.user, site_id=site_id)
+    except live_tasking.Invalid as exc:
+        return 422, {"detail": str(exc)}
+    except ActionRefused as exc:
+        return 409, {"detail": str(exc)}
+    return 201, live_tasking.as_dict(ev)
+
+
+@router.post("/live/tasks", response={201: TaskingEventOut, **TASKING_ERRORS})
+def live_task_add(request: HttpRequest, body: TaskIn) -> Any:
+    """A must-do visit added tonight (a hot spot of the plan or lon/lat, window, dwell; optionally one unit):
+    stored, audited, and re-planned by the worker."""
+    return _tasking(request, "task_added", body)
+
+
+@router.post("/live/tasks/{site_id}/cancel", response={201: TaskingEventOut, **TASKING_ERRORS})
+def live_task_cancel(request: HttpRequest, site_id: str, body: CancelIn) -> Any:
+    """A task or visit of tonight (the morning plan's or added tonight) cancelled."""
+    return _tasking(request, "task_cancelled", body, site_id)
+
+
+@router.post("/live/intel", response={201: TaskingEventOut, **TASKING_ERRORS})
+def live_intel_add(request: HttpRequest, body: IntelIn) -> Any:
+    """An intelligence-led visit: grading, handling code, place, window, dwell and value only (any other field,
+    such as the intelligence's text, is refused)."""
+    return _tasking(request, "intel_added", body)
+
+
+@router.post("/live/spots/{site_id}/cancel", response={201: TaskingEventOut, **TASKING_ERRORS})
+def live_spot_cancel(request: HttpRequest, site_id: str, body: CancelIn) -> Any:
+    """A hot spot of tonight's plan cancelled for the night."""
+    return _tasking(request, "spot_cancelled", body, site_id)
+
+
+@router.get("/live/events", response={200: list[TaskingEventOut], **ERRORS})
+def live_events(request: HttpRequest) -> Any:
+    """Tonight's tasking events, oldest first (tasking and supervisor)."""
+    _require(request, "tasking", "supervisor")
+    try:
+        night = live_tasking.tonight()
+    except ActionRefused:
+        return 200, []
+    return 200, [live_tasking.as_dict(ev) for ev in live_tasking.tonight_events(night)]
 
 
 def register(api: NinjaAPI) -> None:

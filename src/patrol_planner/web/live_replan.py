@@ -112,24 +112,29 @@ class _Applied:
 
     state: Any
     now: datetime
-    last_ids: dict[str, int] = field(default_factory=lambda: {"position": 0, "status": 0, "visit": 0})
+    last_ids: dict[str, int] = field(default_factory=lambda: {"position": 0, "status": 0, "visit": 0,
+                                                              "tasking": 0})
     held: list[Any] = field(default_factory=list)
 
 
 _STATES: OrderedDict[tuple[int, str], _Applied] = OrderedDict()
 
 
-def events_after(last_ids: dict[str, int]) -> list[Any]:
+def events_after(last_ids: dict[str, int], night_start: datetime | None = None) -> list[Any]:
     """Every event stored after the ids in ``last_ids`` (which it moves on): positions and statuses (as
-    ``web.live.stored_events`` gives them) and "My route" arrivals and departures."""
+    ``web.live.stored_events`` gives them), "My route" arrivals and departures, and the tasking room's tasks,
+    intelligence-led visits and cancellations (of the night starting at ``night_start`` only, when given: a
+    task's window is a time of day, read on that night)."""
     from patrol_planner.live.events import Event
-    from patrol_planner.web.models import Position
+    from patrol_planner.web.models import LiveTaskingEvent, Position
 
     pos = list(Position.objects.filter(id__gt=last_ids["position"]).select_related("unit").order_by("id"))
     sts = list(UnitStatusEvent.objects.filter(id__gt=last_ids["status"]).select_related("unit").order_by("id"))
     vis = list(Visit.objects.filter(id__gt=last_ids["visit"], kind__in=("arrive", "leave"))
                .select_related("unit").order_by("id"))
-    for name, rows in (("position", pos), ("status", sts), ("visit", vis)):
+    tsk = list(LiveTaskingEvent.objects.filter(id__gt=last_ids.get("tasking", 0)).select_related("unit")
+               .order_by("id"))
+    for name, rows in (("position", pos), ("status", sts), ("visit", vis), ("tasking", tsk)):
         if rows:
             last_ids[name] = rows[-1].pk
     evs = [Event(time=p.at, kind="position", unit=p.unit.call_sign, device=f"device-{p.device_id}", lon=p.lon,
@@ -137,7 +142,18 @@ def events_after(last_ids: dict[str, int]) -> list[Any]:
     evs += [Event(time=x.at, kind="status", unit=x.unit.call_sign, status=x.status, until=x.until, lon=x.lon,
                   lat=x.lat) for x in sts]
     evs += [Event(time=v.at, kind=v.kind, unit=v.unit.call_sign, site_id=v.hotspot_id) for v in vis]
+    evs += [tasking_event(t) for t in tsk
+            if night_start is None or abs((t.night_start - night_start).total_seconds()) < 1]
     return evs
+
+
+def tasking_event(t: Any) -> Any:
+    """A stored ``LiveTaskingEvent`` as the live event the state applies (no intelligence but its prize)."""
+    from patrol_planner.live.events import Event
+
+    window = (t.window_start, t.window_end) if t.window_start is not None else None
+    return Event(time=t.at, kind=t.kind, site_id=t.site_id, unit=t.unit.call_sign if t.unit_id else None,
+                 lon=t.lon, lat=t.lat, window=window, dwell_min=t.dwell_min, prize=t.prize)
 
 
 def _apply(st: Any, ctx: Any, evs: list[Any]) -> None:
@@ -175,7 +191,7 @@ def state_from_db(ctx: Any, now: datetime, key: tuple[int, str] | None = None) -
         kept = _STATES.get(key) if key is not None else None
     if kept is None or now < kept.now:
         kept = _Applied(LiveState(ctx), now)
-    evs = kept.held + events_after(kept.last_ids)
+    evs = kept.held + events_after(kept.last_ids, night_start=ctx.clock.t0)
     kept.held = [e for e in evs if e.time > now]
     _apply(kept.state, ctx, [e for e in evs if e.time <= now])
     st = kept.state
@@ -292,7 +308,7 @@ def _publish(row: LiveReplan, current: PlanVersion, root: PlanVersion, plan_json
 
 def overview(limit: int = 20) -> dict[str, Any]:
     """What the tasking room shows of live re-tasking (no intelligence: triggers, changes and notes are the
-    re-plan's words about units, stops and tasks)."""
+    re-plan's words about units, stops and tasks; ``live_tasking.room_overview`` adds the room's own words)."""
     from django.db.models import Count
 
     from patrol_planner.web.models import QuarantinedEvent

@@ -9,8 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from patrol_planner.web import live_replan
+from patrol_planner.web import live_replan, live_tasking
 from patrol_planner.web.roles import role_required
+from patrol_planner.web.services import ActionRefused
 
 
 @require_GET
@@ -19,8 +20,28 @@ def live_room(request: HttpRequest) -> HttpResponse:
     from patrol_planner.web.services import map_features
 
     current = live_replan.current_published()
-    return render(request, "web/live.html", {"live": live_replan.overview(), "current": current,
-                                             "features": map_features(current) if current else None})
+    night = live_tasking.tonight() if current else None
+    return render(request, "web/live.html", {
+        "live": live_tasking.room_overview(), "current": current,
+        "features": map_features(current) if current else None,
+        "choices": live_tasking.choices(night) if night else None,
+        "events": [live_tasking.as_dict(ev) for ev in live_tasking.tonight_events(night)] if night else []})
+
+
+@require_POST
+@role_required("tasking", "supervisor")
+def live_event(request: HttpRequest, kind: str) -> HttpResponse:
+    """A task, intelligence-led visit or cancellation from the page's forms: the API's service does the rest."""
+    data = request.POST.dict()
+    data.pop("csrfmiddlewaretoken", None)
+    site = data.pop("site_id", None) if kind in ("task_cancelled", "spot_cancelled") else None
+    try:
+        ev = live_tasking.submit(kind, data, request.user, site_id=site)
+    except ActionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Recorded: {live_tasking.explain(ev, room=True)}. The night is being re-planned.")
+    return redirect("live_room")
 
 
 @require_POST

@@ -600,3 +600,48 @@ class QuarantinedEvent(WriteOnce):
     class Meta:
         app_label = "tasking"
         ordering = ["-id"]
+
+
+class LiveTaskingEvent(WriteOnce):
+    """A tasking room's event of the night (``docs/live.md``): a task added or cancelled, an intelligence-led
+    visit added, a hot spot cancelled for the day. The live state takes them in as ``live.events.Event``s.
+
+    An intelligence item is stored as its grading, handling code, place, window and value only: its text never
+    leaves ingestion, so there is no field for it. ``window_start``/``window_end`` are the night's local
+    wall-clock times (as ``[[tasks]]``); ``prize`` [harm] is what the routing gets (the value times the
+    grading's confidence). ``replan`` is the re-plan the event asked for. Written once."""
+
+    class Kind(models.TextChoices):
+        TASK_ADDED = "task_added", "task added"
+        TASK_CANCELLED = "task_cancelled", "task cancelled"
+        INTEL_ADDED = "intel_added", "intelligence-led visit added"
+        SPOT_CANCELLED = "spot_cancelled", "hot spot cancelled"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(help_text="the event's time (the night's clock)")
+    night_start = models.DateTimeField(help_text="the first shift start of the night it belongs to")
+    site_id = models.CharField(max_length=64)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    lon = models.FloatField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    window_start = models.TimeField(null=True, blank=True)
+    window_end = models.TimeField(null=True, blank=True)
+    dwell_min = models.FloatField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True, help_text="an intelligence item's harm if true [harm]")
+    prize = models.FloatField(null=True, blank=True, help_text="value x the grading's confidence [harm]")
+    source_evaluation = models.CharField(max_length=1, blank=True)
+    intelligence_assessment = models.CharField(max_length=1, blank=True)
+    handling_code = models.CharField(max_length=1, blank=True)
+    disseminate = models.BooleanField(null=True, blank=True, help_text="False: the handling code restricts it")
+    reason = models.CharField(max_length=300, blank=True)
+    replan = models.ForeignKey(LiveReplan, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="tasking_events")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "tasking"
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(
+            fields=["night_start", "site_id"], condition=models.Q(kind__in=["task_added", "intel_added"]),
+            name="one_added_site_per_night")]

@@ -135,12 +135,14 @@ def officer_route(version: PlanVersion, unit: Unit) -> dict[str, Any]:
         crimes = max(0, int(b.get("n_incidents", 0)) - int(b.get("n_intelligence", 0)))
         state = ("not_attended" if (s["seq"], "not_attended") in done else "left" if (s["seq"], "leave") in done
                  else "arrived" if (s["seq"], "arrive") in done else "to_do")
+        # a task or an intelligence-led visit reads the same: nothing tells an officer which one it is
+        why = (f"ranked {h.get('rank', '?')} of {len(spots)} places tonight; "
+               f"{crimes} police-recorded crime{'s' if crimes != 1 else ''} here recently") if h \
+            else "a visit the tasking room asked for"
         stops.append({"seq": s["seq"], "hotspot_id": s["hotspot_id"], "visit_no": s["visit_no"],
                       "arrive": s["arrive"], "depart": s["depart"], "lon": s["lon"], "lat": s["lat"],
-                      "place": h.get("label") or "Patrol area", "rank": h.get("rank"),
-                      "why": f"ranked {h.get('rank', '?')} of {len(spots)} places tonight; "
-                             f"{crimes} police-recorded crime{'s' if crimes != 1 else ''} here recently",
-                      "state": state, "path_lonlat": s.get("path_lonlat", [])})
+                      "place": h.get("label") or ("Patrol area" if h else "Tasking room visit"), "rank": h.get("rank"),
+                      "why": why, "state": state, "path_lonlat": s.get("path_lonlat", [])})
     nxt = next((s for s in stops if s["state"] in ("to_do", "arrived")), None)
     return {"version": version.pk, "unit": unit.call_sign, "mode": unit_plan["mode"],
             "shift_start": unit_plan["shift_start"], "shift_end": unit_plan["shift_end"],
