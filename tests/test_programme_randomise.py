@@ -103,3 +103,33 @@ def test_simulated_probabilities_estimate_day_level_probabilities_under_limits()
     est = rz.simulated_probabilities(lambda g: rz.draw_harm(p, 30, 10, g, lim), 1, 300)
     assert est.shape == (30, 6)
     assert np.allclose(est.mean(axis=0), np.floor(p * 30 + 0.5) / 30, atol=1e-9)
+
+
+def _curveball_on_arrays(m: np.ndarray, rng: np.random.Generator, trades: int) -> np.ndarray:
+    """The array version of the curveball mix, the reference the bit version must match draw for draw."""
+    rows = m.shape[0]
+    for _ in range(trades):
+        a, b = rng.choice(rows, size=2, replace=False)
+        only_a = np.flatnonzero((m[a] == 1) & (m[b] == 0))
+        only_b = np.flatnonzero((m[b] == 1) & (m[a] == 0))
+        if len(only_a) == 0 or len(only_b) == 0:
+            continue
+        pool = rng.permutation(np.concatenate([only_a, only_b]))
+        m[a, pool] = 0
+        m[b, pool] = 0
+        m[a, pool[: len(only_a)]] = 1
+        m[b, pool[len(only_a):]] = 1
+    return m
+
+
+@pytest.mark.parametrize(("rows", "cols", "k"), [(8, 20, 8), (5, 3, 1), (30, 200, 60), (2, 70, 35)])
+def test_curveball_on_bits_equals_the_array_version_and_keeps_totals(rows: int, cols: int, k: int):
+    rng = np.random.default_rng(rows * cols)
+    m = np.zeros((rows, cols), dtype=np.int8)
+    for i in range(rows):
+        m[i, rng.choice(cols, size=k, replace=False)] = 1
+    got = rz._curveball(m.copy(), np.random.default_rng(7), trades=5 * rows)
+    want = _curveball_on_arrays(m.copy(), np.random.default_rng(7), trades=5 * rows)
+    assert (got == want).all()
+    assert (got.sum(axis=0) == m.sum(axis=0)).all() and (got.sum(axis=1) == m.sum(axis=1)).all()
+    assert rows * cols < 50 or not (got == m).all()  # it mixed (a tiny matrix may come back as it was)

@@ -101,23 +101,35 @@ def _day_bounds(need: np.ndarray, rem: int, run_t: np.ndarray, run_c: np.ndarray
     return must, cant
 
 
+def _bits(x: int) -> list[int]:
+    """Positions of the set bits of ``x``, ascending."""
+    return [j for j, c in enumerate(reversed(bin(x)[2:])) if c == "1"]
+
+
 def _curveball(m: np.ndarray, rng: np.random.Generator, trades: int) -> np.ndarray:
-    """Mix a 0/1 matrix by curveball trades between random pairs of rows; row and column totals are kept."""
+    """Mix a 0/1 matrix by curveball trades between random pairs of rows; row and column totals are kept.
+
+    Rows are held as Python integers (one bit per spot) while trading: numpy's per-call overhead on rows of a
+    few dozen spots made each trade about 50 us, and a year's reference draws for an evaluation make hundreds
+    of thousands of trades. The random draws are the same calls in the same order as the array version, so a
+    seed gives the same schedule (tests/test_programme_randomise.py compares the two)."""
     rows = m.shape[0]
     if rows < 2:
         return m
+    bits = [int("".join("1" if v else "0" for v in r[::-1]) or "0", 2) for r in m.tolist()]
     for _ in range(trades):
-        a, b = rng.choice(rows, size=2, replace=False)
-        only_a = np.flatnonzero((m[a] == 1) & (m[b] == 0))
-        only_b = np.flatnonzero((m[b] == 1) & (m[a] == 0))
-        pool = np.concatenate([only_a, only_b])
-        if len(only_a) == 0 or len(only_b) == 0:
+        a, b = (int(x) for x in rng.choice(rows, size=2, replace=False))
+        oa, ob = bits[a] & ~bits[b], bits[b] & ~bits[a]
+        if not oa or not ob:
             continue
-        pool = rng.permutation(pool)
-        m[a, pool] = 0
-        m[b, pool] = 0
-        m[a, pool[: len(only_a)]] = 1
-        m[b, pool[len(only_a):]] = 1
+        only_a = _bits(oa)
+        pool = rng.permutation(np.array(only_a + _bits(ob), dtype=np.int64)).tolist()
+        new_a = sum(1 << j for j in pool[: len(only_a)])
+        bits[a] = (bits[a] & ~oa) | new_a
+        bits[b] = (bits[b] & ~ob) | ((oa | ob) & ~new_a)
+    n = m.shape[1]
+    for i, x in enumerate(bits):
+        m[i] = [(x >> j) & 1 for j in range(n)]
     return m
 
 
