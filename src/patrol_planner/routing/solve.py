@@ -29,6 +29,37 @@ __all__ = ["INT_SAFE_LIMIT", "Scaling", "SolveParams", "build_result", "eligible
 HIT_LIMIT_SLACK_S = 0.01
 
 
+def _valid_candidates(problem: PatrolProblem, candidates: list[tuple[str, RoutingResult]],
+                      portfolio_stats: dict[str, Any]) -> list[tuple[str, RoutingResult]]:
+    """The solvers' plans that serve every task and pass the independent validator (why each other one is out
+    goes into ``portfolio_stats``); raises when none is left, naming the tasks that could not all be served."""
+    valid: list[tuple[str, RoutingResult]] = []
+    required = {s.site_id for s in problem.sites if s.required}
+    missing_best: set[str] | None = None
+    for name, res in candidates:
+        missing = required - {v.site_id for r in res.routes for v in r.visits}
+        if missing:  # a task dropped: this plan is out, whatever else it does well
+            portfolio_stats.setdefault(name, {})["tasks_missing"] = sorted(missing)
+            if missing_best is None or len(missing) < len(missing_best):
+                missing_best = missing
+            continue
+        try:
+            validate(problem, res)
+        except RoutingError as exc:
+            portfolio_stats.setdefault(name, {})["invalid"] = str(exc)
+            continue
+        portfolio_stats.setdefault(name, {})["objective"] = res.objective
+        valid.append((name, res))
+    if not valid and missing_best:
+        raise TaskInfeasibleError("\n".join(
+            f"task {sid!r} cannot be served: each task fits alone, but not together with the other tasks "
+            "(their windows, travel and the units' shifts clash)" for sid in sorted(missing_best)))
+    if not valid:
+        raise NoFeasiblePlanError("no solver found a plan that satisfies every constraint; "
+                                  f"details: {portfolio_stats}")
+    return valid
+
+
 def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingResult:
     """Plan the units' shifts to collect the most prize.
 
@@ -68,30 +99,7 @@ def solve(problem: PatrolProblem, params: SolveParams | None = None) -> RoutingR
     else:
         candidates, processes = portfolio.run(problem, params, sc, t_start, deadline, stats["portfolio"])
         stats["processes"] = processes
-    valid: list[tuple[str, RoutingResult]] = []
-    required = {s.site_id for s in problem.sites if s.required}
-    missing_best: set[str] | None = None
-    for name, res in candidates:
-        missing = required - {v.site_id for r in res.routes for v in r.visits}
-        if missing:  # a task dropped: this plan is out, whatever else it does well
-            stats["portfolio"].setdefault(name, {})["tasks_missing"] = sorted(missing)
-            if missing_best is None or len(missing) < len(missing_best):
-                missing_best = missing
-            continue
-        try:
-            validate(problem, res)
-        except RoutingError as exc:
-            stats["portfolio"].setdefault(name, {})["invalid"] = str(exc)
-            continue
-        stats["portfolio"].setdefault(name, {})["objective"] = res.objective
-        valid.append((name, res))
-    if not valid and missing_best:
-        raise TaskInfeasibleError("\n".join(
-            f"task {sid!r} cannot be served: each task fits alone, but not together with the other tasks "
-            "(their windows, travel and the units' shifts clash)" for sid in sorted(missing_best)))
-    if not valid:
-        raise NoFeasiblePlanError("no solver found a plan that satisfies every constraint; "
-                                  f"details: {stats['portfolio']}")
+    valid = _valid_candidates(problem, candidates, stats["portfolio"])
     # Higher objective wins; ties go to the earlier entry (OR-Tools), so the choice is deterministic.
     name, best = max(valid, key=lambda nr: nr[1].objective)
     if params.deterministic:  # did the cap cut any work-bounded search? (then not reproducible)
