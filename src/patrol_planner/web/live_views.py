@@ -16,11 +16,13 @@ from patrol_planner.web.roles import role_required
 @require_GET
 @role_required("tasking", "supervisor")
 def live_room(request: HttpRequest) -> HttpResponse:
+    from patrol_planner.web import live_alerts
     from patrol_planner.web.services import map_features
 
     current = live_replan.current_published()
     return render(request, "web/live.html", {"live": live_replan.overview(), "current": current,
-                                             "features": map_features(current) if current else None})
+                                             "features": map_features(current) if current else None,
+                                             "alerts": live_alerts.alerts()})
 
 
 @require_POST
@@ -33,4 +35,18 @@ def live_stop(request: HttpRequest) -> HttpResponse:
         live_replan.stop_live(current, request.user, request.POST.get("reason", ""))
         messages.success(request, "Live re-tasking stopped: events are still recorded, nothing is re-planned "
                                   "until a supervisor publishes a plan again.")
+    return redirect("live_room")
+
+
+@require_POST
+@role_required("supervisor")
+def live_alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    from django.shortcuts import get_object_or_404
+
+    from patrol_planner.web import live_alerts
+    from patrol_planner.web.models import LiveAlert
+
+    get_object_or_404(LiveAlert, pk=alert_id)
+    live_alerts.acknowledge(alert_id, request.user)
+    messages.success(request, "Alert acknowledged.")
     return redirect("live_room")
