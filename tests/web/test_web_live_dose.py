@@ -18,6 +18,14 @@ from django.core.management import call_command
 NIGHT = date(2022, 9, 2)
 
 
+@pytest.fixture(autouse=True)
+def _check_at_once(monkeypatch: Any) -> None:
+    """The worker runs here in batches that stop when nothing is due: no wait between two dose checks."""
+    from patrol_planner.web import live_queue
+
+    monkeypatch.setattr(live_queue, "CHECK_EVERY_S", 0.0)
+
+
 def _worker() -> None:
     call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", "--interval", "0.1")
 
@@ -37,6 +45,7 @@ def _spot_with_a_late_visit(plan: dict[str, Any], after: datetime) -> dict[str, 
                 if s.get("kind", "hotspot") == "hotspot" and datetime.fromisoformat(s["arrive"]) > after)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_spot_whose_dose_is_delivered_starts_a_replan_that_removes_its_later_visits(
         roster: dict[str, Any], make_version: Any):
@@ -101,6 +110,7 @@ def _control_programme(tmp_path: Any, lon: float, lat: float) -> Any:
     return write_programme(tmp_path / "controls", design=design, schedule=pd.DataFrame(rows), spots_geojson=spots)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_unit_in_a_control_spot_raises_one_alert_per_visit_for_the_supervisor(
         client: Any, roster: dict[str, Any], make_version: Any, tmp_path: Any):
@@ -148,3 +158,32 @@ def test_a_unit_in_a_control_spot_raises_one_alert_per_visit_for_the_supervisor(
     assert LiveAlert.objects.filter(acknowledged_at__isnull=True).count() == 0
     assert AuditEvent.objects.filter(action="live_alert_acknowledged").count() == 2
     assert client.post("/api/live/alerts/999999/acknowledge").status_code == 404
+
+
+@pytest.mark.django_db
+def test_positions_queue_at_most_one_check_and_no_sooner_than_check_every_s(
+        roster: dict[str, Any], make_version: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any):
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from patrol_planner.web import live_queue, services
+    from patrol_planner.web.models import LiveReplan
+
+    monkeypatch.setattr(live_queue, "CHECK_EVERY_S", 5.0)
+    make_version("published")
+    dev, _ = services.issue_device_token(roster["units"]["RU-A1"], "car terminal")
+    at = timezone.now() - timedelta(minutes=5)
+    tasks = DBTaskResult.objects.filter(task_path__endswith="live_check_job")
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(20):  # as the API stores them
+            services.record_position(dev, f"p{i}", at + timedelta(seconds=5 * i), -0.72, 52.66, 8.0)
+    row = LiveReplan.objects.get(kind="check")
+    assert row.state == "queued" and tasks.count() == 1 and tasks.get().priority == live_queue.CHECK_PRIORITY
+    done = timezone.now()
+    LiveReplan.objects.filter(pk=row.pk).update(state="done", published_at=done)  # as the worker leaves it
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(20, 25):
+            services.record_position(dev, f"p{i}", at + timedelta(seconds=5 * i), -0.72, 52.66, 8.0)
+    assert LiveReplan.objects.get(kind="check").state == "queued" and tasks.count() == 2
+    later = tasks.order_by("-enqueued_at").first()
+    assert later.run_after == done + timedelta(seconds=5.0)  # the worker runs it 5 s after the last check

@@ -69,24 +69,37 @@ def _on_approval(sender: Any, instance: Approval, created: bool, **kwargs: Any) 
         request_warm(instance.version)
 
 
+#: A dose check runs at most this often [s]: positions arriving meanwhile wait in the one queued check, so the
+#: ingest pays one indexed SELECT per position while a check is queued (the dose and alerts lag by up to this).
+CHECK_EVERY_S = 5.0
+#: Checks yield to re-plans and plan jobs queued at the same time (the queue runs higher priority first).
+CHECK_PRIORITY = -1
+
+
 def request_check(at: datetime, stored_at: datetime) -> None:
     """Positions arrived: queue the worker's dose check and control-spot alerts (``web.live_check``), at most
     one queued at a time. One ``check`` row is re-queued (a check already queued takes these positions in; one
-    running re-queues itself when positions arrived while it ran), so the ingest pays one indexed UPDATE."""
+    running leaves them to the next, asked for by the next position), no sooner than :data:`CHECK_EVERY_S`
+    after the last one finished."""
+    from datetime import timedelta
+
     from patrol_planner.web.tasks import live_check_job
 
     idle = (LiveReplan.State.DONE, LiveReplan.State.SKIPPED, LiveReplan.State.FAILED)
-    last = LiveReplan.objects.filter(kind="check").order_by("-id").values_list("pk", "state").first()
+    last = LiveReplan.objects.filter(kind="check").order_by("-id").values_list("pk", "state", "published_at").first()
     if last is None:
         current = current_published()
         if current is not None:
             row = LiveReplan.objects.create(kind="check", scenario=current.scenario, authorised_by=authorising(current),
                                             parent=current, trigger="positions: dose check", trigger_at=at,
                                             event_stored_at=stored_at)
-            _enqueue(row.pk, live_check_job)
+            _enqueue(row.pk, live_check_job.using(priority=CHECK_PRIORITY))
     elif last[1] in idle and LiveReplan.objects.filter(pk=last[0], state__in=idle).update(
-            state=LiveReplan.State.QUEUED, trigger_at=at, event_stored_at=stored_at, error=""):
-        _enqueue(last[0], live_check_job)
+            state=LiveReplan.State.QUEUED, trigger_at=at, event_stored_at=stored_at):
+        after = None if last[2] is None else last[2] + timedelta(seconds=CHECK_EVERY_S)
+        if after is not None and after <= timezone.now():
+            after = None
+        _enqueue(last[0], live_check_job.using(priority=CHECK_PRIORITY, run_after=after))
 
 
 def _on_position(sender: Any, instance: Position, created: bool, **kwargs: Any) -> None:
