@@ -33,6 +33,8 @@ PAGES = [
     ("get", "/programmes/jobs/{pj}/", PROGRAMME_VIEWERS),
     ("get", "/programmes/evaluations/{e}/", PROGRAMME_VIEWERS),
     ("get", "/programmes/evaluations/{e}/evaluation.html", PROGRAMME_VIEWERS),
+    ("get", "/tonight/live/", {"tasking", "supervisor"}),
+    ("post", "/tonight/live/alerts/{al}/acknowledge/", {"supervisor"}),
 ]
 API = [
     ("get", "/api/me", set(ROLES)),
@@ -51,6 +53,8 @@ API = [
     ("get", "/api/programme-jobs/{pj}", PROGRAMME_VIEWERS),
     ("get", "/api/programmes/{p}/compliance", PROGRAMME_VIEWERS),
     ("get", "/api/programmes/{p}/evaluations", PROGRAMME_VIEWERS),
+    ("get", "/api/live/alerts", {"tasking", "supervisor"}),
+    ("post", "/api/live/alerts/{al}/acknowledge", {"supervisor"}),
 ]
 
 
@@ -61,8 +65,21 @@ def objects(roster: dict[str, Any], make_version: Any, tmp_path: Any) -> dict[st
     make_version("published")  # so the officer's route exists
     v = make_version("submitted")
     job = PlanJob.objects.create(scenario=roster["scenario"], requested_by=roster["users"]["tasking"])
+    progs = _programme_objects(roster, tmp_path)
     return {"v": v.pk, "u": roster["units"]["RU-A1"].pk, "j": job.pk, "s": roster["scenario"].pk,
-            **_programme_objects(roster, tmp_path)}
+            "al": _alert(roster, progs["p"], v), **progs}
+
+
+def _alert(roster: dict[str, Any], programme_id: int, version: Any) -> int:
+    """A control-spot alert as the worker's dose check stores it."""
+    from datetime import UTC, date, datetime
+
+    from patrol_planner.web.models import LiveAlert
+
+    at = datetime(2025, 3, 1, 17, 0, tzinfo=UTC)
+    return LiveAlert.objects.create(authorised_by=version, programme_id=programme_id, day=date(2025, 3, 1),
+                                    unit=roster["units"]["RU-B1"], spot_id="S01", first_at=at, last_at=at,
+                                    minutes=2.0).pk
 
 
 def _programme_objects(roster: dict[str, Any], tmp_path: Any) -> dict[str, int]:

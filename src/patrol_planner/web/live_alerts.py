@@ -45,18 +45,26 @@ _LOCK = threading.Lock()
 
 def control_zones(day: date) -> tuple[dict[str, Any], dict[int, tuple[float, float]]]:
     """Tonight's control spots (zone key -> lon/lat polygon) of every stored programme with ``day`` as a
-    programme day (the package's ``day_tasking``, amendments applied), and each programme's patrol window."""
-    from patrol_planner.web.programmes import programme, tonight_programme_days
+    programme day (the package's ``day_tasking``, amendments applied), and each programme's patrol window.
+    Read once a night per worker (each record laid out as a folder and checked by the package's reader)."""
+    from patrol_planner.errors import PatrolPlannerError
+    from patrol_planner.programme import day_tasking, read_programme
+    from patrol_planner.web.programme_folder import laid_out
 
     zones, windows = {}, {}
-    for d in tonight_programme_days(day):
-        if not d["control"]:
+    for rec in ProgrammeRecord.objects.order_by("pk"):
+        try:
+            with laid_out(rec) as folder:
+                prog = read_programme(folder)
+        except PatrolPlannerError:  # a record the package refuses shows its error on its own page
             continue
-        prog = programme(ProgrammeRecord.objects.get(pk=d["programme_id"]))
+        if not prog.dates[0] <= day <= prog.dates[-1]:
+            continue
+        d = day_tasking(prog, day)
         for s in d["control"]:
-            zones[f"{d['programme_id']}:{s['spot_id']}"] = prog.spots[s["spot_id"]]
-        windows[int(d["programme_id"])] = (datetime.fromisoformat(d["window_start"]).timestamp(),
-                                           datetime.fromisoformat(d["window_end"]).timestamp())
+            zones[f"{rec.pk}:{s['spot_id']}"] = prog.spots[s["spot_id"]]
+        windows[rec.pk] = (datetime.fromisoformat(d["window_start"]).timestamp(),
+                           datetime.fromisoformat(d["window_end"]).timestamp())
     return zones, windows
 
 
