@@ -50,9 +50,9 @@ def _check(row: LiveReplan) -> tuple[int | None, str]:
     root = live_replan.authorising(current)
     start, end = live_replan.night_window(root)
     ats = Position.objects.order_by("-id").values_list("at", flat=True)[:NOW_FROM_LATEST]
-    now = min(max(ats, default=start), end)
-    if now <= start:
-        return None, "no position in the night yet"
+    now = max(ats, default=start)
+    if not start < now <= end:  # before the night, or the night is over (or the positions are of another)
+        return None, "the latest positions are outside the night"
     key = live_replan.state_key(root)
     ctx = live_replan.context_for(root)
     from patrol_planner.web.live_alerts import watch_positions

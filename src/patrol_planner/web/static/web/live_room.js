@@ -60,7 +60,7 @@
     var q = Object.keys(j.quarantined).map(function (k) { return k + " " + j.quarantined[k]; });
     document.getElementById("live-quarantine").textContent = q.length ? q.join(", ") : "none";
   }
-  function hm(iso) { var d = new Date(iso); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  function hm(iso) { return iso.slice(11, 16); }  // the server's local time, as the re-plans table shows it
   function ackCell(a, body) {
     var c = td("");
     var url = body.getAttribute("data-acknowledge"), csrf = body.getAttribute("data-csrf");
