@@ -76,6 +76,8 @@ def add_live_cover(ctx: LiveContext, problem: Any, state: LiveState, now_s: floa
     used: set[str] = set()
     out = []
     for rule in ctx.problem.covers:
+        if max(now_r, rule.window_s[0]) >= rule.window_s[1]:
+            continue  # the rule's time is over
         pool = ctx.cover_pool.get(rule.name) or tuple(rule.unit_ids)
         ok, cannot = [], []
         for uid in pool:
@@ -84,7 +86,9 @@ def add_live_cover(ctx: LiveContext, problem: Any, state: LiveState, now_s: floa
             why = _cannot_cover(ctx, problem, state, uid, rule, now_r)
             (cannot.append((uid, why)) if why else ok.append(uid))
         first = [u for u in ok if u in rule.unit_ids]
-        rest = sorted((u for u in ok if u not in rule.unit_ids), key=lambda u: _reach_s(problem, u, rule))
+        theirs = {u for r in ctx.problem.covers if r.name != rule.name for u in r.unit_ids}  # keep other rules'
+        rest = sorted((u for u in ok if u not in rule.unit_ids and u not in theirs),
+                      key=lambda u: _reach_s(problem, u, rule))
         pick = (first + rest)[:rule.min_units]
         w0 = max([rule.window_s[0], now_r] + [problem.unit_by_id(u).shift_start_s for u in pick])
         from_s = None
