@@ -131,6 +131,7 @@ def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, A
     page.click("#plan-button")
     page.wait_for_selector("#version-link", timeout=300_000)  # the worker runs the real pipeline
     page.click("#version-link")
+    page.wait_for_selector("path.leaflet-interactive", timeout=10_000)  # the map script runs after the DOM
     assert page.locator(".leaflet-container").count() == 1
     assert page.locator("path.leaflet-interactive").count() > 3  # routes and spots drawn
     assert page.locator("svg.tl rect.tl-stop").count() > 3  # per-unit timelines
@@ -158,7 +159,7 @@ def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, A
     nxt = page.inner_text("#next-stop")
     assert "Why here" in nxt and "intelligence" not in page.content().lower()
     page.click("#arrive-button")
-    assert page.locator("#leave-button").count() == 1
+    page.wait_for_selector("#leave-button", timeout=10_000)  # the form posts and the page comes back
     assert "(arrived)" in page.inner_text("ol.stops")
     assert errors == [], errors
 

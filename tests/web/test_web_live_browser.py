@@ -78,7 +78,8 @@ def test_an_officers_route_changes_within_5_s_of_a_diversion(browser: Any, live:
     _login(room, live, "tasking")
     room.click("#live-link")
     assert "RU-A1 (committed to a call until 03:30)" in room.inner_text("#live-replans")
-    assert room.locator("#live-map.leaflet-container").count() == 1
+    # the scripts run after the table is in the DOM: wait for Leaflet to take the map box
+    room.wait_for_selector("#live-map.leaflet-container", timeout=10_000)
     room.wait_for_timeout(3500)  # one poll of the re-plans and positions, drawn without an error
     assert "RU-A1 (committed to a call until 03:30)" in room.inner_text("#live-replans")
     assert room_errors == [], room_errors

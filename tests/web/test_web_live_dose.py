@@ -49,7 +49,7 @@ def _spot_with_a_late_visit(plan: dict[str, Any], after: datetime) -> dict[str, 
 @pytest.mark.django_db(transaction=True)
 def test_a_spot_whose_dose_is_delivered_starts_a_replan_that_removes_its_later_visits(
         roster: dict[str, Any], make_version: Any):
-    from patrol_planner.web import services
+    from patrol_planner.web import live_replan, services
     from patrol_planner.web.models import AuditEvent, LiveReplan
 
     v1 = make_version("published")
@@ -87,6 +87,12 @@ def test_a_spot_whose_dose_is_delivered_starts_a_replan_that_removes_its_later_v
     _worker()
     assert LiveReplan.objects.filter(kind="replan").count() == 1
     assert checks.get().state == "done"
+    # a restarted worker reads the night again and sees the spot delivered: the plan no longer visits it, so
+    # nothing is re-planned twice
+    live_replan._STATES.clear()
+    _stand(unit, dev, stop["lon"] + 0.01, stop["lat"], t0 + timedelta(minutes=155), 1, "d")
+    _worker()
+    assert LiveReplan.objects.filter(kind="replan").count() == 1 and checks.get().state == "done"
 
 
 def _control_programme(tmp_path: Any, lon: float, lat: float) -> Any:
@@ -114,7 +120,7 @@ def _control_programme(tmp_path: Any, lon: float, lat: float) -> Any:
 @pytest.mark.django_db(transaction=True)
 def test_a_unit_in_a_control_spot_raises_one_alert_per_visit_for_the_supervisor(
         client: Any, roster: dict[str, Any], make_version: Any, tmp_path: Any):
-    from patrol_planner.web import services
+    from patrol_planner.web import live_alerts, live_replan, services
     from patrol_planner.web.models import AuditEvent, LiveAlert
     from patrol_planner.web.programmes import import_programme
 
@@ -158,6 +164,13 @@ def test_a_unit_in_a_control_spot_raises_one_alert_per_visit_for_the_supervisor(
     assert LiveAlert.objects.filter(acknowledged_at__isnull=True).count() == 0
     assert AuditEvent.objects.filter(action="live_alert_acknowledged").count() == 2
     assert client.post("/api/live/alerts/999999/acknowledge").status_code == 404
+    # a restarted worker measures the night again: the same visits, no alert raised twice
+    live_alerts._WATCHES.clear()
+    live_replan._STATES.clear()
+    _stand(unit, dev, lon, lat, t0 + timedelta(minutes=95, seconds=20), 1, "d")
+    _worker()
+    assert LiveAlert.objects.count() == 2 and AuditEvent.objects.filter(action="control_spot_alert").count() == 2
+    assert LiveAlert.objects.order_by("first_at").last().minutes == pytest.approx(6.33, abs=0.02)
 
 
 @pytest.mark.django_db

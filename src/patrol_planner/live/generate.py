@@ -43,7 +43,7 @@ def control_events(ctx: LiveContext, *, seed: int, diversions: int | None, new_t
     for u in sorted(off):
         t = ctx.epoch_s(ctx.problem.unit_by_id(u).shift_end_s) - rng.uniform(3600, 7200)
         out.append({"t": t, "kind": "status", "unit": u, "status": "off_duty"})
-    calls = call_times_s(rng, start + EDGE_S / 2, end - EDGE_S, len(units), n=diversions)
+    calls = call_times_s(rng, start + EDGE_S / 2, end - EDGE_S, len(units), n=diversions, tz=tz)
     for t, dur in zip(calls, service_times_min(rng, len(calls)), strict=True):
         free = [u for u in units if busy_until[u] < t and u not in off]
         if not free:

@@ -7,7 +7,7 @@
   if (!box) { return; }
   var liveUrl = box.getAttribute("data-url"), posUrl = box.getAttribute("data-positions-url");
   var plansUrl = box.getAttribute("data-plans-url"), alertsUrl = box.getAttribute("data-alerts-url");
-  var map = null, markers = {};
+  var map = null, markers = {}, fitted = false;
   var el = document.getElementById("live-map"), src = document.getElementById("live-map-data");
   if (el && typeof L !== "undefined") {
     map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
@@ -21,8 +21,10 @@
         }
       }).addTo(map);
       map.fitBounds(layer.getBounds(), { padding: [12, 12] });
+      fitted = true;
     } else {
-      map.setView([52.66, -0.72], 11);
+      // No plan drawn: Great Britain until the first positions arrive, then fitted to them (any force).
+      map.setView([54.5, -3.0], 5);
     }
   }
   function td(text) { var c = document.createElement("td"); c.textContent = text; return c; }
@@ -105,6 +107,10 @@
       }
       markers[p.unit].setLatLng(ll).setStyle({ fillColor: colour });
     });
+    if (!fitted && list.length) {
+      map.fitBounds(L.latLngBounds(list.map(function (p) { return [p.lat, p.lon]; })).pad(0.2));
+      fitted = true;
+    }
   }
   function poll() {
     Promise.all([get(liveUrl).then(showReplans), get(posUrl).then(showPositions), get(alertsUrl).then(showAlerts)])
