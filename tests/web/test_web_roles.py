@@ -35,6 +35,7 @@ PAGES = [
     ("get", "/programmes/evaluations/{e}/evaluation.html", PROGRAMME_VIEWERS),
     ("get", "/tonight/live/", {"tasking", "supervisor"}),
     ("post", "/tonight/live/events/spot_cancelled/", {"tasking", "supervisor"}),
+    ("post", "/tonight/live/alerts/{al}/acknowledge/", {"supervisor"}),
 ]
 API = [
     ("get", "/api/me", set(ROLES)),
@@ -58,6 +59,8 @@ API = [
     ("post", "/api/live/intel", {"tasking", "supervisor"}),
     ("post", "/api/live/spots/{h}/cancel", {"tasking", "supervisor"}),
     ("get", "/api/live/events", {"tasking", "supervisor"}),
+    ("get", "/api/live/alerts", {"tasking", "supervisor"}),
+    ("post", "/api/live/alerts/{al}/acknowledge", {"supervisor"}),
 ]
 #: Bodies of the live tasking calls (valid, so an allowed role's call is stored and a forbidden one is refused
 #: for its role, not its body); in the order above, the task added is then cancelled.
@@ -77,8 +80,21 @@ def objects(roster: dict[str, Any], make_version: Any, tmp_path: Any) -> dict[st
     make_version("published")  # so the officer's route exists
     v = make_version("submitted")
     job = PlanJob.objects.create(scenario=roster["scenario"], requested_by=roster["users"]["tasking"])
+    progs = _programme_objects(roster, tmp_path)
     return {"v": v.pk, "u": roster["units"]["RU-A1"].pk, "j": job.pk, "s": roster["scenario"].pk,
-            "h": v.plan()["hotspots"][0]["hotspot_id"], **_programme_objects(roster, tmp_path)}
+            "h": v.plan()["hotspots"][0]["hotspot_id"], "al": _alert(roster, progs["p"], v), **progs}
+
+
+def _alert(roster: dict[str, Any], programme_id: int, version: Any) -> int:
+    """A control-spot alert as the worker's dose check stores it."""
+    from datetime import UTC, date, datetime
+
+    from patrol_planner.web.models import LiveAlert
+
+    at = datetime(2025, 3, 1, 17, 0, tzinfo=UTC)
+    return LiveAlert.objects.create(authorised_by=version, programme_id=programme_id, day=date(2025, 3, 1),
+                                    unit=roster["units"]["RU-B1"], spot_id="S01", first_at=at, last_at=at,
+                                    minutes=2.0).pk
 
 
 def _programme_objects(roster: dict[str, Any], tmp_path: Any) -> dict[str, int]:

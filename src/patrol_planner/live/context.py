@@ -91,6 +91,9 @@ class LiveContext:
     bbox_lonlat: tuple[float, float, float, float]
     plan: Any = None  # the morning Plan
     added: list[str] = field(default_factory=list)  # site ids added tonight, in order
+    #: cover rule name -> the units that may keep it, in the morning's order of preference (the sector's own
+    #: units, then force-wide ones); empty when the scenario has no ``[cover]``
+    cover_pool: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def t0_s(self) -> float:
@@ -179,7 +182,21 @@ def context_from_run(run: Any) -> LiveContext:
     return LiveContext(problem=prob, networks=run.networks, clock=clock, units=run.units, crs=crs,
                        node_ids={m: np.asarray(v) for m, v in routed.node_ids.items()}, sites=sites, morning=morning,
                        travel_weight_per_s=float(run.scenario.solver.solve_params().travel_weight_per_s),
-                       station_nodes=stations, bbox_lonlat=bbox_of(pts), plan=run.plan)
+                       station_nodes=stations, bbox_lonlat=bbox_of(pts), plan=run.plan,
+                       cover_pool=_cover_pool(run.scenario, prob))
+
+
+def _cover_pool(scenario: Any, prob: Any) -> dict[str, tuple[str, ...]]:
+    """Per cover rule, the units allowed to keep it, as ``scenario.tasking.designate_cover_units`` chooses
+    them: the sector's own units, then force-wide ones (a unit of another sector keeps to its own)."""
+    units = getattr(scenario, "units", ())
+    sector = {u.id: u.sector for u in units}
+    out = {}
+    for rule in prob.covers:
+        own = [u.unit_id for u in prob.units if sector.get(u.unit_id) == rule.name]
+        wide = [u.unit_id for u in prob.units if sector.get(u.unit_id) is None]
+        out[rule.name] = tuple(own + wide)
+    return out
 
 
 def _reachable_by(prob: Any, site: Any) -> frozenset[str] | None:

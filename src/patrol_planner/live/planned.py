@@ -171,6 +171,7 @@ def plan_after_replan(ctx: LiveContext, parent: dict[str, Any], rp: Replan, stat
                      "notes": list(rp.notes), "dose_delivered": sorted(rp.removed_dose),
                      "cancelled": sorted(state.cancelled), "validated": bool(rp.validated),
                      "stops_kept_share": None if rp.kept_share is None else round(rp.kept_share, 4),
+                     "cover": list(rp.cover),
                      "units": {uid: _why(state, uid) for uid in sorted(state.units)}}
     prov = dict(base.provenance)
     prov["ran"] = {**prov.get("ran", {}), "live_replan": {

@@ -68,6 +68,7 @@ class Replan:
     notes: list[str] = field(default_factory=list)
     removed_dose: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    cover: list[dict[str, Any]] = field(default_factory=list)  # the morning's cover rules now (live.cover)
 
     @property
     def kept_share(self) -> float | None:
@@ -79,7 +80,6 @@ def replan(ctx: LiveContext, state: LiveState, now_s: float, current: dict[str, 
            seed: int = 0, iterations: int = LIVE_LNS_ITERATIONS) -> Replan:
     """Re-plan the rest of the night at ``now_s`` [s since epoch] from ``state`` and the routes being followed."""
     from patrol_planner import routing as rt
-    from patrol_planner.errors import TaskInfeasibleError
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
     notes: list[str] = []
@@ -91,35 +91,83 @@ def replan(ctx: LiveContext, state: LiveState, now_s: float, current: dict[str, 
         else:
             starts[uid] = st
     open_sites, removed = open_sites_now(ctx, state, now_s, starts)
-    problem, rows = build_problem(ctx, starts, open_sites, now_s, current)
+    problem, rows, cover = _problem_with_cover(ctx, state, starts, open_sites, now_s, current)
     bad = rt.required_problems(problem) if problem.units else []
     if bad:  # a task that can no longer be served is named and left out, never a failed re-plan
         notes += [f"task left out: {line}" for line in bad]
         drop = {s.site_id for s in problem.sites if s.required and any(f"'{s.site_id}'" in b for b in bad)}
         open_sites = {k: v for k, v in open_sites.items() if k not in drop}
-        problem, rows = build_problem(ctx, starts, open_sites, now_s, current)
+        problem, rows, cover = _problem_with_cover(ctx, state, starts, open_sites, now_s, current)
     result = None
     if problem.units:
         params = rt.SolveParams(search="lns", lns_iterations=iterations, workers=1, deterministic=True, seed=seed,
                                 time_limit_s=LIVE_TIME_CAP_S, travel_weight_per_s=ctx.travel_weight_per_s)
-        try:
-            result = rt.solve(problem, params)
-        except TaskInfeasibleError:  # the routes as they were leave no room for a task: start without them
-            problem.seed_routes.clear()
-            try:
-                result = rt.solve(problem, params)
-            except TaskInfeasibleError as exc:  # last resort: name the tasks and leave them out
-                drop = {x.site_id for x in problem.sites if x.required and f"'{x.site_id}'" in str(exc)}
-                notes += [f"task left out: {sid} cannot be served with the other tasks" for sid in sorted(drop)]
-                open_sites = {k: v for k, v in open_sites.items() if k not in drop}
-                problem, rows = build_problem(ctx, starts, open_sites, now_s, current)
-                result = rt.solve(problem, params)
+        problem, rows, result, cover = _solve_best(ctx, state, starts, open_sites, now_s, current, problem, rows,
+                                                   params, notes, cover)
         rt.validate(problem, result)  # solve validated it; checked again here so no live plan skips it
+    from patrol_planner.live.cover import least_units
+
+    cover = least_units(problem, result, cover, ctx, now_s)
+    tz = ctx.clock.t0.tzinfo
+    notes += [c.note(tz) for c in cover if c.note(tz)]
     routes = routes_from_result(ctx, state, problem, result, starts, rows, now_s)
     before, kept, changes = _changes(current, routes, now_s, state, starts)
     return Replan(at_s=now_s, trigger=trigger, routes=routes, problem=problem, result=result,
                   wall_s=time.perf_counter() - wall0, cpu_s=time.process_time() - cpu0, stops_before=before,
-                  stops_kept=kept, validated=result is not None, notes=notes, removed_dose=removed, changes=changes)
+                  stops_kept=kept, validated=result is not None, notes=notes, removed_dose=removed, changes=changes,
+                  cover=[c.record() for c in cover])
+
+
+def _problem_with_cover(ctx: LiveContext, state: LiveState, starts: dict[str, UnitStart],
+                        sites: dict[str, dict[str, Any]], now_s: float,
+                        current: dict[str, UnitRoute]) -> tuple[Any, dict[str, int], list[Any]]:
+    """The re-plan's problem with the morning's cover rules carried in (:mod:`.cover`)."""
+    from patrol_planner.live.cover import add_live_cover
+
+    problem, rows = build_problem(ctx, starts, sites, now_s, current)
+    cover = add_live_cover(ctx, problem, state, now_s) if problem.units and ctx.problem.covers else []
+    return problem, rows, cover
+
+
+def _solve_best(ctx: LiveContext, state: LiveState, starts: dict[str, UnitStart], open_sites: dict[str, Any],
+                now_s: float, current: dict[str, UnitRoute], problem: Any, rows: dict[str, int], params: Any,
+                notes: list[str], cover: list[Any]) -> tuple[Any, dict[str, int], Any, list[Any]]:
+    """Solve; when the routes as they were leave no room for a task, start without them; when cover and the
+    tasks cannot both be kept, keep the tasks and say so; last, name the tasks that cannot be served and leave
+    them out. Returns the problem solved, its rows, the result and the cover outcomes."""
+    from patrol_planner import routing as rt
+    from patrol_planner.errors import PlanValidationError, TaskInfeasibleError
+
+    try:
+        return problem, rows, rt.solve(problem, params), cover
+    except TaskInfeasibleError:
+        problem.seed_routes.clear()
+    except PlanValidationError:  # only a cover rule the search could not keep can get here
+        if not problem.covers:
+            raise
+    if problem.covers:
+        try:
+            return problem, rows, rt.solve(problem, params), cover
+        except (TaskInfeasibleError, PlanValidationError):
+            problem, rows = build_problem(ctx, starts, open_sites, now_s, current)
+            problem.seed_routes.clear()
+            cover = _without(cover)
+    try:
+        return problem, rows, rt.solve(problem, params), cover
+    except TaskInfeasibleError as exc:  # last resort: name the tasks and leave them out
+        drop = {x.site_id for x in problem.sites if x.required and f"'{x.site_id}'" in str(exc)}
+        notes += [f"task left out: {sid} cannot be served with the other tasks" for sid in sorted(drop)]
+        open_sites = {k: v for k, v in open_sites.items() if k not in drop}
+        dropped = bool(problem.covers)
+        problem, rows = build_problem(ctx, starts, open_sites, now_s, current)
+        return problem, rows, rt.solve(problem, params), _without(cover) if dropped else cover
+
+
+def _without(cover: list[Any]) -> list[Any]:
+    """The cover outcomes when the rules had to go for the tasks to be served."""
+    from dataclasses import replace
+
+    return [replace(c, designated=(), from_s=None, cannot=(("", "not with the tasks as well"),)) for c in cover]
 
 
 def unit_start(ctx: LiveContext, state: LiveState, uid: str, now_s: float,

@@ -4,7 +4,7 @@ or device) polls the unit's changes with the change in words."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -232,6 +232,40 @@ def live_events(request: HttpRequest) -> Any:
     except ActionRefused:
         return 200, []
     return 200, [live_tasking.as_dict(ev) for ev in live_tasking.tonight_events(night)]
+class AlertOut(Schema):
+    id: int
+    kind: str
+    unit: str
+    programme: str
+    programme_id: int
+    day: date
+    spot: str
+    first_at: datetime
+    last_at: datetime
+    minutes: float
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+
+@router.get("/live/alerts", response={200: list[AlertOut], **ERRORS})
+def live_alerts(request: HttpRequest, limit: int = 100) -> Any:
+    """Control-spot alerts, newest first (tasking, supervisor; never officers): a unit inside one of tonight's
+    programme control spots, one per unit x spot x visit."""
+    from patrol_planner.web import live_alerts as la
+
+    _require(request, "tasking", "supervisor")
+    return 200, la.alerts(max(1, min(limit, 500)))
+
+
+@router.post("/live/alerts/{alert_id}/acknowledge", response={200: AlertOut, **ERRORS})
+def live_alert_acknowledge(request: HttpRequest, alert_id: int) -> Any:
+    """A supervisor acknowledges an alert (audited; again changes nothing)."""
+    from patrol_planner.web import live_alerts as la
+    from patrol_planner.web.models import LiveAlert
+
+    _require(request, "supervisor")
+    get_object_or_404(LiveAlert, pk=alert_id)
+    return 200, la.shown(la.acknowledge(alert_id, request.user))
 
 
 def register(api: NinjaAPI) -> None:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patrol_planner.web.live_replan import authorising, current_published, stopped
-from patrol_planner.web.models import Approval, LiveReplan, PlanVersion, UnitStatusEvent
+from patrol_planner.web.models import Approval, LiveReplan, PlanVersion, Position, UnitStatusEvent
 
 
 def request_replan(trigger: str, at: datetime, stored_at: datetime | None = None) -> LiveReplan | None:
@@ -69,8 +69,50 @@ def _on_approval(sender: Any, instance: Approval, created: bool, **kwargs: Any) 
         request_warm(instance.version)
 
 
+#: A dose check runs at most this often [s]: positions arriving meanwhile wait in the one queued check, so the
+#: ingest pays one indexed SELECT per position while a check is queued (the dose and alerts lag by up to this).
+CHECK_EVERY_S = 5.0
+#: Checks yield to re-plans and plan jobs queued at the same time (the queue runs higher priority first).
+CHECK_PRIORITY = -1
+
+
+def request_check(at: datetime, stored_at: datetime) -> None:
+    """Positions arrived: queue the worker's dose check and control-spot alerts (``web.live_check``), at most
+    one queued at a time. One ``check`` row is re-queued (a check already queued takes these positions in; one
+    running leaves them to the next, asked for by the next position), no sooner than :data:`CHECK_EVERY_S`
+    after the last one finished."""
+    from datetime import timedelta
+
+    from patrol_planner.web.tasks import live_check_job
+
+    idle = (LiveReplan.State.DONE, LiveReplan.State.SKIPPED, LiveReplan.State.FAILED)
+    last = LiveReplan.objects.filter(kind="check").order_by("-id").values_list("pk", "state", "published_at").first()
+    if last is None:
+        current = current_published()
+        if current is not None:
+            row = LiveReplan.objects.create(kind="check", scenario=current.scenario, authorised_by=authorising(current),
+                                            parent=current, trigger="positions: dose check", trigger_at=at,
+                                            event_stored_at=stored_at)
+            _enqueue(row.pk, live_check_job.using(priority=CHECK_PRIORITY))
+    elif last[1] in idle and LiveReplan.objects.filter(pk=last[0], state__in=idle).update(
+            state=LiveReplan.State.QUEUED, trigger_at=at, event_stored_at=stored_at):
+        after = None if last[2] is None else last[2] + timedelta(seconds=CHECK_EVERY_S)
+        if after is not None and after <= timezone.now():
+            after = None
+        _enqueue(last[0], live_check_job.using(priority=CHECK_PRIORITY, run_after=after))
+
+
+def _on_position(sender: Any, instance: Position, created: bool, **kwargs: Any) -> None:
+    """A stored position asks for a dose check once its transaction commits (never inside it: the ingest's
+    transaction holds no lock on the check row)."""
+    if created and not kwargs.get("raw"):
+        at, stored = instance.at, instance.received_at or timezone.now()
+        transaction.on_commit(lambda: request_check(at, stored))
+
+
 def connect() -> None:
-    """Connect the receiver (called once from the app's ``ready``)."""
+    """Connect the receivers (called once from the app's ``ready``)."""
     from django.db.models.signals import post_save
 
     post_save.connect(_on_approval, sender=Approval, dispatch_uid="live_replan_warm")
+    post_save.connect(_on_position, sender=Position, dispatch_uid="live_dose_check")

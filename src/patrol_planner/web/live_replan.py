@@ -115,8 +115,12 @@ class _Applied:
     last_ids: dict[str, int] = field(default_factory=lambda: {"position": 0, "status": 0, "visit": 0,
                                                               "tasking": 0})
     held: list[Any] = field(default_factory=list)
+    dose_seen: set[str] = field(default_factory=set)  # spots the dose check has seen delivered (web.live_check)
 
 
+#: A re-plan for an event this much earlier than what the kept state has taken in (the dose check ran on later
+#: positions) uses the state as it is rather than reading the night again [s].
+STATE_AHEAD_TOL_S = 300.0
 _STATES: OrderedDict[tuple[int, str], _Applied] = OrderedDict()
 
 
@@ -184,27 +188,40 @@ def state_from_db(ctx: Any, now: datetime, key: tuple[int, str] | None = None) -
     """The live state at ``now`` from the database: what is stored, in time order. With ``key`` (the
     authorising version's) the state is kept in this process and only events stored since the last call are
     read and applied, so a re-plan late in the night does not read the whole night again; a new process (a
-    restart) reads it all once. Events later than ``now`` wait for a later re-plan."""
+    restart) reads it all once. Events later than ``now`` wait for a later re-plan; a ``now`` up to
+    :data:`STATE_AHEAD_TOL_S` before the kept state's time uses the state as it is."""
     from patrol_planner.live.state import LiveState
 
     with _LOCK:
         kept = _STATES.get(key) if key is not None else None
-    if kept is None or now < kept.now:
+    if kept is None or (kept.now - now).total_seconds() > STATE_AHEAD_TOL_S:
         kept = _Applied(LiveState(ctx), now)
+    cut = max(now, kept.now)  # never apply an event earlier than one already in (positions stay in order)
     evs = kept.held + events_after(kept.last_ids, night_start=ctx.clock.t0)
-    kept.held = [e for e in evs if e.time > now]
-    _apply(kept.state, ctx, [e for e in evs if e.time <= now])
+    kept.held = [e for e in evs if e.time > cut]
+    _apply(kept.state, ctx, [e for e in evs if e.time <= cut])
     st = kept.state
     assert st.dose is not None
-    st.dose.close_stale(now.timestamp())
-    st.now_s = max(st.now_s, now.timestamp())
-    kept.now = now
+    st.dose.close_stale(cut.timestamp())
+    st.now_s = max(st.now_s, cut.timestamp())
+    kept.now = cut
     if key is not None:
         with _LOCK:
             _STATES[key] = kept
             while len(_STATES) > CONTEXTS_KEPT:
                 _STATES.popitem(last=False)
     return st
+
+
+def kept_state(key: tuple[int, str]) -> _Applied | None:
+    """The night's state kept in this process for ``key`` (after :func:`state_from_db` with that key)."""
+    with _LOCK:
+        return _STATES.get(key)
+
+
+def state_key(root: PlanVersion) -> tuple[int, str]:
+    """The key a night's live state is kept under: the authorising version's."""
+    return (root.pk, f"{root.plan_sha256} {root.created_at.isoformat()}")
 
 
 def run_live_replan(row_id: int) -> int | None:
@@ -266,7 +283,7 @@ def _replan_and_publish(row: LiveReplan) -> int | None:
     parent = current.plan()
     live_at = (parent.get("rules") or {}).get("live", {}).get("at")
     now = max(row.trigger_at, datetime.fromisoformat(live_at)) if live_at else row.trigger_at
-    state = state_from_db(ctx, now, key=(root.pk, f"{root.plan_sha256} {root.created_at.isoformat()}"))
+    state = state_from_db(ctx, now, key=state_key(root))
     lap("state")
     rp = replan(ctx, state, now.timestamp(), routes_of_plan(ctx, parent), trigger=row.trigger)
     lap("replan")
@@ -315,7 +332,7 @@ def overview(limit: int = 20) -> dict[str, Any]:
 
     current = current_published()
     root = authorising(current) if current is not None else None
-    rows = LiveReplan.objects.order_by("-id")[:limit]
+    rows = LiveReplan.objects.exclude(kind="check").order_by("-id")[:limit]
     q = {r["reason"]: r["n"] for r in QuarantinedEvent.objects.values("reason").annotate(n=Count("id"))}
     return {"version": current.pk if current else None, "authorised_by": root.pk if root else None,
             "stopped": bool(root and stopped(root)), "quarantined": q,

@@ -17,6 +17,7 @@ from patrol_planner.web.services import ActionRefused
 @require_GET
 @role_required("tasking", "supervisor")
 def live_room(request: HttpRequest) -> HttpResponse:
+    from patrol_planner.web import live_alerts
     from patrol_planner.web.services import map_features
 
     current = live_replan.current_published()
@@ -25,7 +26,8 @@ def live_room(request: HttpRequest) -> HttpResponse:
         "live": live_tasking.room_overview(), "current": current,
         "features": map_features(current) if current else None,
         "choices": live_tasking.choices(night) if night else None,
-        "events": [live_tasking.as_dict(ev) for ev in live_tasking.tonight_events(night)] if night else []})
+        "events": [live_tasking.as_dict(ev) for ev in live_tasking.tonight_events(night)] if night else [],
+        "alerts": live_alerts.alerts()})
 
 
 @require_POST
@@ -54,4 +56,18 @@ def live_stop(request: HttpRequest) -> HttpResponse:
         live_replan.stop_live(current, request.user, request.POST.get("reason", ""))
         messages.success(request, "Live re-tasking stopped: events are still recorded, nothing is re-planned "
                                   "until a supervisor publishes a plan again.")
+    return redirect("live_room")
+
+
+@require_POST
+@role_required("supervisor")
+def live_alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    from django.shortcuts import get_object_or_404
+
+    from patrol_planner.web import live_alerts
+    from patrol_planner.web.models import LiveAlert
+
+    get_object_or_404(LiveAlert, pk=alert_id)
+    live_alerts.acknowledge(alert_id, request.user)
+    messages.success(request, "Alert acknowledged.")
     return redirect("live_room")

@@ -532,6 +532,8 @@ class LiveReplan(models.Model):
     """A re-plan of tonight's published plan asked for by an event (a unit's status, ...), run by the worker.
 
     ``warm`` rows load the night's morning context into the worker when a plan is published (no version).
+    ``check`` rows (one per database, re-queued by new positions) run the worker's dose check and control-spot
+    alerts (``web.live_check``); a check that finds a spot's dose newly delivered asks for a ``replan``.
     ``event_stored_at`` is when the triggering event was stored: ``latency_s`` runs from it to the new
     version's publication."""
 
@@ -542,7 +544,8 @@ class LiveReplan(models.Model):
         SKIPPED = "skipped", "Skipped"
         FAILED = "failed", "Failed"
 
-    kind = models.CharField(max_length=6, choices=[("replan", "replan"), ("warm", "warm")], default="replan")
+    kind = models.CharField(max_length=6, choices=[("replan", "replan"), ("warm", "warm"), ("check", "check")],
+                            default="replan")
     scenario = models.ForeignKey(StoredScenario, on_delete=models.PROTECT, related_name="+")
     authorised_by = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+",
                                       help_text="the version a supervisor published that authorises this re-plan")
@@ -570,6 +573,7 @@ class LiveReplan(models.Model):
     class Meta:
         app_label = "tasking"
         ordering = ["-id"]
+        indexes = [models.Index(fields=["kind", "state"], name="livereplan_kind_state")]
 
 
 class LiveStop(WriteOnce):
@@ -645,3 +649,28 @@ class LiveTaskingEvent(WriteOnce):
         constraints = [models.UniqueConstraint(
             fields=["night_start", "site_id"], condition=models.Q(kind__in=["task_added", "intel_added"]),
             name="one_added_site_per_night")]
+class LiveAlert(models.Model):
+    """A unit inside one of tonight's programme CONTROL spots (a spot to keep away from: a patrol there
+    contaminates the comparison), raised to the supervisor: one per unit x spot x visit (a stay by the dosage
+    rules), its first and last time there and minutes present; a supervisor acknowledges it."""
+
+    kind = models.CharField(max_length=20, default="control_spot")
+    authorised_by = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+",
+                                      help_text="the published plan of the night the alert was raised in")
+    programme = models.ForeignKey(ProgrammeRecord, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    spot_id = models.CharField(max_length=80)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    minutes = models.FloatField(default=0.0)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "tasking"
+        ordering = ["-first_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["programme", "unit", "spot_id", "first_at"],
+                                               name="one_alert_per_unit_spot_visit")]

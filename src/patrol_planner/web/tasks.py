@@ -44,3 +44,13 @@ def live_replan_job(row_id: int) -> int | None:
     from patrol_planner.web.live_replan import run_live_replan
 
     return run_live_replan(row_id)
+
+
+@task()
+def live_check_job(row_id: int) -> int | None:
+    """The dose check and control-spot alerts on the positions stored since the last check
+    (:class:`~patrol_planner.web.models.LiveReplan` ``row_id``, kind ``check``); the version a re-plan for a
+    spot's dose delivered published, if any."""
+    from patrol_planner.web.live_check import run_dose_check
+
+    return run_dose_check(row_id)

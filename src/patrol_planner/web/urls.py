@@ -21,6 +21,8 @@ urlpatterns = [
     path("tonight/live/", live_views.live_room, name="live_room"),  # live re-tasking (docs/web.md)
     path("tonight/live/stop/", live_views.live_stop, name="live_stop"),
     path("tonight/live/events/<str:kind>/", live_views.live_event, name="live_event"),
+    path("tonight/live/alerts/<int:alert_id>/acknowledge/", live_views.live_alert_acknowledge,
+         name="live_alert_acknowledge"),
     path("tonight/units/<int:unit_id>/availability/", views.unit_availability, name="unit_availability"),
     path("tonight/parameters/", views.tonight_parameters, name="tonight_parameters"),
     path("tonight/tasks/add/", views.tonight_task_add, name="tonight_task_add"),

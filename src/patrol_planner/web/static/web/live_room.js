@@ -1,12 +1,12 @@
 /* Tonight live: draws the current plan's routes and spots (the page's JSON block), then every 3 s moves each
-   unit's marker to its latest position (/api/live/positions) and refreshes the re-plans table (/api/live).
+   unit's marker to its latest position (/api/live/positions) and refreshes the re-plans table (/api/live) and the control-spot alerts (/api/live/alerts).
    Text is set with textContent, never as HTML. No tiles, no external request, no inline script. */
 (function () {
   "use strict";
   var box = document.getElementById("live-room");
   if (!box) { return; }
   var liveUrl = box.getAttribute("data-url"), posUrl = box.getAttribute("data-positions-url");
-  var plansUrl = box.getAttribute("data-plans-url");
+  var plansUrl = box.getAttribute("data-plans-url"), alertsUrl = box.getAttribute("data-alerts-url");
   var map = null, markers = {}, fitted = false;
   var el = document.getElementById("live-map"), src = document.getElementById("live-map-data");
   if (el && typeof L !== "undefined") {
@@ -62,6 +62,39 @@
     var q = Object.keys(j.quarantined).map(function (k) { return k + " " + j.quarantined[k]; });
     document.getElementById("live-quarantine").textContent = q.length ? q.join(", ") : "none";
   }
+  function hm(iso) { return iso.slice(11, 16); }  // the server's local time, as the re-plans table shows it
+  function ackCell(a, body) {
+    var c = td("");
+    var url = body.getAttribute("data-acknowledge"), csrf = body.getAttribute("data-csrf");
+    if (a.acknowledged_at) {
+      c.textContent = a.acknowledged_by + " " + hm(a.acknowledged_at);
+    } else if (url && csrf) {  // the supervisor's form, as the server renders it
+      var f = document.createElement("form"), t = document.createElement("input"), b = document.createElement("button");
+      f.method = "post";
+      f.action = url + a.id + "/acknowledge/";
+      t.type = "hidden"; t.name = "csrfmiddlewaretoken"; t.value = csrf;
+      b.type = "submit"; b.className = "alert-ack"; b.textContent = "Acknowledge";
+      f.appendChild(t); f.appendChild(b); c.appendChild(f);
+    } else {
+      c.textContent = "not yet";
+    }
+    return c;
+  }
+  function showAlerts(list) {
+    var body = document.getElementById("live-alerts");
+    if (!body) { return; }
+    body.textContent = "";
+    if (!list.length) { var r = document.createElement("tr"), e = td("None."); e.colSpan = 7; r.appendChild(e); body.appendChild(r); }
+    list.forEach(function (a) {
+      var tr = document.createElement("tr");
+      if (!a.acknowledged_at) { tr.className = "alert-open"; }
+      [a.unit, a.spot, a.programme, hm(a.first_at), hm(a.last_at), a.minutes.toFixed(1)].forEach(function (x) {
+        tr.appendChild(td(x));
+      });
+      tr.appendChild(ackCell(a, body));
+      body.appendChild(tr);
+    });
+  }
   function showPositions(list) {
     if (!map) { return; }
     list.forEach(function (p) {
@@ -80,7 +113,7 @@
     }
   }
   function poll() {
-    Promise.all([get(liveUrl).then(showReplans), get(posUrl).then(showPositions)])
+    Promise.all([get(liveUrl).then(showReplans), get(posUrl).then(showPositions), get(alertsUrl).then(showAlerts)])
       .then(function () { setTimeout(poll, 3000); })
       .catch(function () { setTimeout(poll, 5000); });
   }
