@@ -1,7 +1,8 @@
 """Live re-tasking benchmark: replay a night with a generated event file and time the re-plans.
 
     python benchmarks/live.py [SCENARIO ...] [--seed 0] [--diversions 3] [--tasks 2] [--off-early 1]
-    python benchmarks/live.py --http [--seconds 600] [--units 40] [--replan-every 30] [--db postgresql://...]
+    python benchmarks/live.py --http [--scenario SCENARIO] [--seconds 600] [--units 40] [--replan-every 30]
+                                     [--db postgresql://...] [--keep]
 
 For each scenario (default: the bundled night ``scenarios/rutland-night.toml`` and the plan benchmark's
 150 x 12 night ``scenarios/rutland-scale-150.toml``):
@@ -19,7 +20,10 @@ Latencies depend on the machine and its load; CPU seconds are the steadier figur
 
 ``--http`` runs the HTTP load instead (``benchmarks/live_http.py``): units posting positions through a real
 ``serve`` while the tasking room's statuses make the worker re-plan; ingest and re-plan latency, lost and
-duplicated positions.
+duplicated positions. The night re-planned is the demo's (``serve --demo``: 30 spots x 3 cars) unless
+``--scenario`` names a scenario file (e.g. ``scenarios/rutland-scale-150.toml``, the issue's 150 x 12 night),
+which is imported into the served room with ``patrol-planner scenarios import`` and planned as configured;
+its units post first, then extra units that only post positions. The figures and the JSON line name the night.
 """
 
 from __future__ import annotations
@@ -97,11 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=600.0, help="--http: wall time (default 600)")
     ap.add_argument("--units", type=int, default=40, help="--http: units posting positions (default 40)")
     ap.add_argument("--replan-every", type=float, default=30.0, help="--http: a status every N s (default 30)")
+    ap.add_argument("--scenario", type=Path, default=None, help="--http: the night to re-plan, a scenario file "
+                    "imported into the served room (e.g. scenarios/rutland-scale-150.toml); default: serve --demo's")
     ap.add_argument("--db", default=None, help="--http: postgresql://... (an empty database); default SQLite")
     ap.add_argument("--keep", action="store_true", help="--http: keep the temporary data folder")
     a = ap.parse_args(argv)
     if a.http:
         return http_main(a)
+    if a.scenario is not None:
+        ap.error("--scenario is for --http (the replay takes its scenarios as arguments)")
     out = []
     try:
         for p in a.scenarios:
@@ -123,6 +131,11 @@ def http_main(a: argparse.Namespace) -> int:
     if not (1 <= a.units <= 200 and 30 <= a.seconds <= 3600 and a.replan_every >= 1):
         print("error: bounded: 1-200 units, 30-3600 seconds, --replan-every >= 1", file=sys.stderr)
         return 2
+    try:
+        live_http.night_of(a.scenario)  # a bad scenario is one line before any server starts
+    except (PatrolPlannerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
     r = live_http.run_http(a)
     live_http.show(r)
     print(json.dumps(r, sort_keys=True, allow_nan=False))

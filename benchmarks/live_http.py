@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,54 @@ NIGHT_START = datetime.fromisoformat("2022-09-02T22:00:00+01:00")
 NIGHT_S = 8 * 3600.0
 TARGET_INGEST_P95_MS = 100.0
 TARGET_REPLAN_P95_S = 2.0
+#: Where the control events put a call (Oakham), and where the load's units post their fixes round
+#: (``benchmarks/web.py``): Rutland, so a scenario night must cover it.
+CALL_LONLAT = (-0.7265, 52.6703)
+DEMO_LABEL = "demo night (serve --demo: scenarios/rutland-night.toml, 30 spots x 3 cars)"
+DEMO_TIMEOUT_S = 300.0  # plan job and warm-up of the demo night [s]
+
+
+@dataclass
+class Night:
+    """The night measured: the demo's, or a scenario file's (imported into the served room)."""
+
+    label: str
+    start: datetime
+    length_s: float
+    scenario: str | None = None  # the file
+    units: list[str] = field(default_factory=list)  # the scenario's call signs (devices and control events)
+    timeout_s: float = DEMO_TIMEOUT_S  # for its plan job, and again for the worker's warm-up [s]
+
+
+def night_of(path: Path | None) -> Night:
+    """The demo night, or ``path``'s: its units' first shift start to last shift end in its timezone;
+    ``PatrolPlannerError`` (one line) for a scenario that cannot be read or that has no units, and
+    ``ValueError`` for one whose area leaves out Rutland (where the load's fixes are)."""
+    if path is None:
+        return Night(DEMO_LABEL, NIGHT_START, NIGHT_S)
+    from zoneinfo import ZoneInfo
+
+    from patrol_planner.errors import ScenarioError
+    from patrol_planner.scenario import load_scenario
+
+    s = load_scenario(path)
+    if not s.units:
+        raise ScenarioError(f"{path}: the scenario has no [[units]] to plan")
+    bbox = s.area.bbox
+    if bbox is not None and not (bbox[0] <= CALL_LONLAT[0] <= bbox[2] and bbox[1] <= CALL_LONLAT[1] <= bbox[3]):
+        raise ValueError(f"{path}: its [area] leaves out Rutland, where the load's positions and calls are")
+    tz, day = ZoneInfo(s.timezone), s.night or s.as_of.date()
+    starts, ends = [], []
+    for u in s.units:
+        a, b = (datetime.combine(day, t, tzinfo=tz) for t in u.shift)
+        starts.append(a)
+        ends.append(b if b > a else b + timedelta(days=1))
+    start = min(starts)
+    label = (f"{s.name} ({path.name}: top {s.hotspots.top} spots x {len(s.units)} units, "
+             f"{start:%Y-%m-%d %H:%M}-{max(ends):%H:%M})")
+    # the plan job runs the scenario as configured: [solver] time_limit_s caps its search; then the pipeline
+    return Night(label, start, (max(ends) - start).total_seconds(), str(path), [u.id for u in s.units],
+                 s.solver.time_limit_s + 600.0)
 
 
 def _q(xs: list[float], q: float) -> float | None:
@@ -52,58 +102,91 @@ def _q(xs: list[float], q: float) -> float | None:
 
 
 def start_server(a: Any) -> tuple[subprocess.Popen[bytes], int, Path]:
-    import shutil
     import tempfile
 
     data = Path(tempfile.mkdtemp(prefix="patrol-live-bench-"))
     port = web_bench.free_port()
-    exe = shutil.which("patrol-planner", path=str(Path(sys.executable).parent)) or "patrol-planner"
-    cmd = [exe, "serve", "--demo", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)]
+    exe = _exe()
+    demo = [] if a.scenario else ["--demo"]  # a scenario night: an empty room, the scenario imported below
+    cmd = [exe, "serve", *demo, "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)]
     if a.db:
         cmd += ["--db", a.db]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PATROL_PLANNER_")}
     with open(data / "server.log", "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
     web_bench.wait_up(port, proc, data / "server.log")
     return proc, port, data
 
 
-def publish_and_warm(tasking: Any, supervisor: Any) -> int:
+def _exe() -> str:
+    import shutil
+
+    return shutil.which("patrol-planner", path=str(Path(sys.executable).parent)) or "patrol-planner"
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PATROL_PLANNER_")}
+
+
+def import_scenario(a: Any, data: Path) -> int:
+    """``patrol-planner scenarios import PATH`` into the served room (the command an administrator runs: it
+    stores the scenario and adds its units and stations to the roster); the stored scenario's id."""
+    cmd = [_exe(), "scenarios", "import", str(a.scenario), "--data-dir", str(data)]
+    if a.db:
+        cmd += ["--db", a.db]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300, check=False)
+    m = re.match(r"scenario (\d+): ", done.stdout)
+    if done.returncode != 0 or m is None:
+        raise RuntimeError(f"scenarios import: exit {done.returncode}: {(done.stderr or done.stdout).strip()[:500]}")
+    print(done.stdout.strip(), flush=True)
+    return int(m.group(1))
+
+
+def publish_and_warm(tasking: Any, supervisor: Any, scenario_id: int | None = None,
+                     timeout_s: float = DEMO_TIMEOUT_S) -> tuple[int, dict[str, float]]:
+    """Plan (the stored scenario ``scenario_id``, default the first), submit, approve and publish; wait for the
+    worker's warm-up. The version and how long the plan job and the warm-up took [s]."""
     rec, w = web_bench.Recorder(), {}
-    version = web_bench.run_plan_job(tasking, rec, w)
+    payload = None if scenario_id is None else {"scenario": scenario_id}
+    version = web_bench.run_plan_job(tasking, rec, w, payload, timeout_s=timeout_s)
     if version is None:
         raise RuntimeError(f"the plan job did not finish: {rec.errors or w}")
+    took = {"plan_job_s": round(w["end"] - w["start"], 1)}
     for who, to in ((tasking, "submitted"), (supervisor, "approved"), (supervisor, "published")):
         status, body, _ = who.api("POST", f"/api/versions/{version}/{to}", {"reason": "live benchmark"})
         if status != 200:
             raise RuntimeError(f"{to}: HTTP {status} {body}")
-    for _ in range(600):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
         status, body, _ = supervisor.api("GET", "/api/live")
         if status == 200 and any(r["kind"] == "warm" and r["state"] == "done" for r in body["replans"]):
-            return version
+            took["warm_up_s"] = round(time.monotonic() - t0, 1)
+            return version, took
         time.sleep(0.5)
-    raise RuntimeError("the worker did not load the night in 300 s")
+    raise RuntimeError(f"the worker did not load the night in {timeout_s:g} s")
 
 
 def diversions(tasking: Any, start: float, stop: float, every_s: float, rec: Any, sent: list[dict[str, Any]],
-               seconds: float) -> None:
-    """Statuses of the demo's units on the compressed night clock: committed for 40 night minutes, then
-    available, round-robin; one every ``every_s`` of wall time."""
+               seconds: float, night: Night) -> None:
+    """Statuses of the night's units (the demo's, or the scenario's) on the compressed night clock: committed
+    for 40 night minutes, then available, round-robin; one every ``every_s`` of wall time."""
     status, units, _ = tasking.api("GET", "/api/units")
-    demo = [u for u in units if not u["call_sign"].startswith("BENCH-")]
+    if night.units:
+        demo = [u for u in units if u["call_sign"] in night.units]
+    else:
+        demo = [u for u in units if not u["call_sign"].startswith("BENCH-")]
     i, nxt = 0, start + every_s
     while nxt < stop:
         time.sleep(max(0.0, nxt - time.monotonic()))
-        night = NIGHT_START + timedelta(seconds=(time.monotonic() - start) / seconds * NIGHT_S)
+        at = night.start + timedelta(seconds=(time.monotonic() - start) / seconds * night.length_s)
         u = demo[(i // 2) % len(demo)]
-        body: dict[str, Any] = {"status": "committed" if i % 2 == 0 else "available", "time": night.isoformat()}
+        body: dict[str, Any] = {"status": "committed" if i % 2 == 0 else "available", "time": at.isoformat()}
         if i % 2 == 0:
-            body.update(until=(night + timedelta(minutes=40)).isoformat(), lon=-0.7265, lat=52.6703)
+            body.update(until=(at + timedelta(minutes=40)).isoformat(), lon=CALL_LONLAT[0], lat=CALL_LONLAT[1])
         t = time.monotonic()
         code, got, dt = tasking.api("POST", f"/api/units/{u['id']}/status", body)
         rec.add(web_bench.Sample("api", "POST status", t, dt, code == 201), None if code == 201 else
                 f"status: HTTP {code} {got}")
-        sent.append({"unit": u["call_sign"], "status": body["status"], "night": night.isoformat(), "code": code})
+        sent.append({"unit": u["call_sign"], "status": body["status"], "night": at.isoformat(), "code": code})
         i += 1
         nxt += every_s
 
@@ -120,16 +203,47 @@ def replan_rows(supervisor: Any, n: int) -> list[dict[str, Any]]:
         time.sleep(1)
 
 
-def measure(a: Any, port: int) -> dict[str, Any]:
-    users, devices = web_bench.setup_django(Path(os.environ["PATROL_LIVE_BENCH_DATA"]), a.db, 3, a.units)
+def scenario_devices(units: list[str], n: int) -> list[tuple[str, str]]:
+    """One device token each for the first ``n`` of the scenario's units (imported with it), through the
+    package's call (what ``patrol-planner devices add`` runs); (call sign, token)."""
+    from django.db import connections
+
+    from patrol_planner.web import services
+    from patrol_planner.web.models import Unit
+
+    out = [(cs, services.issue_device_token(Unit.objects.get(call_sign=cs), "terminal")[1]) for cs in units[:n]]
+    connections.close_all()
+    return out
+
+
+def plan_facts(version: int) -> dict[str, Any]:
+    """What the published plan holds (spots, units, visits, harm covered): the figures name the night."""
+    from django.db import connections
+
+    from patrol_planner.web.models import PlanVersion
+
+    plan = PlanVersion.objects.get(pk=version).plan()
+    connections.close_all()
+    return {"spots": len(plan.get("hotspots", [])), "units": len(plan.get("units", [])),
+            "visits": sum(len(u.get("stops", [])) for u in plan.get("units", [])),
+            "harm_covered": _r(plan.get("metrics", {}).get("harm_covered"))}
+
+
+def measure(a: Any, port: int, night: Night, scenario_id: int | None) -> dict[str, Any]:
+    data = Path(os.environ["PATROL_LIVE_BENCH_DATA"])
+    own = min(a.units, len(night.units))  # the scenario's units post first, then units that only post
+    users, devices = web_bench.setup_django(data, a.db, 3, a.units - own)
+    devices = scenario_devices(night.units, own) + devices
     people = {}
     for name, role, password in users:
         c = web_bench.Client(port)
         c.login(name, password)
         people[role] = c
     tasking, supervisor = people["tasking"], people["supervisor"]
-    version = publish_and_warm(tasking, supervisor)
-    print(f"published version {version}; the worker has the night; {len(devices)} units posting", flush=True)
+    version, took = publish_and_warm(tasking, supervisor, scenario_id, night.timeout_s)
+    facts = {**plan_facts(version), **took}
+    print(f"published version {version} ({facts}); the worker has the night; {len(devices)} units posting "
+          f"({own} of the night's)", flush=True)
     rec, acked, sent = web_bench.Recorder(), set(), []
     start = time.monotonic()
     stop = start + a.seconds
@@ -138,7 +252,7 @@ def measure(a: Any, port: int) -> dict[str, Any]:
         web_bench.Client(port, bearer=tok), cs, rec, stop, acked, random.Random(a.seed + i)), daemon=True)
         for i, (cs, tok) in enumerate(devices)]
     threads.append(threading.Thread(target=diversions, args=(tasking, start, stop, a.replan_every, rec, sent,
-                                                             a.seconds), daemon=True))
+                                                             a.seconds, night), daemon=True))
     for t in threads:
         t.start()
     for t in threads:
@@ -148,7 +262,7 @@ def measure(a: Any, port: int) -> dict[str, Any]:
     time.sleep(1)
     stored = web_bench.stored_positions()
     return {"rec": rec, "acked": acked, "stored": stored, "sent": sent, "rows": rows, "wall_s": wall,
-            "cpu_s": _cpu() - c0, "version": version}
+            "cpu_s": _cpu() - c0, "version": version, "plan": facts, "units_own": own}
 
 
 def _cpu() -> float:
@@ -171,7 +285,8 @@ def group_cpu_s(pgid: int) -> float:
     return total
 
 
-def report(a: Any, m: dict[str, Any], load: tuple[tuple[float, ...], tuple[float, ...]]) -> dict[str, Any]:
+def report(a: Any, m: dict[str, Any], load: tuple[tuple[float, ...], tuple[float, ...]],
+           night: Night) -> dict[str, Any]:
     rec, rows = m["rec"], m["rows"]
     ingest = [s.seconds * 1000 for s in rec.samples if s.what == "POST positions"]
     done = [r for r in rows if r["state"] == "done"]
@@ -180,7 +295,10 @@ def report(a: Any, m: dict[str, Any], load: tuple[tuple[float, ...], tuple[float
              for k in ("request", "queued", "prepare", "context", "state", "replan", "plan", "store")}
     out = {
         "benchmark": "live_http", "db": "postgresql" if a.db else "sqlite", "seconds": a.seconds, "units": a.units,
-        "position_every_s": web_bench.POSITION_EVERY_S, "night_speedup": round(NIGHT_S / a.seconds, 1),
+        "night": {"label": night.label, "scenario": night.scenario, "start": night.start.isoformat(),
+                  "hours": round(night.length_s / 3600, 2), **m["plan"]},
+        "units_of_the_night_posting": m["units_own"],
+        "position_every_s": web_bench.POSITION_EVERY_S, "night_speedup": round(night.length_s / a.seconds, 1),
         "cpus": os.cpu_count(), "load_avg_before": [round(x, 2) for x in load[0]],
         "load_avg_after": [round(x, 2) for x in load[1]],
         "positions_acknowledged": len(m["acked"]), "positions_stored": len(m["stored"]),
@@ -207,9 +325,12 @@ def _r(x: float | None, nd: int = 1) -> float | None:
 
 def show(r: dict[str, Any]) -> None:
     i, q = r["ingest_ms"], r["replan_latency_s"]
-    print(f"\nHTTP load ({r['db']}): {r['units']} units, a position every {r['position_every_s']:g} s each, "
-          f"{r['seconds']:g} s of wall time (the night's clock at {r['night_speedup']}x); load "
-          f"{r['load_avg_before'][0]} before, {r['load_avg_after'][0]} after")
+    n = r["night"]
+    print(f"\nHTTP load ({r['db']}) on the {n['label']}: published plan {n['spots']} spots x {n['units']} units, "
+          f"{n['visits']} visits (plan job {n['plan_job_s']} s, worker warm-up {n['warm_up_s']} s)")
+    print(f"  {r['units']} units ({r['units_of_the_night_posting']} of the night's), a position every "
+          f"{r['position_every_s']:g} s each, {r['seconds']:g} s of wall time (the night's clock at "
+          f"{r['night_speedup']}x); load {r['load_avg_before'][0]} before, {r['load_avg_after'][0]} after")
     print(f"  positions: {r['positions_acknowledged']} acknowledged, {r['positions_stored']} stored, "
           f"{r['positions_lost']} lost, {r['positions_duplicated']} duplicated; ingest p50 {i['p50']} ms, "
           f"p95 {i['p95']} ms (target {TARGET_INGEST_P95_MS:g}), max {i['max']} ms")
@@ -225,12 +346,14 @@ def run_http(a: Any) -> dict[str, Any]:
     """Start the server, measure, stop it; the result record (printed by :func:`show`)."""
     import shutil
 
+    night = night_of(a.scenario)
     load0 = os.getloadavg()
     proc, port, data = start_server(a)
     os.environ["PATROL_LIVE_BENCH_DATA"] = str(data)
     try:
         cpu0 = group_cpu_s(proc.pid)
-        m = measure(a, port)
+        scenario_id = import_scenario(a, data) if a.scenario else None
+        m = measure(a, port, night, scenario_id)
         m["server_cpu_s"] = group_cpu_s(proc.pid) - cpu0
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -240,4 +363,4 @@ def run_http(a: Any) -> dict[str, Any]:
             os.killpg(proc.pid, signal.SIGKILL)
         if not a.keep:
             shutil.rmtree(data, ignore_errors=True)
-    return report(a, m, (load0, os.getloadavg()))
+    return report(a, m, (load0, os.getloadavg()), night)

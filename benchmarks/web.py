@@ -222,11 +222,13 @@ def post_positions(c: Client, call_sign: str, rec: Recorder, stop: float, acked:
         time.sleep(max(0.0, nxt - time.monotonic()))
 
 
-def run_plan_job(c: Client, rec: Recorder, window: dict[str, float]) -> int | None:
-    """Start a plan job as the page's Plan button does (the API), then follow it as the job page does."""
+def run_plan_job(c: Client, rec: Recorder, window: dict[str, float], payload: dict[str, Any] | None = None,
+                 timeout_s: float = 300.0) -> int | None:
+    """Start a plan job as the page's Plan button does (the API; ``payload`` e.g. ``{"scenario": id}``, default
+    the first stored scenario), then follow it as the job page does, for up to ``timeout_s``."""
     t = time.monotonic()
     window["start"] = t
-    status, job, dt = c.api("POST", "/api/plans", {})
+    status, job, dt = c.api("POST", "/api/plans", payload or {})
     rec.add(Sample("api", "POST plans", t, dt, status == 202), None if status == 202 else f"plan: HTTP {status}")
     if status != 202:
         window["end"] = time.monotonic()
@@ -240,7 +242,7 @@ def run_plan_job(c: Client, rec: Recorder, window: dict[str, float]) -> int | No
             window["end"] = time.monotonic()
             window["state"] = job["state"]  # type: ignore[assignment]
             return job.get("version")
-        if t - window["start"] > 300:
+        if t - window["start"] > timeout_s:
             window["end"] = time.monotonic()
             return None
 
