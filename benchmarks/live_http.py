@@ -3,23 +3,33 @@ the tasking room under load.
 
 1. starts a real ``patrol-planner serve --demo`` on 127.0.0.1 (a free port, a temporary data folder; SQLite,
    or the empty PostgreSQL database given with ``--db``), adds ``--units`` units with one device token each,
-   plans, approves and publishes the demo night (which queues the worker's warm-up) and waits for the warm-up;
+   plans, approves and publishes the demo night (which queues the worker's warm-up) and waits for the warm-up.
+   With ``--scenario PATH`` (e.g. ``scenarios/rutland-scale-150.toml``) the server starts without ``--demo``
+   and the night is that scenario's: ``patrol-planner scenarios import PATH`` stores it in the served room and
+   adds its units and stations to the roster (the administrator's command); the scenario's units get the first
+   device tokens (up to ``--units``), then extra units, off duty so the plan is the scenario's, only post
+   positions; the plan job (``POST /api/plans`` with the stored scenario's id) plans it as configured (its
+   ``[solver]``: deterministic, ``time_limit_s`` a cap, the same run as ``benchmarks/live.py``'s replay
+   figures), then it is submitted, approved and published, and the worker's warm-up awaited;
 2. for ``--seconds`` (default 600): every unit posts a position every 5 s through
    ``POST /api/device/units/{call_sign}/positions`` (a client id per fix, retried with the same id after a
-   failure); every ``--replan-every`` seconds (default 30) the tasking room commits one of the demo's units to
-   a call, or clears it, through ``POST /api/units/{id}/status`` (each a re-plan in the worker);
-3. reports ingest latency (position post sent -> answer read: p50, p95, max), positions answered 2xx and
-   stored (0 lost, 0 duplicated: the table's unique key), and the re-plans' latency as the server records it
-   (event stored -> new version published: p50, p95, max, with where the time went), and the re-plans that
-   did not finish; the figures, then one JSON line.
+   failure); every ``--replan-every`` seconds (default 30) the tasking room commits one of the night's units
+   (the demo's, or the scenario's) to a call, or clears it, through ``POST /api/units/{id}/status`` (each a
+   re-plan in the worker);
+3. reports which night was measured (its name, the published plan's spots, units and visits, how long its
+   plan job and the warm-up took), ingest latency (position post sent -> answer read: p50, p95, max),
+   positions answered 2xx and stored (0 lost, 0 duplicated: the table's unique key), and the re-plans' latency
+   as the server records it (event stored -> new version published: p50, p95, max, with where the time went),
+   and the re-plans that did not finish; the figures, then one JSON line.
 
 **What is compressed** (docs/live.md): the positions are real time: 40 units every 5 s is 8 posts a second,
 the rate of a real night, and each carries the wall-clock time (the API refuses a fix more than 24 h old,
 and the demo night is in 2022). The *night's clock* of the control events is compressed: 10 minutes of wall
-time walk the demo night's 22:00-06:00 at 48 times real speed, so a whole night's re-plans happen during the
-load. The benchmark's positions are therefore not in the night being re-planned (the re-plans read only
-events of the night up to their time): re-plans run beside the ingest load, sharing CPU and database, but
-their state has the demo units' statuses only.
+time walk the night's first shift start to last shift end (the demo's 22:00-06:00, and the 150 x 12
+scenario's) at 48 times real speed, so a whole night's re-plans happen during the load. The benchmark's
+positions are therefore not in the night being re-planned (the re-plans read only events of the night up to
+their time; later ones are held): re-plans run beside the ingest load, sharing CPU and database, but their
+state has the night's units' statuses only, even where those units post positions (the scenario's).
 """
 
 from __future__ import annotations
