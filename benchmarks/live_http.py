@@ -57,7 +57,7 @@ TARGET_REPLAN_P95_S = 2.0
 #: Where the control events put a call (Oakham), and where the load's units post their fixes round
 #: (``benchmarks/web.py``): Rutland, so a scenario night must cover it.
 CALL_LONLAT = (-0.7265, 52.6703)
-DEMO_LABEL = "demo night (serve --demo: scenarios/rutland-night.toml, 30 spots x 3 cars)"
+DEMO_LABEL = "demo night (serve --demo: the bundled scenarios/rutland-night.toml)"
 DEMO_TIMEOUT_S = 300.0  # plan job and warm-up of the demo night [s]
 
 
@@ -97,8 +97,7 @@ def night_of(path: Path | None) -> Night:
         starts.append(a)
         ends.append(b if b > a else b + timedelta(days=1))
     start = min(starts)
-    label = (f"{s.name} ({path.name}: top {s.hotspots.top} spots x {len(s.units)} units, "
-             f"{start:%Y-%m-%d %H:%M}-{max(ends):%H:%M})")
+    label = f"{s.name} ({path}, night {start:%Y-%m-%d %H:%M}-{max(ends):%H:%M})"
     # the plan job runs the scenario as configured: [solver] time_limit_s caps its search; then the pipeline
     return Night(label, start, (max(ends) - start).total_seconds(), str(path), [u.id for u in s.units],
                  s.solver.time_limit_s + 600.0)
