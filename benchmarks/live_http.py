@@ -314,7 +314,8 @@ def report(a: Any, m: dict[str, Any], load: tuple[tuple[float, ...], tuple[float
         "positions_lost": len(m["acked"] - m["stored"]), "positions_duplicated": 0,  # unique key: checked on read
         "ingest_ms": {"n": len(ingest), "p50": _r(_q(ingest, 0.5)), "p95": _r(_q(ingest, 0.95)),
                       "max": _r(max(ingest) if ingest else None)},
-        "statuses_sent": len(m["sent"]), "replans_done": len(done),
+        "statuses_sent": len(m["sent"]), "status_units": sorted({x["unit"] for x in m["sent"]}),
+        "replans_done": len(done),
         "replans_other": {s: sum(r["state"] == s for r in rows) for s in ("skipped", "failed", "queued", "running")},
         "replan_latency_s": {"p50": _r(_q(lat, 0.5), 3), "p95": _r(_q(lat, 0.95), 3),
                              "max": _r(max(lat) if lat else None, 3)},
@@ -343,7 +344,8 @@ def show(r: dict[str, Any]) -> None:
     print(f"  positions: {r['positions_acknowledged']} acknowledged, {r['positions_stored']} stored, "
           f"{r['positions_lost']} lost, {r['positions_duplicated']} duplicated; ingest p50 {i['p50']} ms, "
           f"p95 {i['p95']} ms (target {TARGET_INGEST_P95_MS:g}), max {i['max']} ms")
-    print(f"  re-plans: {r['statuses_sent']} statuses sent, {r['replans_done']} published "
+    print(f"  re-plans: {r['statuses_sent']} statuses sent (to {', '.join(r['status_units']) or 'none'}), "
+          f"{r['replans_done']} published "
           f"(others {r['replans_other']}); event stored -> published p50 {q['p50']} s, p95 {q['p95']} s "
           f"(target {TARGET_REPLAN_P95_S:g}), max {q['max']} s")
     print(f"  where a re-plan's time went (mean s): {r['replan_mean_steps_s']}")
