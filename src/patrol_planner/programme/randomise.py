@@ -140,27 +140,35 @@ def _equal_block(col_totals: np.ndarray, length: int, k: int, rng: np.random.Gen
     Day by day: spots whose quota or control-run limit forces them are taken, spots at their quota or
     treated-run limit are left, and the rest of the ``k`` are drawn without replacement with probability
     proportional to the quota each still needs. Without limits the matrix is then mixed by curveball trades.
+    The day's bookkeeping is on Python lists (a programme has tens of spots; numpy's per-call overhead
+    dominated); the draws are the same ``rng.choice`` calls as on arrays, so a seed gives the same schedule.
     """
     n = len(col_totals)
-    need = col_totals.astype(np.int64).copy()
-    run_t, run_c = _run_state(prev, n)
+    need = [int(x) for x in col_totals]
+    run_t, run_c = (a.tolist() for a in _run_state(prev, n))
+    mt, mc = limits.max_treated, limits.max_control
     m = np.zeros((length, n), dtype=np.int8)
     for d in range(length):
-        must, cant = _day_bounds(need, length - d, run_t, run_c, limits)
-        free = np.flatnonzero(~must & ~cant)
-        extra = k - int(must.sum())
-        if (must & cant).any() or extra < 0 or len(free) < extra:
+        rem = length - d
+        must = [need[j] >= rem or (mc is not None and run_c[j] >= mc) for j in range(n)]
+        cant = [need[j] <= 0 or (mt is not None and run_t[j] >= mt) for j in range(n)]
+        free = [j for j in range(n) if not must[j] and not cant[j]]
+        taken = [j for j in range(n) if must[j]]
+        extra = k - len(taken)
+        if any(a and b for a, b in zip(must, cant, strict=True)) or extra < 0 or len(free) < extra:
             return None
-        w = need[free].astype(float)
-        pick = np.concatenate([np.flatnonzero(must),
-                               rng.choice(free, size=extra, replace=False, p=w / w.sum()) if extra else []])
-        row = np.zeros(n, dtype=np.int8)
-        row[pick.astype(np.int64)] = 1
+        if extra:
+            w = np.array([need[j] for j in free], dtype=float)
+            taken += rng.choice(np.array(free, dtype=np.int64), size=extra, replace=False, p=w / w.sum()).tolist()
+        row = [0] * n
+        for j in taken:
+            row[j] = 1
         m[d] = row
-        need -= row
-        run_t = np.where(row == 1, run_t + 1, 0)
-        run_c = np.where(row == 0, run_c + 1, 0)
-    if need.any():
+        for j in range(n):
+            need[j] -= row[j]
+            run_t[j] = run_t[j] + 1 if row[j] else 0
+            run_c[j] = 0 if row[j] else run_c[j] + 1
+    if any(need):
         return None
     return m if limits.active else _curveball(m, rng, trades=5 * length)
 
