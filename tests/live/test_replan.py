@@ -98,6 +98,23 @@ def test_a_committed_unit_starts_from_its_call_when_it_clears(make_ctx):
     assert any(unit in line and "committed to a call until 00:40" in line for line in rp.changes)
 
 
+def test_a_unit_committed_before_any_position_and_without_a_call_place_clears_at_its_station(make_ctx):
+    """A status with no place, before the unit has sent a position (a device not yet on): no crash; the unit
+    starts again from where it set off when the call clears."""
+    ctx = make_ctx()
+    unit = sorted(ctx.morning)[0]
+    t, until = at(ctx, 22, 5), at(ctx, 23, 30)
+    ev = Event(time=t, kind="status", unit=unit, status="committed", until=until, seq=1)
+    st = LiveState(ctx)
+    st.apply(ev)
+    st.now_s = t.timestamp()
+    rp = replan(ctx, st, t.timestamp(), dict(ctx.morning))
+    assert rp.validated
+    r = rp.routes[unit]
+    assert r.ready_s >= until.timestamp() and all(v.arrive_s >= until.timestamp() for v in r.visits)
+    assert r.start_node == ctx.morning[unit].start_node
+
+
 def test_off_duty_units_and_cancelled_spots_leave_the_plan(make_ctx):
     ctx = make_ctx()
     unit = sorted(ctx.morning)[-1]

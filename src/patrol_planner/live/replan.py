@@ -187,6 +187,8 @@ def unit_start(ctx: LiveContext, state: LiveState, uid: str, now_s: float,
     if live.status is UnitStatus.committed:
         ready = max(now_s, float(live.until_s))  # type: ignore[arg-type]
         lonlat = live.call_lonlat or _where(state, uid)
+        if lonlat is None:  # no call place and no position yet: it clears where it set off from
+            location = base.start.location
     elif route is not None and now_s < route.ready_s and state.position(uid) is None:
         ready, location = route.ready_s, base.start.location  # not left yet: from the station, as planned
     else:
