@@ -258,11 +258,13 @@ class Plan:
             "rules": conv(self.rules),
         }
 
-    def to_json(self, path: str | Path | None = None) -> str:
-        """Serialise to JSON (sorted keys, stable output); write it to ``path`` when given."""
+    def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
+        """Serialise to JSON (sorted keys, stable output); write it to ``path`` when given. ``indent=None`` is
+        compact: the stdlib's C encoder only runs without indentation (about 3x faster, half the size), which
+        a live re-plan stored by the tasking room uses; files people open stay indented."""
         from patrol_planner.jsonsafe import strict_dumps
 
-        text = strict_dumps(self.to_dict(), what="plan.json", indent=2, sort_keys=True, ensure_ascii=False)
+        text = strict_dumps(self.to_dict(), what="plan.json", indent=indent, sort_keys=True, ensure_ascii=False)
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text

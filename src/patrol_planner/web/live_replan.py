@@ -288,7 +288,7 @@ def _replan_and_publish(row: LiveReplan) -> int | None:
     rp = replan(ctx, state, now.timestamp(), routes_of_plan(ctx, parent), trigger=row.trigger)
     lap("replan")
     plan, changes = plan_after_replan(ctx, parent, rp, state, trigger=row.trigger)
-    text = plan.to_json()
+    text = plan.to_json(indent=None)  # compact: machine-written, stored, parsed again by the room
     lap("plan")
     v = _publish(row, current, root, text, changes, rp)
     lap("store")
