@@ -9,12 +9,29 @@ are EPSG:4326 [deg]; distances [m]; durations [s].
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from patrol_planner.vocabulary import LEFT_OUT_REASONS, LeftOutReason, Station
+
+
+def _plain(o: Any) -> Any:
+    """JSON-ready copy: dataclasses to dicts, tuples to lists, datetimes to ISO 8601 strings. One pass, instead
+    of ``dataclasses.asdict`` (which deep-copies every leaf) and a second conversion: a 150 x 12 night's
+    routes and paths are about 100 000 values, written again at each live re-plan."""
+    if isinstance(o, float | int | str | bool) or o is None:
+        return o
+    if isinstance(o, datetime):
+        return o.isoformat()
+    if isinstance(o, dict):
+        return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_plain(v) for v in o]
+    if is_dataclass(o) and not isinstance(o, type):
+        return {f.name: _plain(getattr(o, f.name)) for f in fields(o)}
+    return o
 
 __all__ = ["LEFT_OUT_REASONS", "PLAN_CRS", "Break", "HotspotStatus", "LeftOutReason", "Plan", "Station", "Stop",
            "UnitPlan", "to_geo_frame"]
@@ -226,18 +243,10 @@ class Plan:
     # --- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The documented ``plan.json`` structure (see ``docs/plan-json.md``)."""
-        def conv(o: Any) -> Any:
-            if isinstance(o, datetime):
-                return o.isoformat()
-            if isinstance(o, dict):
-                return {k: conv(v) for k, v in o.items()}
-            if isinstance(o, list | tuple):
-                return [conv(v) for v in o]
-            return o
-
+        conv = _plain
         units = []
         for u in self.units:
-            d = conv(asdict(u))
+            d = conv(u)
             d["id"] = d.pop("unit_id")
             d["travel_s"] = u.travel_s
             d["road_m"] = u.road_m
@@ -250,7 +259,7 @@ class Plan:
             "title": self.title,
             "timezone": self.timezone,
             "units": units,
-            "hotspots": [conv(asdict(h)) for h in self.hotspots],
+            "hotspots": [conv(h) for h in self.hotspots],
             "metrics": conv(self.metrics),
             "provenance": conv(self.provenance),
             "base_map": conv(self.base_map),
