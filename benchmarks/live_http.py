@@ -263,7 +263,7 @@ def measure(a: Any, port: int, night: Night, scenario_id: int | None) -> dict[st
           f"({own} of the night's)", flush=True)
     rec, acked, sent = web_bench.Recorder(), set(), []
     keeper = _keeper(version, [cs for cs, _ in devices]) if night.night_now is not None else None
-    start = time.monotonic()
+    start, started = time.monotonic(), time.time()
     stop = start + a.seconds
     c0 = _cpu()
     threads = [_device_thread(port, cs, tok, rec, stop, acked, random.Random(a.seed + i), keeper)
@@ -287,9 +287,9 @@ def measure(a: Any, port: int, night: Night, scenario_id: int | None) -> dict[st
 
         out["night_now"] = {**live_night_now.checks_summary(), "versions_followed": len(keeper.versions_followed),
                             "check_notes_sampled": dict(keeper.check_notes),
-                            "load_started": datetime.now(night.start.tzinfo).replace(microsecond=0).isoformat(),
-                            "load_started_min_into_night": round((time.time() - wall - night.start.timestamp())
-                                                                 / 60, 1)}
+                            "load_started": datetime.fromtimestamp(started, night.start.tzinfo).replace(
+                                microsecond=0).isoformat(),
+                            "load_started_min_into_night": round((started - night.start.timestamp()) / 60, 1)}
     return out
 
 
