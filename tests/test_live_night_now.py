@@ -119,3 +119,15 @@ def test_a_committed_unit_drives_to_its_call_and_noise_is_metres() -> None:
     pts = [nn.with_noise((0.0, 52.0), rng) for _ in range(200)]
     off_m = [max(abs(lon) * 111_320 * 0.6157, abs(lat - 52.0) * 111_320) for lon, lat in pts]
     assert max(off_m) < 6 * nn.GPS_SIGMA_M and sum(off_m) / len(off_m) > 1.0
+
+
+def test_a_plan_json_unit_is_at_each_stop_while_on_scene(plan) -> None:  # noqa: ANN001  (conftest's Plan)
+    d = plan.to_dict()
+    for u in d["units"]:
+        legs = nn.track_of(u)
+        for s in u["stops"]:
+            a, b = (datetime.fromisoformat(s[k]).timestamp() for k in ("arrive", "depart"))
+            mid = (a + b) / 2
+            assert nn.where(legs, mid, (0.0, 0.0)) == (s["lon"], s["lat"])
+        times = [leg.t0_s for leg in legs]
+        assert times == sorted(times)
