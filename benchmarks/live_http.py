@@ -30,6 +30,15 @@ scenario's) at 48 times real speed, so a whole night's re-plans happen during th
 positions are therefore not in the night being re-planned (the re-plans read only events of the night up to
 their time; later ones are held): re-plans run beside the ingest load, sharing CPU and database, but their
 state has the night's units' statuses only, even where those units post positions (the scenario's).
+
+**``--night-now``** (``benchmarks/live_night_now.py``) removes that gap: the night re-planned is a copy of the
+scenario (the demo's bundled ``scenarios/rutland-night.toml`` without ``--scenario``) whose night started 30
+minutes before the copy was written, imported, planned and published as with ``--scenario``; the night's units'
+devices post the points their published routes (re-read as the worker re-plans) have them at the wall time,
+with a few metres of GPS noise (a unit committed to a call drives to it; extra units stay near their station);
+statuses go at the wall time. So the re-plans and the worker's dose check take the positions into the live
+state. The figures add the dose checks (each a ``live_check_job`` run), the re-plans a spot's dose caused,
+alerts, positions quarantined by reason, and the re-plans' latency by cause (status, dose, all).
 """
 
 from __future__ import annotations

@@ -281,7 +281,7 @@ class RouteKeeper:
                 self.load(v, PlanVersion.objects.get(pk=v).plan())
             notes = LiveReplan.objects.filter(kind="check").order_by("-id").values_list("notes", flat=True).first()
             if notes:
-                key = "outside the night" if "outside the night" in notes[0] else notes[0].split(";")[0][:7]
+                key = "checked" if notes[0].startswith("checked to") else notes[0][:60]
                 self.check_notes[key] = self.check_notes.get(key, 0) + 1
             time.sleep(REFRESH_S)
         connections.close_all()
