@@ -450,7 +450,11 @@ def run_http(a: Any) -> dict[str, Any]:
     if getattr(a, "night_now", False):  # a copy of the scenario (the demo's without one) whose night is now
         import live_night_now
 
-        path, moved = live_night_now.night_now_scenario(a.scenario or DEMO_SCENARIO, data)
+        try:
+            path, moved = live_night_now.night_now_scenario(a.scenario or DEMO_SCENARIO, data)
+        except BaseException:
+            shutil.rmtree(data, ignore_errors=True)
+            raise
         print(f"night now: {moved}", flush=True)
     night = night_of(path)
     night.night_now = moved
