@@ -52,3 +52,24 @@ def test_checks_summary_counts_what_the_worker_did(roster: dict[str, Any], no_cl
     assert out["runs"] == 0 and out["dose_replans"] == 0 and out["alerts"] == 0
     assert out["quarantined"] == {"out_of_order": 1}
     json.dumps(out, allow_nan=False)
+
+
+@pytest.mark.django_db
+def test_the_night_now_copy_imports_with_its_moved_shifts(tmp_path: Any) -> None:
+    """What ``patrol-planner scenarios import`` stores of the copy: the night, and roster units whose usual
+    shift is the moved one (the plan job plans the roster's units); the data found from the copy's folder."""
+    from pathlib import Path
+
+    from patrol_planner.scenario import load_scenario
+    from patrol_planner.web.admin_ops import import_scenario
+    from patrol_planner.web.models import Unit
+
+    src = Path(__file__).resolve().parents[2] / "scenarios" / "rutland-night.toml"
+    now = datetime.fromisoformat("2026-12-06T12:40:00+00:00")
+    path, info = nn.night_now_scenario(src, tmp_path, now)
+    stored = import_scenario(load_scenario(path), replace=False)
+    assert stored.scenario().night.isoformat() == "2026-12-06"
+    assert {u.usual_shift for u in Unit.objects.all()} == {"12:10-20:10"} == set(info["shifts"])
+    assert {u.earliest_leave for u in Unit.objects.all()} == {"12:30"}
+    r = stored.scenario().resolved()
+    assert r.osm.exists() and all(p.exists() for g in r.incident_groups for p in g.paths)
