@@ -238,6 +238,7 @@ class RouteKeeper:
     homes: dict[str, tuple[float, float]]  # call sign -> its station [lon, lat]
     tracks: dict[str, list[Leg]] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
+    cleared: set[str] = field(default_factory=set)  # units made available: at their call until the next version
     version: int | None = None
     versions_followed: list[int] = field(default_factory=list)
     check_notes: dict[str, int] = field(default_factory=dict)  # the dose check's outcome, sampled
@@ -258,12 +259,19 @@ class RouteKeeper:
             self.calls[unit] = Call(t, origin, place)
 
     def clear(self, unit: str) -> None:
+        """The unit is available again: it stays at its call until a newer version routes it from there (the
+        version it was committed in has it at its call only from its clear time)."""
         with self.lock:
-            self.calls.pop(unit, None)
+            if unit in self.calls:
+                self.cleared.add(unit)
 
     def load(self, version: int, plan: dict[str, Any]) -> None:
         tracks = {u["id"]: track_of(u) for u in plan.get("units", [])}
         with self.lock:
+            if version != self.version:
+                for unit in self.cleared:
+                    self.calls.pop(unit, None)
+                self.cleared.clear()
             self.tracks, self.version = tracks, version
             self.versions_followed.append(version)
 

@@ -39,7 +39,9 @@ def test_the_devices_follow_the_newest_published_version(roster: dict[str, Any],
     assert keeper.position("RU-A1", t) in set(keeper.homes.values())  # not on this plan: at a station
     keeper.commit(u["id"], (s["lon"] + 0.01, s["lat"]))
     assert keeper.position(u["id"], time.time()) != (s["lon"] + 0.01, s["lat"])  # on its way to the call
-    keeper.clear(u["id"])
+    keeper.clear(u["id"])  # available: at its call until a newer version routes it from there
+    assert keeper.position(u["id"], time.time() + 3600) == (s["lon"] + 0.01, s["lat"])
+    keeper.load(v.pk + 1, d)
     assert keeper.position(u["id"], t) == (s["lon"], s["lat"])
 
 
