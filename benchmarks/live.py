@@ -142,16 +142,17 @@ def http_main(a: argparse.Namespace) -> int:
     if not (1 <= a.units <= 200 and 30 <= a.seconds <= 3600 and a.replan_every >= 1):
         print("error: bounded: 1-200 units, 30-3600 seconds, --replan-every >= 1", file=sys.stderr)
         return 2
-    try:
-        live_http.night_of(a.scenario)  # a bad scenario is one line before any server starts
-        if a.night_now:
-            from datetime import UTC, datetime
+    try:  # a bad scenario is one line before any server starts
+        if a.night_now:  # the copy the run will write, checked in a throwaway folder
+            import tempfile
 
             import live_night_now
 
-            from patrol_planner.scenario import load_scenario
-
-            live_night_now.night_now_content(load_scenario(a.scenario or live_http.DEMO_SCENARIO), datetime.now(UTC))
+            with tempfile.TemporaryDirectory() as tmp:
+                live_http.night_of(live_night_now.night_now_scenario(a.scenario or live_http.DEMO_SCENARIO,
+                                                                     Path(tmp))[0])
+        else:
+            live_http.night_of(a.scenario)
     except (PatrolPlannerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)

@@ -102,6 +102,9 @@ def night_of(path: Path | None) -> Night:
     bbox = s.area.bbox
     if bbox is not None and not (bbox[0] <= CALL_LONLAT[0] <= bbox[2] and bbox[1] <= CALL_LONLAT[1] <= bbox[3]):
         raise ValueError(f"{path}: its [area] leaves out Rutland, where the load's positions and calls are")
+    if s.night is None and s.as_of is None:
+        raise ScenarioError(f"{path}: the scenario gives neither night nor as_of: set night (the date the shifts "
+                            "start on)")
     tz, day = ZoneInfo(s.timezone), s.night or s.as_of.date()
     starts, ends = [], []
     for u in s.units:

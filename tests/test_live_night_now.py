@@ -131,3 +131,34 @@ def test_a_plan_json_unit_is_at_each_stop_while_on_scene(plan) -> None:  # noqa:
             assert nn.where(legs, mid, (0.0, 0.0)) == (s["lon"], s["lat"])
         times = [leg.t0_s for leg in legs]
         assert times == sorted(times)
+
+
+def _live_main() -> object:
+    """``benchmarks/live.py``'s main (loaded by path: ``tests/live`` is a package of the same name)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("live_bench", SCEN.parent / "benchmarks" / "live.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main
+
+
+def test_night_now_is_refused_in_one_line_before_any_server(capsys: pytest.CaptureFixture[str]) -> None:
+    main = _live_main()
+    with pytest.raises(SystemExit) as exc:
+        main(["--night-now"])  # the replay takes no --night-now
+    assert exc.value.code == 2
+    assert main(["--http", "--night-now", "--scenario", str(SCEN / "rutland-programme.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and "programme" in err[-1]
+
+
+def test_a_scenario_without_a_night_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import tomli_w
+
+    c, _ = nn.night_now_content(load_scenario(SCEN / "rutland-night.toml"), datetime.now(UTC))
+    del c["night"], c["as_of"]
+    (tmp_path / "s.toml").write_text(tomli_w.dumps(c))
+    assert _live_main()(["--http", "--scenario", str(tmp_path / "s.toml")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "neither night nor as_of" in err[0]
