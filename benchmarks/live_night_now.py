@@ -100,9 +100,8 @@ def night_now_content(s: Any, now: datetime, lead_min: int = LEAD_MIN) -> tuple[
             raise ValueError(f"unit {u['id']!r} would start after midnight of the moved night: run --night-now "
                              f"when the night's first {own} min fit before 24:00")
         u["shift"] = _moved_window(u["shift"], delta)
-        for key in ("earliest_leave",):
-            if u.get(key):
-                u[key] = _moved(u[key], delta)
+        if u.get("earliest_leave"):
+            u["earliest_leave"] = _moved(u["earliest_leave"], delta)
         if u.get("break_window"):
             u["break_window"] = _moved_window(u["break_window"], delta)
     for table in ("tasks", "intel_visits", "exclusions"):
