@@ -365,7 +365,8 @@ def report(a: Any, m: dict[str, Any], load: tuple[tuple[float, ...], tuple[float
         "night": {"label": night.label, "scenario": night.scenario, "start": night.start.isoformat(),
                   "hours": round(night.length_s / 3600, 2), **m["plan"]},
         "units_of_the_night_posting": m["units_own"],
-        "position_every_s": web_bench.POSITION_EVERY_S, "night_speedup": round(night.length_s / a.seconds, 1),
+        "position_every_s": web_bench.POSITION_EVERY_S, "night_speedup":
+        1.0 if night.night_now else round(night.length_s / a.seconds, 1),
         "cpus": os.cpu_count(), "load_avg_before": [round(x, 2) for x in load[0]],
         "load_avg_after": [round(x, 2) for x in load[1]],
         "positions_acknowledged": len(m["acked"]), "positions_stored": len(m["stored"]),

@@ -366,7 +366,8 @@ def checks_summary() -> dict[str, Any]:
     took = sorted((b - a).total_seconds() for s, a, b in runs if a is not None and b is not None)
     row = LiveReplan.objects.filter(kind="check").order_by("-id").values("state", "notes", "error").first()
     out = {"runs": len(runs), "by_status": {s: sum(r[0] == s for r in runs) for s in {r[0] for r in runs}},
-           "seconds_p50": _q(took, 0.5), "seconds_p95": _q(took, 0.95), "seconds_max": took[-1] if took else None,
+           "seconds_p50": _q(took, 0.5), "seconds_p95": _q(took, 0.95),
+           "seconds_max": round(took[-1], 3) if took else None,
            "last": row or {},
            "dose_replans": LiveReplan.objects.filter(kind="replan", trigger__contains="has had its").count(),
            "alerts": LiveAlert.objects.count(),
