@@ -1,8 +1,8 @@
 """Live re-tasking benchmark: replay a night with a generated event file and time the re-plans.
 
     python benchmarks/live.py [SCENARIO ...] [--seed 0] [--diversions 3] [--tasks 2] [--off-early 1]
-    python benchmarks/live.py --http [--scenario SCENARIO] [--seconds 600] [--units 40] [--replan-every 30]
-                                     [--db postgresql://...] [--keep]
+    python benchmarks/live.py --http [--scenario SCENARIO] [--night-now] [--seconds 600] [--units 40]
+                                     [--replan-every 30] [--db postgresql://...] [--keep]
 
 For each scenario (default: the bundled night ``scenarios/rutland-night.toml`` and the plan benchmark's
 150 x 12 night ``scenarios/rutland-scale-150.toml``):
@@ -24,6 +24,15 @@ duplicated positions. The night re-planned is the demo's (``serve --demo``: 30 s
 ``--scenario`` names a scenario file (e.g. ``scenarios/rutland-scale-150.toml``, the issue's 150 x 12 night),
 which is imported into the served room with ``patrol-planner scenarios import`` and planned as configured;
 its units post first, then extra units that only post positions. The figures and the JSON line name the night.
+
+``--http --night-now`` (``benchmarks/live_night_now.py``) puts the positions IN the night being re-planned: the
+benchmark writes a copy of the scenario (the demo's bundled ``scenarios/rutland-night.toml`` without
+``--scenario``) into its temporary folder whose night is now (the first shift started 30 minutes before the
+copy was written; shifts, earliest leave and break windows moved by one offset; ``as_of`` kept), imports,
+plans and publishes it as with ``--scenario``; the night's units' devices post where their published routes
+(re-read as the worker re-plans) have them at the wall time, with a few metres of GPS noise; statuses go at the
+wall time. Reported besides: the worker's dose checks and the re-plans a spot's dose caused, alerts,
+positions quarantined by reason, and re-plan latency by cause (status, dose, all).
 """
 
 from __future__ import annotations
@@ -103,13 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replan-every", type=float, default=30.0, help="--http: a status every N s (default 30)")
     ap.add_argument("--scenario", type=Path, default=None, help="--http: the night to re-plan, a scenario file "
                     "imported into the served room (e.g. scenarios/rutland-scale-150.toml); default: serve --demo's")
+    ap.add_argument("--night-now", action="store_true", help="--http: re-plan a copy of the night moved to now, "
+                    "the devices following their published routes in real time (benchmarks/live_night_now.py)")
     ap.add_argument("--db", default=None, help="--http: postgresql://... (an empty database); default SQLite")
     ap.add_argument("--keep", action="store_true", help="--http: keep the temporary data folder")
     a = ap.parse_args(argv)
     if a.http:
         return http_main(a)
-    if a.scenario is not None:
-        ap.error("--scenario is for --http (the replay takes its scenarios as arguments)")
+    if a.scenario is not None or a.night_now:
+        ap.error("--scenario and --night-now are for --http (the replay takes its scenarios as arguments)")
     out = []
     try:
         for p in a.scenarios:
@@ -131,8 +142,17 @@ def http_main(a: argparse.Namespace) -> int:
     if not (1 <= a.units <= 200 and 30 <= a.seconds <= 3600 and a.replan_every >= 1):
         print("error: bounded: 1-200 units, 30-3600 seconds, --replan-every >= 1", file=sys.stderr)
         return 2
-    try:
-        live_http.night_of(a.scenario)  # a bad scenario is one line before any server starts
+    try:  # a bad scenario is one line before any server starts
+        if a.night_now:  # the copy the run will write, checked in a throwaway folder
+            import tempfile
+
+            import live_night_now
+
+            with tempfile.TemporaryDirectory() as tmp:
+                live_http.night_of(live_night_now.night_now_scenario(a.scenario or live_http.DEMO_SCENARIO,
+                                                                     Path(tmp))[0])
+        else:
+            live_http.night_of(a.scenario)
     except (PatrolPlannerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)

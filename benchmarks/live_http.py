@@ -30,6 +30,15 @@ scenario's) at 48 times real speed, so a whole night's re-plans happen during th
 positions are therefore not in the night being re-planned (the re-plans read only events of the night up to
 their time; later ones are held): re-plans run beside the ingest load, sharing CPU and database, but their
 state has the night's units' statuses only, even where those units post positions (the scenario's).
+
+**``--night-now``** (``benchmarks/live_night_now.py``) removes that gap: the night re-planned is a copy of the
+scenario (the demo's bundled ``scenarios/rutland-night.toml`` without ``--scenario``) whose night started 30
+minutes before the copy was written, imported, planned and published as with ``--scenario``; the night's units'
+devices post the points their published routes (re-read as the worker re-plans) have them at the wall time,
+with a few metres of GPS noise (a unit committed to a call drives to it; extra units stay near their station);
+statuses go at the wall time. So the re-plans and the worker's dose check take the positions into the live
+state. The figures add the dose checks (each a ``live_check_job`` run), the re-plans a spot's dose caused,
+alerts, positions quarantined by reason, and the re-plans' latency by cause (status, dose, all).
 """
 
 from __future__ import annotations
@@ -59,6 +68,8 @@ TARGET_REPLAN_P95_S = 2.0
 CALL_LONLAT = (-0.7265, 52.6703)
 DEMO_LABEL = "demo night (serve --demo: the bundled scenarios/rutland-night.toml)"
 DEMO_TIMEOUT_S = 300.0  # plan job and warm-up of the demo night [s]
+#: The scenario ``serve --demo`` plans (the bundled night): --night-now without --scenario copies it.
+DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "rutland-night.toml"
 
 
 @dataclass
@@ -71,6 +82,7 @@ class Night:
     scenario: str | None = None  # the file
     units: list[str] = field(default_factory=list)  # the scenario's call signs (devices and control events)
     timeout_s: float = DEMO_TIMEOUT_S  # for its plan job, and again for the worker's warm-up [s]
+    night_now: dict[str, Any] | None = None  # --night-now: what the scenario copy moved (live_night_now)
 
 
 def night_of(path: Path | None) -> Night:
@@ -90,6 +102,9 @@ def night_of(path: Path | None) -> Night:
     bbox = s.area.bbox
     if bbox is not None and not (bbox[0] <= CALL_LONLAT[0] <= bbox[2] and bbox[1] <= CALL_LONLAT[1] <= bbox[3]):
         raise ValueError(f"{path}: its [area] leaves out Rutland, where the load's positions and calls are")
+    if s.night is None and s.as_of is None:
+        raise ScenarioError(f"{path}: the scenario gives neither night nor as_of: set night (the date the shifts "
+                            "start on)")
     tz, day = ZoneInfo(s.timezone), s.night or s.as_of.date()
     starts, ends = [], []
     for u in s.units:
@@ -110,20 +125,17 @@ def _q(xs: list[float], q: float) -> float | None:
     return s[min(len(s) - 1, max(0, int(q * len(s) + 0.999999) - 1))]
 
 
-def start_server(a: Any) -> tuple[subprocess.Popen[bytes], int, Path]:
-    import tempfile
-
-    data = Path(tempfile.mkdtemp(prefix="patrol-live-bench-"))
+def start_server(a: Any, data: Path, demo: bool) -> tuple[subprocess.Popen[bytes], int]:
     port = web_bench.free_port()
     exe = _exe()
-    demo = [] if a.scenario else ["--demo"]  # a scenario night: an empty room, the scenario imported below
-    cmd = [exe, "serve", *demo, "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)]
+    demo_flag = ["--demo"] if demo else []  # a scenario night: an empty room, the scenario imported below
+    cmd = [exe, "serve", *demo_flag, "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)]
     if a.db:
         cmd += ["--db", a.db]
     with open(data / "server.log", "wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
     web_bench.wait_up(port, proc, data / "server.log")
-    return proc, port, data
+    return proc, port
 
 
 def _exe() -> str:
@@ -136,10 +148,10 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PATROL_PLANNER_")}
 
 
-def import_scenario(a: Any, data: Path) -> int:
+def import_scenario(a: Any, data: Path, path: str) -> int:
     """``patrol-planner scenarios import PATH`` into the served room (the command an administrator runs: it
     stores the scenario and adds its units and stations to the roster); the stored scenario's id."""
-    cmd = [_exe(), "scenarios", "import", str(a.scenario), "--data-dir", str(data)]
+    cmd = [_exe(), "scenarios", "import", path, "--data-dir", str(data)]
     if a.db:
         cmd += ["--db", a.db]
     done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300, check=False)
@@ -175,9 +187,10 @@ def publish_and_warm(tasking: Any, supervisor: Any, scenario_id: int | None = No
 
 
 def diversions(tasking: Any, start: float, stop: float, every_s: float, rec: Any, sent: list[dict[str, Any]],
-               seconds: float, night: Night) -> None:
-    """Statuses of the night's units (the demo's, or the scenario's) on the compressed night clock: committed
-    for 40 night minutes, then available, round-robin; one every ``every_s`` of wall time."""
+               seconds: float, night: Night, keeper: Any = None) -> None:
+    """Statuses of the night's units (the demo's, or the scenario's) on the compressed night clock (with
+    ``--night-now``: at the wall time, and ``keeper`` sends the committed unit to its call): committed for 40
+    night minutes, then available, round-robin; one every ``every_s`` of wall time."""
     status, units, _ = tasking.api("GET", "/api/units")
     if night.units:
         demo = [u for u in units if u["call_sign"] in night.units]
@@ -186,13 +199,20 @@ def diversions(tasking: Any, start: float, stop: float, every_s: float, rec: Any
     i, nxt = 0, start + every_s
     while nxt < stop:
         time.sleep(max(0.0, nxt - time.monotonic()))
-        at = night.start + timedelta(seconds=(time.monotonic() - start) / seconds * night.length_s)
+        if night.night_now is not None:
+            at = datetime.now(night.start.tzinfo)
+        else:
+            at = night.start + timedelta(seconds=(time.monotonic() - start) / seconds * night.length_s)
         u = demo[(i // 2) % len(demo)]
         body: dict[str, Any] = {"status": "committed" if i % 2 == 0 else "available", "time": at.isoformat()}
         if i % 2 == 0:
             body.update(until=(at + timedelta(minutes=40)).isoformat(), lon=CALL_LONLAT[0], lat=CALL_LONLAT[1])
         t = time.monotonic()
         code, got, dt = tasking.api("POST", f"/api/units/{u['id']}/status", body)
+        if keeper is not None and code == 201 and i % 2 == 0:
+            keeper.commit(u["call_sign"], CALL_LONLAT)
+        elif keeper is not None and code == 201:
+            keeper.clear(u["call_sign"])
         rec.add(web_bench.Sample("api", "POST status", t, dt, code == 201), None if code == 201 else
                 f"status: HTTP {code} {got}")
         sent.append({"unit": u["call_sign"], "status": body["status"], "night": at.isoformat(), "code": code})
@@ -254,14 +274,16 @@ def measure(a: Any, port: int, night: Night, scenario_id: int | None) -> dict[st
     print(f"published version {version} ({facts}); the worker has the night; {len(devices)} units posting "
           f"({own} of the night's)", flush=True)
     rec, acked, sent = web_bench.Recorder(), set(), []
-    start = time.monotonic()
+    keeper = _keeper(version, [cs for cs, _ in devices]) if night.night_now is not None else None
+    start, started = time.monotonic(), time.time()
     stop = start + a.seconds
     c0 = _cpu()
-    threads = [threading.Thread(target=web_bench.post_positions, args=(
-        web_bench.Client(port, bearer=tok), cs, rec, stop, acked, random.Random(a.seed + i)), daemon=True)
-        for i, (cs, tok) in enumerate(devices)]
+    threads = [_device_thread(port, cs, tok, rec, stop, acked, random.Random(a.seed + i), keeper)
+               for i, (cs, tok) in enumerate(devices)]
     threads.append(threading.Thread(target=diversions, args=(tasking, start, stop, a.replan_every, rec, sent,
-                                                             a.seconds, night), daemon=True))
+                                                             a.seconds, night, keeper), daemon=True))
+    if keeper is not None:  # the devices follow the newest published routes as the worker re-plans
+        threads.append(threading.Thread(target=keeper.refresh_loop, args=(stop,), daemon=True))
     for t in threads:
         t.start()
     for t in threads:
@@ -270,8 +292,44 @@ def measure(a: Any, port: int, night: Night, scenario_id: int | None) -> dict[st
     rows = replan_rows(supervisor, sum(s["code"] == 201 for s in sent))
     time.sleep(1)
     stored = web_bench.stored_positions()
-    return {"rec": rec, "acked": acked, "stored": stored, "sent": sent, "rows": rows, "wall_s": wall,
-            "cpu_s": _cpu() - c0, "version": version, "plan": facts, "units_own": own}
+    out = {"rec": rec, "acked": acked, "stored": stored, "sent": sent, "rows": rows, "wall_s": wall,
+           "cpu_s": _cpu() - c0, "version": version, "plan": facts, "units_own": own}
+    if keeper is not None:
+        import live_night_now
+
+        out["night_now"] = {**live_night_now.checks_summary(), "versions_followed": len(keeper.versions_followed),
+                            "check_notes_sampled": dict(keeper.check_notes),
+                            "load_started": datetime.fromtimestamp(started, night.start.tzinfo).replace(
+                                microsecond=0).isoformat(),
+                            "load_started_min_into_night": round((started - night.start.timestamp()) / 60, 1)}
+    return out
+
+
+def _keeper(version: int, call_signs: list[str]) -> Any:
+    """--night-now: the routes of the published ``version`` for the devices to follow (``live_night_now``)."""
+    import live_night_now
+    from django.db import connections
+
+    from patrol_planner.web.models import PlanVersion
+
+    plan = PlanVersion.objects.get(pk=version).plan()
+    connections.close_all()
+    keeper = live_night_now.RouteKeeper(live_night_now.homes_of(call_signs, plan))
+    keeper.load(version, plan)
+    return keeper
+
+
+def _device_thread(port: int, cs: str, tok: str, rec: Any, stop: float, acked: set[tuple[str, str]],
+                   rng: random.Random, keeper: Any) -> threading.Thread:
+    """A device's thread: a random walk round Oakham (``benchmarks/web.py``), or with ``--night-now`` its
+    unit's published route at the wall time."""
+    c = web_bench.Client(port, bearer=tok)
+    if keeper is None:
+        return threading.Thread(target=web_bench.post_positions, args=(c, cs, rec, stop, acked, rng), daemon=True)
+    import live_night_now
+
+    return threading.Thread(target=live_night_now.follow_route, args=(c, cs, rec, stop, acked, rng, keeper),
+                            daemon=True)
 
 
 def _cpu() -> float:
@@ -307,7 +365,8 @@ def report(a: Any, m: dict[str, Any], load: tuple[tuple[float, ...], tuple[float
         "night": {"label": night.label, "scenario": night.scenario, "start": night.start.isoformat(),
                   "hours": round(night.length_s / 3600, 2), **m["plan"]},
         "units_of_the_night_posting": m["units_own"],
-        "position_every_s": web_bench.POSITION_EVERY_S, "night_speedup": round(night.length_s / a.seconds, 1),
+        "position_every_s": web_bench.POSITION_EVERY_S, "night_speedup":
+        1.0 if night.night_now else round(night.length_s / a.seconds, 1),
         "cpus": os.cpu_count(), "load_avg_before": [round(x, 2) for x in load[0]],
         "load_avg_after": [round(x, 2) for x in load[1]],
         "positions_acknowledged": len(m["acked"]), "positions_stored": len(m["stored"]),
@@ -323,10 +382,25 @@ def report(a: Any, m: dict[str, Any], load: tuple[tuple[float, ...], tuple[float
         "load_generator_cpu_s": round(m["cpu_s"], 1), "wall_s": round(m["wall_s"], 1),
         "server_cpu_s": round(m.get("server_cpu_s", 0.0), 1),
     }
+    if "night_now" in m:
+        out["night_now"] = {**(night.night_now or {}), **m["night_now"],
+                            "replan_latency_s_by_trigger": _latency_by_trigger(done)}
     out["targets_met"] = bool(out["positions_lost"] == 0 and not rec.errors
                               and (out["ingest_ms"]["p95"] or 1e9) <= TARGET_INGEST_P95_MS
                               and (out["replan_latency_s"]["p95"] or 1e9) <= TARGET_REPLAN_P95_S)
     return out
+
+
+def _latency_by_trigger(done: list[dict[str, Any]]) -> dict[str, Any]:
+    """Event stored -> published (p50, p95, max, n) of the re-plans a status caused, of those a spot's dose
+    caused (trigger "spot X has had its N min"), and of all."""
+    def fig(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        lat = [r["latency_s"] for r in rows if r["latency_s"] is not None]
+        return {"n": len(rows), "p50": _r(_q(lat, 0.5), 3), "p95": _r(_q(lat, 0.95), 3),
+                "max": _r(max(lat) if lat else None, 3)}
+
+    dose = [r for r in done if "has had its" in (r["trigger"] or "")]
+    return {"status": fig([r for r in done if r not in dose]), "dose": fig(dose), "all": fig(done)}
 
 
 def _r(x: float | None, nd: int = 1) -> float | None:
@@ -349,21 +423,51 @@ def show(r: dict[str, Any]) -> None:
           f"(others {r['replans_other']}); event stored -> published p50 {q['p50']} s, p95 {q['p95']} s "
           f"(target {TARGET_REPLAN_P95_S:g}), max {q['max']} s")
     print(f"  where a re-plan's time went (mean s): {r['replan_mean_steps_s']}")
+    if "night_now" in r:
+        show_night_now(r["night_now"])
     print(f"  errors {r['errors']} {r['error_examples'][:3]}; CPU: server {r['server_cpu_s']} s (setup, plan and "
           f"warm-up included), load generator {r['load_generator_cpu_s']} s, in {r['wall_s']} s of load")
+
+
+def show_night_now(n: dict[str, Any]) -> None:
+    """The --night-now lines: which night, what the dose check did, quarantine, latency by cause."""
+    print(f"  night now: {n['source']} moved by {n['moved_by_min']} min to the night of {n['night']} "
+          f"(shifts {', '.join(n['shifts'])}; as_of {n['as_of']} kept); the load started "
+          f"{n['load_started_min_into_night']} min into the night; the devices followed "
+          f"{n['versions_followed']} published version(s)")
+    print(f"  dose checks: {n['runs']} runs {n['by_status']} (p50 {n['seconds_p50']} s, p95 {n['seconds_p95']} s, "
+          f"max {n['seconds_max']} s); outcomes sampled {n['check_notes_sampled']}; last {n['last']}")
+    print(f"  re-plans a spot's dose caused: {n['dose_replans']}; alerts raised {n['alerts']}; "
+          f"positions quarantined {n['quarantined'] or 'none'}")
+    for k, f in n["replan_latency_s_by_trigger"].items():
+        print(f"  re-plans ({k}): {f['n']} published, event stored -> published p50 {f['p50']} s, p95 {f['p95']} s, "
+              f"max {f['max']} s")
 
 
 def run_http(a: Any) -> dict[str, Any]:
     """Start the server, measure, stop it; the result record (printed by :func:`show`)."""
     import shutil
+    import tempfile
 
-    night = night_of(a.scenario)
+    data = Path(tempfile.mkdtemp(prefix="patrol-live-bench-"))
+    path, moved = a.scenario, None
+    if getattr(a, "night_now", False):  # a copy of the scenario (the demo's without one) whose night is now
+        import live_night_now
+
+        try:
+            path, moved = live_night_now.night_now_scenario(a.scenario or DEMO_SCENARIO, data)
+        except BaseException:
+            shutil.rmtree(data, ignore_errors=True)
+            raise
+        print(f"night now: {moved}", flush=True)
+    night = night_of(path)
+    night.night_now = moved
     load0 = os.getloadavg()
-    proc, port, data = start_server(a)
+    proc, port = start_server(a, data, demo=path is None)
     os.environ["PATROL_LIVE_BENCH_DATA"] = str(data)
     try:
         cpu0 = group_cpu_s(proc.pid)
-        scenario_id = import_scenario(a, data) if a.scenario else None
+        scenario_id = import_scenario(a, data, str(path)) if path else None
         m = measure(a, port, night, scenario_id)
         m["server_cpu_s"] = group_cpu_s(proc.pid) - cpu0
     finally:
