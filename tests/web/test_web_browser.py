@@ -119,7 +119,7 @@ def test_plan_approve_publish_and_record_a_visit(browser: Any, live: dict[str, A
     assert "Candidate hot spots" in page.inner_text("body")
     assert page.locator("path.leaflet-interactive").count() > 3  # candidates drawn
     _shot(page, "tonight-1280")
-    page.fill("input[name=seconds]", "10")
+    page.fill("input[name=seconds]", "4")
     page.click("#params-button")
     assert "Saved for tonight" in page.inner_text("body")
     page.fill("input[name=seconds]", "-1")  # a refused value is a form error, not a 500

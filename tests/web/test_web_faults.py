@@ -50,6 +50,15 @@ def _query(data: Path, sql: str) -> list[tuple[Any, ...]]:
         return db.execute(sql).fetchall()
 
 
+def _short_plans(page: Any, url: str) -> None:
+    """A 4 s cap on the plan's search (the Tonight parameters form): these tests are about the kill, not the
+    plan."""
+    page.fill("input[name=seconds]", "4")
+    page.click("#params-button")
+    assert "Saved for tonight" in page.inner_text("body")
+    page.goto(url + "/tonight/")
+
+
 def test_kill_9_during_a_plan_then_restart(browser: Any, tmp_path: Path):
     port = _free_port()
     proc, log = _start(tmp_path, port, "--demo")
@@ -58,6 +67,7 @@ def test_kill_9_during_a_plan_then_restart(browser: Any, tmp_path: Path):
     live = {"url": f"http://127.0.0.1:{port}", "passwords": passwords}
     page, _ = _page(browser)
     _login(page, live, "tasking")
+    _short_plans(page, live["url"])
     page.click("#plan-button")
     end = time.monotonic() + 240
     while time.monotonic() < end:  # wait until the worker is inside the pipeline
@@ -111,6 +121,7 @@ def test_kill_9_inside_an_approval_then_restart(browser: Any, tmp_path: Path, mo
     try:
         page, _ = _page(browser)
         _login(page, live, "tasking")
+        _short_plans(page, live["url"])
         page.click("#plan-button")
         page.wait_for_selector("#version-link", timeout=300_000)
         page.click("#version-link")
