@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .test_web_browser import _login, _page, database  # noqa: F401  (the server's database fixture)
+from .test_web_browser import _login, _page, _shot, database  # noqa: F401  (the server's database fixture)
 from .test_web_browser import live as live  # noqa: F401, PLC0414  (fixture: a live server)
 
 pytestmark = pytest.mark.slow
@@ -83,6 +83,14 @@ def test_an_officers_route_changes_within_5_s_of_a_diversion(browser: Any, live:
     room.wait_for_timeout(3500)  # one poll of the re-plans and positions, drawn without an error
     assert "RU-A1 (committed to a call until 03:30)" in room.inner_text("#live-replans")
     assert room_errors == [], room_errors
+    _shot(room, "live-room-1280")
+    narrow, narrow_errors = _page(browser, width=360)
+    _login(narrow, live, "supervisor")
+    narrow.goto(live["url"] + "/tonight/live/")
+    narrow.wait_for_selector("#live-map.leaflet-container", timeout=10_000)
+    _shot(narrow, "live-room-360")
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 360  # wide tables scroll in their box
+    assert narrow_errors == [], narrow_errors
     done = [x for x in _api(tasking, live, "GET", "/api/live").json()["replans"] if x["kind"] == "replan"]
     assert took_s <= 5.0, f"the route changed {took_s:.1f} s after the diversion: {done}"
     print(f"route changed {took_s:.2f} s after the diversion was posted; event stored -> published "
